@@ -1,0 +1,17 @@
+//! The organisation's vocabulary (see "Domain model" in `DESIGN.md`).
+//!
+//! Every type here is valid once constructed ("parse, don't validate"): the store and every
+//! ingress turn text into these types at the boundary and work with them afterwards.
+
+mod email;
+mod kinds;
+mod phone;
+mod slug;
+
+pub use email::{EmailAddress, InvalidEmail};
+pub use kinds::{
+    AudienceKind, Category, Channel, ChannelPreference, ContactKind, MemberStatus, ReplyMode,
+    RoleFunction, SubscriptionState, UnitKind, UnknownValue, VisibleRecipientsMode,
+};
+pub use phone::{InvalidPhone, PhoneNumber};
+pub use slug::{AudienceSlug, InvalidSlug};
