@@ -5,5 +5,12 @@
 //! makes the three incidents of `DESIGN.md` regression tests rather than hopes.
 
 pub mod domain;
+pub mod engine;
 
 pub use domain::*;
+pub use engine::{
+    approval_validity, decide, effective_limits, format_bytes, format_count, may_send, Approval,
+    ApprovalRefusal, ApprovalRule, AudienceFacts, AudiencePolicy, Decision, EffectiveLimits, Facts,
+    HeaderTreatment, Lang, MessageFacts, OrgLimits, RateCap, Reason, ResolutionSummary, RoleGrant,
+    Rounding, SenderFacts, Severity, VolumeFacts,
+};

@@ -1,1 +1,23 @@
-//! placeholder
+//! Persistence for verteiler on SQLite (embedded default) and PostgreSQL (scale-out).
+//!
+//! The store holds the data **and every operation that changes it**: SMTP, portal, API and CLI
+//! all call these same operations, so they can never disagree about the invariants. One set of
+//! queries serves both databases through sqlx's `Any` driver; where the dialects differ the
+//! query is chosen by [`Backend`].
+
+mod audiences;
+mod clock;
+mod credentials;
+mod db;
+mod directory;
+pub mod import;
+mod resolve;
+mod sql;
+pub mod testing;
+
+pub use audiences::{Audience, AudienceSummary, NewAudience};
+pub use clock::now_ms;
+pub use credentials::{hash_password, verify_password};
+pub use db::{Backend, Readiness, Store, StoreError};
+pub use directory::{DirectoryCounts, NewMember, NewRole, NewUnit, Unit};
+pub use resolve::{Recipient, RESOLVE_BATCH};

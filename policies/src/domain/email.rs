@@ -30,10 +30,9 @@ impl EmailAddress {
         }
         // Display names, comments and quoted local parts are legal in RFC 5322 but never belong
         // in a member directory; refusing them keeps header injection out of every later step.
-        if trimmed
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | ',' | ';'))
-        {
+        if trimmed.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | ',' | ';')
+        }) {
             return Err(invalid("contains spaces, quotes, brackets or separators"));
         }
         let opts = email_address::Options::default().without_display_text();
@@ -43,7 +42,10 @@ impl EmailAddress {
         if !domain.contains('.') || domain.starts_with('[') {
             return Err(invalid("the domain must be a name with a dot"));
         }
-        Ok(EmailAddress(format!("{local}@{}", domain.to_ascii_lowercase())))
+        Ok(EmailAddress(format!(
+            "{local}@{}",
+            domain.to_ascii_lowercase()
+        )))
     }
 
     pub fn as_str(&self) -> &str {

@@ -204,7 +204,10 @@ mod tests {
 
     #[test]
     fn parsing_ignores_case_and_surrounding_space() {
-        assert_eq!(" Press-Office ".parse::<RoleFunction>().unwrap(), RoleFunction::PressOffice);
+        assert_eq!(
+            " Press-Office ".parse::<RoleFunction>().unwrap(),
+            RoleFunction::PressOffice
+        );
     }
 
     #[test]

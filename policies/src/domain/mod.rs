@@ -3,11 +3,13 @@
 //! Every type here is valid once constructed ("parse, don't validate"): the store and every
 //! ingress turn text into these types at the boundary and work with them afterwards.
 
+mod content_hash;
 mod email;
 mod kinds;
 mod phone;
 mod slug;
 
+pub use content_hash::{ContentHash, InvalidContentHash};
 pub use email::{EmailAddress, InvalidEmail};
 pub use kinds::{
     AudienceKind, Category, Channel, ChannelPreference, ContactKind, MemberStatus, ReplyMode,

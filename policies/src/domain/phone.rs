@@ -32,15 +32,20 @@ impl PhoneNumber {
         let region = default_region
             .parse::<phonenumber::country::Id>()
             .map_err(|_| invalid(&format!("unknown default region {default_region}")))?;
-        let number = phonenumber::parse(Some(region), &cleaned).map_err(|e| invalid(&e.to_string()))?;
+        let number =
+            phonenumber::parse(Some(region), &cleaned).map_err(|e| invalid(&e.to_string()))?;
         // libphonenumber's full validation knows only allocated number ranges and refuses real
         // numbers from the older, shorter German blocks; the length of the national number is
         // what tells an impossible number (`12345`) from a merely unusual one.
         let national_digits = number.national().value().to_string().len();
         if !phonenumber::is_valid(&number) && !(7..=13).contains(&national_digits) {
-            return Err(invalid("not a number that can exist (too short or too long)"));
+            return Err(invalid(
+                "not a number that can exist (too short or too long)",
+            ));
         }
-        Ok(PhoneNumber(number.format().mode(phonenumber::Mode::E164).to_string()))
+        Ok(PhoneNumber(
+            number.format().mode(phonenumber::Mode::E164).to_string(),
+        ))
     }
 
     /// Trusts that the text is already E.164, as stored by [`PhoneNumber::parse`].
@@ -85,7 +90,11 @@ mod tests {
             ("+49 176 1055433", "+491761055433"),
             ("0176 2900560", "+491762900560"),
         ] {
-            assert_eq!(PhoneNumber::parse(given, "DE").unwrap().as_str(), want, "{given}");
+            assert_eq!(
+                PhoneNumber::parse(given, "DE").unwrap().as_str(),
+                want,
+                "{given}"
+            );
         }
     }
 

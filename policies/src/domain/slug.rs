@@ -15,7 +15,8 @@ impl AudienceSlug {
     pub fn parse(input: &str) -> Result<Self, InvalidSlug> {
         let s = input.trim().to_ascii_lowercase();
         let ok = (2..=64).contains(&s.len())
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !s.starts_with('-')
             && !s.ends_with('-')
             && !s.contains("--");
@@ -56,7 +57,10 @@ mod tests {
 
     #[test]
     fn slugs_are_lower_case_words_with_hyphens() {
-        assert_eq!(AudienceSlug::parse("HH-WA-OLD").unwrap().as_str(), "hh-wa-old");
+        assert_eq!(
+            AudienceSlug::parse("HH-WA-OLD").unwrap().as_str(),
+            "hh-wa-old"
+        );
         for bad in ["a", "-x", "x-", "a--b", "a_b", "ä-b", "a b"] {
             assert!(AudienceSlug::parse(bad).is_err(), "accepted {bad:?}");
         }

@@ -1,0 +1,359 @@
+//! Why a submission is held or refused: one typed value per cause, carrying its figures.
+//!
+//! A reason is what the chair reads in the SMTP reply, what the approver sees, and what the
+//! audit log stores, so it must stand on its own: it names the audience and every figure
+//! instead of pointing back into the facts.
+
+use super::lang::{render, Arg, Lang, Rounding};
+use super::texts;
+use crate::domain::RoleFunction;
+use serde::{Deserialize, Serialize};
+
+/// Whether a reason stops a submission for good or only until someone looks at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Held until approved (or, for the circuit breaker, until an admin resumes sending).
+    Hold,
+    /// Refused; the sender has to change the message or ask an admin to change the policy.
+    Reject,
+}
+
+coded_enum! {
+    /// One cause for holding or refusing a submission. [`Reason::code`] is stable (the SMTP
+    /// reply, the API and the audit log carry it) and equals the `code` tag of the JSON form.
+    pub enum Reason {
+        /// No audience answers to the address; nothing is guessed in its place.
+        AudienceUnknown = "audience.unknown" { address: String },
+        /// The audience exists but is deactivated; it is never replaced by a wider one.
+        AudienceInactive = "audience.inactive" { audience: String },
+        AudienceEmpty = "audience.empty" { audience: String },
+        /// Resolution failed; the technical cause is kept for the admins.
+        AudienceUnresolvable = "audience.unresolvable" { audience: String, error: String },
+        /// The resolution reached people outside the declared scope: the silent broadening.
+        AudienceOutOfScope = "audience.out_of_scope" {
+            audience: String,
+            recipients: u64,
+            outside_scope: u64,
+        },
+        SenderNotAuthorised = "sender.not_authorised" {
+            audience: String,
+            allowed: Vec<RoleFunction>,
+        },
+        /// Far more recipients than the audience usually has.
+        BlastRadiusAboveUsual = "blast_radius.above_usual" {
+            audience: String,
+            recipients: u64,
+            usual: u64,
+            hold_above: u64,
+        },
+        /// The first send to an audience, and a large one: nothing to compare it with yet.
+        BlastRadiusFirstSend = "blast_radius.first_send" {
+            audience: String,
+            recipients: u64,
+            hold_above: u64,
+        },
+        MaxRecipients = "limits.max_recipients" { audience: String, recipients: u64, limit: u64 },
+        /// Too many addresses openly in To/Cc: every recipient would see all the others.
+        VisibleRecipients = "recipients.visible" { visible: u64, limit: u64 },
+        MessageSize = "size.message" { bytes: u64, limit: u64 },
+        AttachmentBytes = "size.attachments" { bytes: u64, limit: u64 },
+        AttachmentCount = "size.attachment_count" { count: u64, limit: u64 },
+        SmsSegments = "size.sms_segments" { segments: u64, limit: u64 },
+        /// `sends` includes this one; `limit` is the step that was passed.
+        SenderHourlySends = "rate.sender_hour" { sends: u64, limit: u64, severity: Severity },
+        SenderDailySends = "rate.sender_day" { sends: u64, limit: u64, severity: Severity },
+        SenderDailyRecipients = "rate.sender_recipients_day" {
+            recipients: u64,
+            limit: u64,
+            severity: Severity,
+        },
+        AudienceDailySends = "rate.audience_day" {
+            audience: String,
+            sends: u64,
+            limit: u64,
+            severity: Severity,
+        },
+        /// The organisation as a whole has sent too much this hour; only an admin resumes.
+        CircuitBreaker = "org.circuit_breaker" { recipients: u64, limit: u64 },
+        /// The audience's four-eyes rule applies and not enough valid approvals exist yet.
+        ApprovalRequired = "approval.required" {
+            audience: String,
+            needed: u64,
+            valid: u64,
+            approvers: Vec<RoleFunction>,
+        },
+    }
+}
+
+impl Reason {
+    pub fn severity(&self) -> Severity {
+        match self {
+            Reason::AudienceUnknown { .. }
+            | Reason::AudienceInactive { .. }
+            | Reason::AudienceEmpty { .. }
+            | Reason::AudienceUnresolvable { .. }
+            | Reason::AudienceOutOfScope { .. }
+            | Reason::SenderNotAuthorised { .. }
+            | Reason::MaxRecipients { .. }
+            | Reason::VisibleRecipients { .. }
+            | Reason::MessageSize { .. }
+            | Reason::AttachmentBytes { .. }
+            | Reason::AttachmentCount { .. }
+            | Reason::SmsSegments { .. } => Severity::Reject,
+            Reason::BlastRadiusAboveUsual { .. }
+            | Reason::BlastRadiusFirstSend { .. }
+            | Reason::CircuitBreaker { .. }
+            | Reason::ApprovalRequired { .. } => Severity::Hold,
+            Reason::SenderHourlySends { severity, .. }
+            | Reason::SenderDailySends { severity, .. }
+            | Reason::SenderDailyRecipients { severity, .. }
+            | Reason::AudienceDailySends { severity, .. } => *severity,
+        }
+    }
+
+    /// Whether enough valid approvals lift this reason. The circuit breaker is an
+    /// organisation-wide state, not a property of one message: approvers of one audience must
+    /// not be able to push more mail through it, so only an admin lifts it.
+    pub fn cleared_by_approvals(&self) -> bool {
+        match self {
+            Reason::BlastRadiusAboveUsual { .. }
+            | Reason::BlastRadiusFirstSend { .. }
+            | Reason::ApprovalRequired { .. } => true,
+            Reason::SenderHourlySends { severity, .. }
+            | Reason::SenderDailySends { severity, .. }
+            | Reason::SenderDailyRecipients { severity, .. }
+            | Reason::AudienceDailySends { severity, .. } => *severity == Severity::Hold,
+            Reason::AudienceUnknown { .. }
+            | Reason::AudienceInactive { .. }
+            | Reason::AudienceEmpty { .. }
+            | Reason::AudienceUnresolvable { .. }
+            | Reason::AudienceOutOfScope { .. }
+            | Reason::SenderNotAuthorised { .. }
+            | Reason::MaxRecipients { .. }
+            | Reason::VisibleRecipients { .. }
+            | Reason::MessageSize { .. }
+            | Reason::AttachmentBytes { .. }
+            | Reason::AttachmentCount { .. }
+            | Reason::SmsSegments { .. }
+            | Reason::CircuitBreaker { .. } => false,
+        }
+    }
+
+    /// The situation in one or two sentences a chair understands, figures written the way the
+    /// language writes them. What happens to the message is said once by
+    /// [`Decision::text`](super::Decision::text), not by every reason.
+    pub fn text(&self, lang: Lang) -> String {
+        use Arg::{Bytes, Count, Functions, Text};
+        let t = texts::template(self.code(), lang);
+        match self {
+            Reason::AudienceUnknown { address } => render(t, lang, &[("address", Text(address))]),
+            Reason::AudienceInactive { audience } | Reason::AudienceEmpty { audience } => {
+                render(t, lang, &[("audience", Text(audience))])
+            }
+            Reason::AudienceUnresolvable { audience, error } => render(
+                t,
+                lang,
+                &[("audience", Text(audience)), ("error", Text(error))],
+            ),
+            Reason::AudienceOutOfScope {
+                audience,
+                recipients,
+                outside_scope,
+            } => render(
+                t,
+                lang,
+                &[
+                    ("audience", Text(audience)),
+                    ("recipients", Count(*recipients)),
+                    ("outside", Count(*outside_scope)),
+                ],
+            ),
+            Reason::SenderNotAuthorised { audience, allowed } => render(
+                t,
+                lang,
+                &[
+                    ("audience", Text(audience)),
+                    ("allowed", Functions(allowed)),
+                ],
+            ),
+            Reason::BlastRadiusAboveUsual {
+                audience,
+                recipients,
+                usual,
+                hold_above,
+            } => render(
+                t,
+                lang,
+                &[
+                    ("audience", Text(audience)),
+                    ("recipients", Count(*recipients)),
+                    ("usual", Count(*usual)),
+                    ("hold_above", Count(*hold_above)),
+                ],
+            ),
+            Reason::BlastRadiusFirstSend {
+                audience,
+                recipients,
+                hold_above,
+            } => render(
+                t,
+                lang,
+                &[
+                    ("audience", Text(audience)),
+                    ("recipients", Count(*recipients)),
+                    ("hold_above", Count(*hold_above)),
+                ],
+            ),
+            Reason::MaxRecipients {
+                audience,
+                recipients,
+                limit,
+            } => render(
+                t,
+                lang,
+                &[
+                    ("audience", Text(audience)),
+                    ("recipients", Count(*recipients)),
+                    ("limit", Count(*limit)),
+                ],
+            ),
+            Reason::VisibleRecipients { visible, limit } => render(
+                t,
+                lang,
+                &[("visible", Count(*visible)), ("limit", Count(*limit))],
+            ),
+            Reason::MessageSize { bytes, limit } | Reason::AttachmentBytes { bytes, limit } => {
+                let figures = [
+                    ("bytes", Bytes(*bytes, Rounding::Up)),
+                    ("limit", Bytes(*limit, Rounding::Down)),
+                ];
+                render(t, lang, &figures)
+            }
+            Reason::AttachmentCount { count, limit } => render(
+                t,
+                lang,
+                &[("count", Count(*count)), ("limit", Count(*limit))],
+            ),
+            Reason::SmsSegments { segments, limit } => render(
+                t,
+                lang,
+                &[("segments", Count(*segments)), ("limit", Count(*limit))],
+            ),
+            Reason::SenderHourlySends { sends, limit, .. }
+            | Reason::SenderDailySends { sends, limit, .. } => render(
+                t,
+                lang,
+                &[("sends", Count(*sends)), ("limit", Count(*limit))],
+            ),
+            Reason::SenderDailyRecipients {
+                recipients, limit, ..
+            }
+            | Reason::CircuitBreaker { recipients, limit } => render(
+                t,
+                lang,
+                &[("recipients", Count(*recipients)), ("limit", Count(*limit))],
+            ),
+            Reason::AudienceDailySends {
+                audience,
+                sends,
+                limit,
+                ..
+            } => render(
+                t,
+                lang,
+                &[
+                    ("audience", Text(audience)),
+                    ("sends", Count(*sends)),
+                    ("limit", Count(*limit)),
+                ],
+            ),
+            Reason::ApprovalRequired {
+                audience,
+                needed,
+                valid,
+                approvers,
+            } => render(
+                t,
+                lang,
+                &[
+                    ("audience", Text(audience)),
+                    ("needed", Count(*needed)),
+                    ("valid", Count(*valid)),
+                    ("approvers", Functions(approvers)),
+                ],
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_dotted() {
+        let mut codes = Reason::CODES.to_vec();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), Reason::CODES.len());
+        assert!(codes.iter().all(|c| c.contains('.')
+            && c.chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch == '.' || ch == '_')));
+    }
+
+    #[test]
+    fn rate_reasons_take_their_severity_from_the_step_passed() {
+        let soft = Reason::SenderDailySends {
+            sends: 31,
+            limit: 30,
+            severity: Severity::Hold,
+        };
+        let hard = Reason::SenderDailySends {
+            sends: 101,
+            limit: 100,
+            severity: Severity::Reject,
+        };
+        assert_eq!(soft.severity(), Severity::Hold);
+        assert!(soft.cleared_by_approvals());
+        assert_eq!(hard.severity(), Severity::Reject);
+        assert!(!hard.cleared_by_approvals());
+    }
+
+    #[test]
+    fn the_circuit_breaker_holds_but_approvals_do_not_lift_it() {
+        let reason = Reason::CircuitBreaker {
+            recipients: 1_000_001,
+            limit: 1_000_000,
+        };
+        assert_eq!(reason.severity(), Severity::Hold);
+        assert!(!reason.cleared_by_approvals());
+    }
+
+    #[test]
+    fn no_reject_is_ever_cleared_by_approvals() {
+        let reasons = [
+            Reason::AudienceInactive {
+                audience: "x".into(),
+            },
+            Reason::MaxRecipients {
+                audience: "x".into(),
+                recipients: 2,
+                limit: 1,
+            },
+            Reason::VisibleRecipients {
+                visible: 11,
+                limit: 10,
+            },
+            Reason::SenderHourlySends {
+                sends: 31,
+                limit: 30,
+                severity: Severity::Reject,
+            },
+        ];
+        for reason in reasons {
+            assert_eq!(reason.severity(), Severity::Reject);
+            assert!(!reason.cleared_by_approvals(), "{reason:?}");
+        }
+    }
+}

@@ -1,0 +1,387 @@
+//! Runtime configuration: defaults in code → TOML file → `VERTEILER_` environment variables.
+//!
+//! Every section and every key has a default, so an empty file (or no file) is a valid
+//! configuration. [`Config::load`] layers the sources, remembers where each value came from and
+//! reports *every* problem at once in [`ConfigErrors`], each naming the dotted key and its source.
+//! Secrets are [`SecretString`]s, so neither `Debug` nor [`Config::render_effective`] prints them.
+
+mod check;
+mod errors;
+mod layers;
+mod lines;
+mod load;
+mod serde_helpers;
+mod validate;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+pub use errors::{ConfigError, ConfigErrors, Origin};
+pub use load::LoadedConfig;
+
+/// File looked for in the current directory when no `--config` was given.
+pub const DEFAULT_FILE_NAME: &str = "verteiler.toml";
+/// Prefix of the environment variables that override file values.
+pub const ENV_PREFIX: &str = "VERTEILER_";
+/// Environment variable naming the config file; not a config key itself.
+pub const ENV_CONFIG_FILE: &str = "VERTEILER_CONFIG";
+
+const DOCUMENTED_DEFAULTS: &str = include_str!("../../ops/verteiler.example.toml");
+
+/// The whole configuration, one struct per section of the TOML file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub http: HttpConfig,
+    pub smtp: SmtpConfig,
+    pub delivery: DeliveryConfig,
+    pub sms: SmsConfig,
+    pub limits: LimitsConfig,
+    pub organisation: OrganisationConfig,
+}
+
+/// `[database]`: the backend is chosen from the URL scheme (SQLite or PostgreSQL).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DatabaseConfig {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://./data/verteiler.db".into(),
+            max_connections: 8,
+        }
+    }
+}
+
+/// `[http]`: the member portal and admin web interface.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HttpConfig {
+    #[serde(deserialize_with = "serde_helpers::socket_addr")]
+    pub listen: SocketAddr,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        }
+    }
+}
+
+/// `[smtp]`: the submission listener senders talk to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SmtpConfig {
+    #[serde(deserialize_with = "serde_helpers::socket_addr")]
+    pub listen: SocketAddr,
+    #[serde(
+        deserialize_with = "serde_helpers::opt_socket_addr",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub implicit_tls_listen: Option<SocketAddr>,
+    pub hostname: String,
+    pub max_message_bytes: u64,
+    pub max_recipients: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert_path: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key_path: Option<PathBuf>,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 2525)),
+            implicit_tls_listen: None,
+            hostname: "localhost".into(),
+            max_message_bytes: 26_214_400,
+            max_recipients: 100,
+            tls_cert_path: None,
+            tls_key_path: None,
+        }
+    }
+}
+
+/// `[delivery]`: how released mail leaves the system.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeliveryConfig {
+    pub transport: Transport,
+    pub outbox_dir: PathBuf,
+    pub undo_window_secs: u64,
+    pub workers: u32,
+    pub relay: RelayConfig,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            transport: Transport::Outbox,
+            outbox_dir: PathBuf::from("./data/outbox"),
+            undo_window_secs: 120,
+            workers: 8,
+            relay: RelayConfig::default(),
+        }
+    }
+}
+
+/// Where outgoing mail goes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// Write each message as a file into `delivery.outbox_dir` (development, tests).
+    #[default]
+    Outbox,
+    /// Hand everything to one smarthost, `delivery.relay`.
+    Relay,
+    /// Deliver directly to each recipient domain's MX hosts.
+    Mx,
+}
+
+/// `[delivery.relay]`: the smarthost used when `delivery.transport = "relay"`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RelayConfig {
+    pub host: String,
+    pub port: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(
+        serialize_with = "serde_helpers::redacted",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub password: Option<SecretString>,
+    pub tls: RelayTls,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            port: 587,
+            username: None,
+            password: None,
+            tls: RelayTls::Starttls,
+        }
+    }
+}
+
+/// Compares the password too (secrets have no `PartialEq` of their own).
+impl PartialEq for RelayConfig {
+    fn eq(&self, other: &Self) -> bool {
+        self.host == other.host
+            && self.port == other.port
+            && self.username == other.username
+            && self.password.as_ref().map(ExposeSecret::expose_secret)
+                == other.password.as_ref().map(ExposeSecret::expose_secret)
+            && self.tls == other.tls
+    }
+}
+
+/// How the connection to the relay is secured.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RelayTls {
+    /// Plain connection upgraded with STARTTLS (usually port 587).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (usually port 465).
+    Implicit,
+    /// No encryption; only for a relay on the same host or a test server.
+    None,
+}
+
+/// `[sms]`: how text messages leave the system.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SmsConfig {
+    pub provider: SmsProvider,
+    pub outbox_dir: PathBuf,
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        Self {
+            provider: SmsProvider::Outbox,
+            outbox_dir: PathBuf::from("./data/sms-outbox"),
+        }
+    }
+}
+
+/// Which SMS gateway is used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsProvider {
+    /// Write each message as a file into `sms.outbox_dir` (development, tests).
+    #[default]
+    Outbox,
+    /// An SMPP connection to an SMS centre.
+    Smpp,
+    /// An HTTP API of an SMS provider.
+    Http,
+}
+
+/// `[limits]`: organisation-wide ceilings enforced by the policies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LimitsConfig {
+    pub max_recipients_per_send: u64,
+    pub max_message_bytes: u64,
+    pub sends_per_sender_per_day: u32,
+    pub org_recipients_per_hour: u64,
+    pub import_max_change_percent: f64,
+    pub import_change_slack: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_recipients_per_send: 400_000,
+            max_message_bytes: 26_214_400,
+            sends_per_sender_per_day: 50,
+            org_recipients_per_hour: 1_000_000,
+            import_max_change_percent: 10.0,
+            import_change_slack: 5,
+        }
+    }
+}
+
+/// `[organisation]`: who runs this instance and how its addresses and links look.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OrganisationConfig {
+    pub name: String,
+    pub list_domain: String,
+    pub portal_base_url: String,
+    pub default_region: String,
+    pub default_language: Language,
+}
+
+impl Default for OrganisationConfig {
+    fn default() -> Self {
+        Self {
+            name: "Demo-Partei".into(),
+            list_domain: "lists.example.org".into(),
+            portal_base_url: "http://127.0.0.1:8080".into(),
+            default_region: "DE".into(),
+            default_language: Language::De,
+        }
+    }
+}
+
+/// Language of portal pages and system mails when the member has not chosen one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    #[default]
+    De,
+    En,
+}
+
+impl Config {
+    /// The example configuration: every key with its default and a one-line comment.
+    /// A unit test keeps it equal to [`Config::default`].
+    pub fn documented_defaults() -> &'static str {
+        DOCUMENTED_DEFAULTS
+    }
+
+    /// `Some("verteiler.toml")` when that file exists in the current directory.
+    pub fn default_path() -> Option<PathBuf> {
+        let path = PathBuf::from(DEFAULT_FILE_NAME);
+        path.is_file().then_some(path)
+    }
+
+    /// The configuration as TOML, secrets shown as `"<redacted>"` (for a `config show` command).
+    pub fn render_effective(&self) -> String {
+        // Serialising plain structs of strings, numbers and paths cannot fail.
+        toml::to_string(self).unwrap_or_else(|e| format!("# cannot render configuration: {e}\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Dotted keys of a TOML table's leaves.
+    fn keys(prefix: &str, table: &toml::Table, out: &mut Vec<String>) {
+        for (key, value) in table {
+            let dotted = format!("{prefix}{key}");
+            match value {
+                toml::Value::Table(child) => keys(&format!("{dotted}."), child, out),
+                _ => out.push(dotted),
+            }
+        }
+    }
+
+    #[test]
+    fn documented_defaults_equal_the_defaults_and_have_no_unknown_keys() {
+        let parsed = Config::from_toml_str(Config::documented_defaults())
+            .unwrap_or_else(|e| panic!("example config does not load:\n{e}"));
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn documented_defaults_mention_every_key() {
+        // Set every optional key, so that serialising shows all of them.
+        let mut all = Config::default();
+        all.smtp.implicit_tls_listen = Some(SocketAddr::from(([0, 0, 0, 0], 465)));
+        all.smtp.tls_cert_path = Some("cert.pem".into());
+        all.smtp.tls_key_path = Some("key.pem".into());
+        all.delivery.relay.username = Some("u".into());
+        all.delivery.relay.password = Some("p".into());
+        let table: toml::Table = toml::from_str(&all.render_effective()).unwrap();
+        let mut all_keys = Vec::new();
+        keys("", &table, &mut all_keys);
+        assert!(all_keys.len() >= 30, "{all_keys:?}");
+
+        let documented: toml::Table = toml::from_str(Config::documented_defaults()).unwrap();
+        let mut set_keys = Vec::new();
+        keys("", &documented, &mut set_keys);
+        let text = Config::documented_defaults();
+        for key in all_keys {
+            let (section, name) = key.rsplit_once('.').unwrap();
+            let commented = format!("[{section}]");
+            let section_text = text
+                .split_once(&commented)
+                .map(|(_, rest)| rest.split("\n[").next().unwrap_or(""))
+                .unwrap_or("");
+            let documented_as_comment = section_text.contains(&format!("\n# {name} = "));
+            assert!(
+                set_keys.contains(&key) || documented_as_comment,
+                "{key} is missing from verteiler.example.toml"
+            );
+        }
+    }
+
+    #[test]
+    fn every_documented_key_has_a_comment_line_above_it() {
+        let lines: Vec<&str> = Config::documented_defaults().lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if line.contains(" = ") && !line.starts_with('#') {
+                assert!(
+                    i > 0 && lines[i - 1].starts_with("# "),
+                    "line {} has no comment: {line}",
+                    i + 1
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn rendered_config_loads_back_unchanged() {
+        let mut c = Config::default();
+        c.delivery.transport = Transport::Relay;
+        c.delivery.relay.host = "smtp.example.org".into();
+        c.organisation.default_language = Language::En;
+        assert_eq!(Config::from_toml_str(&c.render_effective()).unwrap(), c);
+    }
+}

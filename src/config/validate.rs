@@ -1,0 +1,259 @@
+//! Rules that types alone do not express: ranges, URL schemes, keys required by other keys.
+
+use std::ops::RangeInclusive;
+
+use super::errors::{ConfigError, Origin};
+use super::{Config, Transport};
+
+/// Every rule broken by `config`. `origin` says where a dotted key's value came from.
+pub(super) fn validate(config: &Config, origin: &dyn Fn(&str) -> Origin) -> Vec<ConfigError> {
+    let mut v = Validator {
+        origin,
+        errors: Vec::new(),
+    };
+    let c = config;
+
+    let url = &c.database.url;
+    let schemes = ["sqlite://", "postgres://", "postgresql://"];
+    if !schemes.iter().any(|s| url.starts_with(s)) {
+        v.invalid(
+            "database.url",
+            format!("{url:?} must start with sqlite://, postgres:// or postgresql://"),
+        );
+    }
+    v.in_range(
+        "database.max_connections",
+        c.database.max_connections,
+        1..=1000,
+    );
+
+    if c.smtp.hostname.trim().is_empty() {
+        v.invalid("smtp.hostname", "must not be empty".into());
+    }
+    v.in_range(
+        "smtp.max_message_bytes",
+        c.smtp.max_message_bytes,
+        1..=u64::MAX,
+    );
+    v.in_range("smtp.max_recipients", c.smtp.max_recipients, 1..=u32::MAX);
+    match (&c.smtp.tls_cert_path, &c.smtp.tls_key_path) {
+        (Some(_), None) => v.missing("smtp.tls_key_path", "smtp.tls_cert_path", "is set"),
+        (None, Some(_)) => v.missing("smtp.tls_cert_path", "smtp.tls_key_path", "is set"),
+        (None, None) if c.smtp.implicit_tls_listen.is_some() => {
+            v.missing("smtp.tls_cert_path", "smtp.implicit_tls_listen", "is set");
+        }
+        _ => {}
+    }
+
+    v.in_range("delivery.workers", c.delivery.workers, 1..=512);
+    let relay = &c.delivery.relay;
+    if c.delivery.transport == Transport::Relay && relay.host.trim().is_empty() {
+        v.missing("delivery.relay.host", "delivery.transport", "= \"relay\"");
+    }
+    if relay.password.is_some() && relay.username.is_none() {
+        v.missing(
+            "delivery.relay.username",
+            "delivery.relay.password",
+            "is set",
+        );
+    }
+
+    let percent = c.limits.import_max_change_percent;
+    if !(percent > 0.0 && percent <= 100.0) {
+        v.invalid(
+            "limits.import_max_change_percent",
+            format!("{percent} must be more than 0 and at most 100"),
+        );
+    }
+
+    let org = &c.organisation;
+    if !looks_like_domain(&org.list_domain) {
+        v.invalid(
+            "organisation.list_domain",
+            format!(
+                "{:?} is not a domain name like lists.example.org",
+                org.list_domain
+            ),
+        );
+    }
+    let base = &org.portal_base_url;
+    let after_scheme = base
+        .strip_prefix("https://")
+        .or_else(|| base.strip_prefix("http://"));
+    if after_scheme.is_none_or(|rest| rest.is_empty()) {
+        v.invalid(
+            "organisation.portal_base_url",
+            format!("{base:?} must start with http:// or https:// and name a host"),
+        );
+    }
+    let region = &org.default_region;
+    if region.len() != 2 || !region.bytes().all(|b| b.is_ascii_uppercase()) {
+        v.invalid(
+            "organisation.default_region",
+            format!("{region:?} is not a two-letter upper-case region code like DE"),
+        );
+    }
+    v.errors
+}
+
+struct Validator<'a> {
+    origin: &'a dyn Fn(&str) -> Origin,
+    errors: Vec<ConfigError>,
+}
+
+impl Validator<'_> {
+    fn invalid(&mut self, key: &str, message: String) {
+        self.errors.push(ConfigError::InvalidValue {
+            key: key.into(),
+            origin: (self.origin)(key),
+            message,
+        });
+    }
+
+    fn in_range<T>(&mut self, key: &str, value: T, range: RangeInclusive<T>)
+    where
+        T: PartialOrd + std::fmt::Display + Copy + Bounded,
+    {
+        if !range.contains(&value) {
+            let message = if *range.end() == T::MAX {
+                format!("{value} must be at least {}", range.start())
+            } else {
+                format!("{value} must be from {} to {}", range.start(), range.end())
+            };
+            self.invalid(key, message);
+        }
+    }
+
+    /// `key` must be set because `because` `condition` (e.g. `delivery.transport` `= "relay"`).
+    fn missing(&mut self, key: &str, because: &str, condition: &str) {
+        let reason = format!(
+            "required when {because} {condition} ({})",
+            (self.origin)(because)
+        );
+        self.errors.push(ConfigError::MissingValue {
+            key: key.into(),
+            reason,
+        });
+    }
+}
+
+/// Integer types with a largest value, for range messages.
+trait Bounded {
+    const MAX: Self;
+}
+
+impl Bounded for u32 {
+    const MAX: Self = u32::MAX;
+}
+
+impl Bounded for u64 {
+    const MAX: Self = u64::MAX;
+}
+
+/// Two or more dot-separated labels of letters, digits and inner hyphens; not all-numeric TLD.
+fn looks_like_domain(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    let labels: Vec<&str> = name.split('.').collect();
+    let label_ok = |l: &&str| {
+        (1..=63).contains(&l.len())
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    name.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(label_ok)
+        && labels
+            .last()
+            .is_some_and(|tld| !tld.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors_for(config: &Config) -> Vec<String> {
+        validate(config, &|_| Origin::Default)
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(errors_for(&Config::default()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn domain_names() {
+        for ok in [
+            "lists.example.org",
+            "a.b",
+            "xn--bcher-kva.de",
+            "lists.example.org.",
+        ] {
+            assert!(looks_like_domain(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "localhost",
+            "a..b",
+            "-a.org",
+            "a_b.org",
+            "1.2.3.4",
+            "a b.org",
+        ] {
+            assert!(!looks_like_domain(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_rule_reports_its_key() {
+        let mut c = Config::default();
+        c.database.url = "mysql://x".into();
+        c.database.max_connections = 0;
+        c.smtp.hostname = " ".into();
+        c.smtp.tls_cert_path = Some("cert.pem".into());
+        c.delivery.workers = 513;
+        c.delivery.transport = Transport::Relay;
+        c.delivery.relay.password = Some("pw".into());
+        c.limits.import_max_change_percent = 0.0;
+        c.organisation.list_domain = "nodot".into();
+        c.organisation.portal_base_url = "ftp://x".into();
+        c.organisation.default_region = "de".into();
+        let errors = errors_for(&c);
+        for key in [
+            "database.url",
+            "database.max_connections",
+            "smtp.hostname",
+            "smtp.tls_key_path",
+            "delivery.workers",
+            "delivery.relay.host",
+            "delivery.relay.username",
+            "limits.import_max_change_percent",
+            "organisation.list_domain",
+            "organisation.portal_base_url",
+            "organisation.default_region",
+        ] {
+            assert!(
+                errors.iter().any(|e| e.contains(key)),
+                "{key} not in {errors:#?}"
+            );
+        }
+        assert_eq!(errors.len(), 11, "{errors:#?}");
+    }
+
+    #[test]
+    fn percent_bounds() {
+        let mut c = Config::default();
+        for (p, ok) in [
+            (100.0, true),
+            (0.01, true),
+            (100.5, false),
+            (f64::NAN, false),
+        ] {
+            c.limits.import_max_change_percent = p;
+            assert_eq!(errors_for(&c).is_empty(), ok, "{p}");
+        }
+    }
+}

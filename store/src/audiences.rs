@@ -1,0 +1,311 @@
+//! Audiences (`slug@lists.<domain>`) and their policies.
+
+use crate::{now_ms, Store, StoreError};
+use serde::Serialize;
+use sqlx::Row;
+use verteiler_policies::{
+    AudienceKind, AudienceSlug, Category, Channel, ReplyMode, RoleFunction, VisibleRecipientsMode,
+};
+
+/// When a send to this audience needs a second person's approval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "rule", content = "threshold", rename_all = "kebab-case")]
+pub enum ApprovalSetting {
+    Never,
+    AboveRecipients(u64),
+    Always,
+}
+
+/// An audience with its policy, as stored. Resolution and the policy engine start from this.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Audience {
+    pub id: i64,
+    pub slug: AudienceSlug,
+    pub name: String,
+    pub kind: AudienceKind,
+    /// Structural: whose members; functional: in whose subtree the role holders are.
+    pub unit_id: i64,
+    pub include_subunits: bool,
+    pub role_function: Option<RoleFunction>,
+    /// The unit this audience may never reach outside of.
+    pub scope_unit_id: i64,
+    pub category: Category,
+    pub allowed_sender_functions: Vec<RoleFunction>,
+    pub subscribers_may_post: bool,
+    pub open_to_public: bool,
+    pub channels: Vec<Channel>,
+    pub approval: ApprovalSetting,
+    pub approver_functions: Vec<RoleFunction>,
+    pub approvals_needed: u32,
+    pub max_recipients: Option<u64>,
+    pub max_message_bytes: Option<u64>,
+    pub sends_per_sender_per_day: Option<u32>,
+    pub reply_mode: ReplyMode,
+    pub visible_recipients_mode: VisibleRecipientsMode,
+    pub active: bool,
+    pub usual_size: Option<u64>,
+}
+
+/// What `audience list` shows: definition only, never recipients.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AudienceSummary {
+    pub slug: String,
+    pub name: String,
+    pub kind: AudienceKind,
+    pub unit_code: String,
+    pub category: Category,
+    pub active: bool,
+}
+
+/// The definition of a new audience; policy fields not named take the schema's defaults.
+#[derive(Debug, Clone)]
+pub struct NewAudience {
+    pub slug: AudienceSlug,
+    pub name: String,
+    pub kind: AudienceKind,
+    pub unit_id: i64,
+    pub include_subunits: bool,
+    pub role_function: Option<RoleFunction>,
+    pub scope_unit_id: i64,
+    pub category: Category,
+    pub allowed_sender_functions: Vec<RoleFunction>,
+    pub subscribers_may_post: bool,
+    pub open_to_public: bool,
+    pub channels: Vec<Channel>,
+    pub approval: ApprovalSetting,
+    pub approver_functions: Vec<RoleFunction>,
+    pub approvals_needed: u32,
+    pub max_recipients: Option<u64>,
+    pub reply_mode: ReplyMode,
+}
+
+impl NewAudience {
+    /// A branch's ordinary list: its members, sent to by its chair, no approval.
+    pub fn structural(
+        slug: AudienceSlug,
+        name: &str,
+        unit_id: i64,
+        include_subunits: bool,
+    ) -> Self {
+        NewAudience {
+            slug,
+            name: name.to_string(),
+            kind: AudienceKind::Structural,
+            unit_id,
+            include_subunits,
+            role_function: None,
+            scope_unit_id: unit_id,
+            category: Category::Announcement,
+            allowed_sender_functions: vec![RoleFunction::Chair],
+            subscribers_may_post: false,
+            open_to_public: false,
+            channels: vec![Channel::Email],
+            approval: ApprovalSetting::Never,
+            approver_functions: vec![RoleFunction::PressOffice],
+            approvals_needed: 1,
+            max_recipients: None,
+            reply_mode: ReplyMode::Sender,
+        }
+    }
+}
+
+fn join<T: Copy + Into<&'static str>>(values: &[T]) -> String {
+    values
+        .iter()
+        .map(|v| (*v).into())
+        .collect::<Vec<&str>>()
+        .join(",")
+}
+
+fn split<T: std::str::FromStr>(text: &str) -> Result<Vec<T>, sqlx::Error>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().map_err(|e| sqlx::Error::Decode(Box::new(e))))
+        .collect()
+}
+
+fn decode<T: std::str::FromStr>(text: String) -> Result<T, sqlx::Error>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    text.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+fn audience_from_row(row: &sqlx::any::AnyRow) -> Result<Audience, sqlx::Error> {
+    let approval = match row.try_get::<String, _>("approval_rule")?.as_str() {
+        "always" => ApprovalSetting::Always,
+        "above" => ApprovalSetting::AboveRecipients(
+            row.try_get::<i64, _>("approval_threshold")?.max(0) as u64,
+        ),
+        // 'never' is the only other value the schema's CHECK admits
+        _ => ApprovalSetting::Never,
+    };
+    let slug: String = row.try_get("slug")?;
+    Ok(Audience {
+        id: row.try_get("id")?,
+        slug: AudienceSlug::parse(&slug).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        name: row.try_get("name")?,
+        kind: decode(row.try_get("kind")?)?,
+        unit_id: row.try_get("unit_id")?,
+        include_subunits: crate::sql::get_bool(row, "include_subunits")?,
+        role_function: row
+            .try_get::<Option<String>, _>("role_function")?
+            .map(decode)
+            .transpose()?,
+        scope_unit_id: row.try_get("scope_unit_id")?,
+        category: decode(row.try_get("category")?)?,
+        allowed_sender_functions: split(&row.try_get::<String, _>("allowed_sender_functions")?)?,
+        subscribers_may_post: crate::sql::get_bool(row, "subscribers_may_post")?,
+        open_to_public: crate::sql::get_bool(row, "open_to_public")?,
+        channels: split(&row.try_get::<String, _>("channels")?)?,
+        approval,
+        approver_functions: split(&row.try_get::<String, _>("approver_functions")?)?,
+        approvals_needed: row
+            .try_get::<i64, _>("approvals_needed")?
+            .clamp(1, u32::MAX as i64) as u32,
+        max_recipients: row
+            .try_get::<Option<i64>, _>("max_recipients")?
+            .map(|v| v.max(0) as u64),
+        max_message_bytes: row
+            .try_get::<Option<i64>, _>("max_message_bytes")?
+            .map(|v| v.max(0) as u64),
+        sends_per_sender_per_day: row
+            .try_get::<Option<i64>, _>("sends_per_sender_per_day")?
+            .map(|v| v.clamp(0, u32::MAX as i64) as u32),
+        reply_mode: decode(row.try_get("reply_mode")?)?,
+        visible_recipients_mode: decode(row.try_get("visible_recipients_mode")?)?,
+        active: crate::sql::get_bool(row, "active")?,
+        usual_size: row
+            .try_get::<Option<i64>, _>("usual_size")?
+            .map(|v| v.max(0) as u64),
+    })
+}
+
+impl Store {
+    pub async fn create_audience(&self, a: &NewAudience) -> Result<i64, StoreError> {
+        let (rule, threshold) = match a.approval {
+            ApprovalSetting::Never => ("never", None),
+            ApprovalSetting::AboveRecipients(n) => ("above", Some(n as i64)),
+            ApprovalSetting::Always => ("always", None),
+        };
+        let now = now_ms();
+        let id = sqlx::query_scalar(
+            "INSERT INTO audiences (slug, name, kind, unit_id, include_subunits, role_function, \
+             scope_unit_id, category, allowed_sender_functions, subscribers_may_post, open_to_public, \
+             channels, approval_rule, approval_threshold, approver_functions, approvals_needed, \
+             max_recipients, reply_mode, active, created_at, updated_at) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,TRUE,$19,$19) \
+             RETURNING id",
+        )
+        .bind(a.slug.as_str())
+        .bind(&a.name)
+        .bind(a.kind.as_str())
+        .bind(a.unit_id)
+        .bind(a.include_subunits)
+        .bind(a.role_function.map(RoleFunction::as_str))
+        .bind(a.scope_unit_id)
+        .bind(a.category.as_str())
+        .bind(join(&a.allowed_sender_functions))
+        .bind(a.subscribers_may_post)
+        .bind(a.open_to_public)
+        .bind(join(&a.channels))
+        .bind(rule)
+        .bind(threshold)
+        .bind(join(&a.approver_functions))
+        .bind(a.approvals_needed as i64)
+        .bind(a.max_recipients.map(|v| v as i64))
+        .bind(a.reply_mode.as_str())
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    pub async fn audience_by_slug(
+        &self,
+        slug: &AudienceSlug,
+    ) -> Result<Option<Audience>, StoreError> {
+        let row = sqlx::query("SELECT * FROM audiences WHERE slug = $1")
+            .bind(slug.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(audience_from_row).transpose()?)
+    }
+
+    pub async fn list_audiences(&self) -> Result<Vec<AudienceSummary>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT a.slug, a.name, a.kind, u.code, a.category, a.active \
+             FROM audiences a JOIN units u ON u.id = a.unit_id ORDER BY a.slug",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AudienceSummary {
+                    slug: r.try_get("slug")?,
+                    name: r.try_get("name")?,
+                    kind: decode(r.try_get("kind")?)?,
+                    unit_code: r.try_get("code")?,
+                    category: decode(r.try_get("category")?)?,
+                    active: crate::sql::get_bool(r, "active")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    pub async fn set_audience_active(
+        &self,
+        audience_id: i64,
+        active: bool,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE audiences SET active = $1, updated_at = $2 WHERE id = $3")
+            .bind(active)
+            .bind(now_ms())
+            .bind(audience_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Changes the scope an audience may never leave (an admin's act; audited later).
+    pub async fn set_audience_target(
+        &self,
+        audience_id: i64,
+        unit_id: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE audiences SET unit_id = $1, updated_at = $2 WHERE id = $3")
+            .bind(unit_id)
+            .bind(now_ms())
+            .bind(audience_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Adds a confirmed subscription (tests and demo; the portal adds double opt-in).
+    pub async fn subscribe_confirmed(
+        &self,
+        audience_id: i64,
+        member_id: i64,
+        token: &str,
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO subscriptions (audience_id, member_id, state, token, created_at, confirmed_at, updated_at) \
+             VALUES ($1, $2, 'confirmed', $3, $4, $4, $4) \
+             ON CONFLICT (audience_id, member_id) DO UPDATE SET state = 'confirmed', confirmed_at = excluded.confirmed_at",
+        )
+        .bind(audience_id)
+        .bind(member_id)
+        .bind(token)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

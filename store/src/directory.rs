@@ -1,0 +1,261 @@
+//! Units, members and roles outside of the bulk import: look-ups and single changes.
+
+use crate::{now_ms, Store, StoreError};
+use serde::Serialize;
+use sqlx::Row;
+use verteiler_policies::{EmailAddress, RoleFunction, UnitKind};
+
+/// A node of the organisation tree, or a free-standing committee or group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unit {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub kind: UnitKind,
+    pub parent_id: Option<i64>,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUnit {
+    pub code: String,
+    pub name: String,
+    pub kind: UnitKind,
+    pub parent_code: Option<String>,
+}
+
+/// A member created outside the import (tests, demo fixtures).
+#[derive(Debug, Clone)]
+pub struct NewMember {
+    pub external_id: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub unit_id: i64,
+    pub email: Option<EmailAddress>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct NewRole {
+    pub member_id: i64,
+    pub unit_id: i64,
+    pub function: RoleFunction,
+    pub covers_subtree: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DirectoryCounts {
+    pub units: u64,
+    pub members_active: u64,
+    pub members_left: u64,
+    pub audiences: u64,
+}
+
+const UNIT_COLUMNS: &str = "id, code, name, kind, parent_id, active";
+
+fn unit_from_row(row: &sqlx::any::AnyRow) -> Result<Unit, sqlx::Error> {
+    let kind: String = row.try_get("kind")?;
+    Ok(Unit {
+        id: row.try_get("id")?,
+        code: row.try_get("code")?,
+        name: row.try_get("name")?,
+        kind: kind.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        parent_id: row.try_get("parent_id")?,
+        active: crate::sql::get_bool(row, "active")?,
+    })
+}
+
+impl Store {
+    /// Every unit, parents before children where ids allow; the tree has ~10,000 nodes at most.
+    pub async fn list_units(&self) -> Result<Vec<Unit>, StoreError> {
+        let rows = sqlx::query(&format!("SELECT {UNIT_COLUMNS} FROM units ORDER BY id"))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(unit_from_row).collect::<Result<_, _>>()?)
+    }
+
+    pub async fn unit_by_code(&self, code: &str) -> Result<Option<Unit>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {UNIT_COLUMNS} FROM units WHERE code = $1"))
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(unit_from_row).transpose()?)
+    }
+
+    pub async fn unit_by_id(&self, id: i64) -> Result<Option<Unit>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {UNIT_COLUMNS} FROM units WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(unit_from_row).transpose()?)
+    }
+
+    /// The unit ids from the root down to and including `unit_id`: how the pure policy engine
+    /// learns whether a role's subtree covers an audience's scope.
+    pub async fn unit_path(&self, unit_id: i64) -> Result<Vec<i64>, StoreError> {
+        let mut path = Vec::new();
+        let mut next = Some(unit_id);
+        while let Some(id) = next {
+            if path.contains(&id) || path.len() > 64 {
+                // A cycle or absurd depth is a corrupt tree: refuse rather than guess a scope.
+                return Err(StoreError::Database(sqlx::Error::Protocol(format!(
+                    "the unit tree above unit {unit_id} is not a tree"
+                ))));
+            }
+            path.push(id);
+            next =
+                sqlx::query_scalar::<_, Option<i64>>("SELECT parent_id FROM units WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .flatten();
+        }
+        path.reverse();
+        Ok(path)
+    }
+
+    pub async fn set_unit_active(&self, unit_id: i64, active: bool) -> Result<(), StoreError> {
+        sqlx::query("UPDATE units SET active = $1, updated_at = $2 WHERE id = $3")
+            .bind(active)
+            .bind(now_ms())
+            .bind(unit_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Adds one unit below an existing parent; for whole trees use the units import.
+    pub async fn create_unit(&self, unit: &NewUnit) -> Result<i64, StoreError> {
+        let parent_id = match &unit.parent_code {
+            Some(code) => Some(
+                self.unit_by_code(code)
+                    .await?
+                    .ok_or_else(|| sqlx::Error::RowNotFound)?
+                    .id,
+            ),
+            None => None,
+        };
+        let now = now_ms();
+        let id = sqlx::query_scalar(
+            "INSERT INTO units (code, name, kind, parent_id, active, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, TRUE, $5, $5) RETURNING id",
+        )
+        .bind(&unit.code)
+        .bind(&unit.name)
+        .bind(unit.kind.as_str())
+        .bind(parent_id)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    /// Adds one active member with a verified primary email; for real data use the import.
+    pub async fn create_member(&self, member: &NewMember) -> Result<i64, StoreError> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO members (external_id, first_name, last_name, status, created_at, updated_at) \
+             VALUES ($1, $2, $3, 'active', $4, $4) RETURNING id",
+        )
+        .bind(&member.external_id)
+        .bind(&member.first_name)
+        .bind(&member.last_name)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO memberships (member_id, unit_id, created_at) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(member.unit_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(email) = &member.email {
+            sqlx::query(
+                "INSERT INTO contact_points (member_id, kind, value, value_key, is_primary, verified, \
+                 verified_at, source, created_at, updated_at) \
+                 VALUES ($1, 'email', $2, $3, TRUE, TRUE, $4, 'member', $4, $4)",
+            )
+            .bind(id)
+            .bind(email.as_str())
+            .bind(email.key())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn add_membership(&self, member_id: i64, unit_id: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO memberships (member_id, unit_id, source, created_at) VALUES ($1, $2, 'admin', $3) \
+             ON CONFLICT (member_id, unit_id) DO NOTHING",
+        )
+        .bind(member_id)
+        .bind(unit_id)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn set_member_left(&self, member_id: i64) -> Result<(), StoreError> {
+        let now = now_ms();
+        sqlx::query(
+            "UPDATE members SET status = 'left', left_at = $1, updated_at = $1 WHERE id = $2",
+        )
+        .bind(now)
+        .bind(member_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn grant_role(&self, role: NewRole) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO roles (member_id, unit_id, function, covers_subtree, source, created_at) \
+             VALUES ($1, $2, $3, $4, 'admin', $5) \
+             ON CONFLICT (member_id, unit_id, function) DO UPDATE SET covers_subtree = excluded.covers_subtree",
+        )
+        .bind(role.member_id)
+        .bind(role.unit_id)
+        .bind(role.function.as_str())
+        .bind(role.covers_subtree)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The active member who owns this address, if any (verified or not).
+    pub async fn member_id_by_email(
+        &self,
+        email: &EmailAddress,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT c.member_id FROM contact_points c JOIN members m ON m.id = c.member_id \
+             WHERE c.kind = 'email' AND c.value_key = $1 AND m.status = 'active' \
+             ORDER BY c.verified DESC, c.member_id LIMIT 1",
+        )
+        .bind(email.key())
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn directory_counts(&self) -> Result<DirectoryCounts, StoreError> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM units) AS units, \
+             (SELECT COUNT(*) FROM members WHERE status = 'active') AS active, \
+             (SELECT COUNT(*) FROM members WHERE status = 'left') AS left_, \
+             (SELECT COUNT(*) FROM audiences) AS audiences",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(DirectoryCounts {
+            units: row.try_get::<i64, _>("units")? as u64,
+            members_active: row.try_get::<i64, _>("active")? as u64,
+            members_left: row.try_get::<i64, _>("left_")? as u64,
+            audiences: row.try_get::<i64, _>("audiences")? as u64,
+        })
+    }
+}

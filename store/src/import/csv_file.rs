@@ -1,0 +1,108 @@
+//! Reading a CSV export the way spreadsheet programs write it.
+
+use super::ImportError;
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+/// An open export with its columns located by name (in any order, any case).
+pub(super) struct CsvFile {
+    pub path: String,
+    reader: csv::Reader<Box<dyn Read>>,
+    columns: HashMap<String, usize>,
+}
+
+/// One data row with the line it starts on.
+pub(super) struct CsvRow {
+    pub line: u64,
+    record: csv::StringRecord,
+}
+
+impl CsvRow {
+    pub fn get<'a>(&'a self, file: &CsvFile, column: &str) -> &'a str {
+        file.columns
+            .get(column)
+            .and_then(|&i| self.record.get(i))
+            .map(str::trim)
+            .unwrap_or("")
+    }
+}
+
+impl CsvFile {
+    /// Opens `path`, skips a UTF-8 byte-order mark, detects `;` or `,` from the header line and
+    /// checks that every required column is present.
+    pub fn open(path: &Path, required: &[&str]) -> Result<CsvFile, ImportError> {
+        let shown = path.display().to_string();
+        let io = |source| ImportError::Io {
+            path: shown.clone(),
+            source,
+        };
+        let mut raw = BufReader::new(File::open(path).map_err(io)?);
+        let mut head = Vec::new();
+        // Enough to see the whole header line of any export we know.
+        raw.by_ref().take(4096).read_to_end(&mut head).map_err(io)?;
+        let body = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head).to_vec();
+        let first_line = body.split(|&b| b == b'\n').next().unwrap_or_default();
+        let delimiter = if first_line.contains(&b';') {
+            b';'
+        } else {
+            b','
+        };
+        let chained: Box<dyn Read> = Box::new(std::io::Cursor::new(body).chain(raw));
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .flexible(true)
+            .from_reader(chained);
+        let headers = reader.headers().map_err(|e| ImportError::Malformed {
+            path: shown.clone(),
+            line: 1,
+            reason: e.to_string(),
+        })?;
+        let columns: HashMap<String, usize> = headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.trim().to_ascii_lowercase(), i))
+            .collect();
+        let missing: Vec<&str> = required
+            .iter()
+            .copied()
+            .filter(|c| !columns.contains_key(*c))
+            .collect();
+        if !missing.is_empty() {
+            return Err(ImportError::MissingColumns {
+                path: shown,
+                missing: missing.join(", "),
+                found: headers.iter().collect::<Vec<_>>().join(", "),
+            });
+        }
+        Ok(CsvFile {
+            path: shown,
+            reader,
+            columns,
+        })
+    }
+
+    /// The next row; a row that is not valid UTF-8 or not CSV is an `Err` naming its line, so
+    /// the caller can report it like any other bad row and go on.
+    pub fn next_row(&mut self) -> Option<Result<CsvRow, (u64, String)>> {
+        let mut record = csv::StringRecord::new();
+        match self.reader.read_record(&mut record) {
+            Ok(false) => None,
+            Ok(true) => {
+                let line = record.position().map(|p| p.line()).unwrap_or(0);
+                Some(Ok(CsvRow { line, record }))
+            }
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                let reason = match e.kind() {
+                    csv::ErrorKind::Utf8 { .. } => {
+                        "not UTF-8 text (save the export as UTF-8)".to_string()
+                    }
+                    _ => e.to_string(),
+                };
+                Some(Err((line, reason)))
+            }
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Importing the membership database's exports: the unit tree first, then the members.
+//!
+//! Exports from real membership databases and spreadsheet programs carry a byte-order mark,
+//! `;` separators, CRLF line ends, quoted fields and every kind of faulty row. The importer reads
+//! the good rows, names every faulty one with its line number, and by default writes nothing
+//! when any row is bad. A member import is planned before it is written, so that an export that
+//! would empty or flood the audiences is refused (see [`ImportOptions::allow_large_change`]).
+
+mod csv_file;
+mod members;
+mod plan;
+mod units;
+
+pub use members::{MemberRow, MEMBER_COLUMNS};
+pub use plan::UnitChange;
+pub use units::UNIT_COLUMNS;
+
+use serde::Serialize;
+use std::fmt;
+
+/// How an import should behave; the defaults are the safe ones.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// Report what would happen, write nothing.
+    pub dry_run: bool,
+    /// Import the good rows even when some are bad (each bad row is still reported).
+    pub skip_invalid: bool,
+    /// The file is the whole directory: members missing from it are marked as having left.
+    pub full: bool,
+    /// Accept an import that changes more than `max_change_percent` of a unit.
+    pub allow_large_change: bool,
+    pub max_change_percent: f64,
+    /// Changes a unit may always see, so that one new member in a branch of eight is no alarm.
+    pub change_slack: u64,
+    /// Region for phone numbers written without a country code (ISO 3166, e.g. `DE`).
+    pub default_region: String,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions {
+            dry_run: false,
+            skip_invalid: false,
+            full: false,
+            allow_large_change: false,
+            max_change_percent: 10.0,
+            change_slack: 5,
+            default_region: "DE".into(),
+        }
+    }
+}
+
+/// One faulty row: where it is and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowError {
+    pub line: u64,
+    pub field: Option<&'static str>,
+    pub reason: String,
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.field {
+            Some(field) => write!(f, "line {}: {field}: {}", self.line, self.reason),
+            None => write!(f, "line {}: {}", self.line, self.reason),
+        }
+    }
+}
+
+/// Why an import wrote nothing.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Refusal {
+    /// Some rows are bad and `skip_invalid` was not given.
+    InvalidRows,
+    /// The change is larger than the sync-safety limit allows.
+    LargeChange,
+}
+
+/// What an import found and did; `written` is false for dry runs and refusals.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportReport {
+    pub rows: u64,
+    pub errors: Vec<RowError>,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub marked_left: u64,
+    /// Per unit: members now, and how many this import adds, changes or removes.
+    pub changes: Vec<UnitChange>,
+    /// Members before the import and members it touches, organisation-wide.
+    pub directory_before: u64,
+    pub directory_changes: u64,
+    pub first_import: bool,
+    pub refusal: Option<Refusal>,
+    pub written: bool,
+}
+
+/// The file could not be read at all (as opposed to single bad rows).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: the header line lacks the column(s) {missing} (found: {found})")]
+    MissingColumns {
+        path: String,
+        missing: String,
+        found: String,
+    },
+    #[error("{path}: line {line}: {reason}")]
+    Malformed {
+        path: String,
+        line: u64,
+        reason: String,
+    },
+    #[error(transparent)]
+    Store(#[from] crate::StoreError),
+}
+
+impl From<sqlx::Error> for ImportError {
+    fn from(e: sqlx::Error) -> Self {
+        ImportError::Store(e.into())
+    }
+}

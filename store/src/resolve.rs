@@ -1,0 +1,287 @@
+//! Audience resolution: who an audience reaches, streamed in batches.
+//!
+//! Resolution never widens: a deactivated unit removes itself and its whole subtree, an unknown
+//! or deactivated target yields nobody, and the policy engine refuses an empty audience. The
+//! recipients of a structural or functional audience are read in member-id order with keyset
+//! pagination, so no audience is ever held in memory and a fan-out can resume after the last
+//! member it handled. A member reachable through two sub-units appears once, because the query
+//! selects members (with an `EXISTS` test), not memberships.
+
+use crate::{Audience, Store, StoreError};
+use futures::Stream;
+use serde::Serialize;
+use sqlx::Row;
+use verteiler_policies::{AudienceKind, ChannelPreference};
+
+/// Rows read per query while streaming an audience.
+pub const RESOLVE_BATCH: usize = 5_000;
+
+/// One person an audience reaches, with the contact data delivery needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Recipient {
+    /// Position in the audience's order: resume a resolution after it.
+    pub cursor: i64,
+    /// `None` for a non-member subscriber of a public topic list.
+    pub member_id: Option<i64>,
+    pub name: String,
+    /// The primary verified, deliverable email address, if any.
+    pub email: Option<String>,
+    /// The primary verified, deliverable phone number (E.164), if any.
+    pub phone: Option<String>,
+    /// The member's own choice for this audience's category, if they made one.
+    pub preference: Option<ChannelPreference>,
+}
+
+enum Bind {
+    Int(i64),
+    Text(String),
+    Bool(bool),
+}
+
+/// SQL text with its parameters, numbered in the order they are first used.
+#[derive(Default)]
+struct Sql {
+    text: String,
+    binds: Vec<Bind>,
+}
+
+impl Sql {
+    fn param(&mut self, value: Bind) -> String {
+        self.binds.push(value);
+        format!("${}", self.binds.len())
+    }
+}
+
+/// Which rows a resolution query should produce.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Select {
+    Batch { after: i64, limit: usize },
+    Count,
+    CountOutsideScope,
+}
+
+/// `target`: the units an audience addresses; `scope`: the units it may never leave.
+/// A deactivated unit silences itself and its whole subtree in the target, never in the scope:
+/// deactivation may shrink an audience, but never the boundary it is checked against.
+fn unit_sets(sql: &mut Sql, audience: &Audience, select: Select) {
+    let mut ctes = Vec::new();
+    if audience.kind != AudienceKind::Topic {
+        let unit = sql.param(Bind::Int(audience.unit_id));
+        let subunits = sql.param(Bind::Bool(audience.include_subunits));
+        // A unit is addressable only while it and every unit above it are active.
+        ctes.push(format!(
+            "above(id, parent_id, active) AS (SELECT id, parent_id, active FROM units WHERE id = {unit} \
+             UNION SELECT u.id, u.parent_id, u.active FROM units u JOIN above a ON u.id = a.parent_id), \
+             target(id) AS (SELECT id FROM units WHERE id = {unit} \
+               AND NOT EXISTS (SELECT 1 FROM above WHERE NOT above.active) \
+             UNION SELECT u.id FROM units u JOIN target t ON u.parent_id = t.id WHERE u.active AND {subunits})"
+        ));
+    }
+    if select == Select::CountOutsideScope {
+        let scope = sql.param(Bind::Int(audience.scope_unit_id));
+        ctes.push(format!(
+            "scope(id) AS (SELECT id FROM units WHERE id = {scope} \
+             UNION SELECT u.id FROM units u JOIN scope s ON u.parent_id = s.id)"
+        ));
+    }
+    if !ctes.is_empty() {
+        sql.text.push_str("WITH RECURSIVE ");
+        sql.text.push_str(&ctes.join(", "));
+        sql.text.push(' ');
+    }
+}
+
+/// The member's primary verified, deliverable email and phone, and their channel choice.
+fn contact_columns(sql: &mut Sql, audience: &Audience) -> [String; 3] {
+    let contact = |kind: &str| {
+        format!(
+            "(SELECT c.value FROM contact_points c WHERE c.member_id = m.id AND c.kind = '{kind}' \
+             AND c.verified AND NOT c.undeliverable ORDER BY c.is_primary DESC, c.id LIMIT 1)"
+        )
+    };
+    let category = sql.param(Bind::Text(audience.category.as_str().to_string()));
+    [
+        contact("email"),
+        contact("phone"),
+        format!(
+            "(SELECT p.channel FROM channel_preferences p WHERE p.member_id = m.id AND p.category = {category})"
+        ),
+    ]
+}
+
+/// A member is in scope when they belong to, or hold a role in, a unit of the scope.
+const MEMBER_IN_SCOPE: &str = "(EXISTS (SELECT 1 FROM memberships sm WHERE sm.member_id = m.id \
+       AND sm.unit_id IN (SELECT id FROM scope)) \
+     OR EXISTS (SELECT 1 FROM roles sr WHERE sr.member_id = m.id AND sr.unit_id IN (SELECT id FROM scope)))";
+
+fn build_query(audience: &Audience, select: Select) -> Sql {
+    let mut sql = Sql::default();
+    unit_sets(&mut sql, audience, select);
+    let (from, cursor_column, columns) = match audience.kind {
+        AudienceKind::Structural | AudienceKind::Functional => {
+            let reach = match audience.kind {
+                AudienceKind::Functional => {
+                    // The schema refuses a functional audience without a role function; an
+                    // empty text would match no role, so even then it could not widen.
+                    let function = sql.param(Bind::Text(
+                        audience
+                            .role_function
+                            .map(|f| f.as_str())
+                            .unwrap_or("")
+                            .to_string(),
+                    ));
+                    format!(
+                        "EXISTS (SELECT 1 FROM roles r WHERE r.member_id = m.id AND r.function = {function} \
+                         AND r.unit_id IN (SELECT id FROM target))"
+                    )
+                }
+                _ => "EXISTS (SELECT 1 FROM memberships ms WHERE ms.member_id = m.id \
+                      AND ms.unit_id IN (SELECT id FROM target))"
+                    .to_string(),
+            };
+            let outside = match select {
+                Select::CountOutsideScope => format!(" AND NOT {MEMBER_IN_SCOPE}"),
+                _ => String::new(),
+            };
+            let from = format!("FROM members m WHERE m.status = 'active' AND {reach}{outside}");
+            let columns = match select {
+                Select::Batch { .. } => {
+                    let [email, phone, pref] = contact_columns(&mut sql, audience);
+                    format!(
+                        "m.id AS cursor, m.id AS member_id, m.first_name || ' ' || m.last_name AS name, \
+                         {email} AS email, {phone} AS phone, {pref} AS preference"
+                    )
+                }
+                _ => String::new(),
+            };
+            (from, "m.id", columns)
+        }
+        AudienceKind::Topic => {
+            let id = sql.param(Bind::Int(audience.id));
+            let outside = match select {
+                Select::CountOutsideScope => {
+                    let public = sql.param(Bind::Bool(audience.open_to_public));
+                    format!(" AND CASE WHEN s.member_id IS NULL THEN NOT {public} ELSE NOT {MEMBER_IN_SCOPE} END")
+                }
+                _ => String::new(),
+            };
+            let from = format!(
+                "FROM subscriptions s LEFT JOIN members m ON m.id = s.member_id \
+                 WHERE s.audience_id = {id} AND s.state = 'confirmed' \
+                 AND (s.member_id IS NULL OR m.status = 'active'){outside}"
+            );
+            let columns = match select {
+                Select::Batch { .. } => {
+                    let [email, phone, pref] = contact_columns(&mut sql, audience);
+                    format!(
+                        "s.id AS cursor, s.member_id AS member_id, \
+                         COALESCE(m.first_name || ' ' || m.last_name, '') AS name, \
+                         COALESCE({email}, s.email) AS email, {phone} AS phone, {pref} AS preference"
+                    )
+                }
+                _ => String::new(),
+            };
+            (from, "s.id", columns)
+        }
+    };
+    match select {
+        Select::Batch { after, limit } => {
+            let after = sql.param(Bind::Int(after));
+            let limit = sql.param(Bind::Int(limit as i64));
+            sql.text.push_str(&format!(
+                "SELECT {columns} {from} AND {cursor_column} > {after} ORDER BY {cursor_column} LIMIT {limit}"
+            ));
+        }
+        Select::Count | Select::CountOutsideScope => {
+            sql.text.push_str(&format!("SELECT COUNT(*) {from}"));
+        }
+    }
+    sql
+}
+
+fn query<'q>(
+    sql: &'q str,
+    binds: &'q [Bind],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    let mut q = sqlx::query(sql);
+    for b in binds {
+        q = match b {
+            Bind::Int(v) => q.bind(*v),
+            Bind::Text(v) => q.bind(v.as_str()),
+            Bind::Bool(v) => q.bind(*v),
+        };
+    }
+    q
+}
+
+fn recipient_from_row(row: &sqlx::any::AnyRow) -> Result<Recipient, sqlx::Error> {
+    let preference: Option<String> = row.try_get("preference")?;
+    Ok(Recipient {
+        cursor: row.try_get("cursor")?,
+        member_id: row.try_get("member_id")?,
+        name: row.try_get("name")?,
+        email: row.try_get("email")?,
+        phone: row.try_get("phone")?,
+        preference: preference
+            .map(|p| p.parse().map_err(|e| sqlx::Error::Decode(Box::new(e))))
+            .transpose()?,
+    })
+}
+
+impl Store {
+    /// Up to `limit` recipients after `after` (a [`Recipient::cursor`]; 0 to start).
+    pub async fn resolve_batch(
+        &self,
+        audience: &Audience,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<Recipient>, StoreError> {
+        let sql = build_query(audience, Select::Batch { after, limit });
+        let rows = query(&sql.text, &sql.binds).fetch_all(&self.pool).await?;
+        Ok(rows
+            .iter()
+            .map(recipient_from_row)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// Every recipient of an audience, in batches of at most [`RESOLVE_BATCH`].
+    pub fn resolve<'a>(
+        &'a self,
+        audience: &'a Audience,
+    ) -> impl Stream<Item = Result<Vec<Recipient>, StoreError>> + 'a {
+        futures::stream::try_unfold(Some(0_i64), move |after| async move {
+            let Some(after) = after else { return Ok(None) };
+            let batch = self.resolve_batch(audience, after, RESOLVE_BATCH).await?;
+            let next = match batch.last() {
+                Some(last) if batch.len() == RESOLVE_BATCH => Some(last.cursor),
+                _ => None,
+            };
+            Ok(if batch.is_empty() {
+                None
+            } else {
+                Some((batch, next))
+            })
+        })
+    }
+
+    /// How many recipients the audience resolves to now.
+    pub async fn count(&self, audience: &Audience) -> Result<u64, StoreError> {
+        let sql = build_query(audience, Select::Count);
+        let n: i64 = query(&sql.text, &sql.binds)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// How many of those recipients lie outside the audience's declared scope: anything but
+    /// zero means the definition is broken and a send must be refused.
+    pub async fn count_outside_scope(&self, audience: &Audience) -> Result<u64, StoreError> {
+        let sql = build_query(audience, Select::CountOutsideScope);
+        let n: i64 = query(&sql.text, &sql.binds)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        Ok(n.max(0) as u64)
+    }
+}

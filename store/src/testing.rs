@@ -1,0 +1,128 @@
+//! A fresh database per test: a SQLite file in a temporary directory, or, when
+//! `VERTEILER_TEST_POSTGRES_URL` is set, a newly created PostgreSQL database that is dropped
+//! when the test ends. Every store test runs through this, so one variable switches the whole
+//! suite to PostgreSQL.
+
+use crate::{Store, StoreError};
+use sqlx::{Connection, Executor};
+
+pub const POSTGRES_URL_VAR: &str = "VERTEILER_TEST_POSTGRES_URL";
+
+/// Owns the test database; dropping it removes the database.
+pub struct TestDatabase {
+    pub store: Store,
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDatabase {
+    pub async fn new() -> TestDatabase {
+        Self::try_new().await.expect("creating the test database")
+    }
+
+    pub async fn try_new() -> Result<TestDatabase, StoreError> {
+        sqlx::any::install_default_drivers();
+        match std::env::var(POSTGRES_URL_VAR) {
+            Ok(admin_url) if !admin_url.is_empty() => {
+                let name = format!("verteiler_test_{}", uuid_like());
+                let mut admin = sqlx::AnyConnection::connect(&admin_url).await?;
+                admin
+                    .execute(format!("CREATE DATABASE {name}").as_str())
+                    .await?;
+                admin.close().await?;
+                let url = replace_database(&admin_url, &name);
+                let store = Store::open(&url, 4).await?;
+                Ok(TestDatabase {
+                    store,
+                    url,
+                    cleanup: Cleanup::Postgres { admin_url, name },
+                })
+            }
+            _ => {
+                let dir = tempfile::tempdir().map_err(|e| StoreError::CreateDir {
+                    path: "temporary directory".into(),
+                    source: e,
+                })?;
+                let url = format!("sqlite://{}", dir.path().join("test.db").display());
+                let store = Store::open(&url, 4).await?;
+                Ok(TestDatabase {
+                    store,
+                    url,
+                    cleanup: Cleanup::Sqlite(dir),
+                })
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.cleanup, Cleanup::Postgres { .. })
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Cleanup::Postgres { admin_url, name } = &self.cleanup {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop cannot await, and the pool belongs to the test's runtime, which this thread
+            // blocks: a thread with a runtime of its own drops the database, and FORCE ends the
+            // pool's connections from the server side.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                rt.block_on(async move {
+                    let mut admin = sqlx::AnyConnection::connect(&admin_url).await.ok()?;
+                    admin
+                        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                        .await
+                        .ok()?;
+                    Some(())
+                })
+            })
+            .join();
+        }
+    }
+}
+
+fn uuid_like() -> String {
+    use rand::Rng;
+    let n: u64 = rand::thread_rng().gen();
+    format!("{n:016x}")
+}
+
+/// The same server URL with another database name.
+fn replace_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let after_scheme = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match base[after_scheme..].find('/') {
+        Some(slash) => &base[..after_scheme + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_database_name_is_replaced() {
+        assert_eq!(
+            super::replace_database("postgres://postgres@127.0.0.1:5432/postgres", "t1"),
+            "postgres://postgres@127.0.0.1:5432/t1"
+        );
+        assert_eq!(
+            super::replace_database("postgres://h", "t1"),
+            "postgres://h/t1"
+        );
+    }
+}

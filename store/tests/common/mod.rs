@@ -1,0 +1,102 @@
+//! A small organisation for resolution tests:
+//!
+//! ```text
+//! HH (state)
+//! ├── HH-WA (district)
+//! │   ├── HH-WA-OLD (branch)
+//! │   └── HH-WA-RAH (branch)
+//! └── HH-AL (district)
+//!     └── HH-AL-OTT (branch)
+//! ```
+#![allow(dead_code)]
+
+use verteiler_policies::{AudienceSlug, EmailAddress, RoleFunction, UnitKind};
+use verteiler_store::{Audience, NewAudience, NewMember, NewRole, NewUnit, Store};
+
+pub struct Org {
+    pub hh: i64,
+    pub wa: i64,
+    pub old: i64,
+    pub rah: i64,
+    pub al: i64,
+    pub ott: i64,
+}
+
+pub async fn build_org(store: &Store) -> Org {
+    let unit = |code: &str, kind: UnitKind, parent: Option<&str>| NewUnit {
+        code: code.into(),
+        name: format!("Unit {code}"),
+        kind,
+        parent_code: parent.map(str::to_string),
+    };
+    Org {
+        hh: store
+            .create_unit(&unit("HH", UnitKind::State, None))
+            .await
+            .unwrap(),
+        wa: store
+            .create_unit(&unit("HH-WA", UnitKind::District, Some("HH")))
+            .await
+            .unwrap(),
+        old: store
+            .create_unit(&unit("HH-WA-OLD", UnitKind::Branch, Some("HH-WA")))
+            .await
+            .unwrap(),
+        rah: store
+            .create_unit(&unit("HH-WA-RAH", UnitKind::Branch, Some("HH-WA")))
+            .await
+            .unwrap(),
+        al: store
+            .create_unit(&unit("HH-AL", UnitKind::District, Some("HH")))
+            .await
+            .unwrap(),
+        ott: store
+            .create_unit(&unit("HH-AL-OTT", UnitKind::Branch, Some("HH-AL")))
+            .await
+            .unwrap(),
+    }
+}
+
+pub async fn member(store: &Store, name: &str, unit_id: i64) -> i64 {
+    store
+        .create_member(&NewMember {
+            external_id: Some(format!("X-{name}")),
+            first_name: name.into(),
+            last_name: "Test".into(),
+            unit_id,
+            email: Some(
+                EmailAddress::parse(&format!("{}@example.org", name.to_lowercase())).unwrap(),
+            ),
+        })
+        .await
+        .unwrap()
+}
+
+pub async fn role(store: &Store, member_id: i64, unit_id: i64, function: RoleFunction) {
+    store
+        .grant_role(NewRole {
+            member_id,
+            unit_id,
+            function,
+            covers_subtree: false,
+        })
+        .await
+        .unwrap();
+}
+
+pub fn slug(s: &str) -> AudienceSlug {
+    AudienceSlug::parse(s).unwrap()
+}
+
+pub async fn structural(store: &Store, s: &str, unit_id: i64, include_subunits: bool) -> Audience {
+    store
+        .create_audience(&NewAudience::structural(
+            slug(s),
+            s,
+            unit_id,
+            include_subunits,
+        ))
+        .await
+        .unwrap();
+    store.audience_by_slug(&slug(s)).await.unwrap().unwrap()
+}
