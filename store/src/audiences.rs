@@ -135,6 +135,48 @@ where
     text.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
+async fn insert_audience(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    a: &NewAudience,
+) -> Result<i64, StoreError> {
+    let (rule, threshold) = match a.approval {
+        ApprovalSetting::Never => ("never", None),
+        ApprovalSetting::AboveRecipients(n) => ("above", Some(n as i64)),
+        ApprovalSetting::Always => ("always", None),
+    };
+    let now = now_ms();
+    let id = sqlx::query_scalar(
+            "INSERT INTO audiences (slug, name, kind, unit_id, include_subunits, role_function, \
+             scope_unit_id, category, allowed_sender_functions, subscribers_may_post, open_to_public, \
+             channels, approval_rule, approval_threshold, approver_functions, approvals_needed, \
+             max_recipients, reply_mode, active, created_at, updated_at) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,TRUE,$19,$19) \
+             RETURNING id",
+        )
+        .bind(a.slug.as_str())
+        .bind(&a.name)
+        .bind(a.kind.as_str())
+        .bind(a.unit_id)
+        .bind(a.include_subunits)
+        .bind(a.role_function.map(RoleFunction::as_str))
+        .bind(a.scope_unit_id)
+        .bind(a.category.as_str())
+        .bind(join(&a.allowed_sender_functions))
+        .bind(a.subscribers_may_post)
+        .bind(a.open_to_public)
+        .bind(join(&a.channels))
+        .bind(rule)
+        .bind(threshold)
+        .bind(join(&a.approver_functions))
+        .bind(a.approvals_needed as i64)
+        .bind(a.max_recipients.map(|v| v as i64))
+        .bind(a.reply_mode.as_str())
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(id)
+}
+
 fn audience_from_row(row: &sqlx::any::AnyRow) -> Result<Audience, sqlx::Error> {
     let approval = match row.try_get::<String, _>("approval_rule")?.as_str() {
         "always" => ApprovalSetting::Always,
@@ -187,42 +229,24 @@ fn audience_from_row(row: &sqlx::any::AnyRow) -> Result<Audience, sqlx::Error> {
 
 impl Store {
     pub async fn create_audience(&self, a: &NewAudience) -> Result<i64, StoreError> {
-        let (rule, threshold) = match a.approval {
-            ApprovalSetting::Never => ("never", None),
-            ApprovalSetting::AboveRecipients(n) => ("above", Some(n as i64)),
-            ApprovalSetting::Always => ("always", None),
-        };
-        let now = now_ms();
-        let id = sqlx::query_scalar(
-            "INSERT INTO audiences (slug, name, kind, unit_id, include_subunits, role_function, \
-             scope_unit_id, category, allowed_sender_functions, subscribers_may_post, open_to_public, \
-             channels, approval_rule, approval_threshold, approver_functions, approvals_needed, \
-             max_recipients, reply_mode, active, created_at, updated_at) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,TRUE,$19,$19) \
-             RETURNING id",
-        )
-        .bind(a.slug.as_str())
-        .bind(&a.name)
-        .bind(a.kind.as_str())
-        .bind(a.unit_id)
-        .bind(a.include_subunits)
-        .bind(a.role_function.map(RoleFunction::as_str))
-        .bind(a.scope_unit_id)
-        .bind(a.category.as_str())
-        .bind(join(&a.allowed_sender_functions))
-        .bind(a.subscribers_may_post)
-        .bind(a.open_to_public)
-        .bind(join(&a.channels))
-        .bind(rule)
-        .bind(threshold)
-        .bind(join(&a.approver_functions))
-        .bind(a.approvals_needed as i64)
-        .bind(a.max_recipients.map(|v| v as i64))
-        .bind(a.reply_mode.as_str())
-        .bind(now)
-        .fetch_one(&self.pool)
-        .await?;
+        let mut tx = self.pool.begin().await?;
+        let id = insert_audience(&mut tx, a).await?;
+        tx.commit().await?;
         Ok(id)
+    }
+
+    /// Creates many audiences in one transaction (a new organisation's branch lists).
+    pub async fn create_audiences(
+        &self,
+        audiences: &[NewAudience],
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut ids = Vec::with_capacity(audiences.len());
+        for a in audiences {
+            ids.push(insert_audience(&mut tx, a).await?);
+        }
+        tx.commit().await?;
+        Ok(ids)
     }
 
     pub async fn audience_by_slug(

@@ -15,9 +15,9 @@ mod resolve;
 mod sql;
 pub mod testing;
 
-pub use audiences::{Audience, AudienceSummary, NewAudience};
+pub use audiences::{ApprovalSetting, Audience, AudienceSummary, NewAudience};
 pub use clock::now_ms;
 pub use credentials::{hash_password, verify_password};
-pub use db::{Backend, Readiness, Store, StoreError};
+pub use db::{redact_url, Backend, Readiness, Store, StoreError};
 pub use directory::{DirectoryCounts, NewMember, NewRole, NewUnit, Unit};
 pub use resolve::{Recipient, RESOLVE_BATCH};

@@ -49,7 +49,7 @@ impl CsvFile {
         } else {
             b','
         };
-        let chained: Box<dyn Read> = Box::new(std::io::Cursor::new(body).chain(raw));
+        let chained: Box<dyn Read> = Box::new(CrlfToLf::new(std::io::Cursor::new(body).chain(raw)));
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .flexible(true)
@@ -103,6 +103,99 @@ impl CsvFile {
                 };
                 Some(Err((line, reason)))
             }
+        }
+    }
+}
+
+/// Turns CRLF line ends into LF. The csv crate counts the lines of CRLF files one short, and
+/// every bad row must be named with the line a person sees in their editor.
+struct CrlfToLf<R> {
+    inner: R,
+    /// A `\r` at the end of the last chunk, not yet known to precede `\n`.
+    pending_cr: bool,
+}
+
+impl<R: Read> CrlfToLf<R> {
+    fn new(inner: R) -> Self {
+        CrlfToLf {
+            inner,
+            pending_cr: false,
+        }
+    }
+}
+
+impl<R: Read> Read for CrlfToLf<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if buf.len() < 2 {
+            return self.inner.read(buf);
+        }
+        loop {
+            let start = usize::from(self.pending_cr);
+            if self.pending_cr {
+                buf[0] = b'\r';
+            }
+            let n = self.inner.read(&mut buf[start..])?;
+            if n == 0 {
+                self.pending_cr = false;
+                return Ok(start);
+            }
+            let filled = start + n;
+            let mut out = 0;
+            let mut i = 0;
+            while i < filled {
+                let b = buf[i];
+                if b == b'\r' && i + 1 < filled && buf[i + 1] == b'\n' {
+                    i += 1;
+                    continue;
+                }
+                buf[out] = b;
+                out += 1;
+                i += 1;
+            }
+            // A trailing \r may be the first half of a CRLF split across reads: hold it back.
+            self.pending_cr = out > 0 && buf[out - 1] == b'\r';
+            if self.pending_cr {
+                out -= 1;
+            }
+            if out > 0 {
+                return Ok(out);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CrlfToLf;
+    use std::io::Read;
+
+    /// Reads through a reader that hands out `chunk` bytes at a time, to split CRLF pairs.
+    fn normalise(input: &[u8], chunk: usize) -> Vec<u8> {
+        struct Chunked<'a>(&'a [u8], usize);
+        impl Read for Chunked<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = self.0.len().min(self.1).min(buf.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut out = Vec::new();
+        CrlfToLf::new(Chunked(input, chunk))
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn crlf_becomes_lf_whatever_the_chunking() {
+        let input = b"a;b\r\nc;\"x\r\ny\"\r\nlone\rcr\r\n\r";
+        for chunk in 1..8 {
+            assert_eq!(
+                normalise(input, chunk),
+                b"a;b\nc;\"x\ny\"\nlone\rcr\n\r",
+                "chunk {chunk}"
+            );
         }
     }
 }

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{Any, Row, Transaction};
 use std::collections::HashMap;
 use std::path::Path;
-use verteiler_policies::{EmailAddress, PhoneNumber, RoleFunction};
+use verteiler_policies::{ChannelPreference, EmailAddress, PhoneNumber, RoleFunction};
 
 /// The columns of a member export, as documented in `verteiler import members --help`.
 pub const MEMBER_COLUMNS: &[&str] = &[
@@ -23,6 +23,7 @@ pub const MEMBER_COLUMNS: &[&str] = &[
     "postcode",
     "city",
     "roles",
+    "preferred_channel",
 ];
 const REQUIRED: &[&str] = &["external_id", "first_name", "last_name", "unit_code"];
 
@@ -44,6 +45,9 @@ pub struct MemberRow {
     pub city: String,
     /// (function, unit id)
     pub roles: Vec<(RoleFunction, i64)>,
+    /// The channel the membership database records as preferred; applied to every category
+    /// for which the member has not chosen one themselves.
+    pub preferred_channel: Option<ChannelPreference>,
     pub fingerprint: String,
 }
 
@@ -121,6 +125,23 @@ fn validate_row(
             (_, None) => fail("roles", format!("unknown unit {unit} in role \"{spec}\"")),
         }
     }
+    let preferred_channel = match row.get(file, "preferred_channel") {
+        "" => None,
+        text => match text.parse::<ChannelPreference>() {
+            Ok(ChannelPreference::None) => {
+                fail(
+                    "preferred_channel",
+                    "\"none\" is not possible: statutory mail must reach every member".into(),
+                );
+                None
+            }
+            Ok(p) => Some(p),
+            Err(e) => {
+                fail("preferred_channel", e.to_string());
+                None
+            }
+        },
+    };
     if errors.len() > before {
         return None;
     }
@@ -148,6 +169,9 @@ fn validate_row(
     for (f, u) in &roles {
         hasher.update(format!("{f}@{u}|").as_bytes());
     }
+    if let Some(p) = preferred_channel {
+        hasher.update(format!("pref={p}").as_bytes());
+    }
     Some(MemberRow {
         line,
         external_id,
@@ -160,6 +184,7 @@ fn validate_row(
         postcode: postcode.to_string(),
         city: city.to_string(),
         roles,
+        preferred_channel,
         fingerprint: hex::encode(&hasher.finalize()[..12]),
     })
 }
@@ -398,6 +423,33 @@ async fn write_batch(
                 .bind(now)
                 .bind(false)
                 .bind("import")
+                .bind(now)
+                .bind(now);
+        }
+        q.execute(&mut **tx).await?;
+    }
+
+    let preferences: Vec<(i64, &'static str, &'static str)> = rows
+        .iter()
+        .filter_map(|r| r.preferred_channel.map(|p| (id_of(r), p)))
+        .flat_map(|(id, p)| {
+            ["statutory", "announcement", "discussion"]
+                .map(move |category| (id, category, p.as_str()))
+        })
+        .collect();
+    for chunk in preferences.chunks(WRITE_BATCH) {
+        // A choice the member made in the portal wins over the membership database's.
+        let sql = format!(
+            "INSERT INTO channel_preferences (member_id, category, channel, created_at, updated_at) VALUES {} \
+             ON CONFLICT (member_id, category) DO NOTHING",
+            values_list(chunk.len(), 5)
+        );
+        let mut q = sqlx::query(&sql);
+        for (member, category, channel) in chunk {
+            q = q
+                .bind(*member)
+                .bind(*category)
+                .bind(*channel)
                 .bind(now)
                 .bind(now);
         }

@@ -1,0 +1,146 @@
+//! The command line. Every command explains itself with `--help`.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "verteiler",
+    version,
+    about = "Policy-enforcing email and SMS gateway with a member self-service portal",
+    long_about = "verteiler lets chairs send to their members from their normal email client while \
+refusing to widen an audience, delivering Bcc-only and holding large or official sends for a second \
+person's approval.\n\nStart here: `verteiler serve --demo` runs everything with embedded defaults and \
+a demo organisation.",
+    after_help = "Configuration: --config FILE (default ./verteiler.toml if present); every key can be \
+overridden with an environment variable VERTEILER_SECTION__KEY, e.g. VERTEILER_DATABASE__URL. \
+`verteiler config defaults` prints every key with its default."
+)]
+pub struct Cli {
+    /// Configuration file (TOML). Without it, ./verteiler.toml is read if it exists.
+    #[arg(long, global = true, env = "VERTEILER_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Write logs as JSON lines (for log collectors) instead of text. RUST_LOG sets the level.
+    #[arg(long, global = true)]
+    pub log_json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway: HTTP portal (and, as later parts land, SMTP and delivery) in one process.
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit (serve does this too at start).
+    Migrate,
+    /// Import the unit tree or the member directory from CSV exports.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Create a demo organisation (units, members, chairs, press office, audiences) in the
+    /// configured database. Refuses to touch a database that already holds members.
+    Demo(DemoArgs),
+    /// Inspect audiences: definition, policy and resolved count (never addresses).
+    #[command(subcommand)]
+    Audience(AudienceCommand),
+    /// Show the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Use the embedded defaults with a demo organisation: SQLite under ./data, portal on
+    /// 127.0.0.1:8080. The demo data is created on first start; the demo logins are printed.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Number of members to generate (up to 400000 for benchmarks).
+    #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u32).range(50..=400_000))]
+    pub members: u32,
+    /// Seed of the generator: the same seed gives the same organisation.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import units from CSV with the columns code;name;kind;parent_code.
+    ///
+    /// kind is one of federal, state, district, sub-district, branch, committee, working-group,
+    /// interest-group. A parent may be defined later in the file or already be stored. Units are
+    /// created or updated by code, never deleted. Import units before members.
+    Units(ImportUnitsArgs),
+    /// Import members from a CSV export of the membership database.
+    ///
+    /// Columns (header names, any order; `;` or `,` separated; UTF-8 with or without BOM):
+    ///   external_id  id in the membership database (required, unique)
+    ///   first_name   last_name  (at least one required)
+    ///   unit_code    code of the member's unit (required; import units first)
+    ///   email        optional; must be a valid address
+    ///   phone        optional; any local notation, stored as E.164
+    ///   street  postcode  city    optional postal address
+    ///   roles        optional; function@unit_code joined by |, e.g. chair@HH-WA-OLD|board@HH-WA
+    ///                functions: chair, vice-chair, board, secretary, treasurer, press-office, admin
+    ///
+    /// Re-importing the same file changes nothing. A changed row updates its member. Every bad
+    /// row is reported with its line number; by default nothing is written when any row is bad.
+    /// An import that would change more than 10% of a unit's members (or of the directory) is
+    /// refused with a per-unit summary, because a broken export must not silently empty or flood
+    /// the audiences.
+    #[command(verbatim_doc_comment)]
+    Members(ImportMembersArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportUnitsArgs {
+    /// The CSV file.
+    pub file: PathBuf,
+    /// Check the file and report what would change, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Import the good rows even if some rows are bad (bad rows are still listed).
+    #[arg(long)]
+    pub skip_invalid: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportMembersArgs {
+    /// The CSV file.
+    pub file: PathBuf,
+    /// Check the file and print the change summary per unit, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Import the good rows even if some rows are bad (bad rows are still listed).
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// The file is the complete directory: members missing from it are marked as having left.
+    #[arg(long)]
+    pub full: bool,
+    /// Accept a change above the sync-safety limit (check the --dry-run summary first).
+    #[arg(long)]
+    pub allow_large_change: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AudienceCommand {
+    /// List every audience with its unit, kind and state.
+    List,
+    /// Show one audience: definition, policy and how many it reaches now.
+    Show {
+        /// The audience's slug (the part before @ of its list address).
+        slug: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print every configuration key with its default and an explanation.
+    Defaults,
+    /// Print the configuration in effect (file and environment applied; secrets redacted).
+    Show,
+}

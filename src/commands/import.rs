@@ -1,0 +1,132 @@
+//! `verteiler import units|members`: prints every bad row, the change summary and the outcome.
+
+use super::open_store;
+use crate::cli::ImportCommand;
+use crate::config::Config;
+use std::process::ExitCode;
+use verteiler_store::import::{ImportOptions, ImportReport, Refusal};
+
+pub async fn import(config: &Config, cmd: ImportCommand) -> anyhow::Result<ExitCode> {
+    let store = open_store(config).await?;
+    let base = ImportOptions {
+        max_change_percent: config.limits.import_max_change_percent,
+        change_slack: config.limits.import_change_slack,
+        default_region: config.organisation.default_region.clone(),
+        ..ImportOptions::default()
+    };
+    let (what, report, options) = match cmd {
+        ImportCommand::Units(args) => {
+            let options = ImportOptions {
+                dry_run: args.dry_run,
+                skip_invalid: args.skip_invalid,
+                ..base
+            };
+            (
+                "units",
+                store.import_units(&args.file, &options).await?,
+                options,
+            )
+        }
+        ImportCommand::Members(args) => {
+            let options = ImportOptions {
+                dry_run: args.dry_run,
+                skip_invalid: args.skip_invalid,
+                full: args.full,
+                allow_large_change: args.allow_large_change,
+                ..base
+            };
+            (
+                "members",
+                store.import_members(&args.file, &options).await?,
+                options,
+            )
+        }
+    };
+    print_report(what, &report, &options);
+    Ok(if report.refusal.is_some() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_report(what: &str, report: &ImportReport, options: &ImportOptions) {
+    for error in &report.errors {
+        println!("bad row: {error}");
+    }
+    println!(
+        "{} rows read: {} new, {} changed, {} unchanged, {} bad{}",
+        report.rows,
+        report.created,
+        report.updated,
+        report.unchanged,
+        report.errors.len(),
+        if options.full {
+            format!(", {} marked as left", report.marked_left)
+        } else {
+            String::new()
+        }
+    );
+    if what == "members" && !report.changes.is_empty() {
+        println!();
+        println!(
+            "change per unit (limit: {}% of a unit's members, at least {} members):",
+            options.max_change_percent, options.change_slack
+        );
+        println!(
+            "{:<16} {:>8} {:>7} {:>8} {:>8}",
+            "UNIT", "MEMBERS", "ADDED", "CHANGED", "REMOVED"
+        );
+        let mut shown = 0;
+        for c in &report.changes {
+            // A first import of a large directory would print thousands of lines; show the
+            // units above the limit always, the others up to a screenful.
+            if !c.too_large && shown >= 40 {
+                continue;
+            }
+            shown += 1;
+            println!(
+                "{:<16} {:>8} {:>7} {:>8} {:>8}{}",
+                c.unit_code,
+                c.members_before,
+                c.added,
+                c.changed,
+                c.removed,
+                if c.too_large {
+                    "  <- above the limit"
+                } else {
+                    ""
+                }
+            );
+        }
+        if report.changes.len() > shown {
+            println!(
+                "… and {} more units within the limit",
+                report.changes.len() - shown
+            );
+        }
+        println!(
+            "whole directory: {} members before, {} touched{}",
+            report.directory_before,
+            report.directory_changes,
+            if report.first_import {
+                " (first import: no limit applies)"
+            } else {
+                ""
+            }
+        );
+    }
+    println!();
+    match (&report.refusal, report.written) {
+        (Some(Refusal::InvalidRows), _) => println!(
+            "nothing was written: {} bad row(s). Fix them, or pass --skip-invalid to import the good rows only.",
+            report.errors.len()
+        ),
+        (Some(Refusal::LargeChange), _) => println!(
+            "nothing was written: this import changes more than the sync-safety limit allows (see above). \
+             If the export is right, run again with --allow-large-change."
+        ),
+        (None, true) => println!("{what} imported."),
+        (None, false) => println!("dry run: nothing was written."),
+    }
+}

@@ -1,0 +1,59 @@
+//! One function per command; each loads what it needs and prints for a person.
+
+mod audience;
+mod import;
+mod serve;
+
+use crate::cli::{Cli, Command, ConfigCommand};
+use crate::config::{Config, LoadedConfig};
+use anyhow::Context;
+use std::process::ExitCode;
+use verteiler_store::Store;
+
+/// Runs one command line. `Ok(ExitCode::FAILURE)` means the command ran and said no (a refused
+/// import, say); `Err` means it could not run.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let loaded = load_config(&cli)?;
+    match cli.command {
+        Command::Serve(args) => serve::serve(&loaded, args.demo).await,
+        Command::Migrate => {
+            let store = open_store(&loaded.config).await?;
+            println!("database is up to date: {:?}", store.readiness().await);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import(cmd) => import::import(&loaded.config, cmd).await,
+        Command::Demo(args) => {
+            let store = open_store(&loaded.config).await?;
+            let logins =
+                crate::demo::create(&store, &loaded.config, args.members, args.seed).await?;
+            crate::demo::print_logins(&logins, &loaded.config);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audience(cmd) => audience::audience(&loaded.config, cmd).await,
+        Command::Config(ConfigCommand::Defaults) => {
+            print!("{}", Config::documented_defaults());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config(ConfigCommand::Show) => {
+            print!("{}", loaded.config.render_effective());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn load_config(cli: &Cli) -> anyhow::Result<LoadedConfig> {
+    Config::load_from_environment(cli.config.as_deref())
+        .map_err(|errors| anyhow::anyhow!("the configuration has errors:\n{errors}"))
+}
+
+/// Opens the configured database and brings its schema up to date.
+pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    Store::open(&config.database.url, config.database.max_connections)
+        .await
+        .with_context(|| {
+            format!(
+                "opening the database {}",
+                verteiler_store::redact_url(&config.database.url)
+            )
+        })
+}

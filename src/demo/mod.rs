@@ -1,0 +1,265 @@
+//! The demo organisation: a state organisation with districts, sub-districts, branches (one of
+//! them Oldenfelde), committees, an interest group, members with every kind of contact data,
+//! chairs for every branch, a press office at state level, topic lists and fixed logins.
+//!
+//! It is generated as CSV exports and imported through the real importer, so the demo also
+//! exercises the path real data takes. The same seed always gives the same organisation.
+
+mod names;
+mod tree;
+
+use crate::config::Config;
+use anyhow::{bail, Context};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::io::BufWriter;
+use verteiler_policies::{
+    AudienceKind, AudienceSlug, Category, Channel, EmailAddress, RoleFunction,
+};
+use verteiler_store::import::ImportOptions;
+use verteiler_store::{ApprovalSetting, NewAudience, Store};
+
+pub use tree::{FIXED, OLDENFELDE, OLDENFELDE_SIZE};
+
+/// Members of the demo organisation `serve --demo` creates.
+pub const DEFAULT_MEMBERS: u32 = 5_000;
+pub const DEFAULT_SEED: u64 = 1;
+
+/// A login printed for newcomers: who, where, and the credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Login {
+    pub role: &'static str,
+    pub unit: &'static str,
+    pub email: &'static str,
+    pub password: &'static str,
+}
+
+fn logins() -> Vec<Login> {
+    FIXED
+        .iter()
+        .map(|p| Login {
+            role: p.role_label,
+            // Where the person acts: the unit of their role, else their home unit.
+            unit: p.roles.split_once('@').map_or(p.unit, |(_, unit)| unit),
+            email: p.email,
+            password: p.password,
+        })
+        .collect()
+}
+
+/// Creates the demo organisation on first start; later starts only return the logins.
+pub async fn ensure(store: &Store, config: &Config) -> anyhow::Result<Vec<Login>> {
+    if store.directory_counts().await?.units == 0 {
+        println!("verteiler: creating the demo organisation ({DEFAULT_MEMBERS} members) …");
+        create(store, config, DEFAULT_MEMBERS, DEFAULT_SEED).await
+    } else {
+        Ok(logins())
+    }
+}
+
+/// Generates and imports the demo organisation into an empty database.
+pub async fn create(
+    store: &Store,
+    config: &Config,
+    members: u32,
+    seed: u64,
+) -> anyhow::Result<Vec<Login>> {
+    let counts = store.directory_counts().await?;
+    if counts.members_active + counts.members_left > 0 || counts.units > 0 {
+        bail!(
+            "the database already holds {} units and {} members; the demo is only created in an empty \
+             database (set VERTEILER_DATABASE__URL to a new one)",
+            counts.units,
+            counts.members_active + counts.members_left
+        );
+    }
+    let plan = tree::plan(members);
+    let dir = tempfile::tempdir().context("creating a temporary directory for the demo exports")?;
+    let units_csv = dir.path().join("units.csv");
+    let members_csv = dir.path().join("members.csv");
+    {
+        let mut out = BufWriter::new(std::fs::File::create(&units_csv)?);
+        tree::write_units(&plan, &mut out)?;
+        let mut out = BufWriter::new(std::fs::File::create(&members_csv)?);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        tree::write_members(&plan, members, &mut rng, &mut out)?;
+    }
+    let options = ImportOptions {
+        allow_large_change: true,
+        default_region: config.organisation.default_region.clone(),
+        ..ImportOptions::default()
+    };
+    let report = store.import_units(&units_csv, &options).await?;
+    ensure_clean("units", &report)?;
+    let report = store.import_members(&members_csv, &options).await?;
+    ensure_clean("members", &report)?;
+
+    create_audiences(store).await?;
+    for p in FIXED {
+        let email = EmailAddress::parse(p.email)?;
+        let member = store
+            .member_id_by_email(&email)
+            .await?
+            .with_context(|| format!("demo login {} was not imported", p.email))?;
+        store.add_app_password(member, "demo", p.password).await?;
+    }
+    Ok(logins())
+}
+
+fn ensure_clean(what: &str, report: &verteiler_store::import::ImportReport) -> anyhow::Result<()> {
+    if let Some(first) = report.errors.first() {
+        bail!(
+            "the generated demo {what} have {} bad rows, first: {first}",
+            report.errors.len()
+        );
+    }
+    if !report.written {
+        bail!("the demo {what} were not written: {:?}", report.refusal);
+    }
+    Ok(())
+}
+
+fn slug(text: &str) -> AudienceSlug {
+    AudienceSlug::parse(&names::ascii(text).replace('.', ""))
+        .unwrap_or_else(|_| AudienceSlug::parse("unnamed").expect("valid"))
+}
+
+async fn create_audiences(store: &Store) -> anyhow::Result<()> {
+    let units = store.list_units().await?;
+    let id_of = |code: &str| {
+        units
+            .iter()
+            .find(|u| u.code == code)
+            .map(|u| u.id)
+            .context("demo unit missing")
+    };
+    let state = id_of(tree::STATE)?;
+    let mut audiences = Vec::new();
+    let mut taken = std::collections::HashSet::new();
+    for u in &units {
+        let (kind, subunits, senders, approval) = match u.kind.as_str() {
+            "branch" => (
+                "branch",
+                false,
+                vec![RoleFunction::Chair, RoleFunction::ViceChair],
+                ApprovalSetting::AboveRecipients(1_000),
+            ),
+            "district" => (
+                "district",
+                true,
+                vec![RoleFunction::Chair],
+                ApprovalSetting::AboveRecipients(2_000),
+            ),
+            _ => continue,
+        };
+        let base = u
+            .name
+            .trim_start_matches("Distrikt ")
+            .trim_start_matches("Kreis ");
+        let mut s = slug(if kind == "district" { &u.name } else { base });
+        if !taken.insert(s.clone()) {
+            s = slug(&u.code);
+            taken.insert(s.clone());
+        }
+        let mut a = NewAudience::structural(s, &u.name, u.id, subunits);
+        a.allowed_sender_functions = senders;
+        a.approval = approval;
+        audiences.push(a);
+    }
+    // The whole organisation: statutory, sent by the state chair, always approved by the press office.
+    let mut all = NewAudience::structural(
+        slug("alle-mitglieder"),
+        "Alle Mitglieder Hamburg",
+        state,
+        true,
+    );
+    all.category = Category::Statutory;
+    all.allowed_sender_functions = vec![RoleFunction::Chair];
+    all.approval = ApprovalSetting::Always;
+    all.channels = vec![Channel::Email, Channel::Sms, Channel::Post];
+    audiences.push(all);
+    // Official statements of the press office: never without a second press officer.
+    let mut press = NewAudience::structural(
+        slug("pressemitteilungen"),
+        "Pressemitteilungen der Landesorganisation",
+        state,
+        true,
+    );
+    press.allowed_sender_functions = vec![RoleFunction::PressOffice];
+    press.approval = ApprovalSetting::Always;
+    press.approver_functions = vec![RoleFunction::PressOffice];
+    audiences.push(press);
+    // Every branch chair in the state: a functional audience.
+    let mut chairs = NewAudience::structural(
+        slug("vorsitzende-hamburg"),
+        "Alle Distriktsvorsitzenden",
+        state,
+        true,
+    );
+    chairs.kind = AudienceKind::Functional;
+    chairs.role_function = Some(RoleFunction::Chair);
+    chairs.allowed_sender_functions = vec![RoleFunction::Chair, RoleFunction::Admin];
+    audiences.push(chairs);
+    // Topic lists: opt-in, discussion lists let their subscribers post.
+    for (s, name, unit, public) in [
+        ("klima", "Themenliste Klima", "HH-IG-KLIMA", true),
+        ("ag60-plus", "AG 60 plus", "HH-AG60", false),
+        ("newsletter", "Newsletter Hamburg", tree::STATE, false),
+    ] {
+        let mut t = NewAudience::structural(slug(s), name, id_of(unit)?, false);
+        t.kind = AudienceKind::Topic;
+        t.scope_unit_id = state;
+        t.open_to_public = public;
+        if s != "newsletter" {
+            t.category = Category::Discussion;
+            t.subscribers_may_post = true;
+            t.reply_mode = verteiler_policies::ReplyMode::List;
+        }
+        audiences.push(t);
+    }
+    let ids = store.create_audiences(&audiences).await?;
+    // Subscribe every 20th member of the state (at most 2,000) to the topic lists.
+    let all = store
+        .audience_by_slug(&slug("alle-mitglieder"))
+        .await?
+        .context("demo audience missing")?;
+    let topic_ids = &ids[ids.len() - 3..];
+    let members = store.resolve_batch(&all, 0, 40_000).await?;
+    for (n, r) in members
+        .iter()
+        .enumerate()
+        .filter(|(n, _)| n % 20 == 0)
+        .take(2_000)
+    {
+        let Some(member) = r.member_id else { continue };
+        let list = topic_ids[n / 20 % topic_ids.len()];
+        store
+            .subscribe_confirmed(list, member, &format!("demo-{list}-{member}"))
+            .await?;
+    }
+    Ok(())
+}
+
+/// Prints the demo logins as a table, with where to use them.
+pub fn print_logins(logins: &[Login], config: &Config) {
+    println!();
+    println!(
+        "Demo logins (SMTP: {} with STARTTLS off on loopback; portal: {}):",
+        config.smtp.listen, config.organisation.portal_base_url
+    );
+    println!(
+        "{:<22} {:<11} {:<32} {}",
+        "ROLE", "UNIT", "EMAIL", "PASSWORD"
+    );
+    for l in logins {
+        println!(
+            "{:<22} {:<11} {:<32} {}",
+            l.role, l.unit, l.email, l.password
+        );
+    }
+    println!(
+        "Lists: oldenfelde@{d}, pressemitteilungen@{d}, alle-mitglieder@{d} (see `verteiler audience list`)",
+        d = config.organisation.list_domain
+    );
+    println!();
+}
