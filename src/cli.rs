@@ -44,9 +44,54 @@ pub enum Command {
     /// Inspect audiences: definition, policy and resolved count (never addresses).
     #[command(subcommand)]
     Audience(AudienceCommand),
+    /// Test audience policies without sending anything.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Show the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Run the real audience resolution and the real policy engine for a send that is not
+    /// made, and print the decision with every reason and figure. Nothing is stored.
+    ///
+    /// Use it to check a policy change before a chair meets it, e.g.
+    ///   verteiler policy simulate --as ole.brandt@example.org --to oldenfelde
+    ///   verteiler policy simulate --as ole.brandt@example.org --to oldenfelde --visible-recipients 1493
+    #[command(verbatim_doc_comment)]
+    Simulate(SimulateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// The sender: an email address of an active member.
+    #[arg(long = "as", value_name = "EMAIL")]
+    pub sender: String,
+    /// The audience: its list address or slug.
+    #[arg(long = "to", value_name = "AUDIENCE")]
+    pub audience: String,
+    /// Addresses visible in To/Cc that are not list addresses.
+    #[arg(long, default_value_t = 0)]
+    pub visible_recipients: u32,
+    /// Size of the message in bytes.
+    #[arg(long, default_value_t = 20_000)]
+    pub size: u64,
+    /// Number of attachments and their total size in bytes.
+    #[arg(long, default_value_t = 0)]
+    pub attachments: u32,
+    #[arg(long, default_value_t = 0)]
+    pub attachment_bytes: u64,
+    /// Channel of the send: email or sms.
+    #[arg(long, default_value = "email")]
+    pub channel: String,
+    /// SMS segments of the text (with --channel sms).
+    #[arg(long, default_value_t = 1)]
+    pub sms_segments: u32,
+    /// Language of the explanation: de or en (default: organisation.default_language).
+    #[arg(long)]
+    pub lang: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -65,6 +110,10 @@ pub struct DemoArgs {
     /// Seed of the generator: the same seed gives the same organisation.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Only write the generated exports (units.csv, members.csv) into this directory, for
+    /// trying `verteiler import` or for benchmarks; the database is not touched.
+    #[arg(long, value_name = "DIR")]
+    pub write_csv: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -132,6 +181,13 @@ pub enum AudienceCommand {
     List,
     /// Show one audience: definition, policy and how many it reaches now.
     Show {
+        /// The audience's slug (the part before @ of its list address).
+        slug: String,
+    },
+    /// Resolve an audience completely, streamed in batches as a send would, and print how many
+    /// recipients are reachable by email, SMS or post only, and how long it took. Never prints
+    /// addresses.
+    Resolve {
         /// The audience's slug (the part before @ of its list address).
         slug: String,
     },

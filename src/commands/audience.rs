@@ -4,8 +4,10 @@ use super::open_store;
 use crate::cli::AudienceCommand;
 use crate::config::Config;
 use anyhow::Context;
+use futures::TryStreamExt;
 use std::process::ExitCode;
-use verteiler_policies::AudienceSlug;
+use verteiler_policies::{AudienceSlug, Category, ChannelPreference};
+use verteiler_store::{Audience, Recipient, Store};
 
 pub async fn audience(config: &Config, cmd: AudienceCommand) -> anyhow::Result<ExitCode> {
     let store = open_store(config).await?;
@@ -13,8 +15,8 @@ pub async fn audience(config: &Config, cmd: AudienceCommand) -> anyhow::Result<E
         AudienceCommand::List => {
             let audiences = store.list_audiences().await?;
             println!(
-                "{:<32} {:<11} {:<13} {:<14} {}",
-                "SLUG", "KIND", "CATEGORY", "UNIT", "STATE"
+                "{:<32} {:<11} {:<13} {:<14} STATE",
+                "SLUG", "KIND", "CATEGORY", "UNIT"
             );
             for a in &audiences {
                 println!(
@@ -27,6 +29,31 @@ pub async fn audience(config: &Config, cmd: AudienceCommand) -> anyhow::Result<E
                 );
             }
             println!("{} audiences", audiences.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        AudienceCommand::Resolve { slug } => {
+            let Some(a) = find(&store, config, &slug).await? else {
+                return Ok(ExitCode::FAILURE);
+            };
+            let started = std::time::Instant::now();
+            let mut totals = ChannelTotals::default();
+            let mut batches = std::pin::pin!(store.resolve(&a));
+            while let Some(batch) = batches.try_next().await? {
+                for r in &batch {
+                    totals.count(r, a.category);
+                }
+            }
+            let elapsed = started.elapsed();
+            println!(
+                "{}@{}: {} recipients ({} by email, {} by SMS, {} by post) resolved in {:.3} s",
+                a.slug,
+                config.organisation.list_domain,
+                totals.all,
+                totals.email,
+                totals.sms,
+                totals.post,
+                elapsed.as_secs_f64()
+            );
             Ok(ExitCode::SUCCESS)
         }
         AudienceCommand::Show { slug } => {
@@ -126,6 +153,44 @@ pub async fn audience(config: &Config, cmd: AudienceCommand) -> anyhow::Result<E
                 println!("  OUTSIDE SCOPE:      {outside} recipients — sends will be refused until the definition is fixed");
             }
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The audience a slug or list address names; prints why when there is none.
+async fn find(store: &Store, config: &Config, given: &str) -> anyhow::Result<Option<Audience>> {
+    let slug = AudienceSlug::parse(given.split('@').next().unwrap_or_default())?;
+    let found = store.audience_by_slug(&slug).await?;
+    if found.is_none() {
+        eprintln!(
+            "no audience {slug}@{} (see `verteiler audience list`)",
+            config.organisation.list_domain
+        );
+    }
+    Ok(found)
+}
+
+/// How recipients would be reached: their own choice where the contact point exists, else
+/// email, else SMS, else post. (Delivery decides per send; this is the admin's overview.)
+#[derive(Default)]
+struct ChannelTotals {
+    all: u64,
+    email: u64,
+    sms: u64,
+    post: u64,
+}
+
+impl ChannelTotals {
+    fn count(&mut self, r: &Recipient, category: Category) {
+        self.all += 1;
+        let choice = r.preference.filter(|p| p.allowed_for(category));
+        match (choice, r.email.is_some(), r.phone.is_some()) {
+            (Some(ChannelPreference::Sms), _, true) => self.sms += 1,
+            (Some(ChannelPreference::Post), _, _) => self.post += 1,
+            (Some(ChannelPreference::None), _, _) => {}
+            (_, true, _) => self.email += 1,
+            (_, false, true) => self.sms += 1,
+            (_, false, false) => self.post += 1,
         }
     }
 }

@@ -2,9 +2,10 @@
 
 mod audience;
 mod import;
+mod policy;
 mod serve;
 
-use crate::cli::{Cli, Command, ConfigCommand};
+use crate::cli::{Cli, Command, ConfigCommand, PolicyCommand};
 use crate::config::{Config, LoadedConfig};
 use anyhow::Context;
 use std::process::ExitCode;
@@ -22,6 +23,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Import(cmd) => import::import(&loaded.config, cmd).await,
+        Command::Demo(args) if args.write_csv.is_some() => {
+            let dir = args
+                .write_csv
+                .as_deref()
+                .unwrap_or(std::path::Path::new("."));
+            crate::demo::write_csv(dir, args.members, args.seed)?;
+            println!("wrote {0}/units.csv and {0}/members.csv", dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Demo(args) => {
             let store = open_store(&loaded.config).await?;
             let logins =
@@ -30,6 +40,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Audience(cmd) => audience::audience(&loaded.config, cmd).await,
+        Command::Policy(PolicyCommand::Simulate(args)) => {
+            policy::simulate(&loaded.config, args).await
+        }
         Command::Config(ConfigCommand::Defaults) => {
             print!("{}", Config::documented_defaults());
             Ok(ExitCode::SUCCESS)

@@ -12,7 +12,8 @@ use crate::config::Config;
 use anyhow::{bail, Context};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
 use verteiler_policies::{
     AudienceKind, AudienceSlug, Category, Channel, EmailAddress, RoleFunction,
 };
@@ -73,17 +74,8 @@ pub async fn create(
             counts.members_active + counts.members_left
         );
     }
-    let plan = tree::plan(members);
     let dir = tempfile::tempdir().context("creating a temporary directory for the demo exports")?;
-    let units_csv = dir.path().join("units.csv");
-    let members_csv = dir.path().join("members.csv");
-    {
-        let mut out = BufWriter::new(std::fs::File::create(&units_csv)?);
-        tree::write_units(&plan, &mut out)?;
-        let mut out = BufWriter::new(std::fs::File::create(&members_csv)?);
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        tree::write_members(&plan, members, &mut rng, &mut out)?;
-    }
+    let (units_csv, members_csv) = write_csv(dir.path(), members, seed)?;
     let options = ImportOptions {
         allow_large_change: true,
         default_region: config.organisation.default_region.clone(),
@@ -104,6 +96,22 @@ pub async fn create(
         store.add_app_password(member, "demo", p.password).await?;
     }
     Ok(logins())
+}
+
+/// Writes the demo organisation as the two exports a membership database would produce.
+pub fn write_csv(dir: &Path, members: u32, seed: u64) -> anyhow::Result<(PathBuf, PathBuf)> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let plan = tree::plan(members);
+    let units_csv = dir.join("units.csv");
+    let members_csv = dir.join("members.csv");
+    let mut out = BufWriter::new(std::fs::File::create(&units_csv)?);
+    tree::write_units(&plan, &mut out)?;
+    out.flush()?;
+    let mut out = BufWriter::new(std::fs::File::create(&members_csv)?);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    tree::write_members(&plan, members, &mut rng, &mut out)?;
+    out.flush()?;
+    Ok((units_csv, members_csv))
 }
 
 fn ensure_clean(what: &str, report: &verteiler_store::import::ImportReport) -> anyhow::Result<()> {
@@ -247,10 +255,7 @@ pub fn print_logins(logins: &[Login], config: &Config) {
         "Demo logins (SMTP: {} with STARTTLS off on loopback; portal: {}):",
         config.smtp.listen, config.organisation.portal_base_url
     );
-    println!(
-        "{:<22} {:<11} {:<32} {}",
-        "ROLE", "UNIT", "EMAIL", "PASSWORD"
-    );
+    println!("{:<22} {:<11} {:<32} PASSWORD", "ROLE", "UNIT", "EMAIL");
     for l in logins {
         println!(
             "{:<22} {:<11} {:<32} {}",

@@ -296,18 +296,23 @@ impl Store {
         Ok(())
     }
 
-    /// Changes the scope an audience may never leave (an admin's act; audited later).
+    /// Changes whom an audience addresses (an admin's act). The declared scope stays: a target
+    /// outside it makes every send refused until the definition is fixed.
     pub async fn set_audience_target(
         &self,
         audience_id: i64,
         unit_id: i64,
+        include_subunits: bool,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE audiences SET unit_id = $1, updated_at = $2 WHERE id = $3")
-            .bind(unit_id)
-            .bind(now_ms())
-            .bind(audience_id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE audiences SET unit_id = $1, include_subunits = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(unit_id)
+        .bind(include_subunits)
+        .bind(now_ms())
+        .bind(audience_id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

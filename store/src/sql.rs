@@ -29,15 +29,6 @@ pub(crate) fn in_list(from: usize, n: usize) -> String {
         .join(",")
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn placeholders_are_numbered_row_by_row() {
-        assert_eq!(super::values_list(2, 3), "($1,$2,$3),($4,$5,$6)");
-        assert_eq!(super::in_list(3, 2), "$3,$4");
-    }
-}
-
 /// Reads a boolean column: BOOLEAN on PostgreSQL, INTEGER 0/1 on SQLite (the Any driver
 /// decodes neither as the other).
 pub(crate) fn get_bool(row: &sqlx::any::AnyRow, column: &str) -> Result<bool, sqlx::Error> {
@@ -45,5 +36,14 @@ pub(crate) fn get_bool(row: &sqlx::any::AnyRow, column: &str) -> Result<bool, sq
     match row.try_get::<bool, _>(column) {
         Ok(b) => Ok(b),
         Err(_) => Ok(row.try_get::<i64, _>(column)? != 0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_are_numbered_row_by_row() {
+        assert_eq!(super::values_list(2, 3), "($1,$2,$3),($4,$5,$6)");
+        assert_eq!(super::in_list(3, 2), "$3,$4");
     }
 }

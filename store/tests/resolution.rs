@@ -144,7 +144,9 @@ async fn a_target_outside_the_declared_scope_is_counted() {
     member(s, "Carla", org.ott).await;
     let branch = structural(s, "oldenfelde", org.old, true).await;
     // The silent-broadening incident: the target is repointed to the whole state.
-    s.set_audience_target(branch.id, org.hh).await.unwrap();
+    s.set_audience_target(branch.id, org.hh, true)
+        .await
+        .unwrap();
     let broken = s
         .audience_by_slug(&slug("oldenfelde"))
         .await

@@ -234,16 +234,18 @@ impl Store {
                     });
                     continue;
                 }
-                first_line.insert(external_id, row.line);
+                first_line.insert(external_id.clone(), row.line);
             }
-            if let Some(member) = validate_row(
+            match validate_row(
                 &file,
                 &row,
                 &units,
                 &options.default_region,
                 &mut report.errors,
             ) {
-                plan.observe(&member);
+                Some(member) => plan.observe(&member),
+                // The member is in the export, only the row is faulty: a full import keeps them.
+                None => plan.saw(&external_id),
             }
         }
         drop(first_line);

@@ -117,6 +117,14 @@ impl ChangePlan {
         }
     }
 
+    /// Notes that the file lists a member whose row is faulty, so a full import does not take
+    /// the faulty row for a departure.
+    pub fn saw(&mut self, external_id: &str) {
+        if let Some(e) = self.existing.get_mut(external_id) {
+            e.seen = true;
+        }
+    }
+
     /// Whether pass 2 must write this row (new, changed, or returning after having left).
     pub fn needs_write(&self, row: &MemberRow) -> bool {
         match self.existing.get(&row.external_id) {

@@ -104,6 +104,20 @@ impl Store {
             .iter()
             .map(|r| (r.code.as_str(), r.parent_code.as_deref()))
             .collect();
+        // Stored parents count where the file does not move a unit: a loop can run through both.
+        let code_of: HashMap<i64, &str> = existing
+            .iter()
+            .map(|(code, v)| (v.0, code.as_str()))
+            .collect();
+        let parent_of = |code: &str| -> Option<&str> {
+            match in_file.get(code) {
+                Some(parent) => *parent,
+                None => existing
+                    .get(code)
+                    .and_then(|v| v.3)
+                    .and_then(|id| code_of.get(&id).copied()),
+            }
+        };
         for r in &rows {
             if let Some(parent) = &r.parent_code {
                 if !in_file.contains_key(parent.as_str()) && !existing.contains_key(parent) {
@@ -118,16 +132,44 @@ impl Store {
                 let mut cursor = Some(parent.as_str());
                 while let Some(code) = cursor {
                     if !seen.insert(code) {
-                        report.errors.push(RowError {
-                            line: r.line,
-                            field: Some("parent_code"),
-                            reason: format!("unit {} would be its own ancestor", r.code),
-                        });
+                        // A unit merely below a loop is reported as below a faulty unit.
+                        if code == r.code {
+                            report.errors.push(RowError {
+                                line: r.line,
+                                field: Some("parent_code"),
+                                reason: format!("unit {} would be its own ancestor", r.code),
+                            });
+                        }
                         break;
                     }
-                    cursor = in_file.get(code).copied().flatten();
+                    cursor = parent_of(code);
                 }
             }
+        }
+        // A unit below a faulty one has nowhere to go either: name it, not fail on it later.
+        let mut faulty: HashMap<&str, u64> = HashMap::new();
+        loop {
+            let bad_lines: HashSet<u64> = report.errors.iter().map(|e| e.line).collect();
+            for r in rows.iter().filter(|r| bad_lines.contains(&r.line)) {
+                faulty.insert(r.code.as_str(), r.line);
+            }
+            let below: Vec<RowError> = rows
+                .iter()
+                .filter(|r| !bad_lines.contains(&r.line))
+                .filter_map(|r| {
+                    let parent = r.parent_code.as_deref()?;
+                    let line = faulty.get(parent)?;
+                    Some(RowError {
+                        line: r.line,
+                        field: Some("parent_code"),
+                        reason: format!("parent unit {parent} is faulty (line {line})"),
+                    })
+                })
+                .collect();
+            if below.is_empty() {
+                break;
+            }
+            report.errors.extend(below);
         }
         report.errors.sort_by_key(|e| e.line);
         let bad_lines: HashSet<u64> = report.errors.iter().map(|e| e.line).collect();
@@ -135,7 +177,16 @@ impl Store {
         for r in &rows {
             match existing.get(&r.code) {
                 None => report.created += 1,
-                Some((_, name, kind, _)) if name == &r.name && kind == r.kind.as_str() => {
+                Some((_, name, kind, parent_id))
+                    if name == &r.name
+                        && kind == r.kind.as_str()
+                        && match &r.parent_code {
+                            None => parent_id.is_none(),
+                            Some(p) => {
+                                parent_id.is_some() && existing.get(p).map(|v| v.0) == *parent_id
+                            }
+                        } =>
+                {
                     report.unchanged += 1
                 }
                 Some(_) => report.updated += 1,
@@ -184,7 +235,7 @@ impl Store {
                 placed.insert(r.code.clone(), id);
             }
             if rest.len() == before {
-                // Only a loop through stored units can get here; the checks above name file loops.
+                // The checks above name every loop and orphan; this only guards against a miss.
                 return Err(ImportError::Malformed {
                     path: file.path.clone(),
                     line: rest[0].line,

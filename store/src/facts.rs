@@ -1,0 +1,176 @@
+//! Gathering the facts of a submission for the policy engine.
+//!
+//! Every ingress (SMTP, portal, API, the simulator) calls [`Store::gather_facts`], so the engine
+//! always sees the same picture of the same submission. Anything the store cannot establish is
+//! reported as such (an unknown audience, a failed resolution), never replaced by a guess.
+
+use crate::{ApprovalSetting, Audience, Store, StoreError};
+use verteiler_policies::{
+    ApprovalRule, AudienceFacts, AudiencePolicy, AudienceSlug, Channel, Facts, MessageFacts,
+    ResolutionSummary, RoleGrant, SenderFacts, VolumeFacts,
+};
+
+/// What an ingress knows about a submission before asking the store for the rest.
+#[derive(Debug, Clone)]
+pub struct Submission<'a> {
+    pub sender_member_id: i64,
+    /// The address as given (`oldenfelde@lists.example.org`) or a bare slug.
+    pub audience_address: &'a str,
+    pub channel: Channel,
+    pub message: MessageFacts,
+}
+
+impl Store {
+    /// The audience a list address names, if it names one in our list domain.
+    pub async fn audience_for_address(
+        &self,
+        address: &str,
+        list_domain: &str,
+    ) -> Result<Option<Audience>, StoreError> {
+        let (local, domain) = match address.trim().rsplit_once('@') {
+            Some((local, domain)) => (local, Some(domain)),
+            None => (address.trim(), None),
+        };
+        if domain.is_some_and(|d| !d.eq_ignore_ascii_case(list_domain)) {
+            return Ok(None);
+        }
+        match AudienceSlug::parse(local) {
+            Ok(slug) => self.audience_by_slug(&slug).await,
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// The roles a member holds, as the engine sees them.
+    pub async fn role_grants(&self, member_id: i64) -> Result<Vec<RoleGrant>, StoreError> {
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT r.function, r.unit_id, CAST(CASE WHEN r.covers_subtree THEN 1 ELSE 0 END AS BIGINT) \
+             FROM roles r JOIN members m ON m.id = r.member_id \
+             WHERE r.member_id = $1 AND m.status = 'active' ORDER BY r.id",
+        )
+        .bind(member_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(function, unit_id, subtree)| {
+                Ok(RoleGrant {
+                    function: function
+                        .parse()
+                        .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+                    unit_id,
+                    covers_subtree: subtree != 0,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    pub async fn is_confirmed_subscriber(
+        &self,
+        audience_id: i64,
+        member_id: i64,
+    ) -> Result<bool, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM subscriptions WHERE audience_id = $1 AND member_id = $2 AND state = 'confirmed'",
+        )
+        .bind(audience_id)
+        .bind(member_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n > 0)
+    }
+
+    /// The audience's definition and policy in the engine's terms.
+    pub async fn audience_facts(&self, a: &Audience) -> Result<AudienceFacts, StoreError> {
+        Ok(AudienceFacts {
+            id: a.id,
+            slug: a.slug.clone(),
+            display_name: a.name.clone(),
+            kind: a.kind,
+            active: a.active,
+            scope_unit_id: a.scope_unit_id,
+            scope_path: self.unit_path(a.scope_unit_id).await?,
+            category: a.category,
+            policy: AudiencePolicy {
+                sender_functions: a.allowed_sender_functions.clone(),
+                subscribers_may_post: a.subscribers_may_post,
+                approval: match a.approval {
+                    ApprovalSetting::Never => ApprovalRule::Never,
+                    ApprovalSetting::AboveRecipients(n) => ApprovalRule::AboveRecipients(n),
+                    ApprovalSetting::Always => ApprovalRule::Always,
+                },
+                approver_functions: a.approver_functions.clone(),
+                approvals_needed: a.approvals_needed,
+                max_recipients: a.max_recipients,
+                max_message_bytes: a.max_message_bytes,
+                sender_sends_per_day: a.sends_per_sender_per_day.map(u64::from),
+                visible_recipients: a.visible_recipients_mode,
+                ..AudiencePolicy::default()
+            },
+            usual_size: a.usual_size,
+        })
+    }
+
+    /// Counts the audience now. A failed query becomes a resolution error, which the engine
+    /// refuses: a broken resolution must never look like an empty or a whole one.
+    pub async fn resolution_summary(&self, a: &Audience) -> ResolutionSummary {
+        let counted = async {
+            Ok::<_, StoreError>((self.count(a).await?, self.count_outside_scope(a).await?))
+        };
+        match counted.await {
+            Ok((recipients, outside_scope)) => ResolutionSummary {
+                recipients,
+                outside_scope,
+                error: None,
+            },
+            Err(e) => {
+                tracing::error!(event = "audience.resolution_failed", audience = %a.slug, error = %e);
+                ResolutionSummary {
+                    recipients: 0,
+                    outside_scope: 0,
+                    error: Some(e.to_string()),
+                }
+            }
+        }
+    }
+
+    /// Everything the policy engine needs about one submission.
+    pub async fn gather_facts(
+        &self,
+        submission: &Submission<'_>,
+        list_domain: &str,
+    ) -> Result<Facts, StoreError> {
+        let audience = self
+            .audience_for_address(submission.audience_address, list_domain)
+            .await?;
+        let sender = SenderFacts {
+            member_id: submission.sender_member_id,
+            roles: self.role_grants(submission.sender_member_id).await?,
+            confirmed_subscriber: match &audience {
+                Some(a) => {
+                    self.is_confirmed_subscriber(a.id, submission.sender_member_id)
+                        .await?
+                }
+                None => false,
+            },
+        };
+        let (audience_facts, resolution) = match &audience {
+            Some(a) => (
+                Some(self.audience_facts(a).await?),
+                self.resolution_summary(a).await,
+            ),
+            None => (None, ResolutionSummary::default()),
+        };
+        Ok(Facts {
+            sender,
+            channel: submission.channel,
+            audience_address: submission.audience_address.to_string(),
+            audience: audience_facts,
+            resolution,
+            message: submission.message.clone(),
+            // No submission is recorded before the SMTP gateway lands; from then on these are
+            // counted from the submissions table.
+            volume: VolumeFacts::default(),
+            approvals: Vec::new(),
+        })
+    }
+}

@@ -1,0 +1,52 @@
+//! A wrong configuration stops start-up with a message naming the key and where it came from.
+
+mod support;
+
+use support::*;
+
+#[tokio::test]
+async fn an_unknown_key_in_the_file_is_named_with_the_file_and_nothing_starts() {
+    let env = Env::new().await;
+    std::fs::write(
+        env.path("verteiler.toml"),
+        "[smtp]\nlisen = \"127.0.0.1:25\"\n",
+    )
+    .unwrap();
+    let out = env.run(&["migrate"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("smtp.lisen") && err.contains("verteiler.toml"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn every_bad_key_is_reported_at_once_with_its_variable() {
+    let env = Env::new().await;
+    let out = env
+        .command()
+        .args(["migrate"])
+        .env("VERTEILER_HTTP__LISTEN", "nonsense")
+        .env("VERTEILER_DELIVERY__WORKERS", "0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("http.listen") && err.contains("VERTEILER_HTTP__LISTEN"),
+        "{err}"
+    );
+    assert!(
+        err.contains("delivery.workers") && err.contains("VERTEILER_DELIVERY__WORKERS"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_named_config_file_that_does_not_exist_is_an_error() {
+    let env = Env::new().await;
+    let out = env.run(&["--config", "missing.toml", "migrate"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("missing.toml"), "{}", stderr(&out));
+}

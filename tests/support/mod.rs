@@ -1,0 +1,158 @@
+//! One harness for the end-to-end tests: runs the real `verteiler` binary in a temporary
+//! directory with a fresh database (SQLite there, or a new PostgreSQL database when
+//! `VERTEILER_TEST_POSTGRES_URL` is set) and port 0 for every listener.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+use verteiler_store::testing::TestDatabase;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_verteiler");
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub db: TestDatabase,
+}
+
+impl Env {
+    pub async fn new() -> Env {
+        let db = TestDatabase::new().await;
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+            db,
+        }
+    }
+
+    /// A `verteiler` command in this environment's directory and database.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.current_dir(self.dir.path())
+            .env_remove("VERTEILER_CONFIG")
+            .env("VERTEILER_DATABASE__URL", &self.db.url)
+            .env("VERTEILER_HTTP__LISTEN", "127.0.0.1:0")
+            .env("VERTEILER_SMTP__LISTEN", "127.0.0.1:0")
+            .env(
+                "RUST_LOG",
+                std::env::var("TEST_LOG").map_or("error".into(), |_| "info".to_string()),
+            );
+        cmd
+    }
+
+    /// Runs a command to its end.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command()
+            .args(args)
+            .output()
+            .expect("running verteiler")
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Starts `verteiler serve` with extra arguments and waits until it tells its address.
+    pub fn serve(&self, args: &[&str]) -> Server {
+        let mut child = self
+            .command()
+            .arg("serve")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting verteiler serve");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut printed = Vec::new();
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(url) = line.strip_prefix("verteiler: portal listening on ") {
+                        let http = url.to_string();
+                        printed.push(line);
+                        return Server {
+                            child,
+                            http,
+                            printed,
+                            lines: rx,
+                        };
+                    }
+                    printed.push(line);
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!(
+                        "verteiler serve did not start; it printed:\n{}",
+                        printed.join("\n")
+                    );
+                }
+            }
+        }
+    }
+}
+
+pub struct Server {
+    pub child: Child,
+    pub http: String,
+    /// What the server printed on stdout up to the listening line.
+    pub printed: Vec<String>,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Server {
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let response = reqwest::get(format!("{}{path}", self.http))
+            .await
+            .expect("HTTP request");
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap_or_default())
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        // SAFETY: kill(2) with a pid we own and a valid signal number.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let deadline = std::time::Instant::now() + within;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The sample exports shipped with the store's tests.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("store/tests/fixtures")
+        .join(name)
+}
