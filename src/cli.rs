@@ -44,6 +44,9 @@ pub enum Command {
     /// Inspect audiences: definition, policy and resolved count (never addresses).
     #[command(subcommand)]
     Audience(AudienceCommand),
+    /// Manage a member's app passwords (the per-person credentials for email clients).
+    #[command(subcommand)]
+    Member(MemberCommand),
     /// Test audience policies without sending anything.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -199,4 +202,28 @@ pub enum ConfigCommand {
     Defaults,
     /// Print the configuration in effect (file and environment applied; secrets redacted).
     Show,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemberCommand {
+    /// Create a new app password for a member and print it once. A member may have several
+    /// (one per device); each can be revoked alone. Passwords are stored only as argon2id hashes.
+    SetPassword {
+        /// The member's email address (also the login name in the email client).
+        email: String,
+        /// A name that tells the member which device it is for.
+        #[arg(long, default_value = "email client")]
+        name: String,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List a member's app passwords (names and dates, never the passwords).
+    Passwords { email: String },
+    /// Revoke one app password of a member; clients using it can no longer send.
+    RevokePassword {
+        email: String,
+        /// The id shown by `verteiler member passwords`.
+        id: i64,
+    },
 }

@@ -1,4 +1,8 @@
-//! SMTP submission and delivery workers.
+//! SMTP submission in, delivery out.
 //!
-//! Empty at the foundation stage: the SMTP gateway issue adds `smtp/`, the delivery issue adds
-//! `queue/` and `outbound/`. It depends on `store` and `policies`, never on `portal`.
+//! `smtp/` holds the submission server (protocol only; decisions come from a
+//! [`smtp::SessionHandler`]); `ingress` implements that handler over the store and the policy
+//! engine. It depends on `store` and `policies`, never on `portal`.
+
+pub mod ingress;
+pub mod smtp;

@@ -2,6 +2,7 @@
 
 mod audience;
 mod import;
+mod member;
 mod policy;
 mod serve;
 
@@ -40,6 +41,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Audience(cmd) => audience::audience(&loaded.config, cmd).await,
+        Command::Member(cmd) => member::member(&loaded.config, cmd).await,
         Command::Policy(PolicyCommand::Simulate(args)) => {
             policy::simulate(&loaded.config, args).await
         }

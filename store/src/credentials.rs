@@ -5,6 +5,7 @@ use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
 use argon2::Argon2;
+use sqlx::Row;
 
 /// An argon2id PHC string for a password (argon2's defaults: 19 MiB, 2 passes).
 pub fn hash_password(password: &str) -> String {
@@ -61,4 +62,128 @@ mod tests {
         assert!(!verify_password(&h, "correct horse "));
         assert!(!verify_password("not a hash", "correct horse"));
     }
+}
+
+/// One app password as listed to its owner (never the password itself).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AppPassword {
+    pub id: i64,
+    pub name: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+impl Store {
+    /// Checks a login (an email address of an active member) and password against that
+    /// member's app passwords. Returns the member and the credential that matched. Hashing runs
+    /// on the blocking pool: argon2 is deliberately slow.
+    pub async fn verify_app_password(
+        &self,
+        login: &str,
+        password: &str,
+    ) -> Result<Option<(i64, i64)>, StoreError> {
+        let Ok(email) = verteiler_policies::EmailAddress::parse(login) else {
+            return Ok(None);
+        };
+        let Some(member_id) = self.member_id_by_email(&email).await? else {
+            // Spend the same time as a real check so that timing does not reveal members.
+            let password = password.to_string();
+            let _ =
+                tokio::task::spawn_blocking(move || verify_password(dummy_hash(), &password)).await;
+            return Ok(None);
+        };
+        let hashes: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT id, password_hash FROM app_passwords WHERE member_id = $1 AND revoked_at IS NULL ORDER BY id",
+        )
+        .bind(member_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let password = password.to_string();
+        let matched = tokio::task::spawn_blocking(move || {
+            hashes
+                .into_iter()
+                .find(|(_, hash)| verify_password(hash, &password))
+                .map(|(id, _)| id)
+        })
+        .await
+        .unwrap_or(None);
+        if let Some(credential_id) = matched {
+            sqlx::query("UPDATE app_passwords SET last_used_at = $1 WHERE id = $2")
+                .bind(now_ms())
+                .bind(credential_id)
+                .execute(&self.pool)
+                .await?;
+            return Ok(Some((member_id, credential_id)));
+        }
+        Ok(None)
+    }
+
+    pub async fn list_app_passwords(&self, member_id: i64) -> Result<Vec<AppPassword>, StoreError> {
+        let rows: Vec<(i64, String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT id, name, created_at, last_used_at FROM app_passwords \
+             WHERE member_id = $1 AND revoked_at IS NULL ORDER BY id",
+        )
+        .bind(member_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, created_at, last_used_at)| AppPassword {
+                id,
+                name,
+                created_at,
+                last_used_at,
+            })
+            .collect())
+    }
+
+    /// Revokes one app password of one member; false when the member has no such password.
+    pub async fn revoke_app_password(
+        &self,
+        member_id: i64,
+        credential_id: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE app_passwords SET revoked_at = $1 WHERE id = $2 AND member_id = $3 AND revoked_at IS NULL",
+        )
+        .bind(now_ms())
+        .bind(credential_id)
+        .bind(member_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The member's email addresses with their verified flag, primary first.
+    pub async fn member_emails(&self, member_id: i64) -> Result<Vec<(String, bool)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT value, verified FROM contact_points WHERE member_id = $1 AND kind = 'email' \
+             ORDER BY is_primary DESC, id",
+        )
+        .bind(member_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("value")?, crate::sql::get_bool(r, "verified")?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    /// The member's language for messages to them (`de` or `en`).
+    pub async fn member_language(&self, member_id: i64) -> Result<String, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT language FROM members WHERE id = $1")
+                .bind(member_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .unwrap_or_else(|| "de".to_string()),
+        )
+    }
+}
+
+/// A real argon2id hash, checked against when the login is unknown so that both answers take
+/// the same time.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password("no member has this password"))
 }

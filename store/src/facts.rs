@@ -7,7 +7,7 @@
 use crate::{ApprovalSetting, Audience, Store, StoreError};
 use verteiler_policies::{
     ApprovalRule, AudienceFacts, AudiencePolicy, AudienceSlug, Channel, Facts, MessageFacts,
-    ResolutionSummary, RoleGrant, SenderFacts, VolumeFacts,
+    ResolutionSummary, RoleGrant, SenderFacts,
 };
 
 /// What an ingress knows about a submission before asking the store for the rest.
@@ -167,9 +167,13 @@ impl Store {
             audience: audience_facts,
             resolution,
             message: submission.message.clone(),
-            // No submission is recorded before the SMTP gateway lands; from then on these are
-            // counted from the submissions table.
-            volume: VolumeFacts::default(),
+            volume: self
+                .volume_facts(
+                    submission.sender_member_id,
+                    audience.as_ref().map(|a| a.id),
+                    crate::now_ms(),
+                )
+                .await?,
             approvals: Vec::new(),
         })
     }

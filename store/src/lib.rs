@@ -14,12 +14,16 @@ mod facts;
 pub mod import;
 mod resolve;
 mod sql;
+mod submissions;
 pub mod testing;
 
 pub use audiences::{ApprovalSetting, Audience, AudienceSummary, NewAudience};
 pub use clock::now_ms;
-pub use credentials::{hash_password, verify_password};
+pub use credentials::{hash_password, verify_password, AppPassword};
 pub use db::{redact_url, Backend, Readiness, Store, StoreError};
 pub use directory::{DirectoryCounts, NewMember, NewRole, NewUnit, Unit};
 pub use facts::Submission;
 pub use resolve::{Recipient, RESOLVE_BATCH};
+pub use submissions::{
+    Ingress, NewNotification, NewSend, NewSubmission, SendRecord, StoredSubmission,
+};

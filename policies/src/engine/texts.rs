@@ -166,7 +166,7 @@ pub(crate) fn template(key: &str, lang: Lang) -> &str {
 }
 
 /// How a role function is named in a sentence.
-pub(crate) fn function_label(function: RoleFunction, lang: Lang) -> &'static str {
+pub fn function_label(function: RoleFunction, lang: Lang) -> &'static str {
     match (function, lang) {
         (RoleFunction::Chair, Lang::De) => "Vorsitz",
         (RoleFunction::Chair, Lang::En) => "chair",
@@ -187,7 +187,7 @@ pub(crate) fn function_label(function: RoleFunction, lang: Lang) -> &'static str
 
 /// "Vorsitz, Vorstand oder Pressestelle" / "chair, board or press office"; "niemand" /
 /// "nobody" for an empty list, which is what an empty list means.
-pub(crate) fn function_list(functions: &[RoleFunction], lang: Lang) -> String {
+pub fn function_list(functions: &[RoleFunction], lang: Lang) -> String {
     let (or, nobody) = match lang {
         Lang::De => (" oder ", "niemand"),
         Lang::En => (" or ", "nobody"),

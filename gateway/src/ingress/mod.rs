@@ -1,0 +1,321 @@
+//! The gateway's decisions behind the SMTP session: who is logging in, which list an address
+//! names, and what becomes of a message. Every message is decided by the policy engine over
+//! the facts the store gathers, and stored with its decisions before the reply.
+
+mod message;
+mod texts;
+
+pub use message::{summarise, MessageError, MessageSummary};
+
+use crate::smtp::{
+    AuthOutcome, Envelope, Identity, RcptOutcome, Reply, SessionHandler, SessionInfo,
+};
+use verteiler_policies::{decide, Channel, ContentHash, Decision, Lang, MessageFacts, OrgLimits};
+use verteiler_store::{
+    Ingress as IngressKind, NewNotification, NewSend, NewSubmission, Store, Submission,
+};
+
+/// What the ingress needs to know about the organisation.
+#[derive(Debug, Clone)]
+pub struct IngressSettings {
+    pub list_domain: String,
+    /// Local-part prefix of the VERP bounce address (`bounce+TOKEN@<list domain>`).
+    pub bounce_prefix: String,
+    pub undo_window_secs: u64,
+    pub limits: OrgLimits,
+    /// Base of the links in notifications (`https://portal.example.org`).
+    pub portal_base_url: String,
+}
+
+/// The [`SessionHandler`] over the store and the policy engine.
+#[derive(Clone)]
+pub struct Ingress {
+    store: Store,
+    settings: IngressSettings,
+}
+
+impl Ingress {
+    pub fn new(store: Store, settings: IngressSettings) -> Ingress {
+        Ingress { store, settings }
+    }
+
+    fn is_bounce_address(&self, address: &str) -> bool {
+        match address.rsplit_once('@') {
+            Some((local, domain)) => {
+                domain.eq_ignore_ascii_case(&self.settings.list_domain)
+                    && local
+                        .to_ascii_lowercase()
+                        .starts_with(&format!("{}+", self.settings.bounce_prefix))
+            }
+            None => false,
+        }
+    }
+
+    /// Decides on and stores one message of an authenticated person.
+    async fn submit(
+        &self,
+        session: &SessionInfo,
+        identity: &Identity,
+        envelope: &Envelope,
+        raw: &[u8],
+    ) -> Result<Reply, verteiler_store::StoreError> {
+        let store = &self.store;
+        let lang = Lang::from_tag(&store.member_language(identity.member_id).await?);
+        let summary = match summarise(raw, &self.settings.list_domain) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::info!(event = "smtp.message_refused", member = identity.member_id, problem = %e);
+                return Ok(Reply::new(
+                    550,
+                    (5, 6, 0),
+                    texts::unreadable(&e.to_string(), lang),
+                ));
+            }
+        };
+        // The From: must be one of the person's own verified addresses: no sending in
+        // somebody else's name, even with valid credentials.
+        let own = store.member_emails(identity.member_id).await?;
+        let from = &summary.from[0];
+        let aligned = summary.from.len() == 1
+            && own
+                .iter()
+                .any(|(address, verified)| *verified && address.eq_ignore_ascii_case(from));
+        if !aligned {
+            tracing::info!(event = "smtp.from_not_aligned", member = identity.member_id, from = %from);
+            return Ok(Reply::new(
+                550,
+                (5, 7, 1),
+                texts::from_not_yours(from, lang),
+            ));
+        }
+        let content_hash = ContentHash::from_bytes(summary.content_hash);
+        let facts_message = MessageFacts {
+            size_bytes: raw.len() as u64,
+            attachment_count: summary.attachment_count,
+            attachment_bytes: summary.attachment_bytes,
+            visible_recipients: summary.visible_recipients,
+            sms_segments: 0,
+            content_hash: content_hash.clone(),
+        };
+        let now = verteiler_store::now_ms();
+        let mut decided = Vec::new();
+        for address in envelope
+            .rcpt_to
+            .iter()
+            .filter(|a| !self.is_bounce_address(a))
+        {
+            let submission = Submission {
+                sender_member_id: identity.member_id,
+                audience_address: address,
+                channel: Channel::Email,
+                message: facts_message.clone(),
+            };
+            let facts = store
+                .gather_facts(&submission, &self.settings.list_domain)
+                .await?;
+            let decision = decide(&facts, &self.settings.limits);
+            let name = facts
+                .audience
+                .as_ref()
+                .map_or(address.clone(), |a| a.display_name.clone());
+            decided.push((
+                address.clone(),
+                facts.audience.as_ref().map(|a| a.id),
+                name,
+                facts.resolution.recipients,
+                decision,
+            ));
+        }
+
+        let mut lines = Vec::new();
+        let mut notifications = Vec::new();
+        let mut sends = Vec::new();
+        let link = format!(
+            "{}/submissions",
+            self.settings.portal_base_url.trim_end_matches('/')
+        );
+        for (address, audience_id, name, recipients, decision) in &decided {
+            let (line, kind) = match decision {
+                Decision::Release { .. } => (
+                    texts::accepted(*recipients, name, self.settings.undo_window_secs, lang),
+                    "submission.released",
+                ),
+                Decision::Hold {
+                    approvals_needed: 0,
+                    reasons,
+                    ..
+                } => (
+                    format!(
+                        "{}: {}",
+                        texts::held_by_admin(name, lang),
+                        reason_text(reasons, lang)
+                    ),
+                    "submission.held",
+                ),
+                Decision::Hold {
+                    approver_roles,
+                    reasons,
+                    ..
+                } => (
+                    format!(
+                        "{}: {}",
+                        texts::held(approver_roles, name, lang),
+                        reason_text(reasons, lang)
+                    ),
+                    "submission.held",
+                ),
+                Decision::Reject { reasons } => (
+                    format!(
+                        "{}: {}",
+                        texts::not_sent_to(address, lang),
+                        reason_text(reasons, lang)
+                    ),
+                    "submission.rejected",
+                ),
+            };
+            lines.push(line);
+            let (subject, body) = texts::notification(
+                kind,
+                name,
+                &summary.subject,
+                &decision.lines(lang),
+                &link,
+                lang,
+            );
+            notifications.push(NewNotification {
+                member_id: Some(identity.member_id),
+                to_address: from.clone(),
+                kind,
+                subject,
+                body,
+            });
+            sends.push(NewSend {
+                address: address.clone(),
+                audience_id: *audience_id,
+                decision,
+                recipients: *recipients,
+                release_at: decision
+                    .is_release()
+                    .then(|| now + self.settings.undo_window_secs as i64 * 1000),
+            });
+        }
+        let all_rejected = decided.iter().all(|(.., d)| d.is_reject());
+        if all_rejected {
+            // The refusal is the SMTP reply itself; a notification would only repeat it.
+            notifications.clear();
+        }
+        let stored = store
+            .record_submission(
+                &NewSubmission {
+                    message_id: summary.message_id.clone(),
+                    sender_member_id: identity.member_id,
+                    credential_id: Some(identity.credential_id),
+                    ingress: IngressKind::Smtp,
+                    client_ip: Some(session.peer.ip().to_string()),
+                    client_name: session.helo.clone(),
+                    tls: session.tls,
+                    envelope_from: envelope.mail_from.clone(),
+                    header_from: from.clone(),
+                    subject: summary.subject.clone(),
+                    content_hash: content_hash.to_string(),
+                    raw,
+                },
+                &sends,
+                &notifications,
+            )
+            .await?;
+        tracing::info!(
+            event = if all_rejected {
+                "policy.rejected"
+            } else {
+                "smtp.accepted"
+            },
+            submission_id = stored.id,
+            member = identity.member_id,
+            audiences = decided.len(),
+        );
+        Ok(if all_rejected {
+            Reply::multiline(550, (5, 7, 1), lines)
+        } else {
+            Reply::multiline(250, (2, 0, 0), lines)
+        })
+    }
+}
+
+fn reason_text(reasons: &[verteiler_policies::Reason], lang: Lang) -> String {
+    reasons
+        .iter()
+        .map(|r| r.text(lang))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl SessionHandler for Ingress {
+    async fn authenticate(
+        &self,
+        session: &SessionInfo,
+        login: &str,
+        password: &str,
+    ) -> AuthOutcome {
+        match self.store.verify_app_password(login, password).await {
+            Ok(Some((member_id, credential_id))) => {
+                tracing::info!(event = "smtp.authenticated", member = member_id, credential = credential_id, peer = %session.peer);
+                AuthOutcome::Authenticated(Identity {
+                    member_id,
+                    credential_id,
+                    login: login.to_string(),
+                })
+            }
+            Ok(None) => AuthOutcome::Invalid,
+            Err(e) => {
+                // Fail closed: a database problem is never a successful login.
+                tracing::error!(event = "smtp.auth_error", error = %e);
+                AuthOutcome::Invalid
+            }
+        }
+    }
+
+    async fn check_recipient(&self, _session: &SessionInfo, address: &str) -> RcptOutcome {
+        if self.is_bounce_address(address) {
+            return RcptOutcome::Accept { open: true };
+        }
+        match self
+            .store
+            .audience_for_address(address, &self.settings.list_domain)
+            .await
+        {
+            Ok(Some(_)) => RcptOutcome::Accept { open: false },
+            Ok(None) => {
+                RcptOutcome::Reject(Reply::new(550, (5, 1, 1), texts::unknown_list(address)))
+            }
+            Err(e) => {
+                tracing::error!(event = "smtp.rcpt_error", error = %e);
+                RcptOutcome::Reject(Reply::new(451, (4, 3, 0), texts::storage_failed()))
+            }
+        }
+    }
+
+    async fn accept_message(
+        &self,
+        session: &SessionInfo,
+        envelope: &Envelope,
+        message: &[u8],
+    ) -> Reply {
+        let Some(identity) = &session.identity else {
+            // Only the bounce address is reachable without AUTH; bounces are processed by the
+            // delivery engine, which is not here yet: ask the sender to retry rather than
+            // accept what we cannot keep.
+            return Reply::new(451, (4, 3, 0), texts::bounces_not_yet());
+        };
+        if envelope.rcpt_to.iter().all(|a| self.is_bounce_address(a)) {
+            return Reply::new(451, (4, 3, 0), texts::bounces_not_yet());
+        }
+        match self.submit(session, identity, envelope, message).await {
+            Ok(reply) => reply,
+            Err(e) => {
+                tracing::error!(event = "smtp.store_failed", error = %e);
+                Reply::new(451, (4, 3, 0), texts::storage_failed())
+            }
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! `verteiler member …`: per-person credentials, never shared logins.
+
+use super::open_store;
+use crate::cli::MemberCommand;
+use crate::config::Config;
+use anyhow::{bail, Context};
+use rand::Rng;
+use std::io::Read;
+use std::process::ExitCode;
+use verteiler_policies::EmailAddress;
+use verteiler_store::Store;
+
+/// Letters and digits that cannot be confused when read aloud or typed from a screen.
+const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+
+fn generate_password() -> String {
+    let mut rng = rand::thread_rng();
+    (0..4)
+        .map(|_| {
+            (0..4)
+                .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+async fn member_id(store: &Store, email: &str) -> anyhow::Result<i64> {
+    let address = EmailAddress::parse(email)?;
+    store
+        .member_id_by_email(&address)
+        .await?
+        .with_context(|| format!("no active member has the address {address}"))
+}
+
+pub async fn member(config: &Config, cmd: MemberCommand) -> anyhow::Result<ExitCode> {
+    let store = open_store(config).await?;
+    match cmd {
+        MemberCommand::SetPassword {
+            email,
+            name,
+            password_stdin,
+        } => {
+            let member = member_id(&store, &email).await?;
+            let password = if password_stdin {
+                let mut text = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .context("reading the password")?;
+                let text = text.trim_end_matches(['\r', '\n']).to_string();
+                if text.chars().count() < 12 {
+                    bail!("the password must have at least 12 characters");
+                }
+                text
+            } else {
+                generate_password()
+            };
+            let id = store.add_app_password(member, &name, &password).await?;
+            println!("app password {id} (\"{name}\") for {email}:");
+            if !password_stdin {
+                println!("    {password}");
+                println!(
+                    "It is shown only now. Use it with {email} as the login in the email client."
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        MemberCommand::Passwords { email } => {
+            let member = member_id(&store, &email).await?;
+            let list = store.list_app_passwords(member).await?;
+            println!("{:<6} {:<24} {:<14} LAST USED", "ID", "NAME", "CREATED");
+            for p in &list {
+                println!(
+                    "{:<6} {:<24} {:<14} {}",
+                    p.id,
+                    p.name,
+                    date(p.created_at),
+                    p.last_used_at.map_or("never".to_string(), date)
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        MemberCommand::RevokePassword { email, id } => {
+            let member = member_id(&store, &email).await?;
+            if store.revoke_app_password(member, id).await? {
+                println!("app password {id} of {email} revoked");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("{email} has no active app password {id}");
+                Ok(ExitCode::FAILURE)
+            }
+        }
+    }
+}
+
+/// Days since the epoch as a date, without pulling in a date library for one column.
+fn date(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    // Civil-from-days (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates_are_civil() {
+        assert_eq!(super::date(0), "1970-01-01");
+        assert_eq!(super::date(1_795_392_000_000), "2026-11-22");
+    }
+
+    #[test]
+    fn generated_passwords_are_long_and_unambiguous() {
+        let p = super::generate_password();
+        assert_eq!(p.len(), 19);
+        assert!(!p.contains(['0', 'o', '1', 'l', 'i']));
+    }
+}
