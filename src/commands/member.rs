@@ -114,7 +114,8 @@ mod tests {
     #[test]
     fn dates_are_civil() {
         assert_eq!(super::date(0), "1970-01-01");
-        assert_eq!(super::date(1_795_392_000_000), "2026-11-22");
+        assert_eq!(super::date(1_795_392_000_000), "2026-11-23");
+        assert_eq!(super::date(951_782_400_000), "2000-02-29");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 mod audience;
 mod import;
 mod member;
-mod policy;
+pub(crate) mod policy;
 mod serve;
 
 use crate::cli::{Cli, Command, ConfigCommand, PolicyCommand};

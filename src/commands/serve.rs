@@ -1,10 +1,17 @@
 //! `verteiler serve`: every listener of the process, stopped together on SIGTERM or Ctrl-C.
 
 use super::open_store;
-use crate::config::LoadedConfig;
+use super::policy::org_limits;
+use crate::config::{Config, LoadedConfig};
 use anyhow::Context;
 use std::process::ExitCode;
+use std::sync::Arc;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
+use verteiler_gateway::ingress::{Ingress, IngressSettings};
+use verteiler_gateway::smtp::{
+    generate_self_signed, load_tls_config, serve_smtp, tls_config_from_pem, SmtpConfig, SmtpService,
+};
 use verteiler_portal::{router, AppState};
 
 pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode> {
@@ -14,26 +21,132 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
         let logins = crate::demo::ensure(&store, config).await?;
         crate::demo::print_logins(&logins, config);
     }
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }
+    };
 
+    // HTTP: portal and health endpoints.
     let http = TcpListener::bind(config.http.listen)
         .await
         .with_context(|| format!("listening for HTTP on {} (http.listen)", config.http.listen))?;
     let http_addr = http.local_addr()?;
-    tracing::info!(event = "http.listening", address = %http_addr, "portal listening");
-    // A fixed line on stdout tells people (and the end-to-end tests) where to connect, also
-    // when port 0 let the system choose.
-    println!("verteiler: portal listening on http://{http_addr}");
-
     let app = router(AppState {
         store: store.clone(),
     });
-    axum::serve(http, app)
-        .with_graceful_shutdown(shutdown_signal())
+    let http_task = tokio::spawn({
+        let stopped = stopped();
+        async move { axum::serve(http, app).with_graceful_shutdown(stopped).await }
+    });
+
+    // SMTP submission.
+    let smtp = TcpListener::bind(config.smtp.listen)
         .await
-        .context("serving HTTP")?;
+        .with_context(|| format!("listening for SMTP on {} (smtp.listen)", config.smtp.listen))?;
+    let smtp_addr = smtp.local_addr()?;
+    let service = SmtpService::new(
+        Arc::new(smtp_config(config, demo)),
+        smtp_tls(config, demo)?,
+        Arc::new(ingress(&store, config)),
+    );
+    let smtp_task = tokio::spawn(serve_smtp(smtp, Arc::clone(&service), false, stopped()));
+    let implicit_task = match config.smtp.implicit_tls_listen {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr).await.with_context(|| {
+                format!("listening for SMTP over TLS on {addr} (smtp.implicit_tls_listen)")
+            })?;
+            println!(
+                "verteiler: smtp (implicit TLS) listening on {}",
+                listener.local_addr()?
+            );
+            Some(tokio::spawn(serve_smtp(
+                listener,
+                Arc::clone(&service),
+                true,
+                stopped(),
+            )))
+        }
+        None => None,
+    };
+
+    // Fixed lines on stdout tell people (and the end-to-end tests) where to connect, also
+    // when port 0 let the system choose.
+    println!("verteiler: smtp listening on {smtp_addr}");
+    println!("verteiler: portal listening on http://{http_addr}");
+    tracing::info!(event = "server.ready", http = %http_addr, smtp = %smtp_addr);
+
+    shutdown_signal().await;
+    let _ = stop_tx.send(true);
+    let http_result = http_task.await.context("the HTTP task failed")?;
+    http_result.context("serving HTTP")?;
+    smtp_task
+        .await
+        .context("the SMTP task failed")?
+        .context("serving SMTP")?;
+    if let Some(task) = implicit_task {
+        task.await
+            .context("the implicit-TLS SMTP task failed")?
+            .context("serving SMTP over TLS")?;
+    }
     tracing::info!(event = "server.stopped", "all listeners stopped");
     store.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+fn smtp_config(config: &Config, demo: bool) -> SmtpConfig {
+    SmtpConfig {
+        hostname: config.smtp.hostname.clone(),
+        max_message_bytes: config.smtp.max_message_bytes as usize,
+        max_recipients: config.smtp.max_recipients as usize,
+        // Only the demo may take passwords without TLS, and then only from loopback.
+        allow_plain_auth_without_tls: demo,
+        ..SmtpConfig::default()
+    }
+}
+
+/// The STARTTLS certificate: from config, or a fresh self-signed one for the demo.
+fn smtp_tls(
+    config: &Config,
+    demo: bool,
+) -> anyhow::Result<Option<Arc<tokio_rustls::rustls::ServerConfig>>> {
+    match (&config.smtp.tls_cert_path, &config.smtp.tls_key_path) {
+        (Some(cert), Some(key)) => Ok(Some(load_tls_config(cert, key).with_context(|| {
+            format!(
+                "loading the SMTP certificate {} and key {}",
+                cert.display(),
+                key.display()
+            )
+        })?)),
+        _ if demo => {
+            let (cert, key) =
+                generate_self_signed(&["localhost".to_string(), config.smtp.hostname.clone()])
+                    .context("generating the demo certificate")?;
+            Ok(Some(tls_config_from_pem(cert.as_bytes(), key.as_bytes())?))
+        }
+        _ => {
+            tracing::warn!(
+                event = "smtp.no_tls",
+                "no TLS certificate configured: STARTTLS and AUTH are not offered"
+            );
+            Ok(None)
+        }
+    }
+}
+
+fn ingress(store: &verteiler_store::Store, config: &Config) -> Ingress {
+    Ingress::new(
+        store.clone(),
+        IngressSettings {
+            list_domain: config.organisation.list_domain.clone(),
+            bounce_prefix: "bounce".into(),
+            undo_window_secs: config.delivery.undo_window_secs,
+            limits: org_limits(config),
+            portal_base_url: config.organisation.portal_base_url.clone(),
+        },
+    )
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what systemd and container runtimes send).

@@ -55,8 +55,16 @@ impl Env {
 
     /// Starts `verteiler serve` with extra arguments and waits until it tells its address.
     pub fn serve(&self, args: &[&str]) -> Server {
-        let mut child = self
-            .command()
+        self.serve_with(args, &[])
+    }
+
+    /// Like [`Env::serve`], with extra environment variables.
+    pub fn serve_with(&self, args: &[&str], vars: &[(&str, &str)]) -> Server {
+        let mut command = self.command();
+        for (k, v) in vars {
+            command.env(k, v);
+        }
+        let mut child = command
             .arg("serve")
             .args(args)
             .stdout(Stdio::piped())
@@ -110,6 +118,21 @@ pub struct Server {
 }
 
 impl Server {
+    /// The SMTP listener's address, from the line `serve` printed.
+    pub fn smtp(&self) -> String {
+        self.printed
+            .iter()
+            .find_map(|l| l.strip_prefix("verteiler: smtp listening on "))
+            .expect("serve printed its SMTP address")
+            .to_string()
+    }
+
+    /// Kills the process at once (SIGKILL): no shutdown, no flushing.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     pub async fn get(&self, path: &str) -> (u16, String) {
         let response = reqwest::get(format!("{}{path}", self.http))
             .await
@@ -155,4 +178,56 @@ pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("store/tests/fixtures")
         .join(name)
+}
+
+/// Whether an external tool the test needs is installed. Outside CI a missing tool skips the
+/// test with a note; with `CI=true` it fails, so CI never skips silently.
+pub fn tool_available(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !found {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{tool} is required in CI (.ci/run installs it)");
+        }
+        eprintln!("skipping: {tool} is not installed");
+    }
+    found
+}
+
+/// What `smtp_send.py` reports.
+#[derive(Debug, serde::Deserialize)]
+pub struct SmtpOutcome {
+    pub stage: String,
+    pub code: u16,
+    pub text: String,
+    pub message_id: String,
+}
+
+/// Sends one message with Python's smtplib (STARTTLS + AUTH unless `--no-tls` is in `extra`).
+pub fn smtplib_send(
+    smtp: &str,
+    login: &str,
+    password: &str,
+    from: &str,
+    rcpts: &str,
+    extra: &[&str],
+) -> SmtpOutcome {
+    let (host, port) = smtp.rsplit_once(':').expect("host:port");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_send.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .args([host, port, login, password, from, rcpts])
+        .args(extra)
+        .output()
+        .expect("running python3");
+    assert!(
+        out.status.success(),
+        "smtp_send.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }

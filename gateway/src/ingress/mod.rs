@@ -95,7 +95,7 @@ impl Ingress {
             attachment_bytes: summary.attachment_bytes,
             visible_recipients: summary.visible_recipients,
             sms_segments: 0,
-            content_hash: content_hash.clone(),
+            content_hash,
         };
         let now = verteiler_store::now_ms();
         let mut decided = Vec::new();

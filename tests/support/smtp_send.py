@@ -1,0 +1,68 @@
+"""Sends one message with Python's smtplib and prints the outcome as JSON.
+
+Usage: smtp_send.py HOST PORT LOGIN PASSWORD FROM RCPT[,RCPT…] [--to-visible N] [--size BYTES]
+                    [--no-tls] [--subject S]
+Prints {"stage": "...", "code": N, "text": "..."}: the stage where the server said no (auth,
+rcpt, data) or "sent" with the final reply of DATA.
+"""
+import argparse
+import json
+import smtplib
+import ssl
+import sys
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+p = argparse.ArgumentParser()
+p.add_argument("host")
+p.add_argument("port", type=int)
+p.add_argument("login")
+p.add_argument("password")
+p.add_argument("sender")
+p.add_argument("rcpts")
+p.add_argument("--to-visible", type=int, default=0)
+p.add_argument("--size", type=int, default=0)
+p.add_argument("--no-tls", action="store_true")
+p.add_argument("--subject", default="Einladung zur Mitgliederversammlung")
+p.add_argument("--message-id", default=None)
+a = p.parse_args()
+
+msg = EmailMessage()
+msg["From"] = a.sender
+msg["To"] = ", ".join([f"m{i}@example.net" for i in range(a.to_visible)] or a.rcpts.split(","))
+msg["Subject"] = a.subject
+msg["Message-ID"] = a.message_id or make_msgid(domain="example.org")
+msg.set_content("Liebe Mitglieder,\n\nwir laden herzlich ein.\n" + "x" * a.size)
+
+
+def out(stage, code, text):
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    print(json.dumps({"stage": stage, "code": code, "text": text, "message_id": msg["Message-ID"]}))
+    sys.exit(0)
+
+
+with smtplib.SMTP(a.host, a.port, timeout=30) as s:
+    s.ehlo("client.example.org")
+    if not a.no_tls:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        s.starttls(context=ctx)
+        s.ehlo("client.example.org")
+    try:
+        s.login(a.login, a.password)
+    except smtplib.SMTPAuthenticationError as e:
+        out("auth", e.smtp_code, e.smtp_error)
+    code, text = s.mail(a.sender)
+    if code >= 400:
+        out("mail", code, text)
+    for r in a.rcpts.split(","):
+        code, text = s.rcpt(r)
+        if code >= 400:
+            out("rcpt", code, text)
+    try:
+        code, text = s.data(msg.as_bytes())
+    except smtplib.SMTPDataError as e:
+        out("data", e.smtp_code, e.smtp_error)
+    out("sent" if code < 400 else "data", code, text)
