@@ -205,3 +205,34 @@ async fn a_submission_answered_250_survives_a_kill_9() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn swaks_sends_with_starttls_and_auth_and_sees_the_verdict() {
+    if !tool_available("swaks") {
+        return;
+    }
+    let env = Env::new().await;
+    let server = demo_server(&env, &[]).await;
+    let out = std::process::Command::new("swaks")
+        .args(["--server", &server.smtp(), "--tls", "--auth", "PLAIN"])
+        .args(["--auth-user", CHAIR.0, "--auth-password", CHAIR.1])
+        .args(["--from", CHAIR.0, "--to", "oldenfelde@lists.example.org"])
+        .args([
+            "--header",
+            "Subject: Einladung",
+            "--body",
+            "Liebe Mitglieder",
+        ])
+        .output()
+        .expect("running swaks");
+    let transcript = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{transcript}");
+    assert!(
+        transcript.contains("STARTTLS") && transcript.contains("235 2.7.0"),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("250 2.0.0 angenommen für 212 Empfänger"),
+        "{transcript}"
+    );
+}

@@ -176,10 +176,6 @@ async fn a_rustls_client_sends_over_implicit_tls_and_shutdown_drains() {
         .expect("serve_smtp returns after draining")
         .unwrap()
         .unwrap();
-    assert!(
-        TcpStream::connect(running.address).await.is_err(),
-        "listener closed"
-    );
 }
 
 #[tokio::test]

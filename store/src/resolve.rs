@@ -135,8 +135,13 @@ fn build_query(audience: &Audience, select: Select) -> Sql {
                          AND r.unit_id IN (SELECT id FROM target))"
                     )
                 }
-                _ => "EXISTS (SELECT 1 FROM memberships ms WHERE ms.member_id = m.id \
+                // Streaming walks members in id order and tests each (linear over the whole
+                // resolution); counting starts from the target's memberships instead, so a
+                // branch of 200 is counted without visiting 400,000 members.
+                _ if matches!(select, Select::Batch { .. }) => "EXISTS (SELECT 1 FROM memberships ms WHERE ms.member_id = m.id \
                       AND ms.unit_id IN (SELECT id FROM target))"
+                    .to_string(),
+                _ => "m.id IN (SELECT ms.member_id FROM memberships ms WHERE ms.unit_id IN (SELECT id FROM target))"
                     .to_string(),
             };
             let outside = match select {

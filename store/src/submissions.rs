@@ -84,6 +84,27 @@ pub struct SendRecord {
     pub release_at: Option<i64>,
 }
 
+const HOUR_MS: i64 = 3_600_000;
+
+/// Adds released recipients to the organisation's hourly volume (the circuit breaker's input).
+async fn add_org_volume(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    now: i64,
+    recipients: u64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO org_volume_hourly (hour, recipients, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (hour) DO UPDATE SET recipients = org_volume_hourly.recipients + excluded.recipients, \
+         updated_at = excluded.updated_at",
+    )
+    .bind(now / HOUR_MS)
+    .bind(recipients as i64)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 fn verdict(decision: &Decision) -> (&'static str, &'static str, u64) {
     match decision {
         Decision::Release { .. } => ("release", "scheduled", 0),
@@ -156,6 +177,9 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
             send_ids.push(send_id);
+            if send.decision.is_release() {
+                add_org_volume(&mut tx, now, send.recipients).await?;
+            }
         }
         for n in notifications {
             sqlx::query(
@@ -176,38 +200,55 @@ impl Store {
         Ok(StoredSubmission { id, send_ids })
     }
 
-    /// Recent volume for the policy engine, counted over sends that were not refused.
+    /// Recent volume for the policy engine, counted over sends that were not refused. Each
+    /// figure comes from an index: this runs for every submission.
     pub async fn volume_facts(
         &self,
         sender_member_id: i64,
         audience_id: Option<i64>,
         now: i64,
     ) -> Result<VolumeFacts, StoreError> {
-        const HOUR: i64 = 3_600_000;
-        const DAY: i64 = 24 * HOUR;
-        let row = sqlx::query(
-            "SELECT \
-               CAST(COALESCE(SUM(CASE WHEN sub.sender_member_id = $1 AND s.created_at > $2 THEN 1 ELSE 0 END), 0) AS BIGINT) AS sender_hour, \
-               CAST(COALESCE(SUM(CASE WHEN sub.sender_member_id = $1 THEN 1 ELSE 0 END), 0) AS BIGINT) AS sender_day, \
-               CAST(COALESCE(SUM(CASE WHEN sub.sender_member_id = $1 THEN s.recipients ELSE 0 END), 0) AS BIGINT) AS sender_recipients, \
-               CAST(COALESCE(SUM(CASE WHEN s.audience_id = $4 THEN 1 ELSE 0 END), 0) AS BIGINT) AS audience_day, \
-               CAST(COALESCE(SUM(CASE WHEN s.created_at > $2 AND s.state IN ('scheduled','sending','complete') THEN s.recipients ELSE 0 END), 0) AS BIGINT) AS org_hour \
-             FROM sends s JOIN submissions sub ON sub.id = s.submission_id \
-             WHERE s.created_at > $3 AND s.state <> 'rejected'",
+        let (hour_ago, day_ago) = (now - HOUR_MS, now - 24 * HOUR_MS);
+        let sender = sqlx::query(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS day, \
+               CAST(COALESCE(SUM(CASE WHEN sub.created_at > $2 THEN 1 ELSE 0 END), 0) AS BIGINT) AS hour, \
+               CAST(COALESCE(SUM(s.recipients), 0) AS BIGINT) AS recipients \
+             FROM submissions sub JOIN sends s ON s.submission_id = sub.id \
+             WHERE sub.sender_member_id = $1 AND sub.created_at > $3 AND s.state <> 'rejected'",
         )
         .bind(sender_member_id)
-        .bind(now - HOUR)
-        .bind(now - DAY)
-        .bind(audience_id.unwrap_or(-1))
+        .bind(hour_ago)
+        .bind(day_ago)
         .fetch_one(&self.pool)
         .await?;
-        let get = |c: &str| row.try_get::<i64, _>(c).map(|v| v.max(0) as u64);
+        let audience_day: i64 = match audience_id {
+            Some(id) => {
+                sqlx::query_scalar(
+                    "SELECT CAST(COUNT(*) AS BIGINT) FROM sends \
+                     WHERE audience_id = $1 AND created_at > $2 AND state <> 'rejected'",
+                )
+                .bind(id)
+                .bind(day_ago)
+                .fetch_one(&self.pool)
+                .await?
+            }
+            None => 0,
+        };
+        // The current and the previous hour: up to two hours counted, never less than one,
+        // so the breaker may trip early but never late.
+        let org_hour: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(recipients), 0) AS BIGINT) FROM org_volume_hourly WHERE hour >= $1",
+        )
+        .bind(now / HOUR_MS - 1)
+        .fetch_one(&self.pool)
+        .await?;
+        let get = |c: &str| sender.try_get::<i64, _>(c).map(|v| v.max(0) as u64);
         Ok(VolumeFacts {
-            sender_sends_last_hour: get("sender_hour")?,
-            sender_sends_today: get("sender_day")?,
-            sender_recipients_today: get("sender_recipients")?,
-            audience_sends_today: get("audience_day")?,
-            org_recipients_last_hour: get("org_hour")?,
+            sender_sends_last_hour: get("hour")?,
+            sender_sends_today: get("day")?,
+            sender_recipients_today: get("recipients")?,
+            audience_sends_today: audience_day.max(0) as u64,
+            org_recipients_last_hour: org_hour.max(0) as u64,
         })
     }
 

@@ -135,45 +135,26 @@ impl Ingress {
             self.settings.portal_base_url.trim_end_matches('/')
         );
         for (address, audience_id, name, recipients, decision) in &decided {
-            let (line, kind) = match decision {
+            // One reply line per statement: RFC 5321 caps a reply line at 512 octets, and a
+            // mail client shows each line of a multi-line reply separately.
+            let (headline, kind) = match decision {
                 Decision::Release { .. } => (
                     texts::accepted(*recipients, name, self.settings.undo_window_secs, lang),
                     "submission.released",
                 ),
                 Decision::Hold {
                     approvals_needed: 0,
-                    reasons,
                     ..
-                } => (
-                    format!(
-                        "{}: {}",
-                        texts::held_by_admin(name, lang),
-                        reason_text(reasons, lang)
-                    ),
-                    "submission.held",
-                ),
-                Decision::Hold {
-                    approver_roles,
-                    reasons,
-                    ..
-                } => (
-                    format!(
-                        "{}: {}",
-                        texts::held(approver_roles, name, lang),
-                        reason_text(reasons, lang)
-                    ),
-                    "submission.held",
-                ),
-                Decision::Reject { reasons } => (
-                    format!(
-                        "{}: {}",
-                        texts::not_sent_to(address, lang),
-                        reason_text(reasons, lang)
-                    ),
-                    "submission.rejected",
-                ),
+                } => (texts::held_by_admin(name, lang), "submission.held"),
+                Decision::Hold { approver_roles, .. } => {
+                    (texts::held(approver_roles, name, lang), "submission.held")
+                }
+                Decision::Reject { .. } => {
+                    (texts::not_sent_to(address, lang), "submission.rejected")
+                }
             };
-            lines.push(line);
+            lines.push(headline);
+            lines.extend(decision.reasons().iter().map(|r| r.text(lang)));
             let (subject, body) = texts::notification(
                 kind,
                 name,
@@ -240,14 +221,6 @@ impl Ingress {
             Reply::multiline(250, (2, 0, 0), lines)
         })
     }
-}
-
-fn reason_text(reasons: &[verteiler_policies::Reason], lang: Lang) -> String {
-    reasons
-        .iter()
-        .map(|r| r.text(lang))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 impl SessionHandler for Ingress {

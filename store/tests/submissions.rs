@@ -1,0 +1,197 @@
+//! Submissions with their sends, and the volume figures the rate and circuit-breaker rules read.
+
+mod common;
+
+use common::*;
+use verteiler_policies::{decide, Channel, ContentHash, MessageFacts, OrgLimits, RoleFunction};
+use verteiler_store::testing::TestDatabase;
+use verteiler_store::{
+    now_ms, Ingress, NewNotification, NewSend, NewSubmission, Store, Submission,
+};
+
+async fn submit(store: &Store, sender: i64, address: &str, body: &[u8]) -> (i64, bool) {
+    let message = MessageFacts {
+        size_bytes: body.len() as u64,
+        attachment_count: 0,
+        attachment_bytes: 0,
+        visible_recipients: 0,
+        sms_segments: 0,
+        content_hash: ContentHash::from_bytes([1; 32]),
+    };
+    let facts = store
+        .gather_facts(
+            &Submission {
+                sender_member_id: sender,
+                audience_address: address,
+                channel: Channel::Email,
+                message,
+            },
+            "lists.example.org",
+        )
+        .await
+        .unwrap();
+    let decision = decide(&facts, &OrgLimits::default());
+    let stored = store
+        .record_submission(
+            &NewSubmission {
+                message_id: Some(format!("{}@example.org", body.len())),
+                sender_member_id: sender,
+                credential_id: None,
+                ingress: Ingress::Smtp,
+                client_ip: Some("127.0.0.1".into()),
+                client_name: Some("client.example.org".into()),
+                tls: true,
+                envelope_from: "chair@example.org".into(),
+                header_from: "chair@example.org".into(),
+                subject: "Einladung".into(),
+                content_hash: "01".repeat(32),
+                raw: body,
+            },
+            &[NewSend {
+                address: address.into(),
+                audience_id: facts.audience.as_ref().map(|a| a.id),
+                decision: &decision,
+                recipients: facts.resolution.recipients,
+                release_at: Some(now_ms()),
+            }],
+            &[NewNotification {
+                member_id: Some(sender),
+                to_address: "chair@example.org".into(),
+                kind: "submission.released",
+                subject: "s".into(),
+                body: "b".into(),
+            }],
+        )
+        .await
+        .unwrap();
+    (stored.id, decision.is_release())
+}
+
+#[tokio::test]
+async fn released_sends_count_towards_sender_audience_and_organisation_volume() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    let org = build_org(s).await;
+    let chair = member(s, "Chair", org.old).await;
+    role(s, chair, org.old, RoleFunction::Chair).await;
+    member(s, "Anna", org.old).await;
+    let list = structural(s, "oldenfelde", org.old, false).await;
+
+    let (first, released) = submit(
+        s,
+        chair,
+        "oldenfelde@lists.example.org",
+        b"From: chair@example.org\r\n\r\none",
+    )
+    .await;
+    assert!(released);
+    submit(
+        s,
+        chair,
+        "oldenfelde@lists.example.org",
+        b"From: chair@example.org\r\n\r\ntwo!",
+    )
+    .await;
+    // A refused send (unknown list) is stored for the audit but counts nowhere.
+    submit(
+        s,
+        chair,
+        "unbekannt@lists.example.org",
+        b"From: chair@example.org\r\n\r\nthree",
+    )
+    .await;
+
+    let v = s
+        .volume_facts(chair, Some(list.id), now_ms())
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            v.sender_sends_today,
+            v.sender_sends_last_hour,
+            v.audience_sends_today
+        ),
+        (2, 2, 2)
+    );
+    assert_eq!(v.sender_recipients_today, 4, "two sends to two members");
+    assert_eq!(v.org_recipients_last_hour, 4);
+    assert_eq!(s.count_submissions().await.unwrap(), 3);
+
+    let sends = s.sends_of(first).await.unwrap();
+    assert_eq!(
+        (
+            sends[0].state.as_str(),
+            sends[0].decision.as_str(),
+            sends[0].recipients
+        ),
+        ("scheduled", "release", 2)
+    );
+    assert_eq!(
+        s.submission_raw(first).await.unwrap().unwrap(),
+        b"From: chair@example.org\r\n\r\none"
+    );
+    assert_eq!(
+        s.notifications_to("chair@example.org").await.unwrap().len(),
+        3
+    );
+
+    // Another sender's figures are their own; the organisation's are shared.
+    let other = s.volume_facts(org.ott, None, now_ms()).await.unwrap();
+    assert_eq!(
+        (other.sender_sends_today, other.org_recipients_last_hour),
+        (0, 4)
+    );
+}
+
+#[tokio::test]
+async fn app_passwords_verify_per_person_and_can_be_revoked() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    let org = build_org(s).await;
+    let anna = member(s, "Anna", org.old).await;
+    let laptop = s
+        .add_app_password(anna, "laptop", "correct horse battery")
+        .await
+        .unwrap();
+    let phone = s
+        .add_app_password(anna, "phone", "another long secret")
+        .await
+        .unwrap();
+    assert_eq!(
+        s.verify_app_password("anna@example.org", "correct horse battery")
+            .await
+            .unwrap(),
+        Some((anna, laptop))
+    );
+    assert_eq!(
+        s.verify_app_password("ANNA@example.org", "another long secret")
+            .await
+            .unwrap(),
+        Some((anna, phone))
+    );
+    assert_eq!(
+        s.verify_app_password("anna@example.org", "wrong")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.verify_app_password("nobody@example.org", "correct horse battery")
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(s.revoke_app_password(anna, laptop).await.unwrap());
+    assert_eq!(
+        s.verify_app_password("anna@example.org", "correct horse battery")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(s.list_app_passwords(anna).await.unwrap().len(), 1);
+    let bernd = member(s, "Bernd", org.ott).await;
+    assert!(
+        !s.revoke_app_password(bernd, phone).await.unwrap(),
+        "nobody revokes another member's password"
+    );
+}
