@@ -330,6 +330,16 @@ mod tests {
     }
 
     #[test]
+    fn the_production_example_loads_and_submits_on_587() {
+        let text = include_str!("../../ops/verteiler.production.toml");
+        let config =
+            Config::from_toml_str(text).unwrap_or_else(|e| panic!("production example:\n{e}"));
+        assert_eq!(config.smtp.listen.port(), 587);
+        assert_eq!(config.smtp.implicit_tls_listen.map(|a| a.port()), Some(465));
+        assert_eq!(config.delivery.transport, Transport::Relay);
+    }
+
+    #[test]
     fn documented_defaults_mention_every_key() {
         // Set every optional key, so that serialising shows all of them.
         let mut all = Config::default();

@@ -83,6 +83,26 @@ impl CsvFile {
         })
     }
 
+    /// The next readable row. Counts every row in `report.rows` and reports a row that is not
+    /// UTF-8 or not CSV as a bad row with its line, then goes on with the next.
+    pub fn next_counted(&mut self, report: &mut super::ImportReport) -> Option<CsvRow> {
+        loop {
+            report.rows += 1;
+            match self.next_row() {
+                None => {
+                    report.rows -= 1;
+                    return None;
+                }
+                Some(Ok(row)) => return Some(row),
+                Some(Err((line, reason))) => report.errors.push(super::RowError {
+                    line,
+                    field: None,
+                    reason,
+                }),
+            }
+        }
+    }
+
     /// The next row; a row that is not valid UTF-8 or not CSV is an `Err` naming its line, so
     /// the caller can report it like any other bad row and go on.
     pub fn next_row(&mut self) -> Option<Result<CsvRow, (u64, String)>> {

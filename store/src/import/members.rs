@@ -214,19 +214,7 @@ impl Store {
         // Pass 1: validate and plan.
         let mut file = CsvFile::open(path, REQUIRED)?;
         let mut first_line: HashMap<String, u64> = HashMap::new();
-        while let Some(next) = file.next_row() {
-            report.rows += 1;
-            let row = match next {
-                Ok(row) => row,
-                Err((line, reason)) => {
-                    report.errors.push(RowError {
-                        line,
-                        field: None,
-                        reason,
-                    });
-                    continue;
-                }
-            };
+        while let Some(row) = file.next_counted(&mut report) {
             let external_id = row.get(&file, "external_id").to_string();
             if !external_id.is_empty() {
                 if let Some(first) = first_line.get(&external_id) {

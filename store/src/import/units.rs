@@ -41,19 +41,7 @@ impl Store {
         let mut report = ImportReport::default();
         let mut rows: Vec<UnitRow> = Vec::new();
         let mut first_line: HashMap<String, u64> = HashMap::new();
-        while let Some(next) = file.next_row() {
-            report.rows += 1;
-            let row = match next {
-                Ok(row) => row,
-                Err((line, reason)) => {
-                    report.errors.push(RowError {
-                        line,
-                        field: None,
-                        reason,
-                    });
-                    continue;
-                }
-            };
+        while let Some(row) = file.next_counted(&mut report) {
             let line = row.line;
             let mut fail = |field: &'static str, reason: String| {
                 report.errors.push(RowError {

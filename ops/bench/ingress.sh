@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# SMTP ingress benchmark (issue 4): accepted list submissions per second of the gateway
+# (`verteiler serve --demo` on SQLite, every submission decided and committed durably before
+# its 250) against Postfix's smtp-sink (which stores nothing), and the ratio. Target: ≥ 25 %.
+#
+# Both sides get the same load on loopback: 20 parallel sessions, 20,000 messages of ~1 KB
+# body, several messages per connection.
+#   gateway:   gateway/examples/smtp_load.rs, our own client. Postfix's smtp-source speaks no
+#              AUTH, and the gateway takes list submissions only from authenticated people;
+#              each session logs in (AUTH PLAIN, allowed without TLS from loopback in demo
+#              mode) as one of 20 branch chairs and sends to that chair's branch list.
+#   reference: smtp-source -d → smtp-sink, as shipped by Debian's postfix package.
+# Volume limits are raised (VERTEILER_LIMITS__SENDS_PER_SENDER_PER_DAY) so the benchmark's own
+# load is not refused; a hold is still a durable 250. Non-2xx replies are counted and shown.
+#
+# Usage: ops/bench/ingress.sh
+#   env MESSAGES (default 20000), SESSIONS (default 20), MEMBERS (demo size, default 5000),
+#   SIZE (body bytes, default 1000). CARGO_TARGET_DIR is honoured.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+messages="${MESSAGES:-20000}"
+sessions="${SESSIONS:-20}"
+members="${MEMBERS:-5000}"
+size="${SIZE:-1000}"
+smtp_source=/usr/sbin/smtp-source
+smtp_sink=/usr/sbin/smtp-sink
+
+if [[ ! -x $smtp_source || ! -x $smtp_sink ]]; then
+  echo "installing postfix (for smtp-source and smtp-sink) …"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix > /dev/null
+  # Only the two test tools are wanted: the system mail daemon must not hold port 25.
+  postfix stop > /dev/null 2>&1 || true
+fi
+
+cargo build --release --quiet --bin verteiler
+cargo build --release --quiet -p verteiler-gateway --example smtp_load
+target="${CARGO_TARGET_DIR:-$PWD/target}"
+bin="$target/release/verteiler"
+load="$target/release/examples/smtp_load"
+
+work="$(mktemp -d)"
+server_pid=""
+sink_pid=""
+cleanup() {
+  [[ -n $server_pid ]] && kill "$server_pid" 2> /dev/null || true
+  [[ -n $sink_pid ]] && kill "$sink_pid" 2> /dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+wait_for_port() { # port, pid, log
+  for _ in $(seq 1 300); do
+    if ! kill -0 "$2" 2> /dev/null; then
+      echo "the server on port $1 exited:"; cat "$3"; exit 1
+    fi
+    if python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1" 2> /dev/null; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "port $1 did not open in 30 s:"; cat "$3"; exit 1
+}
+
+export RUST_LOG=warn
+export VERTEILER_DATABASE__URL="sqlite://$work/v.db"
+export VERTEILER_DELIVERY__OUTBOX_DIR="$work/outbox"
+
+echo "verteiler ingress benchmark: $sessions sessions, $messages messages, ${size}-byte bodies, $(nproc) cores"
+echo "creating the demo organisation ($members members) …"
+"$bin" demo --members "$members" > "$work/demo.log"
+
+list_domain="$("$bin" config show | sed -n 's/^list_domain *= *"\(.*\)"/\1/p' | head -n 1)"
+list_domain="${list_domain:-lists.example.org}"
+
+# 20 chairs of branches, each with the structural list of their own branch.
+python3 - "$work/v.db" "$list_domain" "$sessions" > "$work/chairs" <<'EOF'
+import sqlite3, sys
+db, domain, wanted = sys.argv[1], sys.argv[2], int(sys.argv[3])
+rows = sqlite3.connect(db).execute(
+    "SELECT c.value, a.slug FROM roles r "
+    "JOIN contact_points c ON c.member_id = r.member_id AND c.kind = 'email' "
+    "  AND c.is_primary AND c.verified "
+    "JOIN units u ON u.id = r.unit_id "
+    "JOIN audiences a ON a.unit_id = u.id AND a.kind = 'structural' AND a.include_subunits = 0 "
+    "  AND a.active "
+    "WHERE r.function = 'chair' AND u.kind = 'branch' ORDER BY u.id").fetchall()
+seen = set()
+for email, slug in rows:
+    if email.lower() not in seen and len(seen) < min(wanted, 20):
+        seen.add(email.lower())
+        print(email, f"{slug}@{domain}")
+EOF
+[[ -s $work/chairs ]] || { echo "no branch chairs with an email address in the demo"; exit 1; }
+: > "$work/logins"
+: > "$work/to"
+while read -r email list; do
+  password="$(python3 -c 'import secrets; print(secrets.token_hex(12))')"
+  printf '%s\n' "$password" | "$bin" member set-password "$email" --password-stdin --name bench > /dev/null
+  printf '%s %s\n' "$email" "$password" >> "$work/logins"
+  printf '%s\n' "$list" >> "$work/to"
+done < "$work/chairs"
+echo "$(wc -l < "$work/logins") chairs with app passwords, e.g. $(head -n 1 "$work/chairs")"
+
+# --- gateway -------------------------------------------------------------------------------
+smtp_port="$(free_port)"
+http_port="$(free_port)"
+VERTEILER_SMTP__LISTEN="127.0.0.1:$smtp_port" \
+  VERTEILER_HTTP__LISTEN="127.0.0.1:$http_port" \
+  VERTEILER_LIMITS__SENDS_PER_SENDER_PER_DAY=1000000 \
+  "$bin" serve --demo > "$work/serve.log" 2>&1 &
+server_pid=$!
+wait_for_port "$smtp_port" "$server_pid" "$work/serve.log"
+
+gateway_cmd=("$load" --server "127.0.0.1:$smtp_port" --sessions "$sessions" --messages "$messages"
+  --logins "$work/logins" --to-file "$work/to" --size "$size")
+echo "gateway: ${gateway_cmd[*]}"
+"${gateway_cmd[@]}" | tee "$work/gateway.out"
+rss_kb="$(awk '/^VmHWM:/ {print $2}' "/proc/$server_pid/status")"
+kill -TERM "$server_pid"
+wait "$server_pid" || { echo "verteiler serve exited with $?:"; tail -n 20 "$work/serve.log"; }
+server_pid=""
+if grep -qiE 'error|panic' "$work/serve.log"; then
+  echo "server log (errors):"; grep -iE 'error|panic' "$work/serve.log" | head -n 5
+fi
+
+summary="$(head -n 1 "$work/gateway.out")"
+field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<< " $summary"; }
+gw_rate="$(field rate)"
+
+# --- reference: smtp-source → smtp-sink ------------------------------------------------------
+sink_port="$(free_port)"
+sink_user=()
+[[ $EUID -eq 0 ]] && sink_user=(-u nobody) # smtp-sink refuses to run as root
+sink_cmd=("$smtp_sink" "${sink_user[@]}" -c "127.0.0.1:$sink_port" 1000)
+"${sink_cmd[@]}" > /dev/null 2> "$work/sink.err" &
+sink_pid=$!
+wait_for_port "$sink_port" "$sink_pid" "$work/sink.err"
+source_cmd=("$smtp_source" -d -s "$sessions" -m "$messages" -l "$size"
+  -f bench@example.org -t sink@example.org "127.0.0.1:$sink_port")
+echo "sink:    ${sink_cmd[*]}"
+echo "source:  ${source_cmd[*]}"
+start="$(date +%s.%N)"
+"${source_cmd[@]}"
+end="$(date +%s.%N)"
+kill "$sink_pid" 2> /dev/null || true
+wait "$sink_pid" 2> /dev/null || true
+sink_pid=""
+sink_secs="$(awk -v a="$start" -v b="$end" 'BEGIN{printf "%.2f", b - a}')"
+sink_rate="$(awk -v n="$messages" -v s="$sink_secs" 'BEGIN{printf "%.1f", n / s}')"
+
+# --- result ----------------------------------------------------------------------------------
+echo
+printf '%-32s %12s\n' "gateway accepted/s" "$gw_rate"
+printf '%-32s %12s\n' "smtp-sink accepted/s" "$sink_rate"
+printf '%-32s %11s%%\n' "ratio gateway / smtp-sink" \
+  "$(awk -v g="$gw_rate" -v s="$sink_rate" 'BEGIN{printf "%.1f", 100 * g / s}')"
+printf '%-32s %9.1f MB\n' "gateway peak RSS (VmHWM)" "$(awk -v k="$rss_kb" 'BEGIN{print k / 1024}')"
+printf '%-32s %12s\n' "gateway replies 2xx (held)" "$(field accepted) ($(field held))"
+printf '%-32s %12s\n' "gateway replies 4xx / 5xx" "$(field temp) / $(field perm)"
+printf '%-32s %12s\n' "gateway lost (connection)" "$(field errors)"
+printf '%-32s %12s\n' "gateway seconds" "$(field seconds)"
+printf '%-32s %12s\n' "smtp-sink seconds" "$sink_secs"
+grep '^  non-2xx' "$work/gateway.out" || true
