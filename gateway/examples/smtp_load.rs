@@ -34,8 +34,9 @@ Usage: smtp_load --server HOST:PORT --logins FILE [options]
   --help               this text
 
 Prints one summary line (replies counted by first digit: 2xx accepted, of which `held`
-said \"held\", 4xx temp, 5xx perm; `errors` are messages lost to connection failures) and
-the first three distinct non-2xx replies. Exits 0 once every message has an outcome.";
+said \"held\", 4xx temp, 5xx perm; `errors` are messages lost to connection failures;
+`rate` is 2xx replies per second, `replied_rate` all replies per second) and the first
+three non-2xx replies with distinct reasons. Exits 0 once every message has an outcome.";
 
 struct Options {
     server: String,
@@ -163,9 +164,12 @@ impl Stats {
         self.sample(&format!("connection: {problem}"));
     }
 
+    /// Keeps a reply if its last line (the reason, in a multi-line refusal) is new: the first
+    /// line often only names the list, which differs per session.
     fn sample(&self, text: &str) {
+        let reason = |t: &str| t.rsplit(" | ").next().unwrap_or_default().to_string();
         let mut samples = self.samples.lock().unwrap_or_else(|e| e.into_inner());
-        if samples.len() < 3 && !samples.iter().any(|s| s == text) {
+        if samples.len() < 3 && !samples.iter().any(|s| reason(s) == reason(text)) {
             samples.push(text.to_string());
         }
     }
@@ -260,7 +264,7 @@ async fn open(server: &str, login: &str, password: &str) -> Result<Connection, S
 
 /// A small list submission with its headers; `body` is already dot-stuffed and CRLF-ended.
 fn message(from: &str, to: &str, n: u64, run: u128, body: &str) -> String {
-    let date = rfc5322_date(SystemTime::now());
+    let date = rfc5322_date();
     format!(
         "From: <{from}>\r\nTo: <{to}>\r\nSubject: Benchmark message {n}\r\n\
          Message-ID: <bench.{run}.{n}@smtp-load.example.org>\r\nDate: {date}\r\n\
@@ -269,32 +273,10 @@ fn message(from: &str, to: &str, n: u64, run: u128, body: &str) -> String {
 }
 
 /// An RFC 5322 date in UTC.
-fn rfc5322_date(time: SystemTime) -> String {
-    let secs = time
-        .duration_since(UNIX_EPOCH)
+fn rfc5322_date() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc2822)
         .unwrap_or_default()
-        .as_secs();
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][(days % 7) as usize];
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let name = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ][(month - 1) as usize];
-    format!(
-        "{weekday}, {day:02} {name} {year} {:02}:{:02}:{:02} +0000",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
 }
 
 /// A body of about `size` bytes in lines of 76 characters.
@@ -435,16 +417,17 @@ async fn main() {
     }
     let seconds = started.elapsed().as_secs_f64();
     let accepted = stats.accepted.load(Ordering::Relaxed);
-    let answered = accepted
-        + stats.temp.load(Ordering::Relaxed)
-        + stats.perm.load(Ordering::Relaxed)
-        + stats.errors.load(Ordering::Relaxed);
+    let replies =
+        accepted + stats.temp.load(Ordering::Relaxed) + stats.perm.load(Ordering::Relaxed);
+    let answered = replies + stats.errors.load(Ordering::Relaxed);
     // Messages no session could send (every session gave up) count as errors too.
     stats
         .errors
         .fetch_add(opts.messages.saturating_sub(answered), Ordering::Relaxed);
+    let seconds = seconds.max(1e-9);
     println!(
-        "sessions={} messages={} accepted={} held={} temp={} perm={} errors={} seconds={:.2} rate={:.1}/s",
+        "sessions={} messages={} accepted={} held={} temp={} perm={} errors={} seconds={:.2} \
+         rate={:.1}/s replied_rate={:.1}/s",
         opts.sessions,
         opts.messages,
         accepted,
@@ -453,7 +436,8 @@ async fn main() {
         stats.perm.load(Ordering::Relaxed),
         stats.errors.load(Ordering::Relaxed),
         seconds,
-        accepted as f64 / seconds.max(1e-9),
+        accepted as f64 / seconds,
+        replies as f64 / seconds,
     );
     let samples = stats.samples.lock().unwrap_or_else(|e| e.into_inner());
     for sample in samples.iter() {

@@ -12,19 +12,62 @@ use verteiler_policies::{
 use verteiler_store::Submission;
 
 /// The organisation-wide caps from the `[limits]` section; figures it does not name keep the
-/// engine's documented defaults.
+/// engine's documented defaults. A configured volume limit is the hard cap; the engine's hold
+/// step stays below it.
 pub fn org_limits(config: &Config) -> OrgLimits {
     let defaults = OrgLimits::default();
-    let sends = config.limits.sends_per_sender_per_day as u64;
+    let cap = |default: RateCap, configured: u64| RateCap {
+        hold_above: default.hold_above.min(configured),
+        reject_above: configured,
+    };
+    let limits = &config.limits;
     OrgLimits {
-        max_recipients: config.limits.max_recipients_per_send,
-        max_message_bytes: config.limits.max_message_bytes,
-        sender_sends_per_day: RateCap {
-            hold_above: sends.min(defaults.sender_sends_per_day.reject_above.max(sends)),
-            reject_above: defaults.sender_sends_per_day.reject_above.max(sends),
-        },
-        circuit_breaker_recipients_per_hour: config.limits.org_recipients_per_hour,
+        max_recipients: limits.max_recipients_per_send,
+        max_message_bytes: limits.max_message_bytes,
+        sender_sends_per_hour: cap(
+            defaults.sender_sends_per_hour,
+            limits.sends_per_sender_per_hour.into(),
+        ),
+        sender_sends_per_day: cap(
+            defaults.sender_sends_per_day,
+            limits.sends_per_sender_per_day.into(),
+        ),
+        sender_recipients_per_day: cap(
+            defaults.sender_recipients_per_day,
+            limits.recipients_per_sender_per_day,
+        ),
+        audience_sends_per_day: cap(
+            defaults.audience_sends_per_day,
+            limits.sends_per_audience_per_day.into(),
+        ),
+        circuit_breaker_recipients_per_hour: limits.org_recipients_per_hour,
         ..defaults
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configured_volume_limits_are_hard_caps_with_the_hold_step_below() {
+        let mut config = Config::default();
+        config.limits.sends_per_sender_per_hour = 1_000;
+        config.limits.sends_per_audience_per_day = 5;
+        let limits = org_limits(&config);
+        let defaults = OrgLimits::default();
+        assert_eq!(limits.sender_sends_per_hour.reject_above, 1_000);
+        assert_eq!(
+            limits.sender_sends_per_hour.hold_above,
+            defaults.sender_sends_per_hour.hold_above
+        );
+        assert_eq!(
+            (
+                limits.audience_sends_per_day.hold_above,
+                limits.audience_sends_per_day.reject_above
+            ),
+            (5, 5)
+        );
     }
 }
 

@@ -2,7 +2,7 @@
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, ConnectOptions, Executor};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::str::FromStr;
@@ -81,11 +81,14 @@ impl Store {
             Backend::Sqlite => prepare_sqlite_url(url)?,
             Backend::Postgres => url.to_string(),
         };
-        let options =
-            AnyConnectOptions::from_str(&connect_url).map_err(|source| StoreError::Connect {
+        let options = AnyConnectOptions::from_str(&connect_url)
+            .map_err(|source| StoreError::Connect {
                 url: redact_url(url),
                 source,
-            })?;
+            })?
+            // Streaming a whole audience takes seconds by design; warn only about statements
+            // that are slow for anything.
+            .log_slow_statements(log::LevelFilter::Warn, Duration::from_secs(30));
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(30))
@@ -163,6 +166,12 @@ fn is_missing_table(e: &sqlx::Error) -> bool {
 fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() {
+        // sqlite without a file would be a separate empty in-memory database per connection.
+        return Err(StoreError::UnsupportedUrl(format!(
+            "{url} (it names no file)"
+        )));
+    }
     if path != ":memory:" && !path.is_empty() {
         if let Some(dir) = Path::new(path)
             .parent()
@@ -232,5 +241,9 @@ mod tests {
         let url = prepare_sqlite_url(&format!("sqlite://{}", path.display())).unwrap();
         assert!(url.ends_with("?mode=rwc"), "{url}");
         assert!(path.parent().unwrap().is_dir());
+        assert!(
+            prepare_sqlite_url("sqlite://").is_err(),
+            "a URL without a file is refused"
+        );
     }
 }

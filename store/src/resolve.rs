@@ -8,13 +8,15 @@
 //! selects members (with an `EXISTS` test), not memberships.
 
 use crate::{Audience, Store, StoreError};
-use futures::Stream;
+use futures::{Stream, TryStreamExt};
 use serde::Serialize;
 use sqlx::Row;
 use verteiler_policies::{AudienceKind, ChannelPreference};
 
-/// Rows read per query while streaming an audience.
-pub const RESOLVE_BATCH: usize = 5_000;
+/// Rows read per query while streaming an audience: large enough that recomputing the
+/// target subtree (~10 ms for 10,000 units) per batch stays small, small enough (a few MB)
+/// that no audience is held in memory.
+pub const RESOLVE_BATCH: usize = 20_000;
 
 /// One person an audience reaches, with the contact data delivery needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -55,7 +57,12 @@ impl Sql {
 /// Which rows a resolution query should produce.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Select {
-    Batch { after: i64, limit: usize },
+    Batch {
+        after: i64,
+        limit: usize,
+    },
+    /// Every recipient in cursor order, read as one stream.
+    All,
     Count,
     CountOutsideScope,
 }
@@ -110,9 +117,14 @@ fn contact_columns(sql: &mut Sql, audience: &Audience) -> [String; 3] {
 }
 
 /// A member is in scope when they belong to, or hold a role in, a unit of the scope.
+///
+/// The unary `+` in `+x.unit_id IN (…)` (here and in the target tests) keeps SQLite from
+/// driving the correlated test by the unit list, which probed every unit of a 10,000-unit
+/// subtree once per member; with it, SQLite probes the member's few rows against an
+/// ephemeral index of the units. PostgreSQL reads `+` as the identity.
 const MEMBER_IN_SCOPE: &str = "(EXISTS (SELECT 1 FROM memberships sm WHERE sm.member_id = m.id \
-       AND sm.unit_id IN (SELECT id FROM scope)) \
-     OR EXISTS (SELECT 1 FROM roles sr WHERE sr.member_id = m.id AND sr.unit_id IN (SELECT id FROM scope)))";
+       AND +sm.unit_id IN (SELECT id FROM scope)) \
+     OR EXISTS (SELECT 1 FROM roles sr WHERE sr.member_id = m.id AND +sr.unit_id IN (SELECT id FROM scope)))";
 
 fn build_query(audience: &Audience, select: Select) -> Sql {
     let mut sql = Sql::default();
@@ -132,14 +144,14 @@ fn build_query(audience: &Audience, select: Select) -> Sql {
                     ));
                     format!(
                         "EXISTS (SELECT 1 FROM roles r WHERE r.member_id = m.id AND r.function = {function} \
-                         AND r.unit_id IN (SELECT id FROM target))"
+                         AND +r.unit_id IN (SELECT id FROM target))"
                     )
                 }
                 // Streaming walks members in id order and tests each (linear over the whole
                 // resolution); counting starts from the target's memberships instead, so a
                 // branch of 200 is counted without visiting 400,000 members.
-                _ if matches!(select, Select::Batch { .. }) => "EXISTS (SELECT 1 FROM memberships ms WHERE ms.member_id = m.id \
-                      AND ms.unit_id IN (SELECT id FROM target))"
+                _ if matches!(select, Select::Batch { .. } | Select::All) => "EXISTS (SELECT 1 FROM memberships ms WHERE ms.member_id = m.id \
+                      AND +ms.unit_id IN (SELECT id FROM target))"
                     .to_string(),
                 _ => "m.id IN (SELECT ms.member_id FROM memberships ms WHERE ms.unit_id IN (SELECT id FROM target))"
                     .to_string(),
@@ -150,7 +162,7 @@ fn build_query(audience: &Audience, select: Select) -> Sql {
             };
             let from = format!("FROM members m WHERE m.status = 'active' AND {reach}{outside}");
             let columns = match select {
-                Select::Batch { .. } => {
+                Select::Batch { .. } | Select::All => {
                     let [email, phone, pref] = contact_columns(&mut sql, audience);
                     format!(
                         "m.id AS cursor, m.id AS member_id, m.first_name || ' ' || m.last_name AS name, \
@@ -176,7 +188,7 @@ fn build_query(audience: &Audience, select: Select) -> Sql {
                  AND (s.member_id IS NULL OR m.status = 'active'){outside}"
             );
             let columns = match select {
-                Select::Batch { .. } => {
+                Select::Batch { .. } | Select::All => {
                     let [email, phone, pref] = contact_columns(&mut sql, audience);
                     format!(
                         "s.id AS cursor, s.member_id AS member_id, \
@@ -196,6 +208,10 @@ fn build_query(audience: &Audience, select: Select) -> Sql {
             sql.text.push_str(&format!(
                 "SELECT {columns} {from} AND {cursor_column} > {after} ORDER BY {cursor_column} LIMIT {limit}"
             ));
+        }
+        Select::All => {
+            sql.text
+                .push_str(&format!("SELECT {columns} {from} ORDER BY {cursor_column}"));
         }
         Select::Count | Select::CountOutsideScope => {
             sql.text.push_str(&format!("SELECT COUNT(*) {from}"));
@@ -249,23 +265,48 @@ impl Store {
             .collect::<Result<_, _>>()?)
     }
 
-    /// Every recipient of an audience, in batches of at most [`RESOLVE_BATCH`].
-    pub fn resolve<'a>(
-        &'a self,
-        audience: &'a Audience,
-    ) -> impl Stream<Item = Result<Vec<Recipient>, StoreError>> + 'a {
-        futures::stream::try_unfold(Some(0_i64), move |after| async move {
-            let Some(after) = after else { return Ok(None) };
-            let batch = self.resolve_batch(audience, after, RESOLVE_BATCH).await?;
-            let next = match batch.last() {
-                Some(last) if batch.len() == RESOLVE_BATCH => Some(last.cursor),
-                _ => None,
-            };
-            Ok(if batch.is_empty() {
-                None
-            } else {
-                Some((batch, next))
-            })
+    /// Every recipient of an audience, in batches of at most [`RESOLVE_BATCH`]. One query reads
+    /// the audience as a stream (the target subtree is computed once); a task turns rows into
+    /// batches while the caller works on the previous one, and at most two batches wait, so
+    /// memory stays bounded whatever the audience's size. Dropping the stream stops the query.
+    pub fn resolve(
+        &self,
+        audience: &Audience,
+    ) -> impl Stream<Item = Result<Vec<Recipient>, StoreError>> + 'static {
+        let (tx, rx) = tokio::sync::mpsc::channel(2);
+        let (store, audience) = (self.clone(), audience.clone());
+        tokio::spawn(async move {
+            let sql = build_query(&audience, Select::All);
+            let mut rows = query(&sql.text, &sql.binds).fetch(&store.pool);
+            let mut batch = Vec::with_capacity(RESOLVE_BATCH);
+            loop {
+                let item = match rows.try_next().await {
+                    Ok(Some(row)) => match recipient_from_row(&row) {
+                        Ok(recipient) => {
+                            batch.push(recipient);
+                            if batch.len() < RESOLVE_BATCH {
+                                continue;
+                            }
+                            Ok(std::mem::replace(
+                                &mut batch,
+                                Vec::with_capacity(RESOLVE_BATCH),
+                            ))
+                        }
+                        Err(e) => Err(StoreError::from(e)),
+                    },
+                    Ok(None) if batch.is_empty() => return,
+                    Ok(None) => Ok(std::mem::take(&mut batch)),
+                    Err(e) => Err(StoreError::from(e)),
+                };
+                let last = !matches!(item, Ok(ref b) if b.len() == RESOLVE_BATCH);
+                // A closed channel means the caller dropped the stream: stop reading.
+                if tx.send(item).await.is_err() || last {
+                    return;
+                }
+            }
+        });
+        futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
         })
     }
 
