@@ -45,32 +45,6 @@ pub fn org_limits(config: &Config) -> OrgLimits {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn configured_volume_limits_are_hard_caps_with_the_hold_step_below() {
-        let mut config = Config::default();
-        config.limits.sends_per_sender_per_hour = 1_000;
-        config.limits.sends_per_audience_per_day = 5;
-        let limits = org_limits(&config);
-        let defaults = OrgLimits::default();
-        assert_eq!(limits.sender_sends_per_hour.reject_above, 1_000);
-        assert_eq!(
-            limits.sender_sends_per_hour.hold_above,
-            defaults.sender_sends_per_hour.hold_above
-        );
-        assert_eq!(
-            (
-                limits.audience_sends_per_day.hold_above,
-                limits.audience_sends_per_day.reject_above
-            ),
-            (5, 5)
-        );
-    }
-}
-
 pub async fn simulate(config: &Config, args: SimulateArgs) -> anyhow::Result<ExitCode> {
     let store = open_store(config).await?;
     let lang = match args.lang.as_deref() {
@@ -150,4 +124,30 @@ pub async fn simulate(config: &Config, args: SimulateArgs) -> anyhow::Result<Exi
         println!("  {line}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configured_volume_limits_are_hard_caps_with_the_hold_step_below() {
+        let mut config = Config::default();
+        config.limits.sends_per_sender_per_hour = 1_000;
+        config.limits.sends_per_audience_per_day = 5;
+        let limits = org_limits(&config);
+        let defaults = OrgLimits::default();
+        assert_eq!(limits.sender_sends_per_hour.reject_above, 1_000);
+        assert_eq!(
+            limits.sender_sends_per_hour.hold_above,
+            defaults.sender_sends_per_hour.hold_above
+        );
+        assert_eq!(
+            (
+                limits.audience_sends_per_day.hold_above,
+                limits.audience_sends_per_day.reject_above
+            ),
+            (5, 5)
+        );
+    }
 }
