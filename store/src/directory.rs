@@ -92,24 +92,26 @@ impl Store {
     /// The unit ids from the root down to and including `unit_id`: how the pure policy engine
     /// learns whether a role's subtree covers an audience's scope.
     pub async fn unit_path(&self, unit_id: i64) -> Result<Vec<i64>, StoreError> {
-        let mut path = Vec::new();
-        let mut next = Some(unit_id);
-        while let Some(id) = next {
-            if path.contains(&id) || path.len() > 64 {
-                // A cycle or absurd depth is a corrupt tree: refuse rather than guess a scope.
-                return Err(StoreError::Database(sqlx::Error::Protocol(format!(
-                    "the unit tree above unit {unit_id} is not a tree"
-                ))));
-            }
-            path.push(id);
-            next =
-                sqlx::query_scalar::<_, Option<i64>>("SELECT parent_id FROM units WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await?
-                    .flatten();
+        // One recursive query (this runs for every submission); depth is bounded so that a
+        // corrupt tree with a cycle ends instead of looping.
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "WITH RECURSIVE up(id, parent_id, depth) AS ( \
+               SELECT id, parent_id, 0 FROM units WHERE id = $1 \
+               UNION ALL SELECT u.id, u.parent_id, up.depth + 1 FROM units u JOIN up ON u.id = up.parent_id \
+               WHERE up.depth < 64) \
+             SELECT id, CAST(depth AS BIGINT) FROM up ORDER BY depth DESC",
+        )
+        .bind(unit_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let path: Vec<i64> = rows.into_iter().map(|(id, _)| id).collect();
+        let mut seen = std::collections::HashSet::new();
+        if path.len() > 64 || !path.iter().all(|id| seen.insert(*id)) {
+            // A cycle or absurd depth is a corrupt tree: refuse rather than guess a scope.
+            return Err(StoreError::Database(sqlx::Error::Protocol(format!(
+                "the unit tree above unit {unit_id} is not a tree"
+            ))));
         }
-        path.reverse();
         Ok(path)
     }
 
