@@ -20,7 +20,7 @@ use verteiler_policies::{
 use verteiler_store::import::ImportOptions;
 use verteiler_store::{ApprovalSetting, NewAudience, Store};
 
-pub use tree::{FIXED, OLDENFELDE, OLDENFELDE_SIZE};
+use tree::FIXED;
 
 /// Members of the demo organisation `serve --demo` creates.
 pub const DEFAULT_MEMBERS: u32 = 5_000;

@@ -17,8 +17,6 @@ pub struct MessageSummary {
     pub attachment_bytes: u64,
     /// SHA-256 of the raw bytes: approvals are bound to exactly this content.
     pub content_hash: [u8; 32],
-    /// Plain-text start of the body, for notifications.
-    pub preview: String,
 }
 
 /// Why a message cannot be read.
@@ -82,10 +80,6 @@ pub fn summarise(raw: &[u8], list_domain: &str) -> Result<MessageSummary, Messag
         attachment_count += 1;
         attachment_bytes += part.len() as u64;
     }
-    let preview: String = message
-        .body_text(0)
-        .map(|t| t.chars().take(400).collect())
-        .unwrap_or_default();
     Ok(MessageSummary {
         from,
         message_id: message.message_id().map(str::to_string),
@@ -94,7 +88,6 @@ pub fn summarise(raw: &[u8], list_domain: &str) -> Result<MessageSummary, Messag
         attachment_count,
         attachment_bytes,
         content_hash: Sha256::digest(raw).into(),
-        preview,
     })
 }
 
@@ -114,7 +107,6 @@ Subject: Einladung\r\nMessage-ID: <abc@example.org>\r\n\r\nHallo zusammen\r\n";
         assert_eq!(s.message_id.as_deref(), Some("abc@example.org"));
         assert_eq!(s.subject, "Einladung");
         assert_eq!(s.visible_recipients, 0);
-        assert!(s.preview.starts_with("Hallo"));
     }
 
     #[test]
