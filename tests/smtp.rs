@@ -7,18 +7,23 @@ use support::*;
 
 const CHAIR: (&str, &str) = ("ole.brandt@example.org", "oldenfelde-vorsitz");
 
-async fn demo_server(env: &Env, extra_env: &[(&str, &str)]) -> Server {
+/// A demo server with its environment, or `None` (test skipped outside CI) when the client
+/// tool the test drives is not installed.
+async fn demo_server(client: &str, extra_env: &[(&str, &str)]) -> Option<(Env, Server)> {
+    if !tool_available(client) {
+        return None;
+    }
+    let env = Env::new().await;
     assert!(env.run(&["demo", "--members", "600"]).status.success());
-    env.serve_with(&["--demo"], extra_env)
+    let server = env.serve_with(&["--demo"], extra_env);
+    Some((env, server))
 }
 
 #[tokio::test]
 async fn a_chair_sends_to_the_branch_list_and_is_told_how_many_it_reaches() {
-    if !tool_available("python3") {
+    let Some((env, server)) = demo_server("python3", &[]).await else {
         return;
-    }
-    let env = Env::new().await;
-    let server = demo_server(&env, &[]).await;
+    };
     let r = smtplib_send(
         &server.smtp(),
         CHAIR.0,
@@ -58,11 +63,14 @@ async fn a_chair_sends_to_the_branch_list_and_is_told_how_many_it_reaches() {
 
 #[tokio::test]
 async fn every_refusal_is_an_smtp_reply_a_chair_understands() {
-    if !tool_available("python3") {
+    let Some((_env, server)) = demo_server(
+        "python3",
+        &[("VERTEILER_SMTP__MAX_MESSAGE_BYTES", "200000")],
+    )
+    .await
+    else {
         return;
-    }
-    let env = Env::new().await;
-    let server = demo_server(&env, &[("VERTEILER_SMTP__MAX_MESSAGE_BYTES", "200000")]).await;
+    };
     let smtp = server.smtp();
 
     // A list the chair may not use.
@@ -141,11 +149,9 @@ async fn every_refusal_is_an_smtp_reply_a_chair_understands() {
 
 #[tokio::test]
 async fn an_official_statement_is_held_for_the_press_office() {
-    if !tool_available("python3") {
+    let Some((env, server)) = demo_server("python3", &[]).await else {
         return;
-    }
-    let env = Env::new().await;
-    let server = demo_server(&env, &[]).await;
+    };
     let officer = ("renee.hoffmann@example.org", "presse-eins");
     let r = smtplib_send(
         &server.smtp(),
@@ -166,11 +172,9 @@ async fn an_official_statement_is_held_for_the_press_office() {
 
 #[tokio::test]
 async fn a_submission_answered_250_survives_a_kill_9() {
-    if !tool_available("python3") {
+    let Some((env, server)) = demo_server("python3", &[]).await else {
         return;
-    }
-    let env = Env::new().await;
-    let server = demo_server(&env, &[]).await;
+    };
     let r = smtplib_send(
         &server.smtp(),
         CHAIR.0,
@@ -208,11 +212,9 @@ async fn a_submission_answered_250_survives_a_kill_9() {
 
 #[tokio::test]
 async fn swaks_sends_with_starttls_and_auth_and_sees_the_verdict() {
-    if !tool_available("swaks") {
+    let Some((_env, server)) = demo_server("swaks", &[]).await else {
         return;
-    }
-    let env = Env::new().await;
-    let server = demo_server(&env, &[]).await;
+    };
     let out = std::process::Command::new("swaks")
         .args(["--server", &server.smtp(), "--tls", "--auth", "PLAIN"])
         .args(["--auth-user", CHAIR.0, "--auth-password", CHAIR.1])

@@ -8,7 +8,7 @@ use crate::Backend;
 use crate::{now_ms, Store};
 use sha2::{Digest, Sha256};
 use sqlx::{Any, Row, Transaction};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use verteiler_policies::{ChannelPreference, EmailAddress, PhoneNumber, RoleFunction};
 
@@ -261,11 +261,12 @@ impl Store {
         let mut file = CsvFile::open(path, REQUIRED)?;
         let mut batch = Vec::with_capacity(WRITE_BATCH);
         let mut seen_bad = Vec::new();
-        let mut duplicates: HashMap<String, ()> = HashMap::new();
+        // Pass 1 reported repeated ids; pass 2 writes only the first row of each.
+        let mut seen_ids: HashSet<String> = HashSet::new();
         while let Some(next) = file.next_row() {
             let Ok(row) = next else { continue };
             let external_id = row.get(&file, "external_id");
-            if duplicates.insert(external_id.to_string(), ()).is_some() {
+            if !seen_ids.insert(external_id.to_string()) {
                 continue;
             }
             let Some(member) =
