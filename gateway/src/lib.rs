@@ -4,5 +4,6 @@
 //! [`smtp::SessionHandler`]); `ingress` implements that handler over the store and the policy
 //! engine. It depends on `store` and `policies`, never on `portal`.
 
+pub mod delivery;
 pub mod ingress;
 pub mod smtp;

@@ -232,6 +232,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let id = insert_audience(&mut tx, a).await?;
         tx.commit().await?;
+        self.facts_changed();
         Ok(id)
     }
 
@@ -246,6 +247,7 @@ impl Store {
             ids.push(insert_audience(&mut tx, a).await?);
         }
         tx.commit().await?;
+        self.facts_changed();
         Ok(ids)
     }
 
@@ -293,6 +295,7 @@ impl Store {
             .bind(audience_id)
             .execute(&self.pool)
             .await?;
+        self.facts_changed();
         Ok(())
     }
 
@@ -313,6 +316,7 @@ impl Store {
         .bind(audience_id)
         .execute(&self.pool)
         .await?;
+        self.facts_changed();
         Ok(())
     }
 
@@ -335,6 +339,7 @@ impl Store {
         .bind(now)
         .execute(&self.pool)
         .await?;
+        self.facts_changed();
         Ok(())
     }
 }

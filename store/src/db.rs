@@ -53,6 +53,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    #[error("the submission writer has stopped (the server is shutting down)")]
+    WriterStopped,
 }
 
 /// What `/readyz` reports.
@@ -69,6 +71,7 @@ pub enum Readiness {
 pub struct Store {
     pub(crate) pool: AnyPool,
     pub(crate) backend: Backend,
+    pub(crate) facts: std::sync::Arc<crate::fact_cache::FactCache>,
 }
 
 impl Store {
@@ -113,7 +116,13 @@ impl Store {
                 url: redact_url(url),
                 source,
             })?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            facts: std::sync::Arc::new(crate::fact_cache::FactCache::new(
+                crate::fact_cache::FACT_CACHE_TTL,
+            )),
+        })
     }
 
     /// Opens and migrates: what `serve` and every command do at start.
@@ -126,6 +135,11 @@ impl Store {
     pub async fn migrate(&self) -> Result<(), StoreError> {
         self.backend.migrator().run(&self.pool).await?;
         Ok(())
+    }
+
+    /// Forgets every cached fact: called by each operation that changes what a decision reads.
+    pub(crate) fn facts_changed(&self) {
+        self.facts.generation.bump();
     }
 
     pub fn backend(&self) -> Backend {

@@ -122,6 +122,7 @@ impl Store {
             .bind(unit_id)
             .execute(&self.pool)
             .await?;
+        self.facts_changed();
         Ok(())
     }
 
@@ -148,6 +149,7 @@ impl Store {
         .bind(now)
         .fetch_one(&self.pool)
         .await?;
+        self.facts_changed();
         Ok(id)
     }
 
@@ -185,6 +187,7 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
+        self.facts_changed();
         Ok(id)
     }
 
@@ -198,6 +201,7 @@ impl Store {
         .bind(now_ms())
         .execute(&self.pool)
         .await?;
+        self.facts_changed();
         Ok(())
     }
 
@@ -210,6 +214,7 @@ impl Store {
         .bind(member_id)
         .execute(&self.pool)
         .await?;
+        self.facts_changed();
         Ok(())
     }
 
@@ -226,6 +231,7 @@ impl Store {
         .bind(now_ms())
         .execute(&self.pool)
         .await?;
+        self.facts_changed();
         Ok(())
     }
 

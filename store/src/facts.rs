@@ -4,11 +4,33 @@
 //! always sees the same picture of the same submission. Anything the store cannot establish is
 //! reported as such (an unknown audience, a failed resolution), never replaced by a guess.
 
+use crate::fact_cache::AudienceEntry;
 use crate::{ApprovalSetting, Audience, Store, StoreError};
+use std::sync::Arc;
 use verteiler_policies::{
     ApprovalRule, AudienceFacts, AudiencePolicy, AudienceSlug, Channel, Facts, MessageFacts,
     ResolutionSummary, RoleGrant, SenderFacts,
 };
+
+/// What a decision needs to know about the person sending, read together and cached briefly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SenderProfile {
+    /// `de` or `en`: the language of replies and notifications.
+    pub language: String,
+    /// Email addresses with their verified flag, primary first.
+    pub emails: Vec<(String, bool)>,
+    /// Roles of an active member (none once the member has left).
+    pub roles: Vec<RoleGrant>,
+}
+
+impl SenderProfile {
+    /// Whether `address` is one of the person's verified addresses.
+    pub fn owns_verified(&self, address: &str) -> bool {
+        self.emails
+            .iter()
+            .any(|(a, verified)| *verified && a.eq_ignore_ascii_case(address))
+    }
+}
 
 /// What an ingress knows about a submission before asking the store for the rest.
 #[derive(Debug, Clone)]
@@ -27,17 +49,47 @@ impl Store {
         address: &str,
         list_domain: &str,
     ) -> Result<Option<Audience>, StoreError> {
+        Ok(self
+            .audience_entry(address, list_domain)
+            .await?
+            .as_ref()
+            .as_ref()
+            .map(|e| e.audience.clone()))
+    }
+
+    /// The cached audience entry behind a list address (the slug alone is also accepted).
+    async fn audience_entry(
+        &self,
+        address: &str,
+        list_domain: &str,
+    ) -> Result<Arc<Option<AudienceEntry>>, StoreError> {
         let (local, domain) = match address.trim().rsplit_once('@') {
             Some((local, domain)) => (local, Some(domain)),
             None => (address.trim(), None),
         };
         if domain.is_some_and(|d| !d.eq_ignore_ascii_case(list_domain)) {
-            return Ok(None);
+            return Ok(Arc::new(None));
         }
-        match AudienceSlug::parse(local) {
-            Ok(slug) => self.audience_by_slug(&slug).await,
-            Err(_) => Ok(None),
+        let Ok(slug) = AudienceSlug::parse(local) else {
+            return Ok(Arc::new(None));
+        };
+        let key = slug.as_str().to_ascii_lowercase();
+        let generation = self.facts.generation.current();
+        if let Some(hit) = self.facts.audiences.get(&key, generation, self.facts.ttl) {
+            return Ok(hit);
         }
+        let entry = match self.audience_by_slug(&slug).await? {
+            Some(audience) => Some(AudienceEntry {
+                facts: self.audience_facts(&audience).await?,
+                audience,
+            }),
+            None => None,
+        };
+        let entry = Arc::new(entry);
+        self.facts
+            .audiences
+            .put(key, generation, Arc::clone(&entry));
+        Ok(entry)
     }
 
     /// The roles a member holds, as the engine sees them.
@@ -64,19 +116,25 @@ impl Store {
             .map_err(StoreError::from)
     }
 
-    pub async fn is_confirmed_subscriber(
-        &self,
-        audience_id: i64,
-        member_id: i64,
-    ) -> Result<bool, StoreError> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM subscriptions WHERE audience_id = $1 AND member_id = $2 AND state = 'confirmed'",
-        )
-        .bind(audience_id)
-        .bind(member_id)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(n > 0)
+    /// The sender's language, addresses and roles (cached for [`crate::FACT_CACHE_TTL`]).
+    pub async fn sender_profile(&self, member_id: i64) -> Result<Arc<SenderProfile>, StoreError> {
+        let generation = self.facts.generation.current();
+        if let Some(hit) = self
+            .facts
+            .senders
+            .get(&member_id, generation, self.facts.ttl)
+        {
+            return Ok(hit);
+        }
+        let profile = Arc::new(SenderProfile {
+            language: self.member_language(member_id).await?,
+            emails: self.member_emails(member_id).await?,
+            roles: self.role_grants(member_id).await?,
+        });
+        self.facts
+            .senders
+            .put(member_id, generation, Arc::clone(&profile));
+        Ok(profile)
     }
 
     /// The audience's definition and policy in the engine's terms.
@@ -113,15 +171,25 @@ impl Store {
     /// Counts the audience now. A failed query becomes a resolution error, which the engine
     /// refuses: a broken resolution must never look like an empty or a whole one.
     pub async fn resolution_summary(&self, a: &Audience) -> ResolutionSummary {
+        let generation = self.facts.generation.current();
+        if let Some(hit) = self.facts.counts.get(&a.id, generation, self.facts.ttl) {
+            return (*hit).clone();
+        }
         let counted = async {
             Ok::<_, StoreError>((self.count(a).await?, self.count_outside_scope(a).await?))
         };
         match counted.await {
-            Ok((recipients, outside_scope)) => ResolutionSummary {
-                recipients,
-                outside_scope,
-                error: None,
-            },
+            Ok((recipients, outside_scope)) => {
+                let summary = ResolutionSummary {
+                    recipients,
+                    outside_scope,
+                    error: None,
+                };
+                self.facts
+                    .counts
+                    .put(a.id, generation, Arc::new(summary.clone()));
+                summary
+            }
             Err(e) => {
                 tracing::error!(event = "audience.resolution_failed", audience = %a.slug, error = %e);
                 ResolutionSummary {
@@ -139,24 +207,27 @@ impl Store {
         submission: &Submission<'_>,
         list_domain: &str,
     ) -> Result<Facts, StoreError> {
-        let audience = self
-            .audience_for_address(submission.audience_address, list_domain)
+        let entry = self
+            .audience_entry(submission.audience_address, list_domain)
+            .await?;
+        let audience = entry.as_ref().as_ref();
+        let profile = self.sender_profile(submission.sender_member_id).await?;
+        let (volume, confirmed_subscriber) = self
+            .sender_standing(
+                submission.sender_member_id,
+                audience.map(|a| a.audience.id),
+                crate::now_ms(),
+            )
             .await?;
         let sender = SenderFacts {
             member_id: submission.sender_member_id,
-            roles: self.role_grants(submission.sender_member_id).await?,
-            confirmed_subscriber: match &audience {
-                Some(a) => {
-                    self.is_confirmed_subscriber(a.id, submission.sender_member_id)
-                        .await?
-                }
-                None => false,
-            },
+            roles: profile.roles.clone(),
+            confirmed_subscriber,
         };
-        let (audience_facts, resolution) = match &audience {
+        let (audience_facts, resolution) = match audience {
             Some(a) => (
-                Some(self.audience_facts(a).await?),
-                self.resolution_summary(a).await,
+                Some(a.facts.clone()),
+                self.resolution_summary(&a.audience).await,
             ),
             None => (None, ResolutionSummary::default()),
         };
@@ -167,13 +238,7 @@ impl Store {
             audience: audience_facts,
             resolution,
             message: submission.message.clone(),
-            volume: self
-                .volume_facts(
-                    submission.sender_member_id,
-                    audience.as_ref().map(|a| a.id),
-                    crate::now_ms(),
-                )
-                .await?,
+            volume,
             approvals: Vec::new(),
         })
     }

@@ -10,7 +10,9 @@ mod clock;
 mod credentials;
 mod db;
 mod directory;
+mod fact_cache;
 mod facts;
+mod group_commit;
 pub mod import;
 mod resolve;
 mod sql;
@@ -22,8 +24,11 @@ pub use clock::now_ms;
 pub use credentials::{hash_password, verify_password, AppPassword};
 pub use db::{redact_url, Backend, Readiness, Store, StoreError};
 pub use directory::{DirectoryCounts, NewMember, NewRole, NewUnit, Unit};
-pub use facts::Submission;
+pub use fact_cache::FACT_CACHE_TTL;
+pub use facts::{SenderProfile, Submission};
+pub use group_commit::{SubmissionWriter, MAX_GROUP};
 pub use resolve::{Recipient, RESOLVE_BATCH};
 pub use submissions::{
     Ingress, NewNotification, NewSend, NewSubmission, SendRecord, StoredSubmission,
+    SubmissionRecord,
 };

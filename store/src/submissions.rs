@@ -1,9 +1,11 @@
 //! Submissions and their sends: written in one transaction before the gateway answers 250, so
 //! a crash after the reply loses nothing and a crash before it leaves nothing half-stored.
 
+use crate::sql::Placeholders;
 use crate::{now_ms, Store, StoreError};
 use serde::Serialize;
 use sqlx::Row;
+use std::collections::BTreeMap;
 use verteiler_policies::{Decision, VolumeFacts};
 
 /// Where a submission entered.
@@ -28,7 +30,7 @@ impl Ingress {
 
 /// One message as handed to the gateway, with who handed it in and how.
 #[derive(Debug, Clone)]
-pub struct NewSubmission<'a> {
+pub struct NewSubmission {
     pub message_id: Option<String>,
     pub sender_member_id: i64,
     pub credential_id: Option<i64>,
@@ -40,15 +42,15 @@ pub struct NewSubmission<'a> {
     pub header_from: String,
     pub subject: String,
     pub content_hash: String,
-    pub raw: &'a [u8],
+    pub raw: Vec<u8>,
 }
 
 /// The engine's decision for one addressed audience of a submission.
 #[derive(Debug, Clone)]
-pub struct NewSend<'a> {
+pub struct NewSend {
     pub address: String,
     pub audience_id: Option<i64>,
-    pub decision: &'a Decision,
+    pub decision: Decision,
     pub recipients: u64,
     /// Released sends wait for the undo window: delivery may start at this time.
     pub release_at: Option<i64>,
@@ -64,11 +66,18 @@ pub struct NewNotification {
     pub body: String,
 }
 
-/// What was stored: the submission's id and each send's id, in the order given.
+/// A submission with everything decided about it: what one transaction stores.
+#[derive(Debug, Clone)]
+pub struct SubmissionRecord {
+    pub submission: NewSubmission,
+    pub sends: Vec<NewSend>,
+    pub notifications: Vec<NewNotification>,
+}
+
+/// What was stored: the submission's id ([`Store::sends_of`] lists its sends).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredSubmission {
     pub id: i64,
-    pub send_ids: Vec<i64>,
 }
 
 /// A send as stored, for look-ups and tests.
@@ -115,57 +124,133 @@ fn verdict(decision: &Decision) -> (&'static str, &'static str, u64) {
     }
 }
 
-impl Store {
-    /// Stores a submission, one send per addressed audience and the notifications about them,
-    /// all in one transaction. Only after this returns may the gateway answer 250.
-    pub async fn record_submission(
+/// What a group of submissions adds to the hourly volume counters, summed before writing so a
+/// group makes one update per sender, audience and hour.
+#[derive(Default)]
+struct VolumeDelta {
+    /// member → (sends, recipients) of sends not refused
+    senders: BTreeMap<i64, (i64, i64)>,
+    /// audience → sends not refused
+    audiences: BTreeMap<i64, i64>,
+    released_recipients: u64,
+}
+
+impl VolumeDelta {
+    fn add(&mut self, record: &SubmissionRecord) {
+        for send in record.sends.iter().filter(|s| !s.decision.is_reject()) {
+            let sender = self
+                .senders
+                .entry(record.submission.sender_member_id)
+                .or_default();
+            sender.0 += 1;
+            sender.1 += send.recipients as i64;
+            if let Some(audience) = send.audience_id {
+                *self.audiences.entry(audience).or_default() += 1;
+            }
+            if send.decision.is_release() {
+                self.released_recipients += send.recipients;
+            }
+        }
+    }
+
+    async fn write(
         &self,
-        submission: &NewSubmission<'_>,
-        sends: &[NewSend<'_>],
-        notifications: &[NewNotification],
-    ) -> Result<StoredSubmission, StoreError> {
-        let now = now_ms();
-        let mut tx = self.pool.begin().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO submissions (message_id, sender_member_id, credential_id, ingress, client_ip, \
-             client_name, tls, envelope_from, header_from, subject, size_bytes, content_hash, raw, created_at) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) RETURNING id",
-        )
-        .bind(&submission.message_id)
-        .bind(submission.sender_member_id)
-        .bind(submission.credential_id)
-        .bind(submission.ingress.as_str())
-        .bind(&submission.client_ip)
-        .bind(&submission.client_name)
-        .bind(submission.tls)
-        .bind(&submission.envelope_from)
-        .bind(&submission.header_from)
-        .bind(&submission.subject)
-        .bind(submission.raw.len() as i64)
-        .bind(&submission.content_hash)
-        .bind(submission.raw.to_vec())
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        let mut send_ids = Vec::with_capacity(sends.len());
-        for send in sends {
-            let (decision, state, approvals) = verdict(send.decision);
-            let reasons =
-                serde_json::to_string(send.decision.reasons()).unwrap_or_else(|_| "[]".into());
-            let rewrite = matches!(
-                send.decision,
-                Decision::Release {
-                    headers: verteiler_policies::HeaderTreatment::RewriteToRecipient
-                }
-            );
-            let send_id: i64 = sqlx::query_scalar(
-                "INSERT INTO sends (submission_id, audience_id, address, state, decision, reasons, recipients, \
-                 approvals_needed, rewrite_to, release_at, created_at, updated_at) \
-                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11) RETURNING id",
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let hour = now / HOUR_MS;
+        for (member, (sends, recipients)) in &self.senders {
+            sqlx::query(
+                "INSERT INTO sender_volume_hourly (member_id, hour, sends, recipients) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (member_id, hour) DO UPDATE SET sends = sender_volume_hourly.sends + excluded.sends, \
+                 recipients = sender_volume_hourly.recipients + excluded.recipients",
             )
-            .bind(id)
+            .bind(member)
+            .bind(hour)
+            .bind(sends)
+            .bind(recipients)
+            .execute(&mut **tx)
+            .await?;
+        }
+        for (audience, sends) in &self.audiences {
+            sqlx::query(
+                "INSERT INTO audience_volume_hourly (audience_id, hour, sends) VALUES ($1, $2, $3) \
+                 ON CONFLICT (audience_id, hour) DO UPDATE SET sends = audience_volume_hourly.sends + excluded.sends",
+            )
+            .bind(audience)
+            .bind(hour)
+            .bind(sends)
+            .execute(&mut **tx)
+            .await?;
+        }
+        if self.released_recipients > 0 {
+            add_org_volume(tx, now, self.released_recipients).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Rows per multi-row insert: well below both databases' parameter limits (12 columns each).
+const ROWS_PER_INSERT: usize = 1_000;
+
+async fn insert_submission(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    submission: &NewSubmission,
+    now: i64,
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO submissions (message_id, sender_member_id, credential_id, ingress, client_ip, \
+         client_name, tls, envelope_from, header_from, subject, size_bytes, content_hash, raw, created_at) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) RETURNING id",
+    )
+    .bind(&submission.message_id)
+    .bind(submission.sender_member_id)
+    .bind(submission.credential_id)
+    .bind(submission.ingress.as_str())
+    .bind(&submission.client_ip)
+    .bind(&submission.client_name)
+    .bind(submission.tls)
+    .bind(&submission.envelope_from)
+    .bind(&submission.header_from)
+    .bind(&submission.subject)
+    .bind(submission.raw.len() as i64)
+    .bind(&submission.content_hash)
+    .bind(submission.raw.clone())
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+/// Inserts sends as (submission id, send) rows.
+async fn insert_sends(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: crate::Backend,
+    rows: &[(i64, &NewSend)],
+    now: i64,
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO sends (submission_id, audience_id, address, state, decision, reasons, recipients, \
+         approvals_needed, rewrite_to, release_at, created_at, updated_at) VALUES {}",
+        Placeholders::new(backend).values(rows.len(), 12)
+    );
+    let mut query = sqlx::query(&sql);
+    for (submission_id, send) in rows {
+        let (decision, state, approvals) = verdict(&send.decision);
+        let reasons =
+            serde_json::to_string(send.decision.reasons()).unwrap_or_else(|_| "[]".into());
+        let rewrite = matches!(
+            send.decision,
+            Decision::Release {
+                headers: verteiler_policies::HeaderTreatment::RewriteToRecipient
+            }
+        );
+        query = query
+            .bind(*submission_id)
             .bind(send.audience_id)
-            .bind(&send.address)
+            .bind(send.address.clone())
             .bind(state)
             .bind(decision)
             .bind(reasons)
@@ -174,82 +259,147 @@ impl Store {
             .bind(rewrite)
             .bind(send.release_at)
             .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
-            send_ids.push(send_id);
-            if send.decision.is_release() {
-                add_org_volume(&mut tx, now, send.recipients).await?;
-            }
-        }
-        for n in notifications {
-            sqlx::query(
-                "INSERT INTO notifications (member_id, to_address, kind, subject, body, submission_id, created_at) \
-                 VALUES ($1,$2,$3,$4,$5,$6,$7)",
-            )
+            .bind(now);
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Inserts notifications as (submission id, notification) rows.
+async fn insert_notifications(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: crate::Backend,
+    rows: &[(i64, &NewNotification)],
+    now: i64,
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO notifications (member_id, to_address, kind, subject, body, submission_id, created_at) \
+         VALUES {}",
+        Placeholders::new(backend).values(rows.len(), 7)
+    );
+    let mut query = sqlx::query(&sql);
+    for (submission_id, n) in rows {
+        query = query
             .bind(n.member_id)
-            .bind(&n.to_address)
+            .bind(n.to_address.clone())
             .bind(n.kind)
-            .bind(&n.subject)
-            .bind(&n.body)
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(StoredSubmission { id, send_ids })
+            .bind(n.subject.clone())
+            .bind(n.body.clone())
+            .bind(*submission_id)
+            .bind(now);
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
+
+impl Store {
+    /// Stores a submission, one send per addressed audience and the notifications about them,
+    /// all in one transaction. Only after this returns may the gateway answer 250.
+    pub async fn record_submission(
+        &self,
+        record: &SubmissionRecord,
+    ) -> Result<StoredSubmission, StoreError> {
+        let mut stored = self.record_submissions(&[record]).await?;
+        Ok(stored.remove(0))
     }
 
-    /// Recent volume for the policy engine, counted over sends that were not refused. Each
-    /// figure comes from an index: this runs for every submission.
+    /// Stores several submissions in one transaction (group commit: one durable write for all
+    /// messages waiting at that moment); all are stored or none.
+    pub async fn record_submissions(
+        &self,
+        records: &[&SubmissionRecord],
+    ) -> Result<Vec<StoredSubmission>, StoreError> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let mut stored = Vec::with_capacity(records.len());
+        let mut volume = VolumeDelta::default();
+        for record in records {
+            stored.push(StoredSubmission {
+                id: insert_submission(&mut tx, &record.submission, now).await?,
+            });
+            volume.add(record);
+        }
+        // Sends and notifications of the whole group go in as multi-row inserts: each statement
+        // is a round trip to the database, and a group holds up to MAX_GROUP submissions.
+        let sends: Vec<(i64, &NewSend)> = stored
+            .iter()
+            .zip(records)
+            .flat_map(|(s, r)| r.sends.iter().map(move |send| (s.id, send)))
+            .collect();
+        for rows in sends.chunks(ROWS_PER_INSERT) {
+            insert_sends(&mut tx, self.backend, rows, now).await?;
+        }
+        let notifications: Vec<(i64, &NewNotification)> = stored
+            .iter()
+            .zip(records)
+            .flat_map(|(s, r)| r.notifications.iter().map(move |n| (s.id, n)))
+            .collect();
+        for rows in notifications.chunks(ROWS_PER_INSERT) {
+            insert_notifications(&mut tx, self.backend, rows, now).await?;
+        }
+        volume.write(&mut tx, now).await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    /// Recent volume for the policy engine, counted over sends that were not refused.
     pub async fn volume_facts(
         &self,
         sender_member_id: i64,
         audience_id: Option<i64>,
         now: i64,
     ) -> Result<VolumeFacts, StoreError> {
-        let (hour_ago, day_ago) = (now - HOUR_MS, now - 24 * HOUR_MS);
-        let sender = sqlx::query(
-            "SELECT CAST(COUNT(*) AS BIGINT) AS day, \
-               CAST(COALESCE(SUM(CASE WHEN sub.created_at > $2 THEN 1 ELSE 0 END), 0) AS BIGINT) AS hour, \
-               CAST(COALESCE(SUM(s.recipients), 0) AS BIGINT) AS recipients \
-             FROM submissions sub JOIN sends s ON s.submission_id = sub.id \
-             WHERE sub.sender_member_id = $1 AND sub.created_at > $3 AND s.state <> 'rejected'",
+        Ok(self
+            .sender_standing(sender_member_id, audience_id, now)
+            .await?
+            .0)
+    }
+
+    /// The sender's recent volume and whether they are a confirmed subscriber of the audience:
+    /// the facts of a submission that are read fresh every time.
+    pub(crate) async fn sender_standing(
+        &self,
+        sender_member_id: i64,
+        audience_id: Option<i64>,
+        now: i64,
+    ) -> Result<(VolumeFacts, bool), StoreError> {
+        // One statement over hourly counters: this runs for every submission. "Today" is the
+        // current hour and the 24 before it, "the last hour" the current and the previous one:
+        // never less than the period, so a limit may bite early but never late.
+        let hour = now / HOUR_MS;
+        let row = sqlx::query(
+            "SELECT \
+               (SELECT CAST(COALESCE(SUM(sends), 0) AS BIGINT) FROM sender_volume_hourly \
+                WHERE member_id = $1 AND hour >= $2) AS day, \
+               (SELECT CAST(COALESCE(SUM(sends), 0) AS BIGINT) FROM sender_volume_hourly \
+                WHERE member_id = $1 AND hour >= $3) AS hour, \
+               (SELECT CAST(COALESCE(SUM(recipients), 0) AS BIGINT) FROM sender_volume_hourly \
+                WHERE member_id = $1 AND hour >= $2) AS recipients, \
+               (SELECT CAST(COALESCE(SUM(sends), 0) AS BIGINT) FROM audience_volume_hourly \
+                WHERE audience_id = $4 AND hour >= $2) AS audience_day, \
+               (SELECT CAST(COALESCE(SUM(recipients), 0) AS BIGINT) FROM org_volume_hourly \
+                WHERE hour >= $3) AS org_hour, \
+               (SELECT CAST(COUNT(*) AS BIGINT) FROM subscriptions \
+                WHERE audience_id = $4 AND member_id = $1 AND state = 'confirmed') AS subscribed",
         )
         .bind(sender_member_id)
-        .bind(hour_ago)
-        .bind(day_ago)
+        .bind(hour - 24)
+        .bind(hour - 1)
+        .bind(audience_id)
         .fetch_one(&self.pool)
         .await?;
-        let audience_day: i64 = match audience_id {
-            Some(id) => {
-                sqlx::query_scalar(
-                    "SELECT CAST(COUNT(*) AS BIGINT) FROM sends \
-                     WHERE audience_id = $1 AND created_at > $2 AND state <> 'rejected'",
-                )
-                .bind(id)
-                .bind(day_ago)
-                .fetch_one(&self.pool)
-                .await?
-            }
-            None => 0,
-        };
-        // The current and the previous hour: up to two hours counted, never less than one,
-        // so the breaker may trip early but never late.
-        let org_hour: i64 = sqlx::query_scalar(
-            "SELECT CAST(COALESCE(SUM(recipients), 0) AS BIGINT) FROM org_volume_hourly WHERE hour >= $1",
-        )
-        .bind(now / HOUR_MS - 1)
-        .fetch_one(&self.pool)
-        .await?;
-        let get = |c: &str| sender.try_get::<i64, _>(c).map(|v| v.max(0) as u64);
-        Ok(VolumeFacts {
+        let get = |c: &str| row.try_get::<i64, _>(c).map(|v| v.max(0) as u64);
+        let volume = VolumeFacts {
             sender_sends_last_hour: get("hour")?,
             sender_sends_today: get("day")?,
             sender_recipients_today: get("recipients")?,
-            audience_sends_today: audience_day.max(0) as u64,
-            org_recipients_last_hour: org_hour.max(0) as u64,
-        })
+            audience_sends_today: get("audience_day")?,
+            org_recipients_last_hour: get("org_hour")?,
+        };
+        Ok((volume, get("subscribed")? > 0))
     }
 
     /// The sends of one submission, in the order they were addressed.

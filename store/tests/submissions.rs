@@ -6,7 +6,8 @@ use common::*;
 use verteiler_policies::{decide, Channel, ContentHash, MessageFacts, OrgLimits, RoleFunction};
 use verteiler_store::testing::TestDatabase;
 use verteiler_store::{
-    now_ms, Ingress, NewNotification, NewSend, NewSubmission, Store, Submission,
+    now_ms, Ingress, NewNotification, NewSend, NewSubmission, Store, Submission, SubmissionRecord,
+    SubmissionWriter,
 };
 
 async fn submit(store: &Store, sender: i64, address: &str, body: &[u8]) -> (i64, bool) {
@@ -32,8 +33,8 @@ async fn submit(store: &Store, sender: i64, address: &str, body: &[u8]) -> (i64,
         .unwrap();
     let decision = decide(&facts, &OrgLimits::default());
     let stored = store
-        .record_submission(
-            &NewSubmission {
+        .record_submission(&SubmissionRecord {
+            submission: NewSubmission {
                 message_id: Some(format!("{}@example.org", body.len())),
                 sender_member_id: sender,
                 credential_id: None,
@@ -45,23 +46,23 @@ async fn submit(store: &Store, sender: i64, address: &str, body: &[u8]) -> (i64,
                 header_from: "chair@example.org".into(),
                 subject: "Einladung".into(),
                 content_hash: "01".repeat(32),
-                raw: body,
+                raw: body.to_vec(),
             },
-            &[NewSend {
+            sends: vec![NewSend {
                 address: address.into(),
                 audience_id: facts.audience.as_ref().map(|a| a.id),
-                decision: &decision,
+                decision: decision.clone(),
                 recipients: facts.resolution.recipients,
                 release_at: Some(now_ms()),
             }],
-            &[NewNotification {
+            notifications: vec![NewNotification {
                 member_id: Some(sender),
                 to_address: "chair@example.org".into(),
                 kind: "submission.released",
                 subject: "s".into(),
                 body: "b".into(),
             }],
-        )
+        })
         .await
         .unwrap();
     (stored.id, decision.is_release())
@@ -193,5 +194,110 @@ async fn app_passwords_verify_per_person_and_can_be_revoked() {
     assert!(
         !s.revoke_app_password(bernd, phone).await.unwrap(),
         "nobody revokes another member's password"
+    );
+}
+
+fn record(sender: i64, n: usize) -> SubmissionRecord {
+    SubmissionRecord {
+        submission: NewSubmission {
+            message_id: Some(format!("m{n}@example.org")),
+            sender_member_id: sender,
+            credential_id: None,
+            ingress: Ingress::Smtp,
+            client_ip: None,
+            client_name: None,
+            tls: false,
+            envelope_from: "chair@example.org".into(),
+            header_from: "chair@example.org".into(),
+            subject: format!("message {n}"),
+            content_hash: "02".repeat(32),
+            raw: format!("From: chair@example.org\r\n\r\n{n}").into_bytes(),
+        },
+        sends: Vec::new(),
+        notifications: Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn the_group_writer_stores_concurrent_submissions_and_isolates_a_bad_one() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    let org = build_org(s).await;
+    let chair = member(s, "Chair", org.old).await;
+    let writer = SubmissionWriter::start(s.clone());
+
+    // 60 callers at once: they share transactions, yet each learns its own submission's id.
+    let mut tasks = Vec::new();
+    for n in 0..60 {
+        let writer = writer.clone();
+        // Every 20th names a sender that does not exist: the foreign key refuses it.
+        let sender = if n % 20 == 7 { 999_999 } else { chair };
+        tasks.push(tokio::spawn(async move {
+            (n, writer.record(record(sender, n)).await)
+        }));
+    }
+    let mut stored = Vec::new();
+    for task in tasks {
+        let (n, outcome) = task.await.unwrap();
+        match outcome {
+            Ok(one) => stored.push((n, one.id)),
+            Err(e) => assert_eq!(n % 20, 7, "submission {n} failed: {e}"),
+        }
+    }
+    assert_eq!(stored.len(), 57, "only the three bad submissions fail");
+    assert_eq!(s.count_submissions().await.unwrap(), 57);
+    for (n, id) in stored {
+        let raw = s.submission_raw(id).await.unwrap().unwrap();
+        assert!(
+            raw.ends_with(format!("\r\n\r\n{n}").as_bytes()),
+            "submission {n} got the id of another"
+        );
+    }
+}
+
+#[tokio::test]
+async fn cached_facts_follow_changes_made_through_the_store() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    let org = build_org(s).await;
+    let chair = member(s, "Chair", org.old).await;
+    role(s, chair, org.old, RoleFunction::Chair).await;
+    let list = structural(s, "oldenfelde", org.old, false).await;
+    let facts = |s: Store| async move {
+        s.gather_facts(
+            &Submission {
+                sender_member_id: chair,
+                audience_address: "oldenfelde@lists.example.org",
+                channel: Channel::Email,
+                message: MessageFacts {
+                    size_bytes: 10,
+                    attachment_count: 0,
+                    attachment_bytes: 0,
+                    visible_recipients: 0,
+                    sms_segments: 0,
+                    content_hash: ContentHash::from_bytes([3; 32]),
+                },
+            },
+            "lists.example.org",
+        )
+        .await
+        .unwrap()
+    };
+    let before = facts(s.clone()).await;
+    assert_eq!(before.resolution.recipients, 1);
+    assert_eq!(before.sender.roles.len(), 1);
+
+    member(s, "Neu", org.old).await;
+    role(s, chair, org.hh, RoleFunction::PressOffice).await;
+    s.set_audience_active(list.id, false).await.unwrap();
+    let after = facts(s.clone()).await;
+    assert_eq!(
+        after.resolution.recipients, 2,
+        "a new member is counted at once"
+    );
+    assert_eq!(after.sender.roles.len(), 2, "a new role is seen at once");
+    assert!(
+        !after.audience.unwrap().active,
+        "a deactivated list is seen at once"
     );
 }

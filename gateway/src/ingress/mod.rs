@@ -13,6 +13,7 @@ use crate::smtp::{
 use verteiler_policies::{decide, Channel, ContentHash, Decision, Lang, MessageFacts, OrgLimits};
 use verteiler_store::{
     Ingress as IngressKind, NewNotification, NewSend, NewSubmission, Store, Submission,
+    SubmissionRecord, SubmissionWriter,
 };
 
 /// What the ingress needs to know about the organisation.
@@ -31,12 +32,18 @@ pub struct IngressSettings {
 #[derive(Clone)]
 pub struct Ingress {
     store: Store,
+    writer: SubmissionWriter,
     settings: IngressSettings,
 }
 
 impl Ingress {
+    /// Starts the submission writer (group commit) on the current runtime.
     pub fn new(store: Store, settings: IngressSettings) -> Ingress {
-        Ingress { store, settings }
+        Ingress {
+            writer: SubmissionWriter::start(store.clone()),
+            store,
+            settings,
+        }
     }
 
     fn is_bounce_address(&self, address: &str) -> bool {
@@ -60,7 +67,8 @@ impl Ingress {
         raw: &[u8],
     ) -> Result<Reply, verteiler_store::StoreError> {
         let store = &self.store;
-        let lang = Lang::from_tag(&store.member_language(identity.member_id).await?);
+        let sender = store.sender_profile(identity.member_id).await?;
+        let lang = Lang::from_tag(&sender.language);
         let summary = match summarise(raw, &self.settings.list_domain) {
             Ok(s) => s,
             Err(e) => {
@@ -74,12 +82,8 @@ impl Ingress {
         };
         // The From: must be one of the person's own verified addresses: no sending in
         // somebody else's name, even with valid credentials.
-        let own = store.member_emails(identity.member_id).await?;
         let from = &summary.from[0];
-        let aligned = summary.from.len() == 1
-            && own
-                .iter()
-                .any(|(address, verified)| *verified && address.eq_ignore_ascii_case(from));
+        let aligned = summary.from.len() == 1 && sender.owns_verified(from);
         if !aligned {
             tracing::info!(event = "smtp.from_not_aligned", member = identity.member_id, from = %from);
             return Ok(Reply::new(
@@ -134,30 +138,30 @@ impl Ingress {
             "{}/submissions",
             self.settings.portal_base_url.trim_end_matches('/')
         );
-        for (address, audience_id, name, recipients, decision) in &decided {
+        for (address, audience_id, name, recipients, decision) in decided {
             // One reply line per statement: RFC 5321 caps a reply line at 512 octets, and a
             // mail client shows each line of a multi-line reply separately.
-            let (headline, kind) = match decision {
+            let (headline, kind) = match &decision {
                 Decision::Release { .. } => (
-                    texts::accepted(*recipients, name, self.settings.undo_window_secs, lang),
+                    texts::accepted(recipients, &name, self.settings.undo_window_secs, lang),
                     "submission.released",
                 ),
                 Decision::Hold {
                     approvals_needed: 0,
                     ..
-                } => (texts::held_by_admin(name, lang), "submission.held"),
+                } => (texts::held_by_admin(&name, lang), "submission.held"),
                 Decision::Hold { approver_roles, .. } => {
-                    (texts::held(approver_roles, name, lang), "submission.held")
+                    (texts::held(approver_roles, &name, lang), "submission.held")
                 }
                 Decision::Reject { .. } => {
-                    (texts::not_sent_to(address, lang), "submission.rejected")
+                    (texts::not_sent_to(&address, lang), "submission.rejected")
                 }
             };
             lines.push(headline);
             lines.extend(decision.reasons().iter().map(|r| r.text(lang)));
             let (subject, body) = texts::notification(
                 kind,
-                name,
+                &name,
                 &summary.subject,
                 &decision.lines(lang),
                 &link,
@@ -171,23 +175,25 @@ impl Ingress {
                 body,
             });
             sends.push(NewSend {
-                address: address.clone(),
-                audience_id: *audience_id,
-                decision,
-                recipients: *recipients,
                 release_at: decision
                     .is_release()
                     .then(|| now + self.settings.undo_window_secs as i64 * 1000),
+                address,
+                audience_id,
+                decision,
+                recipients,
             });
         }
-        let all_rejected = decided.iter().all(|(.., d)| d.is_reject());
+        let all_rejected = sends.iter().all(|s| s.decision.is_reject());
+        let audiences = sends.len();
         if all_rejected {
             // The refusal is the SMTP reply itself; a notification would only repeat it.
             notifications.clear();
         }
-        let stored = store
-            .record_submission(
-                &NewSubmission {
+        let stored = self
+            .writer
+            .record(SubmissionRecord {
+                submission: NewSubmission {
                     message_id: summary.message_id.clone(),
                     sender_member_id: identity.member_id,
                     credential_id: Some(identity.credential_id),
@@ -199,11 +205,11 @@ impl Ingress {
                     header_from: from.clone(),
                     subject: summary.subject.clone(),
                     content_hash: content_hash.to_string(),
-                    raw,
+                    raw: raw.to_vec(),
                 },
-                &sends,
-                &notifications,
-            )
+                sends,
+                notifications,
+            })
             .await?;
         tracing::info!(
             event = if all_rejected {
@@ -213,7 +219,7 @@ impl Ingress {
             },
             submission_id = stored.id,
             member = identity.member_id,
-            audiences = decided.len(),
+            audiences,
         );
         Ok(if all_rejected {
             Reply::multiline(550, (5, 7, 1), lines)

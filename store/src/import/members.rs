@@ -291,6 +291,7 @@ impl Store {
             sqlx::query(DEFAULT_CACHE).execute(&mut *conn).await?;
         }
         report.written = true;
+        self.facts_changed();
         Ok(report)
     }
 }

@@ -234,6 +234,7 @@ impl Store {
         }
         tx.commit().await?;
         report.written = true;
+        self.facts_changed();
         Ok(report)
     }
 }
