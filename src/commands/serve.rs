@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use verteiler_gateway::delivery::{run_delivery, DeliverySettings, Outbox, Transport};
 use verteiler_gateway::ingress::{Ingress, IngressSettings};
 use verteiler_gateway::smtp::{
     generate_self_signed, load_tls_config, serve_smtp, tls_config_from_pem, SmtpConfig, SmtpService,
@@ -22,6 +23,7 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
         crate::demo::print_logins(&logins, config);
     }
     let (stop_tx, stop_rx) = watch::channel(false);
+    let stop_rx_for_tasks = stop_rx.clone();
     let stopped = move || {
         let mut rx = stop_rx.clone();
         async move {
@@ -72,6 +74,18 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
         None => None,
     };
 
+    // Delivery: released sends become personal copies; notifications reach senders.
+    let delivery_task = tokio::spawn(run_delivery(
+        store.clone(),
+        transport(config)?,
+        DeliverySettings::new(
+            &config.organisation.list_domain,
+            &config.organisation.portal_base_url,
+            config.delivery.workers as usize,
+        ),
+        stop_rx_for_tasks,
+    ));
+
     // Fixed lines on stdout tell people (and the end-to-end tests) where to connect, also
     // when port 0 let the system choose.
     println!("verteiler: smtp listening on {smtp_addr}");
@@ -91,7 +105,11 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
             .context("the implicit-TLS SMTP task failed")?
             .context("serving SMTP over TLS")?;
     }
-    tracing::info!(event = "server.stopped", "all listeners stopped");
+    delivery_task.await.context("the delivery task failed")?;
+    tracing::info!(
+        event = "server.stopped",
+        "all listeners and delivery stopped"
+    );
     store.close().await;
     Ok(ExitCode::SUCCESS)
 }
@@ -133,6 +151,24 @@ fn smtp_tls(
             );
             Ok(None)
         }
+    }
+}
+
+/// The configured transport; those not built yet are refused at start rather than left to
+/// queue mail nobody sends.
+fn transport(config: &Config) -> anyhow::Result<Transport> {
+    match config.delivery.transport {
+        crate::config::Transport::Outbox => {
+            println!(
+                "verteiler: delivering into {} (delivery.transport = \"outbox\")",
+                config.delivery.outbox_dir.display()
+            );
+            Ok(Transport::Outbox(Outbox::new(&config.delivery.outbox_dir)))
+        }
+        other => anyhow::bail!(
+            "delivery.transport = {:?} is not available in this version; use \"outbox\"",
+            format!("{other:?}").to_lowercase()
+        ),
     }
 }
 

@@ -177,7 +177,7 @@ async fn insert_audience(
     Ok(id)
 }
 
-fn audience_from_row(row: &sqlx::any::AnyRow) -> Result<Audience, sqlx::Error> {
+pub(crate) fn audience_from_row(row: &sqlx::any::AnyRow) -> Result<Audience, sqlx::Error> {
     let approval = match row.try_get::<String, _>("approval_rule")?.as_str() {
         "always" => ApprovalSetting::Always,
         "above" => ApprovalSetting::AboveRecipients(

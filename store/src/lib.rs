@@ -9,6 +9,7 @@ mod audiences;
 mod clock;
 mod credentials;
 mod db;
+mod delivery;
 mod directory;
 mod fact_cache;
 mod facts;
@@ -23,6 +24,9 @@ pub use audiences::{ApprovalSetting, Audience, AudienceSummary, NewAudience};
 pub use clock::now_ms;
 pub use credentials::{hash_password, verify_password, AppPassword};
 pub use db::{redact_url, Backend, Readiness, Store, StoreError};
+pub use delivery::{
+    Attempt, ClaimedDelivery, ClaimedNotification, DeliveryTotals, DueSend, Expansion, SendContent,
+};
 pub use directory::{DirectoryCounts, NewMember, NewRole, NewUnit, Unit};
 pub use fact_cache::FACT_CACHE_TTL;
 pub use facts::{SenderProfile, Submission};

@@ -295,6 +295,23 @@ async fn insert_notifications(
     Ok(())
 }
 
+const SEND_COLUMNS: &str =
+    "SELECT id, submission_id, address, state, decision, reasons, recipients, \
+     release_at FROM sends";
+
+fn send_from_row(r: &sqlx::any::AnyRow) -> Result<SendRecord, sqlx::Error> {
+    Ok(SendRecord {
+        id: r.try_get("id")?,
+        submission_id: r.try_get("submission_id")?,
+        address: r.try_get("address")?,
+        state: r.try_get("state")?,
+        decision: r.try_get("decision")?,
+        reasons: r.try_get("reasons")?,
+        recipients: r.try_get::<i64, _>("recipients")?.max(0) as u64,
+        release_at: r.try_get("release_at")?,
+    })
+}
+
 impl Store {
     /// Stores a submission, one send per addressed audience and the notifications about them,
     /// all in one transaction. Only after this returns may the gateway answer 250.
@@ -404,28 +421,25 @@ impl Store {
 
     /// The sends of one submission, in the order they were addressed.
     pub async fn sends_of(&self, submission_id: i64) -> Result<Vec<SendRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, submission_id, address, state, decision, reasons, recipients, release_at \
-             FROM sends WHERE submission_id = $1 ORDER BY id",
-        )
+        let rows = sqlx::query(&format!(
+            "{SEND_COLUMNS} WHERE submission_id = $1 ORDER BY id"
+        ))
         .bind(submission_id)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| {
-                Ok(SendRecord {
-                    id: r.try_get("id")?,
-                    submission_id: r.try_get("submission_id")?,
-                    address: r.try_get("address")?,
-                    state: r.try_get("state")?,
-                    decision: r.try_get("decision")?,
-                    reasons: r.try_get("reasons")?,
-                    recipients: r.try_get::<i64, _>("recipients")?.max(0) as u64,
-                    release_at: r.try_get("release_at")?,
-                })
-            })
+            .map(send_from_row)
             .collect::<Result<_, sqlx::Error>>()
             .map_err(StoreError::from)
+    }
+
+    /// One send by its id.
+    pub async fn send_record(&self, send_id: i64) -> Result<Option<SendRecord>, StoreError> {
+        let row = sqlx::query(&format!("{SEND_COLUMNS} WHERE id = $1"))
+            .bind(send_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(send_from_row).transpose()?)
     }
 
     /// Submission ids by Message-ID header (newest first): where "who sent this?" starts.

@@ -248,6 +248,16 @@ fn phrase_words(name: &str) -> Vec<String> {
     }
 }
 
+/// Unstructured header text (a Subject): as is when printable ASCII, else encoded words on
+/// folded lines.
+pub(crate) fn header_text(text: &str) -> String {
+    if text.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+        text.to_string()
+    } else {
+        encoded_words(text).join("\r\n ")
+    }
+}
+
 /// Splits at character boundaries, since an encoded word must hold whole characters
 /// (RFC 2047 section 5).
 fn encoded_words(text: &str) -> Vec<String> {

@@ -36,6 +36,9 @@ coded_enum! {
             recipients: u64,
             outside_scope: u64,
         },
+        /// At delivery the audience had grown well beyond what was decided on: the send waits
+        /// for a person instead of reaching people nobody agreed to.
+        AudienceGrew = "audience.grew" { audience: String, decided: u64, now: u64 },
         SenderNotAuthorised = "sender.not_authorised" {
             audience: String,
             allowed: Vec<RoleFunction>,
@@ -103,6 +106,7 @@ impl Reason {
             | Reason::SmsSegments { .. } => Severity::Reject,
             Reason::BlastRadiusAboveUsual { .. }
             | Reason::BlastRadiusFirstSend { .. }
+            | Reason::AudienceGrew { .. }
             | Reason::CircuitBreaker { .. }
             | Reason::ApprovalRequired { .. } => Severity::Hold,
             Reason::SenderHourlySends { severity, .. }
@@ -119,6 +123,7 @@ impl Reason {
         match self {
             Reason::BlastRadiusAboveUsual { .. }
             | Reason::BlastRadiusFirstSend { .. }
+            | Reason::AudienceGrew { .. }
             | Reason::ApprovalRequired { .. } => true,
             Reason::SenderHourlySends { severity, .. }
             | Reason::SenderDailySends { severity, .. }
@@ -167,6 +172,19 @@ impl Reason {
                     ("audience", Text(audience)),
                     ("recipients", Count(*recipients)),
                     ("outside", Count(*outside_scope)),
+                ],
+            ),
+            Reason::AudienceGrew {
+                audience,
+                decided,
+                now,
+            } => render(
+                t,
+                lang,
+                &[
+                    ("audience", Text(audience)),
+                    ("decided", Count(*decided)),
+                    ("now", Count(*now)),
                 ],
             ),
             Reason::SenderNotAuthorised { audience, allowed } => render(

@@ -39,6 +39,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "The list {audience} would reach {outside} {outside:recipient/recipients} outside its scope ({recipients} in total); a list may never send beyond its scope. Please tell the administrators.",
     ),
     (
+        "audience.grew",
+        "Der Verteiler {audience} hat jetzt {now} Empfänger, entschieden wurde über {decided}; der Versand wartet, bis jemand die größere Empfängerzahl bestätigt.",
+        "The list {audience} now has {now} {now:recipient/recipients}, but the decision was made for {decided}; the send waits until someone confirms the larger number.",
+    ),
+    (
         "sender.not_authorised",
         "Für den Verteiler {audience} besteht keine Sendeberechtigung; senden dürfen: {allowed}.",
         "You are not allowed to send to the list {audience}; it accepts messages from: {allowed}.",
@@ -259,6 +264,11 @@ mod tests {
                 audience: a(),
                 recipients: 2,
                 outside_scope: 1,
+            },
+            Reason::AudienceGrew {
+                audience: a(),
+                decided: 10,
+                now: 20,
             },
             Reason::SenderNotAuthorised {
                 audience: a(),

@@ -1,0 +1,356 @@
+//! The delivery loops: one expands released sends into deliveries, `workers` loops hand the
+//! copies to the transport, one sends notifications to senders. All state lives in the store,
+//! so any of them may stop at any point and another (or the next start) carries on.
+
+use super::copy::{build_copy, header_text, CopySpec, ReplyTo, ToHeader, Unsubscribe};
+use super::transport::{Outcome, Transport};
+use rand::Rng;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use verteiler_policies::{Category, ReplyMode};
+use verteiler_store::{
+    now_ms, Attempt, ClaimedDelivery, ClaimedNotification, Expansion, SendContent, Store,
+};
+
+/// How the delivery loops behave.
+#[derive(Debug, Clone)]
+pub struct DeliverySettings {
+    pub list_domain: String,
+    /// Local-part prefix of the VERP bounce address (`bounce+TOKEN@<list domain>`).
+    pub bounce_prefix: String,
+    /// Base of unsubscribe and preference links (`https://portal.example.org`).
+    pub portal_base_url: String,
+    /// Concurrent copy senders.
+    pub workers: usize,
+    /// How long to wait when there is nothing to do.
+    pub idle_poll: Duration,
+    /// A claim runs out after this: a crashed worker's deliveries come back.
+    pub lease: Duration,
+    /// Temporary failures are retried until a delivery is this old, then it fails.
+    pub max_age: Duration,
+    /// Recipients expanded per transaction.
+    pub expansion_batch: usize,
+}
+
+impl DeliverySettings {
+    pub fn new(list_domain: &str, portal_base_url: &str, workers: usize) -> DeliverySettings {
+        DeliverySettings {
+            list_domain: list_domain.to_string(),
+            bounce_prefix: "bounce".into(),
+            portal_base_url: portal_base_url.trim_end_matches('/').to_string(),
+            workers: workers.max(1),
+            idle_poll: Duration::from_millis(500),
+            lease: Duration::from_secs(300),
+            max_age: Duration::from_secs(3 * 24 * 3600),
+            expansion_batch: 1_000,
+        }
+    }
+}
+
+/// Claimed per round trip by one worker.
+const CLAIM: usize = 16;
+/// First retry after this; doubled per attempt up to [`MAX_BACKOFF_MS`].
+const FIRST_BACKOFF_MS: i64 = 60_000;
+const MAX_BACKOFF_MS: i64 = 4 * 3_600_000;
+
+/// Runs every delivery loop until `stop` turns true, then lets each finish its current item.
+pub async fn run_delivery(
+    store: Store,
+    transport: Transport,
+    settings: DeliverySettings,
+    stop: watch::Receiver<bool>,
+) {
+    let engine = Arc::new(Engine {
+        store,
+        transport,
+        settings,
+    });
+    let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(Arc::clone(&engine).expand_loop(stop.clone()));
+    tasks.spawn(Arc::clone(&engine).notification_loop(stop.clone()));
+    for worker in 0..engine.settings.workers {
+        tasks.spawn(Arc::clone(&engine).copy_loop(worker, stop.clone()));
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+struct Engine {
+    store: Store,
+    transport: Transport,
+    settings: DeliverySettings,
+}
+
+/// Sleeps for `idle`, or less if `stop` turns true; returns whether to stop.
+async fn idle(stop: &mut watch::Receiver<bool>, pause: Duration) -> bool {
+    if *stop.borrow() {
+        return true;
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(pause) => *stop.borrow(),
+        _ = stop.changed() => true,
+    }
+}
+
+impl Engine {
+    async fn expand_loop(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        loop {
+            let worked = match self.expand_due().await {
+                Ok(worked) => worked,
+                Err(e) => {
+                    tracing::error!(event = "delivery.expand_failed", error = %e);
+                    false
+                }
+            };
+            if let Err(e) = self.store.complete_finished_sends().await {
+                tracing::error!(event = "delivery.complete_failed", error = %e);
+            }
+            let pause = if worked {
+                Duration::ZERO
+            } else {
+                self.settings.idle_poll
+            };
+            if idle(&mut stop, pause).await {
+                return;
+            }
+        }
+    }
+
+    /// Expands one batch of each due send; returns whether there was anything to do.
+    async fn expand_due(&self) -> Result<bool, verteiler_store::StoreError> {
+        let due = self.store.due_sends(now_ms(), 16).await?;
+        for send in &due {
+            match self
+                .store
+                .expand_send(send.send_id, self.settings.expansion_batch)
+                .await?
+            {
+                Expansion::Done { queued } => {
+                    tracing::info!(
+                        event = "delivery.expanded",
+                        send = send.send_id,
+                        submission = send.submission_id,
+                        last_batch = queued
+                    );
+                }
+                Expansion::Held(reasons) => {
+                    let codes: Vec<&str> = reasons.iter().map(|r| r.code()).collect();
+                    tracing::warn!(event = "delivery.held_at_expansion", send = send.send_id, reasons = ?codes);
+                }
+                Expansion::Progress { .. } | Expansion::NotScheduled => {}
+            }
+        }
+        Ok(!due.is_empty())
+    }
+
+    async fn copy_loop(self: Arc<Self>, worker: usize, mut stop: watch::Receiver<bool>) {
+        // Sends whose copies this worker is building: the raw message is read once per send.
+        let mut contents: HashMap<i64, Option<Arc<SendContent>>> = HashMap::new();
+        loop {
+            let lease = self.settings.lease.as_millis() as i64;
+            let claimed = match self.store.claim_deliveries(now_ms(), lease, CLAIM).await {
+                Ok(claimed) => claimed,
+                Err(e) => {
+                    tracing::error!(event = "delivery.claim_failed", worker, error = %e);
+                    Vec::new()
+                }
+            };
+            for delivery in &claimed {
+                if contents.len() > 64 {
+                    contents.clear();
+                }
+                if let std::collections::hash_map::Entry::Vacant(slot) =
+                    contents.entry(delivery.send_id)
+                {
+                    match self.store.send_content(delivery.send_id).await {
+                        Ok(content) => {
+                            slot.insert(content.map(Arc::new));
+                        }
+                        Err(e) => {
+                            // The lease runs out and the delivery comes back.
+                            tracing::error!(event = "delivery.read_failed", error = %e);
+                            continue;
+                        }
+                    }
+                }
+                let content = contents.get(&delivery.send_id).cloned().flatten();
+                let attempt = self.deliver(delivery, content.as_deref()).await;
+                if let Err(e) = self.store.finish_delivery(delivery.id, &attempt).await {
+                    tracing::error!(event = "delivery.record_failed", delivery = delivery.id, error = %e);
+                }
+            }
+            let pause = if claimed.is_empty() {
+                self.settings.idle_poll
+            } else {
+                Duration::ZERO
+            };
+            if idle(&mut stop, pause).await {
+                return;
+            }
+        }
+    }
+
+    async fn deliver(&self, d: &ClaimedDelivery, content: Option<&SendContent>) -> Attempt {
+        let Some(content) = content else {
+            return Attempt::Failed {
+                error: "the send or its list no longer exists".into(),
+            };
+        };
+        let s = &self.settings;
+        let audience = &content.audience;
+        let list_address = format!("{}@{}", audience.slug.as_str(), s.list_domain);
+        let list_id = format!("{}.{}", audience.slug.as_str(), s.list_domain);
+        let return_path = format!("{}+{}@{}", s.bounce_prefix, d.token, s.list_domain);
+        let message_id = format!("d{}.{}@{}", d.id, &d.token[..8], s.list_domain);
+        let send_ref = format!(
+            "s{}.{}@{}",
+            content.send_id, content.submission_id, s.list_domain
+        );
+        let spec = CopySpec {
+            list_address: &list_address,
+            list_name: &audience.name,
+            list_id: &list_id,
+            recipient: &d.address,
+            to: if content.rewrite_to {
+                ToHeader::Recipient
+            } else {
+                ToHeader::List
+            },
+            reply_to: match audience.reply_mode {
+                ReplyMode::Sender => ReplyTo::Sender,
+                ReplyMode::List => ReplyTo::List,
+                ReplyMode::NoReply => ReplyTo::NoReply(format!("no-reply@{}", s.list_domain)),
+            },
+            // Statutory mail cannot be left with a click; the member chooses channels instead.
+            unsubscribe: match audience.category {
+                Category::Statutory => {
+                    Unsubscribe::Preferences(format!("{}/preferences", s.portal_base_url))
+                }
+                Category::Announcement | Category::Discussion => {
+                    Unsubscribe::OneClick(format!("{}/unsubscribe/{}", s.portal_base_url, d.token))
+                }
+            },
+            message_id: &message_id,
+            send_ref: &send_ref,
+            return_path: &return_path,
+        };
+        let copy = match build_copy(&content.raw, &spec) {
+            Ok(copy) => copy,
+            Err(e) => {
+                return Attempt::Failed {
+                    error: format!("no copy can be built: {e}"),
+                }
+            }
+        };
+        let outcome = self
+            .transport
+            .send(&format!("d{}", d.id), &return_path, &d.address, copy)
+            .await;
+        self.attempt(outcome, d.attempts, d.created_at)
+    }
+
+    /// Turns a transport outcome into what the store records, with backoff for retries.
+    fn attempt(&self, outcome: Outcome, attempts: u32, created_at: i64) -> Attempt {
+        match outcome {
+            Outcome::Sent => Attempt::Sent,
+            Outcome::Permanent(error) => Attempt::Failed { error },
+            Outcome::Temporary(error) => {
+                let now = now_ms();
+                if now - created_at >= self.settings.max_age.as_millis() as i64 {
+                    Attempt::Failed {
+                        error: format!("{error} (gave up after {attempts} attempts)"),
+                    }
+                } else {
+                    Attempt::Retry {
+                        at: now + backoff_ms(attempts),
+                        error,
+                    }
+                }
+            }
+        }
+    }
+
+    async fn notification_loop(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        loop {
+            let lease = self.settings.lease.as_millis() as i64;
+            let claimed = match self.store.claim_notifications(now_ms(), lease, CLAIM).await {
+                Ok(claimed) => claimed,
+                Err(e) => {
+                    tracing::error!(event = "notification.claim_failed", error = %e);
+                    Vec::new()
+                }
+            };
+            for n in &claimed {
+                let return_path = format!(
+                    "{}-notices@{}",
+                    self.settings.bounce_prefix, self.settings.list_domain
+                );
+                let outcome = self
+                    .transport
+                    .send(
+                        &format!("n{}", n.id),
+                        &return_path,
+                        &n.to_address,
+                        self.notice(n),
+                    )
+                    .await;
+                let attempt = self.attempt(outcome, n.attempts, n.created_at);
+                if let Err(e) = self.store.finish_notification(n.id, &attempt).await {
+                    tracing::error!(event = "notification.record_failed", notification = n.id, error = %e);
+                }
+            }
+            let pause = if claimed.is_empty() {
+                self.settings.idle_poll
+            } else {
+                Duration::ZERO
+            };
+            if idle(&mut stop, pause).await {
+                return;
+            }
+        }
+    }
+
+    /// A notification as a plain-text message.
+    fn notice(&self, n: &ClaimedNotification) -> Vec<u8> {
+        let date = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc2822)
+            .unwrap_or_default();
+        let body = n.body.replace("\r\n", "\n").replace('\n', "\r\n");
+        format!(
+            "From: verteiler <no-reply@{domain}>\r\nTo: <{to}>\r\nSubject: {subject}\r\n\
+             Date: {date}\r\nMessage-ID: <n{id}@{domain}>\r\nAuto-Submitted: auto-generated\r\n\
+             MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\
+             Content-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n",
+            domain = self.settings.list_domain,
+            to = n.to_address,
+            subject = header_text(&n.subject),
+            id = n.id,
+        )
+        .into_bytes()
+    }
+}
+
+/// Exponential backoff with ±20 % jitter, so retries of one outage do not arrive together.
+fn backoff_ms(attempts: u32) -> i64 {
+    let base = FIRST_BACKOFF_MS
+        .saturating_mul(1i64 << attempts.saturating_sub(1).min(20))
+        .min(MAX_BACKOFF_MS);
+    let jitter = rand::thread_rng().gen_range(-base / 5..=base / 5);
+    base + jitter
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff_ms;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let first = backoff_ms(1);
+        assert!((48_000..=72_000).contains(&first), "{first}");
+        let third = backoff_ms(3);
+        assert!((192_000..=288_000).contains(&third), "{third}");
+        let late = backoff_ms(40);
+        assert!(late <= super::MAX_BACKOFF_MS * 6 / 5, "{late}");
+    }
+}

@@ -1,0 +1,88 @@
+//! Where copies go. Every transport answers with an [`Outcome`]; whether a failure is worth
+//! another attempt is decided where the failure is understood, in the transport.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The result of handing one message to a transport.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Sent,
+    /// Worth another attempt later (4xx, connection or disk trouble).
+    Temporary(String),
+    /// Will never work (5xx): the delivery fails at once.
+    Permanent(String),
+}
+
+/// The configured transport.
+#[derive(Debug, Clone)]
+pub enum Transport {
+    Outbox(Outbox),
+}
+
+impl Transport {
+    /// Hands one message to the transport. `name` identifies it uniquely and stably (the same
+    /// delivery always has the same name), so a repeated attempt replaces, never duplicates.
+    pub async fn send(
+        &self,
+        name: &str,
+        return_path: &str,
+        recipient: &str,
+        message: Vec<u8>,
+    ) -> Outcome {
+        match self {
+            Transport::Outbox(outbox) => outbox.send(name, return_path, recipient, message).await,
+        }
+    }
+}
+
+/// One `.eml` file per message in a directory, as a final delivery would store it (with
+/// `Return-Path` and `Delivered-To` on top): the demo's and the tests' transport.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    dir: PathBuf,
+}
+
+impl Outbox {
+    pub fn new(dir: impl Into<PathBuf>) -> Outbox {
+        Outbox { dir: dir.into() }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    async fn send(
+        &self,
+        name: &str,
+        return_path: &str,
+        recipient: &str,
+        message: Vec<u8>,
+    ) -> Outcome {
+        let dir = self.dir.clone();
+        let name = name.to_string();
+        let head = format!("Return-Path: <{return_path}>\r\nDelivered-To: {recipient}\r\n");
+        let written = tokio::task::spawn_blocking(move || {
+            write_atomically(&dir, &name, head.as_bytes(), &message)
+        })
+        .await;
+        match written {
+            Ok(Ok(())) => Outcome::Sent,
+            // A full or unwritable disk is an operator's problem to fix, not the message's.
+            Ok(Err(e)) => Outcome::Temporary(format!("writing to the outbox failed: {e}")),
+            Err(e) => Outcome::Temporary(format!("the outbox writer stopped: {e}")),
+        }
+    }
+}
+
+/// Writes `name.eml` whole or not at all: a temporary file, synced, then renamed into place.
+fn write_atomically(dir: &Path, name: &str, head: &[u8], body: &[u8]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(head)?;
+    file.write_all(body)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, dir.join(format!("{name}.eml")))?;
+    std::fs::File::open(dir)?.sync_all()
+}

@@ -1,0 +1,525 @@
+//! The delivery queue: released sends expanded into one delivery per recipient address, claimed
+//! by workers with leases, and marked with their outcome. Notifications to senders use the same
+//! lease discipline.
+//!
+//! Every step is one transaction and can be repeated: expansion resumes after its cursor and
+//! skips addresses it already queued, a claim that is never finished runs out and the delivery
+//! comes back, so a crash at any point neither loses nor duplicates a copy.
+
+use crate::sql::Placeholders;
+use crate::{now_ms, Audience, Backend, Store, StoreError};
+use rand::RngCore;
+use sqlx::Row;
+use verteiler_policies::{audience_growth, Channel, ChannelPreference, Reason};
+
+/// A send whose undo window has passed and whose expansion is not finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueSend {
+    pub send_id: i64,
+    pub submission_id: i64,
+}
+
+/// What one expansion step did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expansion {
+    /// More recipients follow; call again.
+    Progress { queued: u64 },
+    /// The last batch: the send is now `sending`.
+    Done { queued: u64 },
+    /// The audience changed beyond what was decided; the send is held with these reasons.
+    Held(Vec<Reason>),
+    /// The send is no longer scheduled (cancelled, held or already expanded meanwhile).
+    NotScheduled,
+}
+
+/// A delivery claimed by a worker; nobody else takes it until the lease runs out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedDelivery {
+    pub id: i64,
+    pub send_id: i64,
+    pub address: String,
+    pub token: String,
+    /// Attempts including this one.
+    pub attempts: u32,
+    pub created_at: i64,
+}
+
+/// What a worker needs to build the copies of one send.
+#[derive(Debug, Clone)]
+pub struct SendContent {
+    pub send_id: i64,
+    pub submission_id: i64,
+    pub audience: Audience,
+    pub rewrite_to: bool,
+    pub raw: Vec<u8>,
+}
+
+/// A claimed notification to a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedNotification {
+    pub id: i64,
+    pub to_address: String,
+    pub subject: String,
+    pub body: String,
+    pub attempts: u32,
+    pub created_at: i64,
+}
+
+/// Delivery totals of one send, for reports and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryTotals {
+    pub queued: u64,
+    pub sent: u64,
+    pub failed: u64,
+    pub bounced: u64,
+    pub cancelled: u64,
+    pub unreachable: u64,
+}
+
+/// Which table a lease-based claim reads.
+#[derive(Clone, Copy)]
+enum Queue {
+    Deliveries,
+    Notifications,
+}
+
+impl Queue {
+    fn table(self) -> &'static str {
+        match self {
+            Queue::Deliveries => "deliveries",
+            Queue::Notifications => "notifications",
+        }
+    }
+
+    /// The condition a row must meet to be claimable, besides its lease.
+    fn pending(self) -> &'static str {
+        match self {
+            Queue::Deliveries => "state = 'queued'",
+            Queue::Notifications => "sent_at IS NULL AND failed_at IS NULL",
+        }
+    }
+}
+
+fn token() -> String {
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+impl Store {
+    /// Scheduled sends whose undo window has passed, oldest first.
+    pub async fn due_sends(&self, now: i64, limit: usize) -> Result<Vec<DueSend>, StoreError> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT id, submission_id FROM sends WHERE state = 'scheduled' AND release_at <= $1 \
+             ORDER BY release_at, id LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(send_id, submission_id)| DueSend {
+                send_id,
+                submission_id,
+            })
+            .collect())
+    }
+
+    async fn audience_by_id(&self, id: i64) -> Result<Option<Audience>, StoreError> {
+        let row = sqlx::query("SELECT * FROM audiences WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row
+            .as_ref()
+            .map(crate::audiences::audience_from_row)
+            .transpose()?)
+    }
+
+    /// Expands the next batch of a scheduled send into deliveries. Before the first batch the
+    /// audience is checked again: deactivated or grown well beyond the decided count, the send
+    /// is held instead (never a wider send than the one decided on).
+    pub async fn expand_send(&self, send_id: i64, batch: usize) -> Result<Expansion, StoreError> {
+        let row = sqlx::query(
+            "SELECT audience_id, recipients, expansion_cursor FROM sends \
+             WHERE id = $1 AND state = 'scheduled'",
+        )
+        .bind(send_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(Expansion::NotScheduled);
+        };
+        let audience_id: Option<i64> = row.try_get("audience_id")?;
+        let decided = row.try_get::<i64, _>("recipients")?.max(0) as u64;
+        let cursor: Option<i64> = row.try_get("expansion_cursor")?;
+        let audience = match audience_id {
+            Some(id) => self.audience_by_id(id).await?,
+            None => None,
+        };
+        let Some(audience) = audience else {
+            let reasons = vec![Reason::AudienceUnknown {
+                address: format!("#{send_id}"),
+            }];
+            self.hold_send(send_id, &reasons).await?;
+            return Ok(Expansion::Held(reasons));
+        };
+        if cursor.is_none() {
+            let mut reasons = Vec::new();
+            if !audience.active {
+                reasons.push(Reason::AudienceInactive {
+                    audience: audience.name.clone(),
+                });
+            }
+            let now_count = self.count(&audience).await?;
+            reasons.extend(audience_growth(&audience.name, decided, now_count));
+            if !reasons.is_empty() {
+                self.hold_send(send_id, &reasons).await?;
+                return Ok(Expansion::Held(reasons));
+            }
+        }
+
+        let recipients = self
+            .resolve_batch(&audience, cursor.unwrap_or(0), batch)
+            .await?;
+        let last = recipients.len() < batch;
+        let mut queued = Vec::new();
+        let mut unreachable = 0i64;
+        for r in &recipients {
+            let wants = r.preference.map_or(Channel::Email, |p| match p {
+                ChannelPreference::Email | ChannelPreference::None => Channel::Email,
+                ChannelPreference::Sms => Channel::Sms,
+                ChannelPreference::Post => Channel::Post,
+            });
+            match (&r.email, wants) {
+                (Some(email), Channel::Email) => queued.push((r.member_id, email.to_lowercase())),
+                // SMS and post come with their own channel; until then such members are
+                // counted as not reachable by email, never dropped unseen.
+                _ => unreachable += 1,
+            }
+        }
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        for rows in queued.chunks(1_000) {
+            let sql = format!(
+                "INSERT INTO deliveries (send_id, member_id, address, token, state, next_attempt_at, \
+                 created_at, updated_at) VALUES {} ON CONFLICT (send_id, address) DO NOTHING",
+                Placeholders::new(self.backend).values(rows.len(), 8)
+            );
+            let mut q = sqlx::query(&sql);
+            for (member_id, address) in rows {
+                q = q
+                    .bind(send_id)
+                    .bind(*member_id)
+                    .bind(address.clone())
+                    .bind(token())
+                    .bind("queued")
+                    .bind(now)
+                    .bind(now)
+                    .bind(now);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        let next_cursor = recipients.last().map_or(cursor.unwrap_or(0), |r| r.cursor);
+        let moved = sqlx::query(
+            "UPDATE sends SET expansion_cursor = $1, unreachable = unreachable + $2, \
+             state = CASE WHEN $3 THEN 'sending' ELSE state END, updated_at = $4 \
+             WHERE id = $5 AND state = 'scheduled'",
+        )
+        .bind(next_cursor)
+        .bind(unreachable)
+        .bind(last)
+        .bind(now)
+        .bind(send_id)
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() != 1 {
+            // Cancelled while we read: nothing of this batch may go out.
+            tx.rollback().await?;
+            return Ok(Expansion::NotScheduled);
+        }
+        tx.commit().await?;
+        let queued = queued.len() as u64;
+        Ok(if last {
+            Expansion::Done { queued }
+        } else {
+            Expansion::Progress { queued }
+        })
+    }
+
+    async fn hold_send(&self, send_id: i64, reasons: &[Reason]) -> Result<(), StoreError> {
+        let reasons = serde_json::to_string(reasons).unwrap_or_else(|_| "[]".into());
+        sqlx::query(
+            "UPDATE sends SET state = 'held', decision = 'hold', reasons = $1, \
+             approvals_needed = CASE WHEN approvals_needed > 0 THEN approvals_needed ELSE 1 END, \
+             updated_at = $2 WHERE id = $3 AND state = 'scheduled'",
+        )
+        .bind(reasons)
+        .bind(now_ms())
+        .bind(send_id)
+        .execute(&self.pool)
+        .await?;
+        tracing::warn!(
+            event = "delivery.send_held",
+            send = send_id,
+            "the audience changed since the decision"
+        );
+        Ok(())
+    }
+
+    /// Stops a send: it will not be expanded further, and copies not yet handed over are
+    /// cancelled. Copies already sent cannot be called back. Returns the deliveries cancelled.
+    pub async fn cancel_send(&self, send_id: i64) -> Result<u64, StoreError> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE sends SET state = 'cancelled', updated_at = $1 \
+             WHERE id = $2 AND state IN ('scheduled', 'sending', 'held')",
+        )
+        .bind(now)
+        .bind(send_id)
+        .execute(&mut *tx)
+        .await?;
+        let cancelled = sqlx::query(
+            "UPDATE deliveries SET state = 'cancelled', lease_until = NULL, updated_at = $1 \
+             WHERE send_id = $2 AND state = 'queued'",
+        )
+        .bind(now)
+        .bind(send_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(cancelled.rows_affected())
+    }
+
+    /// Claims up to `limit` due rows of a queue for `lease_ms`. On PostgreSQL concurrent
+    /// claimers skip each other's rows (`FOR UPDATE SKIP LOCKED`); SQLite has one writer, so
+    /// the update itself is the lock.
+    async fn claim(
+        &self,
+        queue: Queue,
+        columns: &str,
+        now: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<sqlx::any::AnyRow>, StoreError> {
+        let lock = match self.backend {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let (table, pending) = (queue.table(), queue.pending());
+        let sql = format!(
+            "UPDATE {table} SET lease_until = $1, attempts = attempts + 1 WHERE id IN (\
+               SELECT id FROM {table} WHERE {pending} AND next_attempt_at <= $2 \
+               AND (lease_until IS NULL OR lease_until < $2) ORDER BY next_attempt_at, id LIMIT $3{lock}) \
+             RETURNING {columns}"
+        );
+        Ok(sqlx::query(&sql)
+            .bind(now + lease_ms)
+            .bind(now)
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn claim_deliveries(
+        &self,
+        now: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        let rows = self
+            .claim(
+                Queue::Deliveries,
+                "id, send_id, address, token, attempts, created_at",
+                now,
+                lease_ms,
+                limit,
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ClaimedDelivery {
+                    id: r.try_get("id")?,
+                    send_id: r.try_get("send_id")?,
+                    address: r.try_get("address")?,
+                    token: r.try_get("token")?,
+                    attempts: r.try_get::<i64, _>("attempts")?.clamp(0, u32::MAX as i64) as u32,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    pub async fn claim_notifications(
+        &self,
+        now: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<ClaimedNotification>, StoreError> {
+        let rows = self
+            .claim(
+                Queue::Notifications,
+                "id, to_address, subject, body, attempts, created_at",
+                now,
+                lease_ms,
+                limit,
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ClaimedNotification {
+                    id: r.try_get("id")?,
+                    to_address: r.try_get("to_address")?,
+                    subject: r.try_get("subject")?,
+                    body: r.try_get("body")?,
+                    attempts: r.try_get::<i64, _>("attempts")?.clamp(0, u32::MAX as i64) as u32,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    /// The message and list of a send, for building its copies.
+    pub async fn send_content(&self, send_id: i64) -> Result<Option<SendContent>, StoreError> {
+        let row = sqlx::query(
+            "SELECT s.submission_id, s.audience_id, s.rewrite_to, sub.raw FROM sends s \
+             JOIN submissions sub ON sub.id = s.submission_id WHERE s.id = $1",
+        )
+        .bind(send_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let audience_id: Option<i64> = row.try_get("audience_id")?;
+        let Some(audience) = (match audience_id {
+            Some(id) => self.audience_by_id(id).await?,
+            None => None,
+        }) else {
+            return Ok(None);
+        };
+        Ok(Some(SendContent {
+            send_id,
+            submission_id: row.try_get("submission_id")?,
+            audience,
+            rewrite_to: crate::sql::get_bool(&row, "rewrite_to")?,
+            raw: row.try_get("raw")?,
+        }))
+    }
+
+    /// Records the outcome of a claimed delivery or notification attempt.
+    pub async fn finish_delivery(&self, id: i64, outcome: &Attempt) -> Result<(), StoreError> {
+        self.finish(Queue::Deliveries, id, outcome).await
+    }
+
+    pub async fn finish_notification(&self, id: i64, outcome: &Attempt) -> Result<(), StoreError> {
+        self.finish(Queue::Notifications, id, outcome).await
+    }
+
+    async fn finish(&self, queue: Queue, id: i64, outcome: &Attempt) -> Result<(), StoreError> {
+        let now = now_ms();
+        let (sql, error, at) = match (queue, outcome) {
+            (Queue::Deliveries, Attempt::Sent) => (
+                "UPDATE deliveries SET state = 'sent', sent_at = $1, lease_until = NULL, \
+                 last_error = $2, updated_at = $1 WHERE id = $3 AND state = 'queued'",
+                None,
+                now,
+            ),
+            (Queue::Deliveries, Attempt::Retry { at, error }) => (
+                "UPDATE deliveries SET next_attempt_at = $1, lease_until = NULL, last_error = $2, \
+                 updated_at = $1 WHERE id = $3 AND state = 'queued'",
+                Some(error.as_str()),
+                *at,
+            ),
+            (Queue::Deliveries, Attempt::Failed { error }) => (
+                "UPDATE deliveries SET state = 'failed', lease_until = NULL, last_error = $2, \
+                 updated_at = $1 WHERE id = $3 AND state = 'queued'",
+                Some(error.as_str()),
+                now,
+            ),
+            (Queue::Notifications, Attempt::Sent) => (
+                "UPDATE notifications SET sent_at = $1, lease_until = NULL, last_error = $2 \
+                 WHERE id = $3",
+                None,
+                now,
+            ),
+            (Queue::Notifications, Attempt::Retry { at, error }) => (
+                "UPDATE notifications SET next_attempt_at = $1, lease_until = NULL, last_error = $2 \
+                 WHERE id = $3",
+                Some(error.as_str()),
+                *at,
+            ),
+            (Queue::Notifications, Attempt::Failed { error }) => (
+                "UPDATE notifications SET failed_at = $1, lease_until = NULL, last_error = $2 \
+                 WHERE id = $3",
+                Some(error.as_str()),
+                now,
+            ),
+        };
+        sqlx::query(sql)
+            .bind(at)
+            .bind(error)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Marks sends whose every delivery has an outcome as complete; returns how many.
+    pub async fn complete_finished_sends(&self) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE sends SET state = 'complete', updated_at = $1 WHERE state = 'sending' \
+             AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.send_id = sends.id AND d.state = 'queued')",
+        )
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Delivery totals of one send.
+    pub async fn delivery_totals(&self, send_id: i64) -> Result<DeliveryTotals, StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT state, CAST(COUNT(*) AS BIGINT) FROM deliveries WHERE send_id = $1 GROUP BY state",
+        )
+        .bind(send_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let unreachable: i64 = sqlx::query_scalar("SELECT unreachable FROM sends WHERE id = $1")
+            .bind(send_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .unwrap_or(0);
+        let mut totals = DeliveryTotals {
+            unreachable: unreachable.max(0) as u64,
+            ..DeliveryTotals::default()
+        };
+        for (state, n) in rows {
+            let n = n.max(0) as u64;
+            match state.as_str() {
+                "queued" => totals.queued = n,
+                "sent" => totals.sent = n,
+                "failed" => totals.failed = n,
+                "bounced" => totals.bounced = n,
+                _ => totals.cancelled = n,
+            }
+        }
+        Ok(totals)
+    }
+}
+
+/// The outcome of one attempt, as the store records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    Sent,
+    /// Try again at this time (unix ms).
+    Retry {
+        at: i64,
+        error: String,
+    },
+    Failed {
+        error: String,
+    },
+}

@@ -1,0 +1,231 @@
+//! The delivery queue: expansion in resumable batches, the check against a widened audience,
+//! leases that bring a crashed worker's deliveries back, and cancellation.
+
+mod common;
+
+use common::*;
+use verteiler_policies::{Decision, HeaderTreatment, Reason, RoleFunction};
+use verteiler_store::testing::TestDatabase;
+use verteiler_store::{
+    now_ms, Attempt, Expansion, Ingress, NewSend, NewSubmission, Store, SubmissionRecord,
+};
+
+/// Stores a released send to `audience` decided for `recipients`, due now; returns its id.
+async fn released_send(s: &Store, sender: i64, audience: i64, recipients: u64) -> i64 {
+    let stored = s
+        .record_submission(&SubmissionRecord {
+            submission: NewSubmission {
+                message_id: None,
+                sender_member_id: sender,
+                credential_id: None,
+                ingress: Ingress::Cli,
+                client_ip: None,
+                client_name: None,
+                tls: false,
+                envelope_from: "chair@example.org".into(),
+                header_from: "chair@example.org".into(),
+                subject: "Einladung".into(),
+                content_hash: "03".repeat(32),
+                raw: b"From: chair@example.org\r\nSubject: Einladung\r\n\r\nHallo".to_vec(),
+            },
+            sends: vec![NewSend {
+                address: "oldenfelde@lists.example.org".into(),
+                audience_id: Some(audience),
+                decision: Decision::Release {
+                    headers: HeaderTreatment::Keep,
+                },
+                recipients,
+                release_at: Some(now_ms() - 1),
+            }],
+            notifications: Vec::new(),
+        })
+        .await
+        .unwrap();
+    s.sends_of(stored.id).await.unwrap()[0].id
+}
+
+async fn setup(s: &Store, members: usize) -> (i64, i64) {
+    let org = build_org(s).await;
+    let chair = member(s, "Chair", org.old).await;
+    role(s, chair, org.old, RoleFunction::Chair).await;
+    for n in 1..members {
+        member(s, &format!("M{n}"), org.old).await;
+    }
+    let list = structural(s, "oldenfelde", org.old, false).await;
+    (chair, list.id)
+}
+
+#[tokio::test]
+async fn expansion_runs_in_batches_and_queues_each_address_once() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    let (chair, list) = setup(s, 7).await;
+    let send = released_send(s, chair, list, 7).await;
+    assert_eq!(s.due_sends(now_ms(), 10).await.unwrap().len(), 1);
+
+    let mut steps = Vec::new();
+    loop {
+        let step = s.expand_send(send, 3).await.unwrap();
+        let done = !matches!(step, Expansion::Progress { .. });
+        steps.push(step);
+        if done {
+            break;
+        }
+    }
+    assert_eq!(
+        steps,
+        vec![
+            Expansion::Progress { queued: 3 },
+            Expansion::Progress { queued: 3 },
+            Expansion::Done { queued: 1 },
+        ]
+    );
+    assert_eq!(
+        s.expand_send(send, 3).await.unwrap(),
+        Expansion::NotScheduled,
+        "an expanded send is not expanded again"
+    );
+    assert!(s.due_sends(now_ms(), 10).await.unwrap().is_empty());
+    let totals = s.delivery_totals(send).await.unwrap();
+    assert_eq!((totals.queued, totals.unreachable), (7, 0));
+
+    let claimed = s.claim_deliveries(now_ms(), 60_000, 100).await.unwrap();
+    let mut addresses: Vec<_> = claimed.iter().map(|d| d.address.clone()).collect();
+    addresses.sort();
+    addresses.dedup();
+    assert_eq!(addresses.len(), 7, "one delivery per address");
+    let mut tokens: Vec<_> = claimed.iter().map(|d| d.token.clone()).collect();
+    tokens.sort();
+    tokens.dedup();
+    assert_eq!(tokens.len(), 7, "every delivery has its own token");
+    assert!(claimed.iter().all(|d| !d.token.contains('@')));
+}
+
+#[tokio::test]
+async fn a_widened_audience_holds_the_send_instead_of_reaching_more_people() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    let (chair, list) = setup(s, 12).await;
+    // Decided on 2 recipients; the list has 12 now.
+    let send = released_send(s, chair, list, 2).await;
+    match s.expand_send(send, 100).await.unwrap() {
+        Expansion::Held(reasons) => assert!(
+            matches!(
+                reasons.as_slice(),
+                [Reason::AudienceGrew {
+                    decided: 2,
+                    now: 12,
+                    ..
+                }]
+            ),
+            "{reasons:?}"
+        ),
+        other => panic!("expected a hold, got {other:?}"),
+    }
+    assert_eq!(state(s, send).await, "held");
+    assert_eq!(s.delivery_totals(send).await.unwrap().queued, 0);
+
+    // A deactivated list holds as well.
+    let other = released_send(s, chair, list, 12).await;
+    s.set_audience_active(list, false).await.unwrap();
+    assert!(matches!(
+        s.expand_send(other, 100).await.unwrap(),
+        Expansion::Held(r) if matches!(r.as_slice(), [Reason::AudienceInactive { .. }])
+    ));
+}
+
+#[tokio::test]
+async fn a_lapsed_lease_brings_a_delivery_back_and_outcomes_complete_the_send() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    let (chair, list) = setup(s, 2).await;
+    let send = released_send(s, chair, list, 2).await;
+    assert!(matches!(
+        s.expand_send(send, 100).await.unwrap(),
+        Expansion::Done { queued: 2 }
+    ));
+    let now = now_ms();
+    let first = s.claim_deliveries(now, 60_000, 1).await.unwrap();
+    assert_eq!(first.len(), 1);
+    let second = s.claim_deliveries(now, 60_000, 10).await.unwrap();
+    assert_eq!(second.len(), 1, "a claimed delivery is not claimed twice");
+    assert_ne!(first[0].id, second[0].id);
+    assert!(s
+        .claim_deliveries(now, 60_000, 10)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // The first worker "crashed": after its lease the delivery comes back, attempt two.
+    let again = s.claim_deliveries(now + 60_001, 60_000, 10).await.unwrap();
+    assert_eq!(
+        again.iter().map(|d| (d.id, d.attempts)).collect::<Vec<_>>(),
+        vec![(first[0].id, 2), (second[0].id, 2)]
+    );
+
+    s.finish_delivery(first[0].id, &Attempt::Sent)
+        .await
+        .unwrap();
+    s.finish_delivery(
+        second[0].id,
+        &Attempt::Retry {
+            at: now + 120_000,
+            error: "451 try later".into(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.complete_finished_sends().await.unwrap(),
+        0,
+        "one is still queued"
+    );
+    assert!(
+        s.claim_deliveries(now + 61_000, 60_000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not due yet"
+    );
+    let retried = s.claim_deliveries(now + 120_000, 60_000, 10).await.unwrap();
+    assert_eq!(retried.len(), 1);
+    s.finish_delivery(
+        retried[0].id,
+        &Attempt::Failed {
+            error: "550 no such user".into(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.complete_finished_sends().await.unwrap(), 1);
+    let totals = s.delivery_totals(send).await.unwrap();
+    assert_eq!((totals.sent, totals.failed, totals.queued), (1, 1, 0));
+    assert_eq!(state(s, send).await, "complete");
+}
+
+#[tokio::test]
+async fn a_cancelled_send_sends_nothing_more() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    let (chair, list) = setup(s, 5).await;
+    let send = released_send(s, chair, list, 5).await;
+    assert!(matches!(
+        s.expand_send(send, 2).await.unwrap(),
+        Expansion::Progress { queued: 2 }
+    ));
+    assert_eq!(s.cancel_send(send).await.unwrap(), 2);
+    assert_eq!(
+        s.expand_send(send, 2).await.unwrap(),
+        Expansion::NotScheduled
+    );
+    assert!(s
+        .claim_deliveries(now_ms(), 60_000, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(s.delivery_totals(send).await.unwrap().cancelled, 2);
+}
+
+async fn state(s: &Store, send: i64) -> String {
+    s.send_record(send).await.unwrap().unwrap().state
+}

@@ -1,0 +1,136 @@
+//! Delivery end to end: a chair's message to the Oldenfelde list, sent with smtplib to the
+//! real binary, comes out as one personal copy per reachable member in the outbox, none of which
+//! shows any other recipient, and the chair gets a notification by email.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+use support::*;
+
+const CHAIR: (&str, &str) = ("ole.brandt@example.org", "oldenfelde-vorsitz");
+
+fn outbox_files(dir: &std::path::Path, prefix: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut texts: Vec<(String, String)> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(prefix) && n.ends_with(".eml"))
+        .map(|n| {
+            let text = std::fs::read_to_string(dir.join(&n)).unwrap();
+            (n, text)
+        })
+        .collect();
+    texts.sort();
+    texts.into_iter().map(|(_, t)| t).collect()
+}
+
+fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
+    let head = message.split("\r\n\r\n").next()?;
+    head.split("\r\n")
+        .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+}
+
+#[tokio::test]
+async fn a_released_message_reaches_each_member_alone_and_the_sender_is_told() {
+    if !tool_available("python3") {
+        return;
+    }
+    let env = Env::new().await;
+    assert!(env.run(&["demo", "--members", "600"]).status.success());
+    let server = env.serve_with(
+        &["--demo"],
+        &[("VERTEILER_DELIVERY__UNDO_WINDOW_SECS", "0")],
+    );
+    let r = smtplib_send(
+        &server.smtp(),
+        CHAIR.0,
+        CHAIR.1,
+        CHAIR.0,
+        "oldenfelde@lists.example.org",
+        &[],
+    );
+    assert_eq!((r.stage.as_str(), r.code), ("sent", 250), "{r:?}");
+    let store = &env.db.store;
+    let submission = store
+        .submissions_by_message_id(r.message_id.trim_matches(['<', '>']))
+        .await
+        .unwrap()[0];
+    let send = store.sends_of(submission).await.unwrap()[0].id;
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let state = store.send_record(send).await.unwrap().unwrap().state;
+        if state == "complete" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the send is still {state}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let totals = store.delivery_totals(send).await.unwrap();
+    assert_eq!(
+        totals.sent + totals.unreachable,
+        212,
+        "every member is delivered or counted as unreachable: {totals:?}"
+    );
+    assert!(
+        totals.unreachable >= 1,
+        "the demo's SMS member is not mailed"
+    );
+    assert_eq!(totals.failed + totals.queued, 0, "{totals:?}");
+
+    let outbox = env.path("data/outbox");
+    let copies = outbox_files(&outbox, "d");
+    assert_eq!(copies.len() as u64, totals.sent);
+    let recipients: BTreeSet<String> = copies
+        .iter()
+        .map(|c| header(c, "Delivered-To").expect("Delivered-To").to_string())
+        .collect();
+    assert_eq!(recipients.len(), copies.len(), "one copy per address");
+    for copy in &copies {
+        let me = header(copy, "Delivered-To").unwrap();
+        let lower = copy.to_lowercase();
+        // The sender is a member of the list too; their address is in From: by design.
+        for other in recipients
+            .iter()
+            .filter(|o| o.as_str() != me && o.as_str() != CHAIR.0)
+        {
+            assert!(
+                !lower.contains(other.as_str()),
+                "the copy for {me} shows {other}"
+            );
+        }
+        assert!(header(copy, "To")
+            .unwrap()
+            .contains("oldenfelde@lists.example.org"));
+        assert!(header(copy, "From").unwrap().contains(CHAIR.0));
+        assert!(header(copy, "List-Id")
+            .unwrap()
+            .contains("<oldenfelde.lists.example.org>"));
+        assert!(header(copy, "List-Unsubscribe").is_some());
+        let return_path = header(copy, "Return-Path").unwrap();
+        assert!(
+            return_path.starts_with("<bounce+") && !return_path.contains(me),
+            "the bounce address must not reveal the recipient: {return_path}"
+        );
+    }
+    assert!(
+        !recipients.contains("zoe.nguyen@example.org"),
+        "Zoe prefers SMS"
+    );
+
+    // The chair's notification arrives as a message too.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let notices = loop {
+        let notices = outbox_files(&outbox, "n");
+        if !notices.is_empty() || Instant::now() > deadline {
+            break notices;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(notices.len(), 1, "one notification");
+    assert_eq!(header(&notices[0], "Delivered-To"), Some(CHAIR.0));
+    assert!(notices[0].contains("Distrikt Oldenfelde"), "{}", notices[0]);
+}
