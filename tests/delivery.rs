@@ -121,6 +121,28 @@ async fn a_released_message_reaches_each_member_alone_and_the_sender_is_told() {
         "Zoe prefers SMS"
     );
 
+    // A remote server's permanent failure comes back to the VERP address, without AUTH as
+    // from any MTA, and marks exactly that delivery bounced.
+    let return_path = header(&copies[0], "Return-Path").unwrap();
+    let verp = return_path.trim_matches(['<', '>']);
+    let r = smtplib_send(&server.smtp(), "-", "", "", verp, &["--dsn", "5.1.1"]);
+    assert_eq!((r.stage.as_str(), r.code), ("sent", 250), "{r:?}");
+    let after = store.delivery_totals(send).await.unwrap();
+    assert_eq!((after.bounced, after.sent), (1, totals.sent - 1));
+    let r = smtplib_send(
+        &server.smtp(),
+        "-",
+        "",
+        "",
+        "bounce+0000000000000000@lists.example.org",
+        &["--dsn", "5.1.1"],
+    );
+    assert_eq!(
+        (r.stage.as_str(), r.code),
+        ("rcpt", 550),
+        "a token we never issued is refused: {r:?}"
+    );
+
     // The chair's notification arrives as a message too.
     let deadline = Instant::now() + Duration::from_secs(30);
     let notices = loop {

@@ -179,6 +179,7 @@ fn ingress(store: &verteiler_store::Store, config: &Config) -> Ingress {
             list_domain: config.organisation.list_domain.clone(),
             bounce_prefix: "bounce".into(),
             undo_window_secs: config.delivery.undo_window_secs,
+            hard_bounce_limit: config.delivery.hard_bounce_limit,
             limits: org_limits(config),
             portal_base_url: config.organisation.portal_base_url.clone(),
         },

@@ -119,6 +119,8 @@ pub struct DeliveryConfig {
     pub outbox_dir: PathBuf,
     pub undo_window_secs: u64,
     pub workers: u32,
+    /// Hard bounces after which an email address is no longer used.
+    pub hard_bounce_limit: u32,
     pub relay: RelayConfig,
 }
 
@@ -129,6 +131,7 @@ impl Default for DeliveryConfig {
             outbox_dir: PathBuf::from("./data/outbox"),
             undo_window_secs: 120,
             workers: 8,
+            hard_bounce_limit: 3,
             relay: RelayConfig::default(),
         }
     }

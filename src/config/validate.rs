@@ -46,6 +46,11 @@ pub(super) fn validate(config: &Config, origin: &dyn Fn(&str) -> Origin) -> Vec<
     }
 
     v.in_range("delivery.workers", c.delivery.workers, 1..=512);
+    v.in_range(
+        "delivery.hard_bounce_limit",
+        c.delivery.hard_bounce_limit,
+        1..=100,
+    );
     let relay = &c.delivery.relay;
     if c.delivery.transport == Transport::Relay && relay.host.trim().is_empty() {
         v.missing("delivery.relay.host", "delivery.transport", "= \"relay\"");

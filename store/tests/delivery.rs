@@ -229,3 +229,53 @@ async fn a_cancelled_send_sends_nothing_more() {
 async fn state(s: &Store, send: i64) -> String {
     s.send_record(send).await.unwrap().unwrap().state
 }
+
+#[tokio::test]
+async fn hard_bounces_give_an_address_up_at_the_limit_and_soft_ones_never() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    let (chair, list) = setup(s, 2).await;
+    let mut tokens = Vec::new();
+    for _ in 0..4 {
+        let send = released_send(s, chair, list, 2).await;
+        assert!(matches!(
+            s.expand_send(send, 100).await.unwrap(),
+            Expansion::Done { queued: 2 }
+        ));
+    }
+    for d in s.claim_deliveries(now_ms(), 60_000, 100).await.unwrap() {
+        s.finish_delivery(d.id, &Attempt::Sent).await.unwrap();
+        if d.address == "m1@example.org" {
+            tokens.push(d.token);
+        }
+    }
+    assert_eq!(tokens.len(), 4);
+    assert!(s
+        .record_bounce("unknown", true, None, "x", 3)
+        .await
+        .unwrap()
+        .is_none());
+
+    // Soft bounces and a repeated report for the same delivery do not count.
+    let soft = s.record_bounce(&tokens[0], false, Some("4.2.2"), "mailbox full", 3);
+    assert!(!soft.await.unwrap().unwrap().address_given_up);
+    for _ in 0..2 {
+        let hard = s.record_bounce(&tokens[0], true, Some("5.1.1"), "no such user", 3);
+        assert!(!hard.await.unwrap().unwrap().address_given_up);
+    }
+    let second = s.record_bounce(&tokens[1], true, Some("5.1.1"), "no such user", 3);
+    assert!(!second.await.unwrap().unwrap().address_given_up);
+    let third = s.record_bounce(&tokens[2], true, Some("5.1.1"), "no such user", 3);
+    assert!(
+        third.await.unwrap().unwrap().address_given_up,
+        "the third hard bounce"
+    );
+
+    // The next send does not use the address; the member is counted as unreachable.
+    let next = released_send(s, chair, list, 2).await;
+    assert!(matches!(
+        s.expand_send(next, 100).await.unwrap(),
+        Expansion::Done { queued: 1 }
+    ));
+    assert_eq!(s.delivery_totals(next).await.unwrap().unreachable, 1);
+}

@@ -1,7 +1,9 @@
 """Sends one message with Python's smtplib and prints the outcome as JSON.
 
 Usage: smtp_send.py HOST PORT LOGIN PASSWORD FROM RCPT[,RCPT…] [--to-visible N] [--size BYTES]
-                    [--no-tls] [--subject S]
+                    [--no-tls] [--subject S] [--dsn STATUS]
+LOGIN "-" sends without AUTH. --dsn sends a delivery status notification (RFC 3464) with that
+status (5.x.x: Action failed, else delayed) from the null sender, as a remote MTA would.
 Prints {"stage": "...", "code": N, "text": "..."}: the stage where the server said no (auth,
 rcpt, data) or "sent" with the final reply of DATA.
 """
@@ -25,6 +27,7 @@ p.add_argument("--size", type=int, default=0)
 p.add_argument("--no-tls", action="store_true")
 p.add_argument("--subject", default="Einladung zur Mitgliederversammlung")
 p.add_argument("--message-id", default=None)
+p.add_argument("--dsn", default=None)
 a = p.parse_args()
 
 msg = EmailMessage()
@@ -33,6 +36,22 @@ msg["To"] = ", ".join([f"m{i}@example.net" for i in range(a.to_visible)] or a.rc
 msg["Subject"] = a.subject
 msg["Message-ID"] = a.message_id or make_msgid(domain="example.org")
 msg.set_content("Liebe Mitglieder,\n\nwir laden herzlich ein.\n" + "x" * a.size)
+
+
+if a.dsn:
+    action = "failed" if a.dsn.startswith("5") else "delayed"
+    dsn = (
+        "From: MAILER-DAEMON@mx.example.net\r\nTo: " + a.rcpts + "\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: " + msg["Message-ID"] + "\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain\r\n\r\nDelivery failed.\r\n"
+        "--b\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.example.net\r\n\r\n"
+        "Final-Recipient: rfc822; someone@example.net\r\nAction: " + action + "\r\n"
+        "Status: " + a.dsn + "\r\nDiagnostic-Code: smtp; 550 " + a.dsn + " mailbox unknown\r\n"
+        "\r\n--b--\r\n"
+    ).encode()
 
 
 def out(stage, code, text):
@@ -50,11 +69,12 @@ with smtplib.SMTP(a.host, a.port, timeout=30) as s:
         ctx.verify_mode = ssl.CERT_NONE
         s.starttls(context=ctx)
         s.ehlo("client.example.org")
-    try:
-        s.login(a.login, a.password)
-    except smtplib.SMTPAuthenticationError as e:
-        out("auth", e.smtp_code, e.smtp_error)
-    code, text = s.mail(a.sender)
+    if a.login != "-":
+        try:
+            s.login(a.login, a.password)
+        except smtplib.SMTPAuthenticationError as e:
+            out("auth", e.smtp_code, e.smtp_error)
+    code, text = s.mail("" if a.dsn else a.sender)
     if code >= 400:
         out("mail", code, text)
     for r in a.rcpts.split(","):
@@ -62,7 +82,7 @@ with smtplib.SMTP(a.host, a.port, timeout=30) as s:
         if code >= 400:
             out("rcpt", code, text)
     try:
-        code, text = s.data(msg.as_bytes())
+        code, text = s.data(dsn if a.dsn else msg.as_bytes())
     except smtplib.SMTPDataError as e:
         out("data", e.smtp_code, e.smtp_error)
     out("sent" if code < 400 else "data", code, text)

@@ -2,9 +2,11 @@
 //! names, and what becomes of a message. Every message is decided by the policy engine over
 //! the facts the store gathers, and stored with its decisions before the reply.
 
+mod bounce;
 mod message;
 mod texts;
 
+pub use bounce::{classify_bounce, BounceReport};
 pub use message::{summarise, MessageError, MessageSummary};
 
 use crate::smtp::{
@@ -23,6 +25,8 @@ pub struct IngressSettings {
     /// Local-part prefix of the VERP bounce address (`bounce+TOKEN@<list domain>`).
     pub bounce_prefix: String,
     pub undo_window_secs: u64,
+    /// Hard bounces after which an email address is no longer used.
+    pub hard_bounce_limit: u32,
     pub limits: OrgLimits,
     /// Base of the links in notifications (`https://portal.example.org`).
     pub portal_base_url: String,
@@ -47,15 +51,50 @@ impl Ingress {
     }
 
     fn is_bounce_address(&self, address: &str) -> bool {
-        match address.rsplit_once('@') {
-            Some((local, domain)) => {
-                domain.eq_ignore_ascii_case(&self.settings.list_domain)
-                    && local
-                        .to_ascii_lowercase()
-                        .starts_with(&format!("{}+", self.settings.bounce_prefix))
-            }
-            None => false,
+        self.bounce_token(address).is_some()
+    }
+
+    /// The VERP token of a bounce address (`bounce+TOKEN@<list domain>`).
+    fn bounce_token<'a>(&self, address: &'a str) -> Option<&'a str> {
+        let (local, domain) = address.rsplit_once('@')?;
+        let prefix = &self.settings.bounce_prefix;
+        let token = local.get(prefix.len() + 1..)?;
+        (domain.eq_ignore_ascii_case(&self.settings.list_domain)
+            && local[..prefix.len()].eq_ignore_ascii_case(prefix)
+            && local.as_bytes()[prefix.len()] == b'+')
+            .then_some(token)
+    }
+
+    /// Records a bounce for each VERP address of the envelope.
+    async fn record_bounces(
+        &self,
+        envelope: &Envelope,
+        raw: &[u8],
+    ) -> Result<Reply, verteiler_store::StoreError> {
+        let report = classify_bounce(raw);
+        for address in &envelope.rcpt_to {
+            let Some(token) = self.bounce_token(address) else {
+                continue;
+            };
+            let outcome = self
+                .store
+                .record_bounce(
+                    &token.to_ascii_lowercase(),
+                    report.hard,
+                    report.status.as_deref(),
+                    &report.diagnostic,
+                    self.settings.hard_bounce_limit,
+                )
+                .await?;
+            tracing::info!(
+                event = "delivery.bounce",
+                hard = report.hard,
+                status = ?report.status,
+                delivery = ?outcome.as_ref().map(|o| o.delivery_id),
+                address_given_up = outcome.as_ref().is_some_and(|o| o.address_given_up),
+            );
         }
+        Ok(Reply::new(250, (2, 0, 0), texts::bounce_recorded()))
     }
 
     /// Decides on and stores one message of an authenticated person.
@@ -255,8 +294,23 @@ impl SessionHandler for Ingress {
     }
 
     async fn check_recipient(&self, _session: &SessionInfo, address: &str) -> RcptOutcome {
-        if self.is_bounce_address(address) {
-            return RcptOutcome::Accept { open: true };
+        if let Some(token) = self.bounce_token(address) {
+            // Only tokens we issued: the bounce address is open to anyone, so it must not
+            // become a way to reach (or probe) anything else.
+            return match self
+                .store
+                .delivery_token_known(&token.to_ascii_lowercase())
+                .await
+            {
+                Ok(true) => RcptOutcome::Accept { open: true },
+                Ok(false) => {
+                    RcptOutcome::Reject(Reply::new(550, (5, 1, 1), texts::unknown_list(address)))
+                }
+                Err(e) => {
+                    tracing::error!(event = "smtp.rcpt_error", error = %e);
+                    RcptOutcome::Reject(Reply::new(451, (4, 3, 0), texts::storage_failed()))
+                }
+            };
         }
         match self
             .store
@@ -280,15 +334,29 @@ impl SessionHandler for Ingress {
         envelope: &Envelope,
         message: &[u8],
     ) -> Reply {
-        let Some(identity) = &session.identity else {
-            // Only the bounce address is reachable without AUTH; bounces are processed by the
-            // delivery engine, which is not here yet: ask the sender to retry rather than
-            // accept what we cannot keep.
-            return Reply::new(451, (4, 3, 0), texts::bounces_not_yet());
-        };
-        if envelope.rcpt_to.iter().all(|a| self.is_bounce_address(a)) {
-            return Reply::new(451, (4, 3, 0), texts::bounces_not_yet());
+        let bounces = envelope
+            .rcpt_to
+            .iter()
+            .filter(|a| self.is_bounce_address(a))
+            .count();
+        if bounces == envelope.rcpt_to.len() {
+            return match self.record_bounces(envelope, message).await {
+                Ok(reply) => reply,
+                Err(e) => {
+                    tracing::error!(event = "smtp.bounce_store_failed", error = %e);
+                    Reply::new(451, (4, 3, 0), texts::storage_failed())
+                }
+            };
         }
+        if bounces > 0 {
+            // A bounce and a list message in one transaction is no client's doing; refuse it
+            // whole rather than guess which part was meant.
+            return Reply::new(550, (5, 5, 3), texts::bounce_mixed());
+        }
+        let Some(identity) = &session.identity else {
+            // Unreachable: list addresses need AUTH at RCPT. Fail closed all the same.
+            return Reply::new(530, (5, 7, 0), texts::auth_required());
+        };
         match self.submit(session, identity, envelope, message).await {
             Ok(reply) => reply,
             Err(e) => {

@@ -75,8 +75,16 @@ pub fn unreadable(problem: &str, lang: Lang) -> String {
     }
 }
 
-pub fn bounces_not_yet() -> String {
-    "bounce processing is not available yet; please retry later".into()
+pub fn bounce_recorded() -> String {
+    "bounce recorded".into()
+}
+
+pub fn bounce_mixed() -> String {
+    "a bounce and a list message cannot share one transaction".into()
+}
+
+pub fn auth_required() -> String {
+    "authentication required".into()
 }
 
 pub fn storage_failed() -> String {
