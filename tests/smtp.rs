@@ -168,6 +168,37 @@ async fn an_official_statement_is_held_for_the_press_office() {
         notes.iter().any(|(kind, ..)| kind == "submission.held"),
         "{notes:?}"
     );
+
+    // The press office's official address: a press officer may send as it (and is told
+    // personally), a chair may not.
+    let r = smtplib_send(
+        &server.smtp(),
+        officer.0,
+        officer.1,
+        "presse@example.org",
+        "pressemitteilungen@lists.example.org",
+        &[],
+    );
+    assert_eq!((r.stage.as_str(), r.code), ("sent", 250), "{r:?}");
+    let notes = env.db.store.notifications_to(officer.0).await.unwrap();
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert!(env
+        .db
+        .store
+        .notifications_to("presse@example.org")
+        .await
+        .unwrap()
+        .is_empty());
+    let r = smtplib_send(
+        &server.smtp(),
+        CHAIR.0,
+        CHAIR.1,
+        "presse@example.org",
+        "oldenfelde@lists.example.org",
+        &[],
+    );
+    assert_eq!((r.stage.as_str(), r.code), ("data", 550), "{r:?}");
+    assert!(r.text.contains("presse@example.org"), "{r:?}");
 }
 
 #[tokio::test]

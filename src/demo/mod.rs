@@ -25,6 +25,8 @@ use tree::FIXED;
 /// Members of the demo organisation `serve --demo` creates.
 pub const DEFAULT_MEMBERS: u32 = 5_000;
 pub const DEFAULT_SEED: u64 = 1;
+/// The press office's official From: address; press officers may send as it.
+pub const PRESS_ADDRESS: &str = "presse@example.org";
 
 /// A login printed for newcomers: who, where, and the credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,6 +198,7 @@ async fn create_audiences(store: &Store) -> anyhow::Result<()> {
     press.allowed_sender_functions = vec![RoleFunction::PressOffice];
     press.approval = ApprovalSetting::Always;
     press.approver_functions = vec![RoleFunction::PressOffice];
+    press.sender_address = Some(PRESS_ADDRESS.to_string());
     audiences.push(press);
     // Every branch chair in the state: a functional audience.
     let mut chairs = NewAudience::structural(

@@ -44,6 +44,8 @@ pub struct Audience {
     pub visible_recipients_mode: VisibleRecipientsMode,
     pub active: bool,
     pub usual_size: Option<u64>,
+    /// An official From: address for members who may send to this audience.
+    pub sender_address: Option<String>,
 }
 
 /// What `audience list` shows: definition only, never recipients.
@@ -77,6 +79,8 @@ pub struct NewAudience {
     pub approvals_needed: u32,
     pub max_recipients: Option<u64>,
     pub reply_mode: ReplyMode,
+    /// An official From: address members who may send to this audience may use (lower-case).
+    pub sender_address: Option<String>,
 }
 
 impl NewAudience {
@@ -105,6 +109,7 @@ impl NewAudience {
             approvals_needed: 1,
             max_recipients: None,
             reply_mode: ReplyMode::Sender,
+            sender_address: None,
         }
     }
 }
@@ -149,8 +154,8 @@ async fn insert_audience(
             "INSERT INTO audiences (slug, name, kind, unit_id, include_subunits, role_function, \
              scope_unit_id, category, allowed_sender_functions, subscribers_may_post, open_to_public, \
              channels, approval_rule, approval_threshold, approver_functions, approvals_needed, \
-             max_recipients, reply_mode, active, created_at, updated_at) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,TRUE,$19,$19) \
+             max_recipients, reply_mode, sender_address, active, created_at, updated_at) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$20,TRUE,$19,$19) \
              RETURNING id",
         )
         .bind(a.slug.as_str())
@@ -172,6 +177,7 @@ async fn insert_audience(
         .bind(a.max_recipients.map(|v| v as i64))
         .bind(a.reply_mode.as_str())
         .bind(now)
+        .bind(a.sender_address.as_ref().map(|s| s.to_lowercase()))
         .fetch_one(&mut **tx)
         .await?;
     Ok(id)
@@ -224,6 +230,7 @@ pub(crate) fn audience_from_row(row: &sqlx::any::AnyRow) -> Result<Audience, sql
         usual_size: row
             .try_get::<Option<i64>, _>("usual_size")?
             .map(|v| v.max(0) as u64),
+        sender_address: row.try_get("sender_address")?,
     })
 }
 
@@ -260,6 +267,22 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.as_ref().map(audience_from_row).transpose()?)
+    }
+
+    /// Active audiences whose official sender address this is.
+    pub async fn audiences_with_sender_address(
+        &self,
+        address: &str,
+    ) -> Result<Vec<Audience>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM audiences WHERE sender_address = $1 ORDER BY id")
+            .bind(address.to_lowercase())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(audience_from_row)
+            .collect::<Result<Vec<_>, _>>()
+            .map(|all| all.into_iter().filter(|a| a.active).collect())
+            .map_err(StoreError::from)
     }
 
     pub async fn list_audiences(&self) -> Result<Vec<AudienceSummary>, StoreError> {

@@ -92,6 +92,26 @@ impl Store {
         Ok(entry)
     }
 
+    /// Whether a member may use `from` as an official sender address: it belongs to an active
+    /// audience the member may send to by role (never as a mere subscriber).
+    pub async fn may_send_as(&self, member_id: i64, from: &str) -> Result<bool, StoreError> {
+        let audiences = self.audiences_with_sender_address(from).await?;
+        if audiences.is_empty() {
+            return Ok(false);
+        }
+        let sender = SenderFacts {
+            member_id,
+            roles: self.sender_profile(member_id).await?.roles.clone(),
+            confirmed_subscriber: false,
+        };
+        for audience in &audiences {
+            if verteiler_policies::may_send(&sender, &self.audience_facts(audience).await?) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// The roles a member holds, as the engine sees them.
     pub async fn role_grants(&self, member_id: i64) -> Result<Vec<RoleGrant>, StoreError> {
         let rows: Vec<(String, i64, i64)> = sqlx::query_as(

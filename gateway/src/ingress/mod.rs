@@ -122,7 +122,8 @@ impl Ingress {
         // The From: must be one of the person's own verified addresses: no sending in
         // somebody else's name, even with valid credentials.
         let from = &summary.from[0];
-        let aligned = summary.from.len() == 1 && sender.owns_verified(from);
+        let aligned = summary.from.len() == 1
+            && (sender.owns_verified(from) || store.may_send_as(identity.member_id, from).await?);
         if !aligned {
             tracing::info!(event = "smtp.from_not_aligned", member = identity.member_id, from = %from);
             return Ok(Reply::new(
@@ -131,6 +132,12 @@ impl Ingress {
                 texts::from_not_yours(from, lang),
             ));
         }
+        // Notifications go to the person, also when they sent as an official address.
+        let notify_to = sender
+            .emails
+            .iter()
+            .find(|(_, verified)| *verified)
+            .map_or_else(|| from.clone(), |(address, _)| address.clone());
         let content_hash = ContentHash::from_bytes(summary.content_hash);
         let facts_message = MessageFacts {
             size_bytes: raw.len() as u64,
@@ -208,7 +215,7 @@ impl Ingress {
             );
             notifications.push(NewNotification {
                 member_id: Some(identity.member_id),
-                to_address: from.clone(),
+                to_address: notify_to.clone(),
                 kind,
                 subject,
                 body,
