@@ -47,12 +47,42 @@ pub enum Command {
     /// Manage a member's app passwords (the per-person credentials for email clients).
     #[command(subcommand)]
     Member(MemberCommand),
+    /// Watch and control delivery: queue status, the kill switch, cancelling a send.
+    #[command(subcommand)]
+    Delivery(DeliveryCommand),
     /// Test audience policies without sending anything.
     #[command(subcommand)]
     Policy(PolicyCommand),
     /// Show the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeliveryCommand {
+    /// Show the queue: sends waiting or being delivered, copies by state, the kill switch.
+    Status,
+    /// The kill switch: stop all delivery at once (expansion, copies and notifications) in
+    /// every running instance. Copies already handed over cannot be called back.
+    Pause {
+        /// Why, for the log and the other admins (e.g. "stolen password, phishing").
+        #[arg(long)]
+        reason: String,
+        /// Who pulls the switch (an admin's email address).
+        #[arg(long = "as")]
+        by: String,
+    },
+    /// Resume delivery after a pause.
+    Resume {
+        #[arg(long = "as")]
+        by: String,
+    },
+    /// Stop one send: it is not expanded further and its copies not yet handed over are
+    /// cancelled. Within the undo window nothing at all has gone out.
+    Cancel {
+        /// The send's id (shown in `verteiler delivery status` and the submission's pages).
+        send_id: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

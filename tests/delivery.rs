@@ -156,3 +156,103 @@ async fn a_released_message_reaches_each_member_alone_and_the_sender_is_told() {
     assert_eq!(header(&notices[0], "Delivered-To"), Some(CHAIR.0));
     assert!(notices[0].contains("Distrikt Oldenfelde"), "{}", notices[0]);
 }
+
+#[tokio::test]
+async fn the_kill_switch_and_cancel_stop_delivery_from_the_command_line() {
+    if !tool_available("python3") {
+        return;
+    }
+    let env = Env::new().await;
+    assert!(env.run(&["demo", "--members", "600"]).status.success());
+    let server = env.serve_with(
+        &["--demo"],
+        &[("VERTEILER_DELIVERY__UNDO_WINDOW_SECS", "0")],
+    );
+    let outbox = env.path("data/outbox");
+    let pause = env.run(&[
+        "delivery",
+        "pause",
+        "--reason",
+        "stolen password",
+        "--as",
+        "aylin.kaya@example.org",
+    ]);
+    assert!(pause.status.success(), "{}", stderr(&pause));
+    let send = |subject: &str| {
+        smtplib_send(
+            &server.smtp(),
+            CHAIR.0,
+            CHAIR.1,
+            CHAIR.0,
+            "oldenfelde@lists.example.org",
+            &["--subject", subject],
+        )
+    };
+    let first = send("Erste");
+    assert_eq!(first.code, 250, "{first:?}");
+    let second = send("Zweite");
+    assert_eq!(second.code, 250, "{second:?}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        outbox_files(&outbox, "d").is_empty(),
+        "nothing leaves while paused"
+    );
+    let status = env.run(&["delivery", "status"]);
+    assert!(
+        stdout(&status).contains("PAUSED by aylin.kaya@example.org"),
+        "{}",
+        stdout(&status)
+    );
+    assert!(stdout(&status).contains("2 waiting"), "{}", stdout(&status));
+
+    // The second send is cancelled before anything went out; the first goes out on resume.
+    let store = &env.db.store;
+    let send_of = |r: &SmtpOutcome| r.message_id.trim_matches(['<', '>']).to_string();
+    let second_id = store
+        .sends_of(
+            store
+                .submissions_by_message_id(&send_of(&second))
+                .await
+                .unwrap()[0],
+        )
+        .await
+        .unwrap()[0]
+        .id;
+    let cancel = env.run(&["delivery", "cancel", &second_id.to_string()]);
+    assert!(cancel.status.success(), "{}", stderr(&cancel));
+    assert!(
+        stdout(&cancel).contains("0 already sent"),
+        "{}",
+        stdout(&cancel)
+    );
+    let again = env.run(&["delivery", "cancel", &second_id.to_string()]);
+    assert!(
+        !again.status.success(),
+        "a cancelled send cannot be cancelled again"
+    );
+
+    let resume = env.run(&["delivery", "resume", "--as", "aylin.kaya@example.org"]);
+    assert!(resume.status.success(), "{}", stderr(&resume));
+    let first_id = store
+        .sends_of(
+            store
+                .submissions_by_message_id(&send_of(&first))
+                .await
+                .unwrap()[0],
+        )
+        .await
+        .unwrap()[0]
+        .id;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while store.send_record(first_id).await.unwrap().unwrap().state != "complete" {
+        assert!(Instant::now() < deadline, "the first send did not complete");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let sent = store.delivery_totals(first_id).await.unwrap().sent;
+    assert_eq!(outbox_files(&outbox, "d").len() as u64, sent);
+    assert_eq!(
+        store.send_record(second_id).await.unwrap().unwrap().state,
+        "cancelled"
+    );
+    assert_eq!(store.delivery_totals(second_id).await.unwrap().sent, 0);
+}

@@ -111,6 +111,7 @@ impl Store {
     pub async fn due_sends(&self, now: i64, limit: usize) -> Result<Vec<DueSend>, StoreError> {
         let rows: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT id, submission_id FROM sends WHERE state = 'scheduled' AND release_at <= $1 \
+             AND NOT EXISTS (SELECT 1 FROM delivery_control WHERE paused) \
              ORDER BY release_at, id LIMIT $2",
         )
         .bind(now)
@@ -312,6 +313,7 @@ impl Store {
         let sql = format!(
             "UPDATE {table} SET lease_until = $1, attempts = attempts + 1 WHERE id IN (\
                SELECT id FROM {table} WHERE {pending} AND next_attempt_at <= $2 \
+               AND NOT EXISTS (SELECT 1 FROM delivery_control WHERE paused) \
                AND (lease_until IS NULL OR lease_until < $2) ORDER BY next_attempt_at, id LIMIT $3{lock}) \
              RETURNING {columns}"
         );
@@ -492,21 +494,7 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?
             .unwrap_or(0);
-        let mut totals = DeliveryTotals {
-            unreachable: unreachable.max(0) as u64,
-            ..DeliveryTotals::default()
-        };
-        for (state, n) in rows {
-            let n = n.max(0) as u64;
-            match state.as_str() {
-                "queued" => totals.queued = n,
-                "sent" => totals.sent = n,
-                "failed" => totals.failed = n,
-                "bounced" => totals.bounced = n,
-                _ => totals.cancelled = n,
-            }
-        }
-        Ok(totals)
+        Ok(totals_from(rows, unreachable))
     }
 }
 
@@ -631,4 +619,134 @@ impl Store {
             address_given_up,
         }))
     }
+}
+
+/// The kill switch's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryPause {
+    pub reason: String,
+    pub by: String,
+    pub at: i64,
+}
+
+/// The whole queue at a glance, for `verteiler delivery status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueOverview {
+    pub paused: Option<DeliveryPause>,
+    /// Sends waiting for their undo window or being expanded.
+    pub sends_scheduled: u64,
+    pub sends_sending: u64,
+    pub sends_held: u64,
+    pub deliveries: DeliveryTotals,
+    pub notifications_pending: u64,
+}
+
+impl Store {
+    /// Stops all delivery at once (the kill switch). Copies already handed to the transport
+    /// cannot be called back; nothing else leaves until [`Store::resume_delivery`].
+    pub async fn pause_delivery(&self, reason: &str, by: &str) -> Result<(), StoreError> {
+        self.set_paused(true, Some(reason), by).await
+    }
+
+    pub async fn resume_delivery(&self, by: &str) -> Result<(), StoreError> {
+        self.set_paused(false, None, by).await
+    }
+
+    async fn set_paused(
+        &self,
+        paused: bool,
+        reason: Option<&str>,
+        by: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE delivery_control SET paused = $1, reason = $2, changed_by = $3, changed_at = $4 WHERE id = 1",
+        )
+        .bind(paused)
+        .bind(reason)
+        .bind(by)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        tracing::warn!(
+            event = if paused {
+                "delivery.paused"
+            } else {
+                "delivery.resumed"
+            },
+            by,
+            reason
+        );
+        Ok(())
+    }
+
+    pub async fn delivery_pause(&self) -> Result<Option<DeliveryPause>, StoreError> {
+        let row = sqlx::query(
+            "SELECT paused, reason, changed_by, changed_at FROM delivery_control WHERE id = 1",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        if !crate::sql::get_bool(&row, "paused")? {
+            return Ok(None);
+        }
+        Ok(Some(DeliveryPause {
+            reason: row
+                .try_get::<Option<String>, _>("reason")?
+                .unwrap_or_default(),
+            by: row
+                .try_get::<Option<String>, _>("changed_by")?
+                .unwrap_or_default(),
+            at: row.try_get("changed_at")?,
+        }))
+    }
+
+    pub async fn queue_overview(&self) -> Result<QueueOverview, StoreError> {
+        let sends: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT state, CAST(COUNT(*) AS BIGINT) FROM sends \
+             WHERE state IN ('scheduled', 'sending', 'held') GROUP BY state",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let deliveries: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, CAST(COUNT(*) AS BIGINT) FROM deliveries GROUP BY state")
+                .fetch_all(&self.pool)
+                .await?;
+        let notifications: i64 = sqlx::query_scalar(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM notifications WHERE sent_at IS NULL AND failed_at IS NULL",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let mut overview = QueueOverview {
+            paused: self.delivery_pause().await?,
+            notifications_pending: notifications.max(0) as u64,
+            ..QueueOverview::default()
+        };
+        for (state, n) in sends {
+            let n = n.max(0) as u64;
+            match state.as_str() {
+                "scheduled" => overview.sends_scheduled = n,
+                "sending" => overview.sends_sending = n,
+                _ => overview.sends_held = n,
+            }
+        }
+        overview.deliveries = totals_from(deliveries, 0);
+        Ok(overview)
+    }
+}
+
+fn totals_from(rows: Vec<(String, i64)>, unreachable: i64) -> DeliveryTotals {
+    let mut totals = DeliveryTotals {
+        unreachable: unreachable.max(0) as u64,
+        ..DeliveryTotals::default()
+    };
+    for (state, n) in rows {
+        let n = n.max(0) as u64;
+        match state.as_str() {
+            "queued" => totals.queued = n,
+            "sent" => totals.sent = n,
+            "failed" => totals.failed = n,
+            "bounced" => totals.bounced = n,
+            _ => totals.cancelled = n,
+        }
+    }
+    totals
 }

@@ -279,3 +279,52 @@ async fn hard_bounces_give_an_address_up_at_the_limit_and_soft_ones_never() {
     ));
     assert_eq!(s.delivery_totals(next).await.unwrap().unreachable, 1);
 }
+
+#[tokio::test]
+async fn the_kill_switch_stops_expansion_and_claims_until_resumed() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    let (chair, list) = setup(s, 3).await;
+    let expanded = released_send(s, chair, list, 3).await;
+    assert!(matches!(
+        s.expand_send(expanded, 100).await.unwrap(),
+        Expansion::Done { queued: 3 }
+    ));
+    released_send(s, chair, list, 3).await;
+
+    s.pause_delivery(
+        "phishing through a stolen password",
+        "aylin.kaya@example.org",
+    )
+    .await
+    .unwrap();
+    let pause = s.delivery_pause().await.unwrap().unwrap();
+    assert_eq!(pause.by, "aylin.kaya@example.org");
+    assert!(s.due_sends(now_ms(), 10).await.unwrap().is_empty());
+    assert!(s
+        .claim_deliveries(now_ms(), 60_000, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let overview = s.queue_overview().await.unwrap();
+    assert_eq!(
+        (
+            overview.sends_scheduled,
+            overview.sends_sending,
+            overview.deliveries.queued
+        ),
+        (1, 1, 3)
+    );
+    assert!(overview.paused.is_some());
+
+    s.resume_delivery("aylin.kaya@example.org").await.unwrap();
+    assert!(s.delivery_pause().await.unwrap().is_none());
+    assert_eq!(s.due_sends(now_ms(), 10).await.unwrap().len(), 1);
+    assert_eq!(
+        s.claim_deliveries(now_ms(), 60_000, 10)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+}
