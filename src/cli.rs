@@ -47,9 +47,10 @@ pub enum Command {
     /// Manage a member's app passwords (the per-person credentials for email clients).
     #[command(subcommand)]
     Member(MemberCommand),
-    /// Watch and control delivery: queue status, the kill switch, cancelling a send.
+    /// Watch and control sending: queue status, one send's totals, cancelling a send, the
+    /// organisation-wide kill switch.
     #[command(subcommand)]
-    Delivery(DeliveryCommand),
+    Send(SendCommand),
     /// Test audience policies without sending anything.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -59,12 +60,24 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum DeliveryCommand {
-    /// Show the queue: sends waiting or being delivered, copies by state, the kill switch.
+pub enum SendCommand {
+    /// The queue at a glance: sends waiting or being delivered, copies by state, the kill
+    /// switch.
     Status,
-    /// The kill switch: stop all delivery at once (expansion, copies and notifications) in
+    /// One send: its list, state, decision, and its copies per state and channel.
+    Show {
+        /// The send's id.
+        send_id: i64,
+    },
+    /// Stop one send: it is not expanded further and its copies not yet handed over are
+    /// cancelled within a second. Within the undo window nothing at all has gone out.
+    Cancel {
+        /// The send's id (`verteiler send status`, the submission's portal page).
+        send_id: i64,
+    },
+    /// The kill switch: stop all sending at once (expansion, copies and notifications) in
     /// every running instance. Copies already handed over cannot be called back.
-    Pause {
+    PauseAll {
         /// Why, for the log and the other admins (e.g. "stolen password, phishing").
         #[arg(long)]
         reason: String,
@@ -72,16 +85,10 @@ pub enum DeliveryCommand {
         #[arg(long = "as")]
         by: String,
     },
-    /// Resume delivery after a pause.
-    Resume {
+    /// Resume sending after `pause-all`.
+    ResumeAll {
         #[arg(long = "as")]
         by: String,
-    },
-    /// Stop one send: it is not expanded further and its copies not yet handed over are
-    /// cancelled. Within the undo window nothing at all has gone out.
-    Cancel {
-        /// The send's id (shown in `verteiler delivery status` and the submission's pages).
-        send_id: i64,
     },
 }
 

@@ -170,8 +170,8 @@ async fn the_kill_switch_and_cancel_stop_delivery_from_the_command_line() {
     );
     let outbox = env.path("data/outbox");
     let pause = env.run(&[
-        "delivery",
-        "pause",
+        "send",
+        "pause-all",
         "--reason",
         "stolen password",
         "--as",
@@ -197,7 +197,7 @@ async fn the_kill_switch_and_cancel_stop_delivery_from_the_command_line() {
         outbox_files(&outbox, "d").is_empty(),
         "nothing leaves while paused"
     );
-    let status = env.run(&["delivery", "status"]);
+    let status = env.run(&["send", "status"]);
     assert!(
         stdout(&status).contains("PAUSED by aylin.kaya@example.org"),
         "{}",
@@ -218,20 +218,20 @@ async fn the_kill_switch_and_cancel_stop_delivery_from_the_command_line() {
         .await
         .unwrap()[0]
         .id;
-    let cancel = env.run(&["delivery", "cancel", &second_id.to_string()]);
+    let cancel = env.run(&["send", "cancel", &second_id.to_string()]);
     assert!(cancel.status.success(), "{}", stderr(&cancel));
     assert!(
         stdout(&cancel).contains("0 already sent"),
         "{}",
         stdout(&cancel)
     );
-    let again = env.run(&["delivery", "cancel", &second_id.to_string()]);
+    let again = env.run(&["send", "cancel", &second_id.to_string()]);
     assert!(
         !again.status.success(),
         "a cancelled send cannot be cancelled again"
     );
 
-    let resume = env.run(&["delivery", "resume", "--as", "aylin.kaya@example.org"]);
+    let resume = env.run(&["send", "resume-all", "--as", "aylin.kaya@example.org"]);
     assert!(resume.status.success(), "{}", stderr(&resume));
     let first_id = store
         .sends_of(
@@ -250,9 +250,17 @@ async fn the_kill_switch_and_cancel_stop_delivery_from_the_command_line() {
     }
     let sent = store.delivery_totals(first_id).await.unwrap().sent;
     assert_eq!(outbox_files(&outbox, "d").len() as u64, sent);
-    assert_eq!(
-        store.send_record(second_id).await.unwrap().unwrap().state,
-        "cancelled"
+    let show = env.run(&["send", "show", &second_id.to_string()]);
+    assert!(
+        stdout(&show).contains("state:      cancelled"),
+        "{}",
+        stdout(&show)
+    );
+    let show = env.run(&["send", "show", &first_id.to_string()]);
+    assert!(
+        stdout(&show).contains(&format!("email:      {sent} sent, 0 queued")),
+        "{}",
+        stdout(&show)
     );
     assert_eq!(store.delivery_totals(second_id).await.unwrap().sent, 0);
 }

@@ -1,10 +1,10 @@
 //! One function per command; each loads what it needs and prints for a person.
 
 mod audience;
-mod delivery;
 mod import;
 mod member;
 pub(crate) mod policy;
+mod send;
 mod serve;
 
 use crate::cli::{Cli, Command, ConfigCommand, PolicyCommand};
@@ -43,7 +43,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Audience(cmd) => audience::audience(&loaded.config, cmd).await,
         Command::Member(cmd) => member::member(&loaded.config, cmd).await,
-        Command::Delivery(cmd) => delivery::delivery(&loaded.config, cmd).await,
+        Command::Send(cmd) => send::send(&loaded.config, cmd).await,
         Command::Policy(PolicyCommand::Simulate(args)) => {
             policy::simulate(&loaded.config, args).await
         }

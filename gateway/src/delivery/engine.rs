@@ -7,7 +7,7 @@ use super::transport::{Outcome, Transport};
 use rand::Rng;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use verteiler_policies::{Category, ReplyMode};
 use verteiler_store::{
@@ -49,6 +49,8 @@ impl DeliverySettings {
     }
 }
 
+/// How old a worker's knowledge that a send is still sending may be (the cancel promise).
+const LIVENESS_CHECK: Duration = Duration::from_millis(500);
 /// Claimed per round trip by one worker.
 const CLAIM: usize = 16;
 /// First retry after this; doubled per attempt up to [`MAX_BACKOFF_MS`].
@@ -147,6 +149,9 @@ impl Engine {
     async fn copy_loop(self: Arc<Self>, worker: usize, mut stop: watch::Receiver<bool>) {
         // Sends whose copies this worker is building: the raw message is read once per send.
         let mut contents: HashMap<i64, Option<Arc<SendContent>>> = HashMap::new();
+        // When each send was last seen still sending: a cancel must stop this worker's claimed
+        // copies within a second, without a look-up per copy.
+        let mut live: HashMap<i64, (Instant, bool)> = HashMap::new();
         loop {
             let lease = self.settings.lease.as_millis() as i64;
             let claimed = match self.store.claim_deliveries(now_ms(), lease, CLAIM).await {
@@ -159,6 +164,11 @@ impl Engine {
             for delivery in &claimed {
                 if contents.len() > 64 {
                     contents.clear();
+                    live.clear();
+                }
+                if !self.still_sending(delivery.send_id, &mut live).await {
+                    // Cancelled meanwhile: the store already marked this delivery cancelled.
+                    continue;
                 }
                 if let std::collections::hash_map::Entry::Vacant(slot) =
                     contents.entry(delivery.send_id)
@@ -189,6 +199,24 @@ impl Engine {
                 return;
             }
         }
+    }
+
+    async fn still_sending(&self, send_id: i64, live: &mut HashMap<i64, (Instant, bool)>) -> bool {
+        if let Some((seen, sending)) = live.get(&send_id) {
+            if seen.elapsed() < LIVENESS_CHECK {
+                return *sending;
+            }
+        }
+        let sending = match self.store.send_record(send_id).await {
+            Ok(send) => send.is_some_and(|s| s.state == "sending"),
+            Err(e) => {
+                // Unsure: do not send; the lease runs out and the delivery comes back.
+                tracing::error!(event = "delivery.read_failed", error = %e);
+                false
+            }
+        };
+        live.insert(send_id, (Instant::now(), sending));
+        sending
     }
 
     async fn deliver(&self, d: &ClaimedDelivery, content: Option<&SendContent>) -> Attempt {

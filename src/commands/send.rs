@@ -1,18 +1,19 @@
-//! `verteiler delivery …`: the queue at a glance, the kill switch, cancelling one send.
+//! `verteiler send …`: the queue at a glance, one send's totals, cancelling a send, the kill
+//! switch.
 
 use super::open_store;
-use crate::cli::DeliveryCommand;
+use crate::cli::SendCommand;
 use crate::config::Config;
 use std::process::ExitCode;
 
-pub async fn delivery(config: &Config, cmd: DeliveryCommand) -> anyhow::Result<ExitCode> {
+pub async fn send(config: &Config, cmd: SendCommand) -> anyhow::Result<ExitCode> {
     let store = open_store(config).await?;
     match cmd {
-        DeliveryCommand::Status => {
+        SendCommand::Status => {
             let q = store.queue_overview().await?;
             match &q.paused {
-                Some(p) => println!("delivery: PAUSED by {} ({})", p.by, p.reason),
-                None => println!("delivery: running"),
+                Some(p) => println!("sending: PAUSED by {} ({})", p.by, p.reason),
+                None => println!("sending: running"),
             }
             println!(
                 "sends:      {} waiting (undo window or expansion), {} delivering, {} held",
@@ -26,17 +27,42 @@ pub async fn delivery(config: &Config, cmd: DeliveryCommand) -> anyhow::Result<E
             println!("notices:    {} pending", q.notifications_pending);
             Ok(ExitCode::SUCCESS)
         }
-        DeliveryCommand::Pause { reason, by } => {
+        SendCommand::PauseAll { reason, by } => {
             store.pause_delivery(&reason, &by).await?;
-            println!("delivery paused: nothing more leaves until `verteiler delivery resume`");
+            println!("sending paused: nothing more leaves until `verteiler send resume-all`");
             Ok(ExitCode::SUCCESS)
         }
-        DeliveryCommand::Resume { by } => {
+        SendCommand::ResumeAll { by } => {
             store.resume_delivery(&by).await?;
-            println!("delivery resumed");
+            println!("sending resumed");
             Ok(ExitCode::SUCCESS)
         }
-        DeliveryCommand::Cancel { send_id } => {
+        SendCommand::Show { send_id } => {
+            let Some(send) = store.send_record(send_id).await? else {
+                eprintln!("no send has the id {send_id}");
+                return Ok(ExitCode::FAILURE);
+            };
+            let t = store.delivery_totals(send_id).await?;
+            println!(
+                "send {send_id} (submission {}) to {}",
+                send.submission_id, send.address
+            );
+            println!("state:      {} (decision: {})", send.state, send.decision);
+            println!("decided on: {} recipients", send.recipients);
+            println!(
+                "email:      {} sent, {} queued, {} failed, {} bounced, {} cancelled",
+                t.sent, t.queued, t.failed, t.bounced, t.cancelled
+            );
+            println!(
+                "not by email: {} (no usable address, or SMS/post preferred)",
+                t.unreachable
+            );
+            if send.reasons != "[]" {
+                println!("reasons:    {}", send.reasons);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        SendCommand::Cancel { send_id } => {
             let Some(send) = store.send_record(send_id).await? else {
                 eprintln!("no send has the id {send_id}");
                 return Ok(ExitCode::FAILURE);
