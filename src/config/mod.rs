@@ -121,6 +121,9 @@ pub struct DeliveryConfig {
     pub workers: u32,
     /// Hard bounces after which an email address is no longer used.
     pub hard_bounce_limit: u32,
+    /// Seconds a worker's claim on a batch of copies lasts; a crashed worker's copies come
+    /// back after it.
+    pub lease_secs: u32,
     pub relay: RelayConfig,
 }
 
@@ -132,6 +135,7 @@ impl Default for DeliveryConfig {
             undo_window_secs: 120,
             workers: 8,
             hard_bounce_limit: 3,
+            lease_secs: 300,
             relay: RelayConfig::default(),
         }
     }
