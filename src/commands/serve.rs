@@ -2,13 +2,18 @@
 
 use super::open_store;
 use super::policy::org_limits;
-use crate::config::{Config, LoadedConfig};
+use crate::config::{Config, LoadedConfig, RelayTls};
 use anyhow::Context;
+use secrecy::ExposeSecret;
+use std::num::NonZeroU32;
 use std::process::ExitCode;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use verteiler_gateway::delivery::{run_delivery, DeliverySettings, Outbox, Transport};
+use verteiler_gateway::delivery::{
+    run_delivery, DeliverySettings, Outbox, PacingLimits, Relay, RelaySettings, RelayTlsMode,
+    Transport,
+};
 use verteiler_gateway::ingress::{Ingress, IngressSettings};
 use verteiler_gateway::smtp::{
     generate_self_signed, load_tls_config, serve_smtp, tls_config_from_pem, SmtpConfig, SmtpService,
@@ -78,11 +83,19 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
     let delivery_task = tokio::spawn(run_delivery(
         store.clone(),
         transport(config)?,
-        DeliverySettings::new(
-            &config.organisation.list_domain,
-            &config.organisation.portal_base_url,
-            config.delivery.workers as usize,
-        ),
+        DeliverySettings {
+            lease: std::time::Duration::from_secs(config.delivery.lease_secs.into()),
+            pacing: PacingLimits {
+                per_second: NonZeroU32::new(config.delivery.max_per_second),
+                per_domain_per_second: NonZeroU32::new(config.delivery.per_domain_per_second),
+                per_domain_in_flight: config.delivery.per_domain_in_flight as usize,
+            },
+            ..DeliverySettings::new(
+                &config.organisation.list_domain,
+                &config.organisation.portal_base_url,
+                config.delivery.workers as usize,
+            )
+        },
         stop_rx_for_tasks,
     ));
 
@@ -165,11 +178,55 @@ fn transport(config: &Config) -> anyhow::Result<Transport> {
             );
             Ok(Transport::Outbox(Outbox::new(&config.delivery.outbox_dir)))
         }
-        other => anyhow::bail!(
-            "delivery.transport = {:?} is not available in this version; use \"outbox\"",
-            format!("{other:?}").to_lowercase()
+        crate::config::Transport::Relay => {
+            let relay = relay(config)?;
+            println!(
+                "verteiler: delivering through relay {} (delivery.transport = \"relay\")",
+                relay.address()
+            );
+            Ok(Transport::Relay(relay))
+        }
+        crate::config::Transport::Mx => anyhow::bail!(
+            "delivery.transport = \"mx\" is not available in this version; use \"relay\" or \"outbox\""
         ),
     }
+}
+
+/// Upper bound for one hand-over to the relay. Generous, because a send cut short after the
+/// relay took the message is sent again; RFC 5321 4.5.3.2 allows 10 minutes for the final
+/// reply alone, but a smarthost we are configured for answers far sooner.
+const RELAY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
+fn relay(config: &Config) -> anyhow::Result<Relay> {
+    let relay = &config.delivery.relay;
+    if relay.host.trim().is_empty() {
+        anyhow::bail!("delivery.transport = \"relay\" needs delivery.relay.host (the smarthost)");
+    }
+    let credentials = relay.username.as_ref().map(|user| {
+        let password = relay.password.as_ref().map(ExposeSecret::expose_secret);
+        (user.clone(), password.unwrap_or_default().to_string())
+    });
+    let settings = RelaySettings {
+        tls: match relay.tls {
+            RelayTls::Starttls => RelayTlsMode::Starttls,
+            RelayTls::Implicit => RelayTlsMode::Implicit,
+            RelayTls::None => RelayTlsMode::None,
+        },
+        credentials,
+        hello_name: config.smtp.hostname.clone(),
+        timeout: RELAY_TIMEOUT,
+        // One idle connection per worker: a busy send keeps every worker's connection open.
+        pool_size: config.delivery.workers,
+        accept_invalid_certs: false,
+        ..RelaySettings::new(relay.host.trim(), relay.port)
+    };
+    Relay::new(settings).with_context(|| {
+        format!(
+            "setting up the relay {}:{} (delivery.relay)",
+            relay.host.trim(),
+            relay.port
+        )
+    })
 }
 
 fn ingress(store: &verteiler_store::Store, config: &Config) -> Ingress {

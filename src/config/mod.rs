@@ -124,6 +124,12 @@ pub struct DeliveryConfig {
     /// Seconds a worker's claim on a batch of copies lasts; a crashed worker's copies come
     /// back after it.
     pub lease_secs: u32,
+    /// Copies per second over all destinations; 0 is unlimited.
+    pub max_per_second: u32,
+    /// Copies per second to one destination domain; 0 is unlimited.
+    pub per_domain_per_second: u32,
+    /// Copies in flight to one destination domain at once.
+    pub per_domain_in_flight: u32,
     pub relay: RelayConfig,
 }
 
@@ -136,6 +142,9 @@ impl Default for DeliveryConfig {
             workers: 8,
             hard_bounce_limit: 3,
             lease_secs: 300,
+            max_per_second: 0,
+            per_domain_per_second: 0,
+            per_domain_in_flight: 8,
             relay: RelayConfig::default(),
         }
     }

@@ -51,6 +51,22 @@ pub(super) fn validate(config: &Config, origin: &dyn Fn(&str) -> Origin) -> Vec<
         c.delivery.hard_bounce_limit,
         1..=100,
     );
+    v.in_range("delivery.lease_secs", c.delivery.lease_secs, 1..=86_400);
+    v.in_range(
+        "delivery.max_per_second",
+        c.delivery.max_per_second,
+        0..=1_000_000,
+    );
+    v.in_range(
+        "delivery.per_domain_per_second",
+        c.delivery.per_domain_per_second,
+        0..=1_000_000,
+    );
+    v.in_range(
+        "delivery.per_domain_in_flight",
+        c.delivery.per_domain_in_flight,
+        1..=512,
+    );
     let relay = &c.delivery.relay;
     if c.delivery.transport == Transport::Relay && relay.host.trim().is_empty() {
         v.missing("delivery.relay.host", "delivery.transport", "= \"relay\"");
@@ -220,6 +236,9 @@ mod tests {
         c.smtp.hostname = " ".into();
         c.smtp.tls_cert_path = Some("cert.pem".into());
         c.delivery.workers = 513;
+        c.delivery.lease_secs = 0;
+        c.delivery.per_domain_in_flight = 0;
+        c.delivery.hard_bounce_limit = 0;
         c.delivery.transport = Transport::Relay;
         c.delivery.relay.password = Some("pw".into());
         c.limits.import_max_change_percent = 0.0;
@@ -233,6 +252,9 @@ mod tests {
             "smtp.hostname",
             "smtp.tls_key_path",
             "delivery.workers",
+            "delivery.lease_secs",
+            "delivery.per_domain_in_flight",
+            "delivery.hard_bounce_limit",
             "delivery.relay.host",
             "delivery.relay.username",
             "limits.import_max_change_percent",
@@ -245,7 +267,7 @@ mod tests {
                 "{key} not in {errors:#?}"
             );
         }
-        assert_eq!(errors.len(), 11, "{errors:#?}");
+        assert_eq!(errors.len(), 14, "{errors:#?}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! so any of them may stop at any point and another (or the next start) carries on.
 
 use super::copy::{build_copy, header_text, CopySpec, ReplyTo, ToHeader, Unsubscribe};
+use super::pacing::{Pacing, PacingLimits};
 use super::transport::{Outcome, Transport};
 use rand::Rng;
 use std::collections::HashMap;
@@ -32,6 +33,7 @@ pub struct DeliverySettings {
     pub max_age: Duration,
     /// Recipients expanded per transaction.
     pub expansion_batch: usize,
+    pub pacing: PacingLimits,
 }
 
 impl DeliverySettings {
@@ -45,6 +47,11 @@ impl DeliverySettings {
             lease: Duration::from_secs(300),
             max_age: Duration::from_secs(3 * 24 * 3600),
             expansion_batch: 1_000,
+            pacing: PacingLimits {
+                per_second: None,
+                per_domain_per_second: None,
+                per_domain_in_flight: 8,
+            },
         }
     }
 }
@@ -67,6 +74,7 @@ pub async fn run_delivery(
     let engine = Arc::new(Engine {
         store,
         transport,
+        pacing: Pacing::new(settings.pacing),
         settings,
     });
     let mut tasks = tokio::task::JoinSet::new();
@@ -81,7 +89,14 @@ pub async fn run_delivery(
 struct Engine {
     store: Store,
     transport: Transport,
+    pacing: Pacing,
     settings: DeliverySettings,
+}
+
+fn domain_of(address: &str) -> &str {
+    address
+        .rsplit_once('@')
+        .map_or(address, |(_, domain)| domain)
 }
 
 /// Sleeps for `idle`, or less if `stop` turns true; returns whether to stop.
@@ -271,6 +286,7 @@ impl Engine {
                 }
             }
         };
+        let _in_flight = self.pacing.admit(domain_of(&d.address)).await;
         let outcome = self
             .transport
             .send(&format!("d{}", d.id), &return_path, &d.address, copy)
@@ -314,6 +330,7 @@ impl Engine {
                     "{}-notices@{}",
                     self.settings.bounce_prefix, self.settings.list_domain
                 );
+                let _in_flight = self.pacing.admit(domain_of(&n.to_address)).await;
                 let outcome = self
                     .transport
                     .send(

@@ -2,7 +2,11 @@
 
 pub mod copy;
 mod engine;
+mod pacing;
+mod relay;
 mod transport;
 
 pub use engine::{run_delivery, DeliverySettings};
+pub use pacing::PacingLimits;
+pub use relay::{Relay, RelayError, RelaySettings, RelayTlsMode};
 pub use transport::{Outbox, Outcome, Transport};

@@ -1,6 +1,7 @@
 //! Where copies go. Every transport answers with an [`Outcome`]; whether a failure is worth
 //! another attempt is decided where the failure is understood, in the transport.
 
+use super::relay::Relay;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -18,6 +19,7 @@ pub enum Outcome {
 #[derive(Debug, Clone)]
 pub enum Transport {
     Outbox(Outbox),
+    Relay(Relay),
 }
 
 impl Transport {
@@ -32,6 +34,7 @@ impl Transport {
     ) -> Outcome {
         match self {
             Transport::Outbox(outbox) => outbox.send(name, return_path, recipient, message).await,
+            Transport::Relay(relay) => relay.send(return_path, recipient, &message).await,
         }
     }
 }
