@@ -10,7 +10,7 @@ use crate::sql::Placeholders;
 use crate::{now_ms, Audience, Backend, Store, StoreError};
 use rand::RngCore;
 use sqlx::Row;
-use verteiler_policies::{audience_growth, Channel, ChannelPreference, Reason};
+use verteiler_policies::{audience_growth, Category, Channel, ChannelPreference, Reason};
 
 /// A send whose undo window has passed and whose expansion is not finished.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,15 +188,24 @@ impl Store {
         let mut queued = Vec::new();
         let mut unreachable = 0i64;
         for r in &recipients {
-            let wants = r.preference.map_or(Channel::Email, |p| match p {
-                ChannelPreference::Email | ChannelPreference::None => Channel::Email,
-                ChannelPreference::Sms => Channel::Sms,
-                ChannelPreference::Post => Channel::Post,
+            let wants = r.preference.map_or(Some(Channel::Email), |p| match p {
+                ChannelPreference::Email => Some(Channel::Email),
+                ChannelPreference::Sms => Some(Channel::Sms),
+                ChannelPreference::Post => Some(Channel::Post),
+                // Statutory notices reach every member whatever they chose; other mail
+                // respects a member's "none" for the category.
+                ChannelPreference::None if audience.category == Category::Statutory => {
+                    Some(Channel::Email)
+                }
+                ChannelPreference::None => None,
             });
             match (&r.email, wants) {
-                (Some(email), Channel::Email) => queued.push((r.member_id, email.to_lowercase())),
-                // SMS and post come with their own channel; until then such members are
-                // counted as not reachable by email, never dropped unseen.
+                (Some(email), Some(Channel::Email)) => {
+                    queued.push((r.member_id, email.to_lowercase()))
+                }
+                // SMS and post come with their own channel; until then such members, and
+                // those who chose no channel, are counted as not reached by email, never
+                // dropped unseen.
                 _ => unreachable += 1,
             }
         }

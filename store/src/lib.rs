@@ -19,6 +19,7 @@ mod resolve;
 mod sql;
 mod submissions;
 pub mod testing;
+mod unsubscribe;
 
 pub use audiences::{ApprovalSetting, Audience, AudienceSummary, NewAudience};
 pub use clock::now_ms;
@@ -37,3 +38,4 @@ pub use submissions::{
     Ingress, NewNotification, NewSend, NewSubmission, SendRecord, StoredSubmission,
     SubmissionRecord,
 };
+pub use unsubscribe::{UnsubscribeOutcome, UnsubscribePreview};

@@ -11,7 +11,7 @@ use crate::{Audience, Store, StoreError};
 use futures::{Stream, TryStreamExt};
 use serde::Serialize;
 use sqlx::Row;
-use verteiler_policies::{AudienceKind, ChannelPreference};
+use verteiler_policies::{AudienceKind, Category, ChannelPreference};
 
 /// Rows read per query while streaming an audience: large enough that recomputing the
 /// target subtree (~10 ms for 10,000 units) per batch stays small, small enough (a few MB)
@@ -126,6 +126,26 @@ const MEMBER_IN_SCOPE: &str = "(EXISTS (SELECT 1 FROM memberships sm WHERE sm.me
        AND +sm.unit_id IN (SELECT id FROM scope)) \
      OR EXISTS (SELECT 1 FROM roles sr WHERE sr.member_id = m.id AND +sr.unit_id IN (SELECT id FROM scope)))";
 
+/// Members who left a structural or functional audience by its unsubscribe link (an
+/// `unsubscribed` subscription row), applied in every select so that the count the policy
+/// engine and the widening check see is the number expansion queues.
+///
+/// Statutory audiences ignore such rows: the statutes require that every member receives
+/// them, so a stray row must never silence one (the store also refuses to write one).
+/// `NOT EXISTS` rather than `NOT IN`: rows of external addresses have a NULL `member_id`, and
+/// one NULL in a `NOT IN` list would exclude every member. The test is one probe of the
+/// `(audience_id, member_id)` unique index per candidate member.
+fn opted_out(sql: &mut Sql, audience: &Audience) -> String {
+    if audience.category == Category::Statutory {
+        return String::new();
+    }
+    let id = sql.param(Bind::Int(audience.id));
+    format!(
+        " AND NOT EXISTS (SELECT 1 FROM subscriptions x WHERE x.audience_id = {id} \
+         AND x.member_id = m.id AND x.state = 'unsubscribed')"
+    )
+}
+
 fn build_query(audience: &Audience, select: Select) -> Sql {
     let mut sql = Sql::default();
     unit_sets(&mut sql, audience, select);
@@ -160,7 +180,9 @@ fn build_query(audience: &Audience, select: Select) -> Sql {
                 Select::CountOutsideScope => format!(" AND NOT {MEMBER_IN_SCOPE}"),
                 _ => String::new(),
             };
-            let from = format!("FROM members m WHERE m.status = 'active' AND {reach}{outside}");
+            let opted_out = opted_out(&mut sql, audience);
+            let from =
+                format!("FROM members m WHERE m.status = 'active' AND {reach}{opted_out}{outside}");
             let columns = match select {
                 Select::Batch { .. } | Select::All => {
                     let [email, phone, pref] = contact_columns(&mut sql, audience);
@@ -329,5 +351,71 @@ impl Store {
             .await?
             .try_get(0)?;
         Ok(n.max(0) as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::TestDatabase;
+    use crate::{NewAudience, NewMember, NewUnit, Store};
+    use verteiler_policies::{AudienceSlug, Category, EmailAddress, UnitKind};
+
+    /// A branch of two and a list of `category` for it, on which Anna has an `unsubscribed`
+    /// row, written directly: the store's own operation refuses to write one for statutory
+    /// audiences, but resolution must not depend on that.
+    async fn list_with_opt_out(store: &Store, category: Category) -> crate::Audience {
+        let unit = store
+            .create_unit(&NewUnit {
+                code: "B".into(),
+                name: "Branch".into(),
+                kind: UnitKind::Branch,
+                parent_code: None,
+            })
+            .await
+            .unwrap();
+        let mut ids = Vec::new();
+        for name in ["Anna", "Ben"] {
+            ids.push(
+                store
+                    .create_member(&NewMember {
+                        external_id: None,
+                        first_name: name.into(),
+                        last_name: "Test".into(),
+                        unit_id: unit,
+                        email: Some(EmailAddress::parse(&format!("{name}@example.org")).unwrap()),
+                    })
+                    .await
+                    .unwrap(),
+            );
+        }
+        let anna = ids[0];
+        let slug = AudienceSlug::parse("branch").unwrap();
+        let mut new = NewAudience::structural(slug.clone(), "Branch", unit, false);
+        new.category = category;
+        let id = store.create_audience(&new).await.unwrap();
+        sqlx::query(
+            "INSERT INTO subscriptions (audience_id, member_id, state, token, created_at, updated_at) \
+             VALUES ($1, $2, 'unsubscribed', 'opt-out', 0, 0)",
+        )
+        .bind(id)
+        .bind(anna)
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        store.audience_by_slug(&slug).await.unwrap().unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_opt_out_counts_for_announcements_but_never_for_statutory_mail() {
+        for (category, reached) in [(Category::Announcement, 1), (Category::Statutory, 2)] {
+            let db = TestDatabase::new().await;
+            let list = list_with_opt_out(&db.store, category).await;
+            assert_eq!(db.store.count(&list).await.unwrap(), reached, "{category}");
+            assert_eq!(
+                db.store.resolve_batch(&list, 0, 10).await.unwrap().len() as u64,
+                reached,
+                "{category}"
+            );
+        }
     }
 }

@@ -1,0 +1,168 @@
+//! The portal's texts: German by default, English for those whose browser prefers it.
+//!
+//! Texts live in `portal/i18n/*.toml` (flat `key = "text"`, `{name}` placeholders) so they can
+//! be reworded without touching code; they are compiled in and parsed once. A test keeps the
+//! files in step: the same keys and, per key, the same placeholders.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::ACCEPT_LANGUAGE;
+use axum::http::request::Parts;
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::sync::LazyLock;
+
+/// A language the portal speaks. Taken from `Accept-Language` by handlers that show text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    De,
+    En,
+}
+
+type Catalogue = BTreeMap<String, String>;
+
+fn parse_catalogue(name: &str, text: &str) -> Catalogue {
+    // The files are compiled in and parsed by a test, so a broken one never gets this far.
+    toml::from_str(text).unwrap_or_else(|e| panic!("portal/i18n/{name} is not flat TOML: {e}"))
+}
+
+static DE: LazyLock<Catalogue> =
+    LazyLock::new(|| parse_catalogue("de.toml", include_str!("../i18n/de.toml")));
+static EN: LazyLock<Catalogue> =
+    LazyLock::new(|| parse_catalogue("en.toml", include_str!("../i18n/en.toml")));
+
+impl Lang {
+    /// For `<html lang>`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::De => "de",
+            Lang::En => "en",
+        }
+    }
+
+    fn catalogue(self) -> &'static Catalogue {
+        match self {
+            Lang::De => &DE,
+            Lang::En => &EN,
+        }
+    }
+
+    /// The best language for an `Accept-Language` value: the highest `q` among the languages we
+    /// have (ties go to the one named first), German when none of them is acceptable.
+    pub fn negotiate(accept_language: Option<&str>) -> Lang {
+        let mut best: Option<(f32, Lang)> = None;
+        for entry in accept_language.unwrap_or("").split(',') {
+            let mut parts = entry.split(';');
+            let tag = parts.next().unwrap_or("").trim();
+            let primary = tag.split('-').next().unwrap_or("").to_ascii_lowercase();
+            let lang = match primary.as_str() {
+                "de" => Lang::De,
+                "en" => Lang::En,
+                _ => continue,
+            };
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            if q > 0.0 && best.is_none_or(|(b, _)| q > b) {
+                best = Some((q, lang));
+            }
+        }
+        best.map_or(Lang::De, |(_, lang)| lang)
+    }
+
+    /// The text for `key`. A key missing from a file is a bug the tests catch (every page is
+    /// rendered in every language there); in a release build the German text stands in.
+    pub fn text(self, key: &str) -> &'static str {
+        let found = self.catalogue().get(key).or_else(|| DE.get(key));
+        debug_assert!(
+            self.catalogue().contains_key(key),
+            "no text {key:?} for {}",
+            self.code()
+        );
+        found.map_or("", String::as_str)
+    }
+
+    /// The text for `key` with each `{name}` replaced by its value. The values are inserted as
+    /// given: the template engine escapes the whole text afterwards.
+    pub fn text_with(self, key: &str, args: &[(&str, &str)]) -> String {
+        let mut text = self.text(key).to_string();
+        for (name, value) in args {
+            text = text.replace(&format!("{{{name}}}"), value);
+        }
+        text
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Lang {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
+        Ok(Lang::negotiate(header))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn placeholders(text: &str) -> BTreeSet<&str> {
+        text.split('{')
+            .skip(1)
+            .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+            .collect()
+    }
+
+    #[test]
+    fn every_language_has_the_same_keys_and_placeholders() {
+        let de = parse_catalogue("de.toml", include_str!("../i18n/de.toml"));
+        let en = parse_catalogue("en.toml", include_str!("../i18n/en.toml"));
+        assert!(!de.is_empty());
+        assert_eq!(
+            de.keys().collect::<Vec<_>>(),
+            en.keys().collect::<Vec<_>>(),
+            "de.toml and en.toml name different keys"
+        );
+        for (key, text) in &de {
+            assert_eq!(
+                placeholders(text),
+                placeholders(&en[key]),
+                "placeholders of {key} differ"
+            );
+            assert!(
+                !text.trim().is_empty() && !en[key].trim().is_empty(),
+                "{key} is empty"
+            );
+        }
+    }
+
+    #[test]
+    fn german_unless_english_is_preferred() {
+        assert_eq!(Lang::negotiate(None), Lang::De);
+        assert_eq!(Lang::negotiate(Some("")), Lang::De);
+        assert_eq!(Lang::negotiate(Some("fr-FR, it")), Lang::De);
+        assert_eq!(Lang::negotiate(Some("en")), Lang::En);
+        assert_eq!(Lang::negotiate(Some("en-GB,en;q=0.9")), Lang::En);
+        assert_eq!(Lang::negotiate(Some("de-DE,de;q=0.9,en;q=0.8")), Lang::De);
+        assert_eq!(
+            Lang::negotiate(Some("fr;q=1, en;q=0.5, de;q=0.7")),
+            Lang::De
+        );
+        assert_eq!(Lang::negotiate(Some("de;q=0.2, EN-us;q=0.9")), Lang::En);
+        assert_eq!(Lang::negotiate(Some("en;q=0, de;q=0.1")), Lang::De);
+        assert_eq!(Lang::negotiate(Some("en;q=0")), Lang::De);
+    }
+
+    #[test]
+    fn placeholders_are_filled_and_nothing_else_is_touched() {
+        let text = Lang::En.text_with("unsubscribe_done_text", &[("audience", "{audience} <b>")]);
+        assert_eq!(
+            text,
+            "You will no longer receive emails from the list “{audience} <b>”."
+        );
+    }
+}
