@@ -100,6 +100,60 @@ impl Queue {
     }
 }
 
+async fn finish(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    queue: Queue,
+    id: i64,
+    outcome: &Attempt,
+) -> Result<(), StoreError> {
+    let now = now_ms();
+    let (sql, error, at) = match (queue, outcome) {
+        (Queue::Deliveries, Attempt::Sent) => (
+            "UPDATE deliveries SET state = 'sent', sent_at = $1, lease_until = NULL, \
+                 last_error = $2, updated_at = $1 WHERE id = $3 AND state = 'queued'",
+            None,
+            now,
+        ),
+        (Queue::Deliveries, Attempt::Retry { at, error }) => (
+            "UPDATE deliveries SET next_attempt_at = $1, lease_until = NULL, last_error = $2, \
+                 updated_at = $1 WHERE id = $3 AND state = 'queued'",
+            Some(error.as_str()),
+            *at,
+        ),
+        (Queue::Deliveries, Attempt::Failed { error }) => (
+            "UPDATE deliveries SET state = 'failed', lease_until = NULL, last_error = $2, \
+                 updated_at = $1 WHERE id = $3 AND state = 'queued'",
+            Some(error.as_str()),
+            now,
+        ),
+        (Queue::Notifications, Attempt::Sent) => (
+            "UPDATE notifications SET sent_at = $1, lease_until = NULL, last_error = $2 \
+                 WHERE id = $3",
+            None,
+            now,
+        ),
+        (Queue::Notifications, Attempt::Retry { at, error }) => (
+            "UPDATE notifications SET next_attempt_at = $1, lease_until = NULL, last_error = $2 \
+                 WHERE id = $3",
+            Some(error.as_str()),
+            *at,
+        ),
+        (Queue::Notifications, Attempt::Failed { error }) => (
+            "UPDATE notifications SET failed_at = $1, lease_until = NULL, last_error = $2 \
+                 WHERE id = $3",
+            Some(error.as_str()),
+            now,
+        ),
+    };
+    sqlx::query(sql)
+        .bind(at)
+        .bind(error)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 fn token() -> String {
     let mut bytes = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut bytes);
@@ -422,59 +476,24 @@ impl Store {
 
     /// Records the outcome of a claimed delivery or notification attempt.
     pub async fn finish_delivery(&self, id: i64, outcome: &Attempt) -> Result<(), StoreError> {
-        self.finish(Queue::Deliveries, id, outcome).await
+        self.finish_deliveries(&[(id, outcome.clone())]).await
+    }
+
+    /// Records the outcomes of several deliveries in one transaction: with many workers, one
+    /// commit per copy would have them queue for SQLite's single writer.
+    pub async fn finish_deliveries(&self, outcomes: &[(i64, Attempt)]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for (id, outcome) in outcomes {
+            finish(&mut tx, Queue::Deliveries, *id, outcome).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn finish_notification(&self, id: i64, outcome: &Attempt) -> Result<(), StoreError> {
-        self.finish(Queue::Notifications, id, outcome).await
-    }
-
-    async fn finish(&self, queue: Queue, id: i64, outcome: &Attempt) -> Result<(), StoreError> {
-        let now = now_ms();
-        let (sql, error, at) = match (queue, outcome) {
-            (Queue::Deliveries, Attempt::Sent) => (
-                "UPDATE deliveries SET state = 'sent', sent_at = $1, lease_until = NULL, \
-                 last_error = $2, updated_at = $1 WHERE id = $3 AND state = 'queued'",
-                None,
-                now,
-            ),
-            (Queue::Deliveries, Attempt::Retry { at, error }) => (
-                "UPDATE deliveries SET next_attempt_at = $1, lease_until = NULL, last_error = $2, \
-                 updated_at = $1 WHERE id = $3 AND state = 'queued'",
-                Some(error.as_str()),
-                *at,
-            ),
-            (Queue::Deliveries, Attempt::Failed { error }) => (
-                "UPDATE deliveries SET state = 'failed', lease_until = NULL, last_error = $2, \
-                 updated_at = $1 WHERE id = $3 AND state = 'queued'",
-                Some(error.as_str()),
-                now,
-            ),
-            (Queue::Notifications, Attempt::Sent) => (
-                "UPDATE notifications SET sent_at = $1, lease_until = NULL, last_error = $2 \
-                 WHERE id = $3",
-                None,
-                now,
-            ),
-            (Queue::Notifications, Attempt::Retry { at, error }) => (
-                "UPDATE notifications SET next_attempt_at = $1, lease_until = NULL, last_error = $2 \
-                 WHERE id = $3",
-                Some(error.as_str()),
-                *at,
-            ),
-            (Queue::Notifications, Attempt::Failed { error }) => (
-                "UPDATE notifications SET failed_at = $1, lease_until = NULL, last_error = $2 \
-                 WHERE id = $3",
-                Some(error.as_str()),
-                now,
-            ),
-        };
-        sqlx::query(sql)
-            .bind(at)
-            .bind(error)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        let mut tx = self.pool.begin().await?;
+        finish(&mut tx, Queue::Notifications, id, outcome).await?;
+        tx.commit().await?;
         Ok(())
     }
 

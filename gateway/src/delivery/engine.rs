@@ -9,7 +9,7 @@ use rand::Rng;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
 use verteiler_policies::{Category, ReplyMode};
 use verteiler_store::{
     now_ms, Attempt, ClaimedDelivery, ClaimedNotification, Expansion, SendContent, Store,
@@ -71,25 +71,51 @@ pub async fn run_delivery(
     settings: DeliverySettings,
     stop: watch::Receiver<bool>,
 ) {
+    let (outcomes, recorded) = mpsc::channel(1_024);
+    let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(record_outcomes(store.clone(), recorded));
     let engine = Arc::new(Engine {
         store,
         transport,
         pacing: Pacing::new(settings.pacing),
+        outcomes,
         settings,
     });
-    let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(Arc::clone(&engine).expand_loop(stop.clone()));
     tasks.spawn(Arc::clone(&engine).notification_loop(stop.clone()));
     for worker in 0..engine.settings.workers {
         tasks.spawn(Arc::clone(&engine).copy_loop(worker, stop.clone()));
     }
+    // The recorder ends when the last loop has dropped its handle to the engine.
+    drop(engine);
     while tasks.join_next().await.is_some() {}
+}
+
+/// An outcome on its way to the store, and who waits for it to be recorded.
+type Recording = (i64, Attempt, oneshot::Sender<()>);
+
+/// Records the workers' outcomes in shared transactions (group commit); each worker waits for
+/// its copy's record, so a crash can repeat at most one copy per worker.
+async fn record_outcomes(store: Store, mut recorded: mpsc::Receiver<Recording>) {
+    let mut group = Vec::with_capacity(256);
+    while recorded.recv_many(&mut group, 256).await > 0 {
+        let outcomes: Vec<(i64, Attempt)> =
+            group.iter().map(|(id, a, _)| (*id, a.clone())).collect();
+        if let Err(e) = store.finish_deliveries(&outcomes).await {
+            // Unrecorded copies come back when their lease runs out and are sent again.
+            tracing::error!(event = "delivery.record_failed", copies = outcomes.len(), error = %e);
+        }
+        for (.., done) in group.drain(..) {
+            let _ = done.send(());
+        }
+    }
 }
 
 struct Engine {
     store: Store,
     transport: Transport,
     pacing: Pacing,
+    outcomes: mpsc::Sender<Recording>,
     settings: DeliverySettings,
 }
 
@@ -201,8 +227,14 @@ impl Engine {
                 }
                 let content = contents.get(&delivery.send_id).cloned().flatten();
                 let attempt = self.deliver(delivery, content.as_deref()).await;
-                if let Err(e) = self.store.finish_delivery(delivery.id, &attempt).await {
-                    tracing::error!(event = "delivery.record_failed", delivery = delivery.id, error = %e);
+                let (done, recorded) = oneshot::channel();
+                if self
+                    .outcomes
+                    .send((delivery.id, attempt, done))
+                    .await
+                    .is_ok()
+                {
+                    let _ = recorded.await;
                 }
             }
             let pause = if claimed.is_empty() {
