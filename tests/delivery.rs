@@ -35,15 +35,11 @@ fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
 
 #[tokio::test]
 async fn a_released_message_reaches_each_member_alone_and_the_sender_is_told() {
-    if !tool_available("python3") {
+    let Some((env, server)) =
+        demo_server("python3", &[("VERTEILER_DELIVERY__UNDO_WINDOW_SECS", "0")]).await
+    else {
         return;
-    }
-    let env = Env::new().await;
-    assert!(env.run(&["demo", "--members", "600"]).status.success());
-    let server = env.serve_with(
-        &["--demo"],
-        &[("VERTEILER_DELIVERY__UNDO_WINDOW_SECS", "0")],
-    );
+    };
     let r = smtplib_send(
         &server.smtp(),
         CHAIR.0,
@@ -159,15 +155,11 @@ async fn a_released_message_reaches_each_member_alone_and_the_sender_is_told() {
 
 #[tokio::test]
 async fn the_kill_switch_and_cancel_stop_delivery_from_the_command_line() {
-    if !tool_available("python3") {
+    let Some((env, server)) =
+        demo_server("python3", &[("VERTEILER_DELIVERY__UNDO_WINDOW_SECS", "0")]).await
+    else {
         return;
-    }
-    let env = Env::new().await;
-    assert!(env.run(&["demo", "--members", "600"]).status.success());
-    let server = env.serve_with(
-        &["--demo"],
-        &[("VERTEILER_DELIVERY__UNDO_WINDOW_SECS", "0")],
-    );
+    };
     let outbox = env.path("data/outbox");
     let pause = env.run(&[
         "send",

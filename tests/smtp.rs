@@ -7,18 +7,6 @@ use support::*;
 
 const CHAIR: (&str, &str) = ("ole.brandt@example.org", "oldenfelde-vorsitz");
 
-/// A demo server with its environment, or `None` (test skipped outside CI) when the client
-/// tool the test drives is not installed.
-async fn demo_server(client: &str, extra_env: &[(&str, &str)]) -> Option<(Env, Server)> {
-    if !tool_available(client) {
-        return None;
-    }
-    let env = Env::new().await;
-    assert!(env.run(&["demo", "--members", "600"]).status.success());
-    let server = env.serve_with(&["--demo"], extra_env);
-    Some((env, server))
-}
-
 #[tokio::test]
 async fn a_chair_sends_to_the_branch_list_and_is_told_how_many_it_reaches() {
     let Some((env, server)) = demo_server("python3", &[]).await else {

@@ -25,48 +25,13 @@ messages="${MESSAGES:-20000}"
 sessions="${SESSIONS:-20}"
 members="${MEMBERS:-5000}"
 size="${SIZE:-1000}"
-smtp_source=/usr/sbin/smtp-source
-smtp_sink=/usr/sbin/smtp-sink
-
-if [[ ! -x $smtp_source || ! -x $smtp_sink ]]; then
-  echo "installing postfix (for smtp-source and smtp-sink) …"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix > /dev/null
-  # Only the two test tools are wanted: the system mail daemon must not hold port 25.
-  postfix stop > /dev/null 2>&1 || true
-fi
+source ops/bench/postfix_tools.sh
 
 cargo build --release --quiet --bin verteiler
 cargo build --release --quiet -p verteiler-gateway --example smtp_load
 target="${CARGO_TARGET_DIR:-$PWD/target}"
 bin="$target/release/verteiler"
 load="$target/release/examples/smtp_load"
-
-work="$(mktemp -d)"
-server_pid=""
-sink_pid=""
-cleanup() {
-  [[ -n $server_pid ]] && kill "$server_pid" 2> /dev/null || true
-  [[ -n $sink_pid ]] && kill "$sink_pid" 2> /dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-wait_for_port() { # port, pid, log
-  for _ in $(seq 1 300); do
-    if ! kill -0 "$2" 2> /dev/null; then
-      echo "the server on port $1 exited:"; cat "$3"; exit 1
-    fi
-    if python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1" 2> /dev/null; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  echo "port $1 did not open in 30 s:"; cat "$3"; exit 1
-}
 
 export RUST_LOG=warn
 export VERTEILER_DATABASE__URL="sqlite://$work/v.db"
@@ -141,8 +106,6 @@ gw_rate="$(field rate)"
 
 # --- reference: smtp-source → smtp-sink ------------------------------------------------------
 sink_port="$(free_port)"
-sink_user=()
-[[ $EUID -eq 0 ]] && sink_user=(-u nobody) # smtp-sink refuses to run as root
 sink_cmd=("$smtp_sink" "${sink_user[@]}" -c "127.0.0.1:$sink_port" 1000)
 "${sink_cmd[@]}" > /dev/null 2> "$work/sink.err" &
 sink_pid=$!

@@ -4,45 +4,9 @@
 mod common;
 
 use common::*;
-use verteiler_policies::{Decision, HeaderTreatment, Reason, RoleFunction};
+use verteiler_policies::{Reason, RoleFunction};
 use verteiler_store::testing::TestDatabase;
-use verteiler_store::{
-    now_ms, Attempt, Expansion, Ingress, NewSend, NewSubmission, Store, SubmissionRecord,
-};
-
-/// Stores a released send to `audience` decided for `recipients`, due now; returns its id.
-async fn released_send(s: &Store, sender: i64, audience: i64, recipients: u64) -> i64 {
-    let stored = s
-        .record_submission(&SubmissionRecord {
-            submission: NewSubmission {
-                message_id: None,
-                sender_member_id: sender,
-                credential_id: None,
-                ingress: Ingress::Cli,
-                client_ip: None,
-                client_name: None,
-                tls: false,
-                envelope_from: "chair@example.org".into(),
-                header_from: "chair@example.org".into(),
-                subject: "Einladung".into(),
-                content_hash: "03".repeat(32),
-                raw: b"From: chair@example.org\r\nSubject: Einladung\r\n\r\nHallo".to_vec(),
-            },
-            sends: vec![NewSend {
-                address: "oldenfelde@lists.example.org".into(),
-                audience_id: Some(audience),
-                decision: Decision::Release {
-                    headers: HeaderTreatment::Keep,
-                },
-                recipients,
-                release_at: Some(now_ms() - 1),
-            }],
-            notifications: Vec::new(),
-        })
-        .await
-        .unwrap();
-    s.sends_of(stored.id).await.unwrap()[0].id
-}
+use verteiler_store::{now_ms, Attempt, Expansion, Store};
 
 async fn setup(s: &Store, members: usize) -> (i64, i64) {
     let org = build_org(s).await;

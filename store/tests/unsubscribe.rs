@@ -5,47 +5,17 @@ mod common;
 
 use common::*;
 use futures::TryStreamExt;
-use verteiler_policies::{AudienceKind, Category, Decision, HeaderTreatment, RoleFunction};
+use verteiler_policies::{AudienceKind, Category, RoleFunction};
 use verteiler_store::testing::TestDatabase;
 use verteiler_store::{
-    now_ms, Audience, Ingress, NewAudience, NewSend, NewSubmission, Store, SubmissionRecord,
-    UnsubscribeOutcome, UnsubscribePreview,
+    now_ms, Audience, NewAudience, Store, UnsubscribeOutcome, UnsubscribePreview,
 };
 
 /// Sends to `audience` as `sender`, expands the send and claims its deliveries: the tokens
 /// the copies carry, by address.
 async fn deliver(s: &Store, sender: i64, audience: &Audience) -> Vec<(String, String)> {
     let recipients = s.count(audience).await.unwrap();
-    let stored = s
-        .record_submission(&SubmissionRecord {
-            submission: NewSubmission {
-                message_id: None,
-                sender_member_id: sender,
-                credential_id: None,
-                ingress: Ingress::Cli,
-                client_ip: None,
-                client_name: None,
-                tls: false,
-                envelope_from: "chair@example.org".into(),
-                header_from: "chair@example.org".into(),
-                subject: "Einladung".into(),
-                content_hash: "04".repeat(32),
-                raw: b"From: chair@example.org\r\nSubject: Einladung\r\n\r\nHallo".to_vec(),
-            },
-            sends: vec![NewSend {
-                address: format!("{}@lists.example.org", audience.slug.as_str()),
-                audience_id: Some(audience.id),
-                decision: Decision::Release {
-                    headers: HeaderTreatment::Keep,
-                },
-                recipients,
-                release_at: Some(now_ms() - 1),
-            }],
-            notifications: Vec::new(),
-        })
-        .await
-        .unwrap();
-    let send = s.sends_of(stored.id).await.unwrap()[0].id;
+    let send = released_send(s, sender, audience.id, recipients).await;
     s.expand_send(send, 1_000).await.unwrap();
     let mut tokens: Vec<(String, String)> = s
         .claim_deliveries(now_ms(), 60_000, 1_000)

@@ -231,3 +231,15 @@ pub fn smtplib_send(
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
+
+/// A demo server with its environment, or `None` (test skipped outside CI) when the client
+/// tool the test drives is not installed.
+pub async fn demo_server(client: &str, extra_env: &[(&str, &str)]) -> Option<(Env, Server)> {
+    if !tool_available(client) {
+        return None;
+    }
+    let env = Env::new().await;
+    assert!(env.run(&["demo", "--members", "600"]).status.success());
+    let server = env.serve_with(&["--demo"], extra_env);
+    Some((env, server))
+}

@@ -10,8 +10,13 @@
 //! ```
 #![allow(dead_code)]
 
-use verteiler_policies::{AudienceSlug, EmailAddress, RoleFunction, UnitKind};
-use verteiler_store::{Audience, NewAudience, NewMember, NewRole, NewUnit, Store};
+use verteiler_policies::{
+    AudienceSlug, Decision, EmailAddress, HeaderTreatment, RoleFunction, UnitKind,
+};
+use verteiler_store::{
+    now_ms, Audience, Ingress, NewAudience, NewMember, NewRole, NewSend, NewSubmission, NewUnit,
+    Store, SubmissionRecord,
+};
 
 pub struct Org {
     pub hh: i64,
@@ -99,4 +104,39 @@ pub async fn structural(store: &Store, s: &str, unit_id: i64, include_subunits: 
         .await
         .unwrap();
     store.audience_by_slug(&slug(s)).await.unwrap().unwrap()
+}
+
+/// Stores a released send from `sender` to the audience `audience_id`, decided for
+/// `recipients` and due now; returns the send's id.
+pub async fn released_send(s: &Store, sender: i64, audience_id: i64, recipients: u64) -> i64 {
+    let stored = s
+        .record_submission(&SubmissionRecord {
+            submission: NewSubmission {
+                message_id: None,
+                sender_member_id: sender,
+                credential_id: None,
+                ingress: Ingress::Cli,
+                client_ip: None,
+                client_name: None,
+                tls: false,
+                envelope_from: "chair@example.org".into(),
+                header_from: "chair@example.org".into(),
+                subject: "Einladung".into(),
+                content_hash: "03".repeat(32),
+                raw: b"From: chair@example.org\r\nSubject: Einladung\r\n\r\nHallo".to_vec(),
+            },
+            sends: vec![NewSend {
+                address: "list@lists.example.org".into(),
+                audience_id: Some(audience_id),
+                decision: Decision::Release {
+                    headers: HeaderTreatment::Keep,
+                },
+                recipients,
+                release_at: Some(now_ms() - 1),
+            }],
+            notifications: Vec::new(),
+        })
+        .await
+        .unwrap();
+    s.sends_of(stored.id).await.unwrap()[0].id
 }
