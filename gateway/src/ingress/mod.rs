@@ -58,9 +58,11 @@ impl Ingress {
     fn bounce_token<'a>(&self, address: &'a str) -> Option<&'a str> {
         let (local, domain) = address.rsplit_once('@')?;
         let prefix = &self.settings.bounce_prefix;
+        // `get`, not slicing: a local part with a multi-byte character at the boundary must
+        // not end the session in a panic.
         let token = local.get(prefix.len() + 1..)?;
         (domain.eq_ignore_ascii_case(&self.settings.list_domain)
-            && local[..prefix.len()].eq_ignore_ascii_case(prefix)
+            && local.get(..prefix.len())?.eq_ignore_ascii_case(prefix)
             && local.as_bytes()[prefix.len()] == b'+')
             .then_some(token)
     }
