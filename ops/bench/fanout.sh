@@ -3,15 +3,18 @@
 # delivered by `verteiler serve` through the `relay` transport to Postfix's smtp-sink on
 # loopback, one SMTP transaction per recipient. Reports recipients per second from the first to
 # the last copy and the server's peak RSS; in the same run smtp-source → smtp-sink (20
-# sessions, 20,000 messages) as the ceiling, and the ratio.
+# sessions, 20,000 messages) as the ceiling, and a private Postfix instance fanning the same
+# message out to a virtual alias of as many addresses, relaying to smtp-sink, as the peer.
 #
 # The send goes to `alle-mitglieder` as the state chair. That audience needs a press officer's
 # approval, which comes with the four-eyes issue; until then the script stands in for the
-# approver by setting the held send to scheduled in the database (SQLite), and says so.
+# approver by setting the held send to scheduled in the database, and says so.
 #
 # Usage: ops/bench/fanout.sh
-#   env MEMBERS (default 100000), WORKERS (delivery.workers, default 16). CARGO_TARGET_DIR is
-#   honoured. Not measured here yet: Postfix as a peer fanning out to an alias, DKIM (not built).
+#   env MEMBERS (default 100000), WORKERS (delivery.workers, default 16),
+#   DATABASE=sqlite|postgres (default sqlite; postgres uses a scratch database on
+#   127.0.0.1:5432, dropped afterwards), PEER=0 skips the Postfix peer run.
+#   CARGO_TARGET_DIR is honoured.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -23,10 +26,33 @@ cargo build --release --quiet --bin verteiler
 bin="${CARGO_TARGET_DIR:-$PWD/target}/release/verteiler"
 
 export RUST_LOG=warn
-export VERTEILER_DATABASE__URL="sqlite://$work/v.db"
-db="$work/v.db"
+database="${DATABASE:-sqlite}"
+case "$database" in
+  sqlite)
+    export VERTEILER_DATABASE__URL="sqlite://$work/v.db"
+    sql() { python3 -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1], timeout=30)
+for row in c.execute(sys.argv[2]).fetchall(): print(*row)
+c.commit()' "$work/v.db" "$1"; }
+    ;;
+  postgres)
+    pg_db="verteiler_fanout_$$"
+    psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $pg_db" postgres
+    export VERTEILER_DATABASE__URL="postgres://postgres@127.0.0.1:5432/$pg_db"
+    sql() { psql -h 127.0.0.1 -U postgres -d "$pg_db" -AtF ' ' -qc "$1"; }
+    drop_pg() { psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" postgres > /dev/null || true; }
+    ;;
+  *) echo "DATABASE must be sqlite or postgres, not $database"; exit 2 ;;
+esac
+pf_dir=""
+on_exit() {
+  if [[ -n $pf_dir ]]; then postfix -c "$pf_dir" stop > /dev/null 2>&1 || true; fi
+  cleanup
+  if declare -F drop_pg > /dev/null; then drop_pg; fi
+}
+trap on_exit EXIT
 
-echo "verteiler fan-out benchmark: $members members, $workers workers, $(nproc) cores"
+echo "verteiler fan-out benchmark: $members members, $workers workers, $database, $(nproc) cores"
 "$bin" demo --members "$members" > "$work/demo.log"
 
 # --- gateway → smtp-sink ---------------------------------------------------------------------
@@ -62,20 +88,12 @@ with smtplib.SMTP("127.0.0.1", int(sys.argv[1])) as s:
     print("submission:", s.send_message(m) or "accepted")
 PY
 # Stand-in for the approval (four-eyes issue): release the held send now.
-send_id="$(python3 - "$db" <<'PY'
-import sqlite3, sys, time
-c = sqlite3.connect(sys.argv[1], timeout=30)
-sid, state, n = c.execute("SELECT id, state, recipients FROM sends ORDER BY id DESC LIMIT 1").fetchone()
-c.execute("UPDATE sends SET state = 'scheduled', decision = 'release', release_at = ? WHERE id = ?",
-          (int(time.time() * 1000), sid))
-c.commit()
-print(sid)
-print(f"send {sid} was {state} for {n} recipients; released by the script", file=sys.stderr)
-PY
-)"
+read -r send_id state n < <(sql "SELECT id, state, recipients FROM sends ORDER BY id DESC LIMIT 1")
+sql "UPDATE sends SET state = 'scheduled', decision = 'release', release_at = $(date +%s%3N) WHERE id = $send_id" > /dev/null
+echo "send $send_id was $state for $n recipients; released by the script"
 start="$(date +%s.%N)"
 while true; do
-  state="$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1], timeout=30).execute("SELECT state FROM sends WHERE id = ?", (int(sys.argv[2]),)).fetchone()[0])' "$db" "$send_id")"
+  state="$(sql "SELECT state FROM sends WHERE id = $send_id")"
   [[ $state == complete ]] && break
   if ! kill -0 "$server_pid" 2> /dev/null; then echo "the server exited:"; tail -n 20 "$work/serve.log"; exit 1; fi
   if (( $(awk -v s="$start" -v n="$(date +%s.%N)" 'BEGIN{print (n - s > 1800)}') )); then
@@ -85,15 +103,96 @@ while true; do
 done
 rss_kb="$(awk '/^VmHWM:/ {print $2}' "/proc/$server_pid/status")"
 "$bin" send show "$send_id"
-read -r sent first last < <(python3 -c '
-import sqlite3, sys
-c = sqlite3.connect(sys.argv[1], timeout=30)
-print(*c.execute("SELECT COUNT(*), MIN(sent_at), MAX(sent_at) FROM deliveries WHERE send_id = ? AND state = \"sent\"", (int(sys.argv[2]),)).fetchone())
-' "$db" "$send_id")
+read -r sent first last < <(sql "SELECT COUNT(*), MIN(sent_at), MAX(sent_at) FROM deliveries WHERE send_id = $send_id AND state = 'sent'")
 kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=""
 kill "$sink_pid" 2> /dev/null || true; wait "$sink_pid" 2> /dev/null || true; sink_pid=""
 gw_secs="$(awk -v a="$first" -v b="$last" 'BEGIN{printf "%.2f", (b - a) / 1000}')"
 gw_rate="$(awk -v n="$sent" -v s="$gw_secs" 'BEGIN{printf "%.1f", (s > 0 ? n / s : 0)}')"
+
+# --- peer: Postfix fanning the same message out to an alias of $members addresses ------------
+# A private Postfix instance (own config, queue and port) relays everything to smtp-sink;
+# one virtual alias expands to every address. Timed from the submission until its queue is
+# empty. Postfix batches up to 50 recipients per transaction (smtp_destination_recipient_limit)
+# where verteiler sends one transaction per recipient, so the comparison favours Postfix.
+postfix_peer() {
+  local pf="$work/postfix" sink_port pf_port
+  mkdir -p "$pf/queue" "$pf/data"
+  # Postfix daemons run as the postfix user: they must reach the directories.
+  chmod 755 "$work" "$pf"
+  chown postfix "$pf/data"
+  sink_port="$(free_port)"
+  "$smtp_sink" "${sink_user[@]}" -c "127.0.0.1:$sink_port" 1000 > /dev/null 2> "$work/sink.err" &
+  sink_pid=$!
+  wait_for_port "$sink_port" "$sink_pid" "$work/sink.err"
+  pf_port="$(free_port)"
+  python3 - "$members" > "$pf/virtual" <<'PY'
+import sys
+n = int(sys.argv[1])
+print("list@peer.example.org " + ",".join(f"m{i}@d{i % 50}.example.net" for i in range(n)))
+PY
+  cp /etc/postfix/master.cf "$pf/master.cf"
+  # Only our listener: replace the default smtp service line.
+  sed -i "s/^smtp      inet.*/127.0.0.1:$pf_port inet n - n - - smtpd/" "$pf/master.cf"
+  # No chroot: the private queue directory has none of the files a chroot needs.
+  sed -i -E 's/^([^#[:space:]]+[[:space:]]+(unix|inet|fifo|pass|unix-dgram)[[:space:]]+[-yn][[:space:]]+[-yn][[:space:]]+)y/\1n/' "$pf/master.cf"
+  cat > "$pf/main.cf" <<CF
+compatibility_level = 3.6
+queue_directory = $pf/queue
+data_directory = $pf/data
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = peer.example.org
+mydestination =
+mynetworks = 127.0.0.0/8
+relayhost = [127.0.0.1]:$sink_port
+virtual_alias_maps = texthash:$pf/virtual
+virtual_alias_expansion_limit = $((members + 10))
+smtpd_recipient_restrictions = permit_mynetworks, reject
+default_destination_concurrency_limit = 20
+smtp_destination_concurrency_limit = 20
+smtp_tls_security_level = none
+maillog_file_prefixes = $pf
+maillog_file = $pf/maillog
+CF
+  postfix -c "$pf" check || { echo "postfix check failed"; exit 1; }
+  pf_dir="$pf"
+  postfix -c "$pf" start || { echo "postfix did not start"; cat "$pf/maillog" 2> /dev/null; exit 1; }
+  wait_for_port "$pf_port" "$sink_pid" "$work/sink.err"
+  local start end
+  start="$(date +%s.%N)"
+  python3 - "$pf_port" <<'PY'
+import smtplib, sys
+from email.message import EmailMessage
+m = EmailMessage()
+m["From"] = "chair@peer.example.org"
+m["To"] = "list@peer.example.org"
+m["Subject"] = "Einladung zum Landesparteitag"
+m.set_content(("Liebe Mitglieder, wir laden herzlich ein. " * 120)[:5000])
+with smtplib.SMTP("127.0.0.1", int(sys.argv[1])) as s:
+    s.send_message(m)
+PY
+  # Empty queue = every recipient handed to the sink.
+  sleep 1
+  local waited=0
+  while [[ -n "$(find "$pf/queue/incoming" "$pf/queue/active" "$pf/queue/deferred" "$pf/queue/maildrop" -type f 2> /dev/null | head -1)" ]]; do
+    sleep 0.2
+    waited=$((waited + 1))
+    if (( waited > 9000 )); then echo "postfix peer: queue not empty after 30 min"; tail "$pf/maillog"; exit 1; fi
+  done
+  end="$(date +%s.%N)"
+  postfix -c "$pf" stop > /dev/null 2>&1 || true
+  pf_dir=""
+  kill "$sink_pid" 2> /dev/null || true; wait "$sink_pid" 2> /dev/null || true; sink_pid=""
+  local delivered
+  delivered="$(grep -c 'status=sent' "$pf/maillog" || true)"
+  peer_rate="$(awk -v n="$members" -v a="$start" -v b="$end" 'BEGIN{printf "%.1f", n / (b - a)}')"
+  echo "postfix peer: $delivered transactions logged as sent, $members recipients in $(awk -v a="$start" -v b="$end" 'BEGIN{printf "%.2f", b - a}') s"
+}
+
+peer_rate=""
+[[ ${PEER:-1} == 0 ]] || postfix_peer
 
 # --- ceiling: smtp-source → smtp-sink ---------------------------------------------------------
 sink_port="$(free_port)"
@@ -111,5 +210,7 @@ printf '%-36s %12s\n' "gateway copies sent" "$sent"
 printf '%-36s %12s\n' "gateway seconds (first to last copy)" "$gw_secs"
 printf '%-36s %12s\n' "gateway recipients/s" "$gw_rate"
 printf '%-36s %12s\n' "ceiling smtp-source → smtp-sink /s" "$ceiling"
+printf '%-36s %12s\n' "peer Postfix → smtp-sink recipients/s" "$peer_rate"
 printf '%-36s %11s%%\n' "ratio gateway / ceiling" "$(awk -v g="$gw_rate" -v c="$ceiling" 'BEGIN{printf "%.1f", 100 * g / c}')"
+[[ -n $peer_rate ]] && printf '%-36s %11s%%\n' "ratio gateway / Postfix" "$(awk -v g="$gw_rate" -v c="$peer_rate" 'BEGIN{printf "%.1f", 100 * g / c}')"
 printf '%-36s %9.1f MB\n' "gateway peak RSS (VmHWM)" "$(awk -v k="$rss_kb" 'BEGIN{print k / 1024}')"

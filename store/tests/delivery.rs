@@ -292,3 +292,60 @@ async fn the_kill_switch_stops_expansion_and_claims_until_resumed() {
         3
     );
 }
+
+#[tokio::test]
+async fn one_group_of_outcomes_records_each_delivery_its_own_way() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    let (chair, list) = setup(s, 5).await;
+    let send = released_send(s, chair, list, 5).await;
+    assert!(matches!(
+        s.expand_send(send, 100).await.unwrap(),
+        Expansion::Done { queued: 5 }
+    ));
+    let now = now_ms();
+    let claimed = s.claim_deliveries(now, 60_000, 10).await.unwrap();
+    assert_eq!(claimed.len(), 5);
+    let retry_at = now + 600_000;
+    let outcomes = vec![
+        (claimed[0].id, Attempt::Sent),
+        (
+            claimed[1].id,
+            Attempt::Retry {
+                at: retry_at,
+                error: "451 later".into(),
+            },
+        ),
+        (claimed[2].id, Attempt::Sent),
+        (
+            claimed[3].id,
+            Attempt::Failed {
+                error: "550 no such user".into(),
+            },
+        ),
+        (claimed[4].id, Attempt::Sent),
+    ];
+    s.finish_deliveries(&outcomes).await.unwrap();
+    let totals = s.delivery_totals(send).await.unwrap();
+    assert_eq!((totals.sent, totals.failed, totals.queued), (3, 1, 1));
+    assert!(
+        s.claim_deliveries(now + 60_001, 60_000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the deferred one waits for its retry time, the others are done"
+    );
+    let retried = s.claim_deliveries(retry_at, 60_000, 10).await.unwrap();
+    assert_eq!(
+        retried.iter().map(|d| d.id).collect::<Vec<_>>(),
+        vec![claimed[1].id]
+    );
+
+    // A success reported for a delivery cancelled meanwhile does not turn it into "sent".
+    assert_eq!(s.cancel_send(send).await.unwrap(), 1);
+    s.finish_deliveries(&[(claimed[1].id, Attempt::Sent)])
+        .await
+        .unwrap();
+    let totals = s.delivery_totals(send).await.unwrap();
+    assert_eq!((totals.sent, totals.cancelled), (3, 1));
+}

@@ -4,6 +4,7 @@ pub mod copy;
 mod engine;
 mod pacing;
 mod relay;
+mod smtp_pool;
 mod transport;
 
 pub use engine::{run_delivery, DeliverySettings};

@@ -1,17 +1,18 @@
 //! `delivery.transport = "relay"`: every copy goes to one smarthost over SMTP, which then does
 //! the MX lookups, the retries towards recipients and the bounces. lettre speaks the protocol
-//! and keeps a pool of open connections; this file decides what its errors mean for a delivery.
+//! on connections of our own pool (`smtp_pool`); this file decides what its errors mean for a
+//! delivery.
 
+use super::smtp_pool::{Connector, SmtpPool};
 use super::transport::Outcome;
 use lettre::address::{Address, Envelope};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::response::{Code, Severity};
-use lettre::transport::smtp::{AsyncSmtpTransportBuilder, Error as SmtpError, PoolConfig};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use lettre::transport::smtp::Error as SmtpError;
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How the connection to the relay is secured.
@@ -89,9 +90,6 @@ pub enum RelayError {
         #[source]
         source: SmtpError,
     },
-    /// lettre's pool starts a cleanup task, so it can only be built inside a Tokio runtime.
-    #[error("the relay transport must be built inside a Tokio runtime")]
-    NoRuntime,
 }
 
 /// The smarthost transport. Cheap to clone: clones share one connection pool.
@@ -104,14 +102,7 @@ struct Inner {
     /// `host:port`, for messages.
     address: String,
     budget: Duration,
-    /// Kept to build a fresh pool when a connection of the current one stalls (see `retire`).
-    builder: AsyncSmtpTransportBuilder,
-    current: Mutex<Pool>,
-}
-
-struct Pool {
-    generation: u64,
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    pool: SmtpPool,
 }
 
 impl fmt::Debug for Relay {
@@ -130,33 +121,27 @@ impl Relay {
         if host.is_empty() {
             return Err(RelayError::NoHost);
         }
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(RelayError::NoRuntime);
-        }
         let tls = match settings.tls {
             RelayTlsMode::None => Tls::None,
             RelayTlsMode::Starttls => Tls::Required(tls_parameters(&host, &settings)?),
             RelayTlsMode::Implicit => Tls::Wrapper(tls_parameters(&host, &settings)?),
         };
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.as_str())
-            .port(settings.port)
-            .tls(tls)
-            .hello_name(ClientId::Domain(settings.hello_name.clone()))
-            .timeout(Some(settings.timeout))
-            .pool_config(PoolConfig::new().min_idle(0).max_size(settings.pool_size));
-        if let Some((user, password)) = &settings.credentials {
-            builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
-        }
-        let transport = builder.clone().build();
+        let connector = Connector {
+            host: host.clone(),
+            port: settings.port,
+            tls,
+            hello: ClientId::Domain(settings.hello_name.clone()),
+            credentials: settings
+                .credentials
+                .as_ref()
+                .map(|(user, password)| Credentials::new(user.clone(), password.clone())),
+            connect_timeout: settings.timeout,
+        };
         Ok(Relay {
             inner: Arc::new(Inner {
                 address: format!("{host}:{}", settings.port),
                 budget: settings.timeout,
-                builder,
-                current: Mutex::new(Pool {
-                    generation: 0,
-                    transport,
-                }),
+                pool: SmtpPool::new(connector, settings.pool_size as usize),
             }),
         })
     }
@@ -173,66 +158,18 @@ impl Relay {
             Ok(envelope) => envelope,
             Err(failure) => return classify(failure, self.address()),
         };
-        let (generation, transport) = self.pool();
+        // A send that runs out of time is dropped with its connection, which therefore never
+        // returns to the pool half-way through a conversation.
         let sent = tokio::time::timeout(
             self.inner.budget,
-            transport.send_raw(&envelope, without_final_crlf(message)),
+            self.inner.pool.send(&envelope, without_final_crlf(message)),
         )
         .await;
-        let failure = match sent {
-            Ok(Ok(_reply)) => None,
-            Ok(Err(e)) => Some(RelayFailure::from_smtp(&e)),
-            // Before the next await, so that as few sends as possible still see the old pool.
-            Err(_elapsed) => {
-                self.retire(generation);
-                Some(RelayFailure::Stalled(self.inner.budget))
-            }
-        };
-        // lettre hands a used connection back to its pool from a task of its own; letting
-        // that task run first means the next message of this worker finds it there instead of
-        // opening a second connection.
-        tokio::task::yield_now().await;
-        match failure {
-            None => Outcome::Sent,
-            Some(failure) => classify(failure, self.address()),
+        match sent {
+            Ok(Ok(())) => Outcome::Sent,
+            Ok(Err(failure)) => classify(failure, self.address()),
+            Err(_elapsed) => classify(RelayFailure::Stalled(self.inner.budget), self.address()),
         }
-    }
-
-    fn pool(&self) -> (u64, AsyncSmtpTransport<Tokio1Executor>) {
-        let pool = self
-            .inner
-            .current
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        (pool.generation, pool.transport.clone())
-    }
-
-    /// Replaces the pool after a send ran out of time. The abandoned connection stopped at an
-    /// unknown point of the conversation, yet lettre would park it for the next message, whose
-    /// commands could then be read as the rest of this one; only a closed pool refuses it.
-    fn retire(&self, generation: u64) {
-        let old = {
-            let mut pool = self
-                .inner
-                .current
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if pool.generation != generation {
-                return; // another worker has already replaced it
-            }
-            pool.generation += 1;
-            std::mem::replace(&mut pool.transport, self.inner.builder.clone().build())
-        };
-        tracing::warn!(
-            event = "delivery.relay_stalled",
-            relay = %self.inner.address,
-            "the relay did not answer in time; its connections are closed and reopened"
-        );
-        let budget = self.inner.budget;
-        // Closing sends QUIT to a relay that may not answer: bounded, and off this worker.
-        tokio::spawn(async move {
-            let _ = tokio::time::timeout(budget, old.shutdown()).await;
-        });
     }
 }
 
@@ -274,7 +211,7 @@ fn without_final_crlf(message: &[u8]) -> &[u8] {
 /// What went wrong, in the terms that decide between retrying and giving up. A closed enum of
 /// our own: lettre keeps its error kinds private and only answers questions about them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum RelayFailure {
+pub(super) enum RelayFailure {
     /// The relay answered with a negative reply.
     Reply { code: Code, text: String },
     /// lettre will not use the recipient address.
@@ -301,7 +238,7 @@ enum RelayFailure {
 }
 
 impl RelayFailure {
-    fn from_smtp(e: &SmtpError) -> RelayFailure {
+    pub(super) fn from_smtp(e: &SmtpError) -> RelayFailure {
         let detail = std::error::Error::source(e)
             .map(ToString::to_string)
             .unwrap_or_else(|| e.to_string());
@@ -560,14 +497,11 @@ mod tests {
     }
 
     #[test]
-    fn a_relay_needs_a_host_and_a_runtime() {
+    fn a_relay_needs_a_host() {
         assert!(matches!(
             Relay::new(RelaySettings::new(" ", 25)),
             Err(RelayError::NoHost)
         ));
-        assert!(matches!(
-            Relay::new(RelaySettings::new("relay.example.org", 25)),
-            Err(RelayError::NoRuntime)
-        ));
+        assert!(Relay::new(RelaySettings::new("relay.example.org", 25)).is_ok());
     }
 }
