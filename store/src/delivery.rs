@@ -91,10 +91,15 @@ impl Queue {
         }
     }
 
-    /// The condition a row must meet to be claimable, besides its lease.
+    /// The condition a row must meet to be claimable, besides its lease. A delivery of a send
+    /// that is held or cancelled is left alone; one of a send still expanding ('scheduled')
+    /// goes out while the later batches are being queued.
     fn pending(self) -> &'static str {
         match self {
-            Queue::Deliveries => "state = 'queued'",
+            Queue::Deliveries => {
+                "state = 'queued' AND EXISTS (SELECT 1 FROM sends s \
+                 WHERE s.id = deliveries.send_id AND s.state IN ('scheduled', 'sending'))"
+            }
             Queue::Notifications => "sent_at IS NULL AND failed_at IS NULL",
         }
     }
@@ -192,9 +197,9 @@ impl Store {
             .transpose()?)
     }
 
-    /// Expands the next batch of a scheduled send into deliveries. Before the first batch the
-    /// audience is checked again: deactivated or grown well beyond the decided count, the send
-    /// is held instead (never a wider send than the one decided on).
+    /// Expands the next batch of a scheduled send into deliveries. The audience is checked
+    /// again: deactivated (before any batch) or grown well beyond the decided count (before the
+    /// first), the send is held instead (never a wider send than the one decided on).
     pub async fn expand_send(&self, send_id: i64, batch: usize) -> Result<Expansion, StoreError> {
         let row = sqlx::query(
             "SELECT audience_id, recipients, expansion_cursor FROM sends \
@@ -220,19 +225,21 @@ impl Store {
             self.hold_send(send_id, &reasons).await?;
             return Ok(Expansion::Held(reasons));
         };
+        // A list switched off stops its send at the next batch, even half-way; the growth
+        // check counts the whole audience, so it runs once, before the first batch.
+        let mut reasons = Vec::new();
+        if !audience.active {
+            reasons.push(Reason::AudienceInactive {
+                audience: audience.name.clone(),
+            });
+        }
         if cursor.is_none() {
-            let mut reasons = Vec::new();
-            if !audience.active {
-                reasons.push(Reason::AudienceInactive {
-                    audience: audience.name.clone(),
-                });
-            }
             let now_count = self.count(&audience).await?;
             reasons.extend(audience_growth(&audience.name, decided, now_count));
-            if !reasons.is_empty() {
-                self.hold_send(send_id, &reasons).await?;
-                return Ok(Expansion::Held(reasons));
-            }
+        }
+        if !reasons.is_empty() {
+            self.hold_send(send_id, &reasons).await?;
+            return Ok(Expansion::Held(reasons));
         }
 
         let recipients = self

@@ -349,3 +349,38 @@ async fn one_group_of_outcomes_records_each_delivery_its_own_way() {
     let totals = s.delivery_totals(send).await.unwrap();
     assert_eq!((totals.sent, totals.cancelled), (3, 1));
 }
+
+#[tokio::test]
+async fn copies_go_out_while_later_batches_are_queued_but_not_once_the_send_is_held() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    let (chair, list) = setup(s, 7).await;
+    let send = released_send(s, chair, list, 7).await;
+    assert_eq!(
+        s.expand_send(send, 3).await.unwrap(),
+        Expansion::Progress { queued: 3 }
+    );
+    assert_eq!(state(s, send).await, "scheduled", "still expanding");
+    let now = now_ms();
+    let first = s.claim_deliveries(now, 60_000, 10).await.unwrap();
+    assert_eq!(
+        first.len(),
+        3,
+        "the first batch goes out before the last is queued"
+    );
+
+    // The list is switched off half-way: the send is held, and what is queued stays put.
+    s.set_audience_active(list, false).await.unwrap();
+    assert!(matches!(
+        s.expand_send(send, 3).await.unwrap(),
+        Expansion::Held(_)
+    ));
+    assert_eq!(state(s, send).await, "held");
+    assert!(
+        s.claim_deliveries(now + 60_001, 60_000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a held send's deliveries are not claimed, not even after their lease"
+    );
+}
