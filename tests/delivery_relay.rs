@@ -162,7 +162,11 @@ async fn every_copy_reaches_one_member_alone_with_the_list_headers() {
 
     let totals = env.db.store.delivery_totals(send).await.unwrap();
     assert_eq!(totals.sent + totals.unreachable, 212, "{totals:?}");
-    assert_eq!(totals.failed + totals.queued + totals.cancelled, 0, "{totals:?}");
+    assert_eq!(
+        totals.failed + totals.queued + totals.cancelled,
+        0,
+        "{totals:?}"
+    );
     let copies = copies(&sink);
     let counts = per_recipient(&copies);
     assert_eq!(copies.len() as u64, totals.sent, "one copy per delivery");
@@ -170,7 +174,10 @@ async fn every_copy_reaches_one_member_alone_with_the_list_headers() {
         counts.values().all(|&n| n == 1),
         "every member is reached exactly once"
     );
-    assert!(!counts.contains_key("zoe.nguyen@example.org"), "Zoe prefers SMS");
+    assert!(
+        !counts.contains_key("zoe.nguyen@example.org"),
+        "Zoe prefers SMS"
+    );
     assert!(counts.contains_key(CHAIR.0), "the chair is a member too");
 
     let mut message_ids = HashSet::new();
@@ -188,12 +195,19 @@ async fn every_copy_reaches_one_member_alone_with_the_list_headers() {
             "the bounce address names a token, not the recipient: {}",
             copy.mail_from
         );
-        assert!(return_paths.insert(copy.mail_from.clone()), "one token per copy");
+        assert!(
+            return_paths.insert(copy.mail_from.clone()),
+            "one token per copy"
+        );
 
         let fields = headers(&copy.data);
         let one = |name: &str| {
             let values = field(&fields, name);
-            assert_eq!(values.len(), 1, "{name} once in the copy for {me}: {values:?}");
+            assert_eq!(
+                values.len(),
+                1,
+                "{name} once in the copy for {me}: {values:?}"
+            );
             values[0].to_string()
         };
         assert!(one("To").contains(OLDENFELDE), "{}", one("To"));
@@ -208,11 +222,18 @@ async fn every_copy_reaches_one_member_alone_with_the_list_headers() {
             "a one-click link of this copy's own: {unsubscribe}"
         );
         assert_eq!(one("List-Unsubscribe-Post"), "List-Unsubscribe=One-Click");
-        assert!(message_ids.insert(one("Message-ID")), "a new Message-ID per copy");
+        assert!(
+            message_ids.insert(one("Message-ID")),
+            "a new Message-ID per copy"
+        );
         send_refs.insert(one("X-Verteiler-Send"));
         assert!(field(&fields, "Cc").is_empty() && field(&fields, "Bcc").is_empty());
     }
-    assert_eq!(send_refs.len(), 1, "one per-send header value for all copies");
+    assert_eq!(
+        send_refs.len(),
+        1,
+        "one per-send header value for all copies"
+    );
 
     // No copy names any other recipient anywhere, headers or body. The chair sent the message,
     // so their address is in every From: by design.
@@ -221,7 +242,10 @@ async fn every_copy_reaches_one_member_alone_with_the_list_headers() {
         let me = copy.rcpt_to[0].to_lowercase();
         let raw = String::from_utf8_lossy(&copy.data).to_lowercase();
         for other in others.iter().filter(|o| o.as_str() != me) {
-            assert!(!raw.contains(other.as_str()), "the copy for {me} shows {other}");
+            assert!(
+                !raw.contains(other.as_str()),
+                "the copy for {me} shows {other}"
+            );
         }
     }
 
@@ -254,16 +278,27 @@ async fn a_relay_answering_451_for_a_while_defers_and_then_everything_is_deliver
     let deadline = Instant::now() + Duration::from_secs(4);
     let while_deferring = loop {
         let text = show(&env, send);
-        if shown(&text, "deferred:", "of the queued (a temporary failure; retried with backoff)")
-            > 0
+        if shown(
+            &text,
+            "deferred:",
+            "of the queued (a temporary failure; retried with backoff)",
+        ) > 0
         {
             break text;
         }
         assert!(Instant::now() < deadline, "nothing deferred:\n{text}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    assert_eq!(shown(&while_deferring, "email:", "failed"), 0, "{while_deferring}");
-    assert_eq!(shown(&while_deferring, "email:", "sent"), 0, "{while_deferring}");
+    assert_eq!(
+        shown(&while_deferring, "email:", "failed"),
+        0,
+        "{while_deferring}"
+    );
+    assert_eq!(
+        shown(&while_deferring, "email:", "sent"),
+        0,
+        "{while_deferring}"
+    );
 
     wait_until_complete(&env, send, Duration::from_secs(60)).await;
     let totals = env.db.store.delivery_totals(send).await.unwrap();
@@ -298,13 +333,24 @@ async fn a_relay_answering_550_fails_those_copies_at_once_and_sends_the_rest() {
 
     let refused = sink.seen(|s| s.refused.clone());
     let distinct: BTreeSet<&String> = refused.iter().collect();
-    assert!(refused.len() >= 10, "the demo has example.net members: {refused:?}");
-    assert_eq!(distinct.len(), refused.len(), "no refused copy was tried again");
+    assert!(
+        refused.len() >= 10,
+        "the demo has example.net members: {refused:?}"
+    );
+    assert_eq!(
+        distinct.len(),
+        refused.len(),
+        "no refused copy was tried again"
+    );
     assert_eq!(sink.seen(|s| s.deferred.len()), 0);
 
     let totals = env.db.store.delivery_totals(send).await.unwrap();
     assert_eq!(totals.failed, refused.len() as u64, "{totals:?}");
-    assert_eq!(totals.sent + totals.failed + totals.unreachable, 212, "{totals:?}");
+    assert_eq!(
+        totals.sent + totals.failed + totals.unreachable,
+        212,
+        "{totals:?}"
+    );
     let counts = per_recipient(&copies(&sink));
     assert_eq!(counts.len() as u64, totals.sent);
     assert!(counts.keys().all(|a| !a.ends_with("@example.net")));
@@ -341,7 +387,11 @@ async fn a_relay_gone_for_two_minutes_loses_nothing() {
     let send = submit(&env, &server, CHAIR, OLDENFELDE, "Einladung").await;
     let deadline = Instant::now() + Duration::from_secs(30);
     while copies(&sink).len() < 20 {
-        assert!(Instant::now() < deadline, "no copies arrived:\n{}", show(&env, send));
+        assert!(
+            Instant::now() < deadline,
+            "no copies arrived:\n{}",
+            show(&env, send)
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     sink.stop();
@@ -349,10 +399,21 @@ async fn a_relay_gone_for_two_minutes_loses_nothing() {
     let gone = Instant::now();
     tokio::time::sleep(OUTAGE / 2).await;
     let text = show(&env, send);
-    assert!(shown(&text, "deferred:", "of the queued (a temporary failure; retried with backoff)") > 0, "{text}");
+    assert!(
+        shown(
+            &text,
+            "deferred:",
+            "of the queued (a temporary failure; retried with backoff)"
+        ) > 0,
+        "{text}"
+    );
     assert_eq!(shown(&text, "email:", "failed"), 0, "{text}");
     tokio::time::sleep(OUTAGE.saturating_sub(gone.elapsed())).await;
-    assert_eq!(copies(&sink).len(), before, "nothing arrives while the relay is gone");
+    assert_eq!(
+        copies(&sink).len(),
+        before,
+        "nothing arrives while the relay is gone"
+    );
     sink.restart().await;
 
     wait_until_complete(&env, send, Duration::from_secs(90)).await;
@@ -364,7 +425,11 @@ async fn a_relay_gone_for_two_minutes_loses_nothing() {
     assert_eq!(counts.len() as u64, totals.sent, "every member reached");
     // Connections cut mid-transaction may repeat a copy whose 250 was lost: at most one per
     // worker (8 by default).
-    assert!(copies.len() as u64 <= totals.sent + 8, "{} copies", copies.len());
+    assert!(
+        copies.len() as u64 <= totals.sent + 8,
+        "{} copies",
+        copies.len()
+    );
     assert!(copies.len() > before, "copies arrived after the outage");
 }
 
@@ -372,7 +437,10 @@ async fn a_relay_gone_for_two_minutes_loses_nothing() {
 /// later issue; this stands in for it, as `ops/bench/fanout.sh` does).
 async fn release(env: &Env, send: i64) {
     let record = env.db.store.send_record(send).await.unwrap().unwrap();
-    assert_eq!(record.state, "held", "alle-mitglieder always needs an approval");
+    assert_eq!(
+        record.state, "held",
+        "alle-mitglieder always needs an approval"
+    );
     verteiler_store::testing::release_held_send(&env.db.store, send)
         .await
         .unwrap();
@@ -399,7 +467,14 @@ async fn kill_9_three_times_during_a_10000_recipient_fan_out() {
         ("VERTEILER_DELIVERY__LEASE_SECS", "5".into()),
     ];
     let server = serve(&env, &sink, &extra);
-    let send = submit(&env, &server, STATE_CHAIR, "alle-mitglieder@lists.example.org", "Parteitag").await;
+    let send = submit(
+        &env,
+        &server,
+        STATE_CHAIR,
+        "alle-mitglieder@lists.example.org",
+        "Parteitag",
+    )
+    .await;
     release(&env, send).await;
     let mut server = Some(server);
     let mut rng = rand::thread_rng();
@@ -408,12 +483,19 @@ async fn kill_9_three_times_during_a_10000_recipient_fan_out() {
         let at = copies(&sink).len() + rng.gen_range(300..1_500);
         let deadline = Instant::now() + Duration::from_secs(120);
         while copies(&sink).len() < at {
-            assert!(Instant::now() < deadline, "fan-out stalled before crash {crash}:\n{}", show(&env, send));
+            assert!(
+                Instant::now() < deadline,
+                "fan-out stalled before crash {crash}:\n{}",
+                show(&env, send)
+            );
             tokio::time::sleep(Duration::from_millis(rng.gen_range(1..20))).await;
         }
         server.take().unwrap().kill();
         let queued = env.db.store.delivery_totals(send).await.unwrap().queued;
-        eprintln!("crash {crash}: killed with {} copies at the sink, {queued} queued", copies(&sink).len());
+        eprintln!(
+            "crash {crash}: killed with {} copies at the sink, {queued} queued",
+            copies(&sink).len()
+        );
         assert!(queued > 0, "the kill landed during the fan-out");
         server = Some(serve(&env, &sink, &extra));
     }
@@ -421,14 +503,33 @@ async fn kill_9_three_times_during_a_10000_recipient_fan_out() {
 
     let record = env.db.store.send_record(send).await.unwrap().unwrap();
     let totals = env.db.store.delivery_totals(send).await.unwrap();
-    assert_eq!(totals.failed + totals.queued + totals.cancelled, 0, "{totals:?}");
-    assert_eq!(totals.sent + totals.unreachable, record.recipients, "{totals:?}");
-    assert!((9_700..=10_400).contains(&totals.sent), "about 10,000 copies: {totals:?}");
+    assert_eq!(
+        totals.failed + totals.queued + totals.cancelled,
+        0,
+        "{totals:?}"
+    );
+    assert_eq!(
+        totals.sent + totals.unreachable,
+        record.recipients,
+        "{totals:?}"
+    );
+    assert!(
+        (9_700..=10_400).contains(&totals.sent),
+        "about 10,000 copies: {totals:?}"
+    );
     let copies = copies(&sink);
     let counts = per_recipient(&copies);
-    assert_eq!(counts.len() as u64, totals.sent, "every recipient has a copy");
+    assert_eq!(
+        counts.len() as u64,
+        totals.sent,
+        "every recipient has a copy"
+    );
     let repeats = copies.len() as u64 - totals.sent;
-    eprintln!("{} copies for {} recipients: {repeats} repeats after {CRASHES} crashes", copies.len(), totals.sent);
+    eprintln!(
+        "{} copies for {} recipients: {repeats} repeats after {CRASHES} crashes",
+        copies.len(),
+        totals.sent
+    );
     assert!(
         repeats <= WORKERS * CRASHES,
         "{repeats} repeated copies; at most {} may be in flight over {CRASHES} crashes",
@@ -450,18 +551,33 @@ async fn cancel_during_fan_out_stops_every_copy_within_a_second() {
     })
     .await;
     let server = serve(&env, &sink, &[]);
-    let send = submit(&env, &server, STATE_CHAIR, "alle-mitglieder@lists.example.org", "Parteitag").await;
+    let send = submit(
+        &env,
+        &server,
+        STATE_CHAIR,
+        "alle-mitglieder@lists.example.org",
+        "Parteitag",
+    )
+    .await;
     release(&env, send).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     while copies(&sink).len() < 200 {
-        assert!(Instant::now() < deadline, "no fan-out:\n{}", show(&env, send));
+        assert!(
+            Instant::now() < deadline,
+            "no fan-out:\n{}",
+            show(&env, send)
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 
     let cancel = env.run(&["send", "cancel", &send.to_string()]);
     let returned = Instant::now();
     assert!(cancel.status.success(), "{}", stderr(&cancel));
-    assert!(stdout(&cancel).contains("already sent"), "{}", stdout(&cancel));
+    assert!(
+        stdout(&cancel).contains("already sent"),
+        "{}",
+        stdout(&cancel)
+    );
 
     tokio::time::sleep(Duration::from_secs(3)).await;
     let copies = copies(&sink);
@@ -478,17 +594,32 @@ async fn cancel_during_fan_out_stops_every_copy_within_a_second() {
     let totals = env.db.store.delivery_totals(send).await.unwrap();
     let record = env.db.store.send_record(send).await.unwrap().unwrap();
     assert_eq!(record.state, "cancelled");
-    assert!(totals.cancelled > 0, "the cancel came during the fan-out: {totals:?}");
+    assert!(
+        totals.cancelled > 0,
+        "the cancel came during the fan-out: {totals:?}"
+    );
     assert_eq!(totals.queued, 0, "{totals:?}");
     assert_eq!(
         totals.sent + totals.cancelled + totals.unreachable,
         record.recipients,
         "{totals:?}"
     );
-    assert_eq!(copies.len() as u64, totals.sent, "every copy that went out is counted as sent");
+    assert_eq!(
+        copies.len() as u64,
+        totals.sent,
+        "every copy that went out is counted as sent"
+    );
     let text = show(&env, send);
     assert!(text.contains("state:      cancelled"), "{text}");
-    assert_eq!(shown(&text, "email:", "sent"), copies.len() as u64, "{text}");
-    assert_eq!(shown(&text, "email:", "cancelled"), totals.cancelled, "{text}");
+    assert_eq!(
+        shown(&text, "email:", "sent"),
+        copies.len() as u64,
+        "{text}"
+    );
+    assert_eq!(
+        shown(&text, "email:", "cancelled"),
+        totals.cancelled,
+        "{text}"
+    );
     drop(server);
 }

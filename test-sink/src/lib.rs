@@ -18,6 +18,9 @@ use tokio::task::{AbortHandle, JoinHandle};
 use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::TlsAcceptor;
 
+/// A rule on an envelope recipient, e.g. "at this domain".
+pub type RecipientRule = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
 /// How the sink answers. Replies are whole SMTP reply lines without CRLF.
 #[derive(Clone)]
 pub struct Script {
@@ -28,7 +31,7 @@ pub struct Script {
     /// Recipients (compared case-insensitively) answered `refuse_reply` at RCPT.
     pub refuse: HashSet<String>,
     /// Further recipients answered `refuse_reply`, by a rule (e.g. a domain that refuses).
-    pub refuse_if: Option<Arc<dyn Fn(&str) -> bool + Send + Sync>>,
+    pub refuse_if: Option<RecipientRule>,
     pub refuse_reply: String,
     /// Every RCPT before this instant is answered `defer_reply`.
     pub defer_until: Option<Instant>,
@@ -182,7 +185,6 @@ impl Sink {
             }
         }
     }
-
 }
 
 /// Binds `address` and accepts connections on it until aborted.
@@ -211,7 +213,9 @@ fn listen(
 
 /// A poisoned lock only means another test task panicked; the data is still what it saw.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 enum End {
@@ -265,9 +269,14 @@ fn rcpt_reply(shared: &Shared, script: &Script, recipient: &str) -> String {
     let mut seen = lock(&shared.seen);
     seen.rcpts += 1;
     let deferring = seen.rcpts <= script.defer_first
-        || script.defer_until.is_some_and(|until| Instant::now() < until);
+        || script
+            .defer_until
+            .is_some_and(|until| Instant::now() < until);
     let refused = script.refuse.contains(&recipient.to_ascii_lowercase())
-        || script.refuse_if.as_ref().is_some_and(|rule| rule(recipient));
+        || script
+            .refuse_if
+            .as_ref()
+            .is_some_and(|rule| rule(recipient));
     if refused {
         seen.refused.push(recipient.to_string());
         script.refuse_reply.clone()

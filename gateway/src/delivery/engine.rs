@@ -342,7 +342,11 @@ impl Engine {
                 } else {
                     Attempt::Retry {
                         at: now
-                            + backoff_ms(attempts, self.settings.retry_first, self.settings.retry_max),
+                            + backoff_ms(
+                                attempts,
+                                self.settings.retry_first,
+                                self.settings.retry_max,
+                            ),
                         error,
                     }
                 }
