@@ -593,6 +593,13 @@ async fn cancel_during_fan_out_stops_every_copy_within_a_second() {
     );
     let totals = env.db.store.delivery_totals(send).await.unwrap();
     let record = env.db.store.send_record(send).await.unwrap().unwrap();
+    eprintln!(
+        "cancel: {} sent, {} cancelled; {} copies arrived after the cancel returned, the last {:?} after",
+        totals.sent,
+        totals.cancelled,
+        late.len(),
+        late.iter().max()
+    );
     assert_eq!(record.state, "cancelled");
     assert!(
         totals.cancelled > 0,
