@@ -54,6 +54,10 @@ pub async fn send(config: &Config, cmd: SendCommand) -> anyhow::Result<ExitCode>
                 t.sent, t.queued, t.failed, t.bounced, t.cancelled
             );
             println!(
+                "deferred:   {} of the queued (a temporary failure; retried with backoff)",
+                t.deferred
+            );
+            println!(
                 "not by email: {} (no usable address, or SMS/post preferred)",
                 t.unreachable
             );

@@ -124,6 +124,12 @@ pub struct DeliveryConfig {
     /// Seconds a worker's claim on a batch of copies lasts; a crashed worker's copies come
     /// back after it.
     pub lease_secs: u32,
+    /// Seconds before the first retry of a temporarily failed copy; doubled per attempt.
+    pub retry_first_secs: u32,
+    /// Longest wait between two retries, in seconds.
+    pub retry_max_secs: u32,
+    /// A copy still failing temporarily this many seconds after its send was expanded fails.
+    pub max_age_secs: u32,
     /// Copies per second over all destinations; 0 is unlimited.
     pub max_per_second: u32,
     /// Copies per second to one destination domain; 0 is unlimited.
@@ -142,6 +148,9 @@ impl Default for DeliveryConfig {
             workers: 8,
             hard_bounce_limit: 3,
             lease_secs: 300,
+            retry_first_secs: 60,
+            retry_max_secs: 14_400,
+            max_age_secs: 259_200,
             max_per_second: 0,
             per_domain_per_second: 0,
             per_domain_in_flight: 8,
@@ -359,6 +368,14 @@ mod tests {
         assert_eq!(config.smtp.listen.port(), 587);
         assert_eq!(config.smtp.implicit_tls_listen.map(|a| a.port()), Some(465));
         assert_eq!(config.delivery.transport, Transport::Relay);
+        assert_eq!(
+            (
+                config.delivery.retry_first_secs,
+                config.delivery.retry_max_secs,
+                config.delivery.max_age_secs
+            ),
+            (60, 14_400, 259_200)
+        );
     }
 
     #[test]

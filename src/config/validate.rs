@@ -53,6 +53,31 @@ pub(super) fn validate(config: &Config, origin: &dyn Fn(&str) -> Origin) -> Vec<
     );
     v.in_range("delivery.lease_secs", c.delivery.lease_secs, 1..=86_400);
     v.in_range(
+        "delivery.retry_first_secs",
+        c.delivery.retry_first_secs,
+        1..=86_400,
+    );
+    v.in_range(
+        "delivery.retry_max_secs",
+        c.delivery.retry_max_secs,
+        1..=604_800,
+    );
+    // A cap below the first wait would make the doubling meaningless; say which key to fix.
+    if c.delivery.retry_max_secs < c.delivery.retry_first_secs {
+        v.invalid(
+            "delivery.retry_max_secs",
+            format!(
+                "{} must not be less than delivery.retry_first_secs ({})",
+                c.delivery.retry_max_secs, c.delivery.retry_first_secs
+            ),
+        );
+    }
+    v.in_range(
+        "delivery.max_age_secs",
+        c.delivery.max_age_secs,
+        60..=2_592_000,
+    );
+    v.in_range(
         "delivery.max_per_second",
         c.delivery.max_per_second,
         0..=1_000_000,
@@ -237,6 +262,8 @@ mod tests {
         c.smtp.tls_cert_path = Some("cert.pem".into());
         c.delivery.workers = 513;
         c.delivery.lease_secs = 0;
+        c.delivery.retry_first_secs = 0;
+        c.delivery.max_age_secs = 59;
         c.delivery.per_domain_in_flight = 0;
         c.delivery.hard_bounce_limit = 0;
         c.delivery.transport = Transport::Relay;
@@ -253,6 +280,8 @@ mod tests {
             "smtp.tls_key_path",
             "delivery.workers",
             "delivery.lease_secs",
+            "delivery.retry_first_secs",
+            "delivery.max_age_secs",
             "delivery.per_domain_in_flight",
             "delivery.hard_bounce_limit",
             "delivery.relay.host",
@@ -267,7 +296,21 @@ mod tests {
                 "{key} not in {errors:#?}"
             );
         }
-        assert_eq!(errors.len(), 14, "{errors:#?}");
+        assert_eq!(errors.len(), 16, "{errors:#?}");
+    }
+
+    #[test]
+    fn the_retry_cap_may_not_be_below_the_first_wait() {
+        let mut c = Config::default();
+        c.delivery.retry_first_secs = 600;
+        c.delivery.retry_max_secs = 300;
+        let errors = errors_for(&c);
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert!(
+            errors[0].contains("delivery.retry_max_secs")
+                && errors[0].contains("delivery.retry_first_secs (600)"),
+            "{errors:#?}"
+        );
     }
 
     #[test]

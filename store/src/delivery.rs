@@ -69,6 +69,8 @@ pub struct ClaimedNotification {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeliveryTotals {
     pub queued: u64,
+    /// Of the queued: those waiting for a retry after a temporary failure.
+    pub deferred: u64,
     pub sent: u64,
     pub failed: u64,
     pub bounced: u64,
@@ -114,8 +116,10 @@ async fn finish(
     let now = now_ms();
     let (sql, error, at) = match (queue, outcome) {
         (Queue::Deliveries, Attempt::Sent) => (
+            // A copy that went out while its send was being cancelled still went out: the
+            // totals must count it, so "sent" also replaces "cancelled".
             "UPDATE deliveries SET state = 'sent', sent_at = $1, lease_until = NULL, \
-                 last_error = $2, updated_at = $1 WHERE id = $3 AND state = 'queued'",
+                 last_error = $2, updated_at = $1 WHERE id = $3 AND state IN ('queued', 'cancelled')",
             None,
             now,
         ),
@@ -554,7 +558,18 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?
             .unwrap_or(0);
-        Ok(totals_from(rows, unreachable))
+        // A queued copy with an error recorded has been tried and failed temporarily.
+        let deferred: i64 = sqlx::query_scalar(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM deliveries \
+             WHERE send_id = $1 AND state = 'queued' AND last_error IS NOT NULL",
+        )
+        .bind(send_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(DeliveryTotals {
+            deferred: deferred.max(0) as u64,
+            ..totals_from(rows, unreachable)
+        })
     }
 }
 

@@ -86,6 +86,23 @@ impl Drop for TestDatabase {
     }
 }
 
+/// Stand-in for a four-eyes approval (a later issue): releases a held send now, as an
+/// approver's release would, so tests can fan out to audiences that always need approval.
+pub async fn release_held_send(store: &Store, send_id: i64) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE sends SET state = 'scheduled', decision = 'release', release_at = $1 \
+         WHERE id = $2 AND state = 'held'",
+    )
+    .bind(crate::now_ms())
+    .bind(send_id)
+    .execute(&store.pool)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Err(StoreError::from(sqlx::Error::RowNotFound));
+    }
+    Ok(())
+}
+
 fn uuid_like() -> String {
     use rand::Rng;
     let n: u64 = rand::thread_rng().gen();

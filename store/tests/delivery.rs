@@ -190,6 +190,51 @@ async fn a_cancelled_send_sends_nothing_more() {
     assert_eq!(s.delivery_totals(send).await.unwrap().cancelled, 2);
 }
 
+#[tokio::test]
+async fn a_copy_that_went_out_during_the_cancel_counts_as_sent() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    let (chair, list) = setup(s, 3).await;
+    let send = released_send(s, chair, list, 3).await;
+    s.expand_send(send, 10).await.unwrap();
+    let claimed = s.claim_deliveries(now_ms(), 60_000, 10).await.unwrap();
+    assert_eq!(claimed.len(), 3);
+    // Two copies are in flight when the send is cancelled; one of them then succeeds.
+    assert_eq!(s.cancel_send(send).await.unwrap(), 3);
+    let failed = Attempt::Failed {
+        error: "550".into(),
+    };
+    s.finish_deliveries(&[(claimed[0].id, Attempt::Sent), (claimed[1].id, failed)])
+        .await
+        .unwrap();
+    let totals = s.delivery_totals(send).await.unwrap();
+    assert_eq!(
+        (totals.sent, totals.cancelled, totals.failed),
+        (1, 2, 0),
+        "what went out is reported; the rest stays cancelled"
+    );
+    assert_eq!(state(s, send).await, "cancelled");
+}
+
+#[tokio::test]
+async fn copies_waiting_for_a_retry_are_counted_as_deferred() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    let (chair, list) = setup(s, 3).await;
+    let send = released_send(s, chair, list, 3).await;
+    s.expand_send(send, 10).await.unwrap();
+    let claimed = s.claim_deliveries(now_ms(), 60_000, 10).await.unwrap();
+    let retry = Attempt::Retry {
+        at: now_ms() + 60_000,
+        error: "451 4.3.0 try again later".into(),
+    };
+    s.finish_deliveries(&[(claimed[0].id, retry), (claimed[1].id, Attempt::Sent)])
+        .await
+        .unwrap();
+    let totals = s.delivery_totals(send).await.unwrap();
+    assert_eq!((totals.queued, totals.deferred, totals.sent), (2, 1, 1));
+}
+
 async fn state(s: &Store, send: i64) -> String {
     s.send_record(send).await.unwrap().unwrap().state
 }

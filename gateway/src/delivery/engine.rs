@@ -31,6 +31,9 @@ pub struct DeliverySettings {
     pub lease: Duration,
     /// Temporary failures are retried until a delivery is this old, then it fails.
     pub max_age: Duration,
+    /// First retry after this; doubled per attempt up to `retry_max`.
+    pub retry_first: Duration,
+    pub retry_max: Duration,
     /// Recipients expanded per transaction.
     pub expansion_batch: usize,
     pub pacing: PacingLimits,
@@ -46,6 +49,8 @@ impl DeliverySettings {
             idle_poll: Duration::from_millis(500),
             lease: Duration::from_secs(300),
             max_age: Duration::from_secs(3 * 24 * 3600),
+            retry_first: Duration::from_secs(60),
+            retry_max: Duration::from_secs(4 * 3600),
             expansion_batch: 1_000,
             pacing: PacingLimits {
                 per_second: None,
@@ -60,9 +65,6 @@ impl DeliverySettings {
 const LIVENESS_CHECK: Duration = Duration::from_millis(500);
 /// Claimed per round trip by one worker.
 const CLAIM: usize = 16;
-/// First retry after this; doubled per attempt up to [`MAX_BACKOFF_MS`].
-const FIRST_BACKOFF_MS: i64 = 60_000;
-const MAX_BACKOFF_MS: i64 = 4 * 3_600_000;
 
 /// Runs every delivery loop until `stop` turns true, then lets each finish its current item.
 pub async fn run_delivery(
@@ -340,7 +342,12 @@ impl Engine {
                     }
                 } else {
                     Attempt::Retry {
-                        at: now + backoff_ms(attempts),
+                        at: now
+                            + backoff_ms(
+                                attempts,
+                                self.settings.retry_first,
+                                self.settings.retry_max,
+                            ),
                         error,
                     }
                 }
@@ -410,10 +417,12 @@ impl Engine {
 }
 
 /// Exponential backoff with ±20 % jitter, so retries of one outage do not arrive together.
-fn backoff_ms(attempts: u32) -> i64 {
-    let base = FIRST_BACKOFF_MS
+fn backoff_ms(attempts: u32, first: Duration, max: Duration) -> i64 {
+    let first = first.as_millis().min(i64::MAX as u128) as i64;
+    let max = max.as_millis().min(i64::MAX as u128) as i64;
+    let base = first
         .saturating_mul(1i64 << attempts.saturating_sub(1).min(20))
-        .min(MAX_BACKOFF_MS);
+        .min(max);
     let jitter = rand::thread_rng().gen_range(-base / 5..=base / 5);
     base + jitter
 }
@@ -421,14 +430,25 @@ fn backoff_ms(attempts: u32) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::backoff_ms;
+    use std::time::Duration;
 
     #[test]
     fn backoff_doubles_and_is_capped() {
-        let first = backoff_ms(1);
-        assert!((48_000..=72_000).contains(&first), "{first}");
-        let third = backoff_ms(3);
+        let (first, max) = (Duration::from_secs(60), Duration::from_secs(4 * 3600));
+        let one = backoff_ms(1, first, max);
+        assert!((48_000..=72_000).contains(&one), "{one}");
+        let third = backoff_ms(3, first, max);
         assert!((192_000..=288_000).contains(&third), "{third}");
-        let late = backoff_ms(40);
-        assert!(late <= super::MAX_BACKOFF_MS * 6 / 5, "{late}");
+        let late = backoff_ms(40, first, max);
+        assert!(late <= 4 * 3_600_000 * 6 / 5, "{late}");
+    }
+
+    #[test]
+    fn backoff_follows_the_configured_first_wait_and_cap() {
+        let (first, max) = (Duration::from_secs(1), Duration::from_secs(4));
+        let one = backoff_ms(1, first, max);
+        assert!((800..=1_200).contains(&one), "{one}");
+        let late = backoff_ms(10, first, max);
+        assert!((3_200..=4_800).contains(&late), "{late}");
     }
 }
