@@ -11,7 +11,7 @@
 # approver by setting the held send to scheduled in the database, and says so.
 #
 # Usage: ops/bench/fanout.sh
-#   env MEMBERS (default 100000), WORKERS (delivery.workers, default 16),
+#   env MEMBERS (default 100000), WORKERS (delivery.workers, default 64),
 #   DATABASE=sqlite|postgres (default sqlite; postgres uses a scratch database on
 #   127.0.0.1:5432, dropped afterwards), PEER=0 skips the Postfix peer run.
 #   CARGO_TARGET_DIR is honoured.
@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 members="${MEMBERS:-100000}"
-workers="${WORKERS:-16}"
+workers="${WORKERS:-64}"
 source ops/bench/postfix_tools.sh
 
 cargo build --release --quiet --bin verteiler

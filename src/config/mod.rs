@@ -145,7 +145,7 @@ impl Default for DeliveryConfig {
             transport: Transport::Outbox,
             outbox_dir: PathBuf::from("./data/outbox"),
             undo_window_secs: 120,
-            workers: 8,
+            workers: 32,
             hard_bounce_limit: 3,
             lease_secs: 300,
             retry_first_secs: 60,

@@ -495,7 +495,8 @@ impl Store {
     pub async fn finish_deliveries(&self, outcomes: &[(i64, Attempt)]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         // Nearly every outcome is a success: those share one statement, so a busy queue costs
-        // one round trip per group instead of one per copy.
+        // one round trip per group instead of one per copy. As in `finish`, a copy that went
+        // out while its send was being cancelled counts as sent.
         let sent: Vec<i64> = outcomes
             .iter()
             .filter(|(_, outcome)| *outcome == Attempt::Sent)
@@ -508,7 +509,7 @@ impl Store {
             let sql = format!(
                 "UPDATE deliveries SET state = 'sent', sent_at = {sent_at}, lease_until = NULL, \
                  last_error = NULL, updated_at = {updated_at} \
-                 WHERE state = 'queued' AND id IN ({list})"
+                 WHERE state IN ('queued', 'cancelled') AND id IN ({list})"
             );
             let now = now_ms();
             let mut query = sqlx::query(&sql).bind(now).bind(now);
