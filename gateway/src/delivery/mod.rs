@@ -2,14 +2,14 @@
 
 pub mod copy;
 mod engine;
-mod pacing;
 mod mx;
+mod pacing;
 mod relay;
 mod smtp_failure;
 mod transport;
 
 pub use engine::{run_delivery, DeliverySettings};
-pub use pacing::PacingLimits;
 pub use mx::{Mx, MxError, MxSettings};
+pub use pacing::PacingLimits;
 pub use relay::{Relay, RelayError, RelaySettings, RelayTlsMode};
 pub use transport::{Outbox, Outcome, Transport};

@@ -206,9 +206,11 @@ impl Mx {
             None => self.open(key).await.map_err(Stop::Session)?,
         };
         let budget = self.inner.settings.timeout;
-        let sent =
-            tokio::time::timeout(budget, connection.send(envelope, without_final_crlf(message)))
-                .await;
+        let sent = tokio::time::timeout(
+            budget,
+            connection.send(envelope, without_final_crlf(message)),
+        )
+        .await;
         match sent {
             Ok(Ok(_reply)) => {
                 self.inner.pool.give_back(key.clone(), connection);

@@ -230,7 +230,9 @@ pub(super) fn classify(failure: SmtpFailure, peer: &Peer) -> Outcome {
         SmtpFailure::Shutdown => {
             Outcome::Temporary(format!("the connection pool to {peer} was closed"))
         }
-        SmtpFailure::Unrecognised(e) => Outcome::Temporary(format!("sending via {peer} failed: {e}")),
+        SmtpFailure::Unrecognised(e) => {
+            Outcome::Temporary(format!("sending via {peer} failed: {e}"))
+        }
         SmtpFailure::NoSuchDomain(domain) => Outcome::Permanent(format!(
             "the domain {domain} does not exist (DNS answered NXDOMAIN)"
         )),

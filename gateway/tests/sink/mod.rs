@@ -120,13 +120,19 @@ async fn serve_connection(tcp: TcpStream, script: Script, seen: Arc<Mutex<Seen>>
         };
         seen.lock().unwrap().tls_sessions += 1;
         let mut tls = BufReader::new(tls);
-        if write(&mut tls, &format!("{}\r\n", script.greeting)).await.is_ok() {
+        if write(&mut tls, &format!("{}\r\n", script.greeting))
+            .await
+            .is_ok()
+        {
             let _ = converse(&mut tls, &script, &seen, true).await;
         }
         return;
     }
     let mut plain = BufReader::new(tcp);
-    if write(&mut plain, &format!("{}\r\n", script.greeting)).await.is_err() {
+    if write(&mut plain, &format!("{}\r\n", script.greeting))
+        .await
+        .is_err()
+    {
         return;
     }
     if let Ok(End::StartTls) = converse(&mut plain, &script, &seen, false).await {
@@ -301,4 +307,3 @@ pub fn self_signed() -> Arc<ServerConfig> {
     let (cert, key) = generate_self_signed(&["localhost".to_string()]).unwrap();
     tls_config_from_pem(cert.as_bytes(), key.as_bytes()).unwrap()
 }
-

@@ -224,7 +224,10 @@ mod tests {
             fqdn("bücher.example").unwrap().to_ascii(),
             "xn--bcher-kva.example."
         );
-        assert!(matches!(fqdn("[192.0.2.1]"), Err(SmtpFailure::BadRecipient(_))));
+        assert!(matches!(
+            fqdn("[192.0.2.1]"),
+            Err(SmtpFailure::BadRecipient(_))
+        ));
         assert!(matches!(fqdn(""), Err(SmtpFailure::BadRecipient(_))));
     }
 }
