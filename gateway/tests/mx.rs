@@ -145,6 +145,35 @@ async fn a_5xx_greeting_moves_on_to_the_next_mx() {
 }
 
 #[tokio::test]
+async fn a_refused_ehlo_moves_on_to_the_next_mx() {
+    let (port, sinks) = sinks(vec![
+        (
+            2,
+            Script {
+                ehlo_reply: Some("550 5.7.1 we do not talk to you"),
+                ..Script::default()
+            },
+        ),
+        (3, Script::default()),
+    ])
+    .await;
+    let dns = DnsServer::start(
+        Zone::default()
+            .mx("a.test", &[(10, "grumpy.a.test."), (20, "kind.a.test.")])
+            .a("grumpy.a.test", 2)
+            .a("kind.a.test", 3),
+    )
+    .await;
+
+    assert_eq!(
+        send(&mx(&dns, port), "mitglied@a.test").await,
+        Outcome::Sent
+    );
+    assert_eq!(sinks[0].seen(|s| s.connections), 1);
+    assert_eq!(sinks[1].seen(|s| s.messages.len()), 1);
+}
+
+#[tokio::test]
 async fn when_no_mx_takes_the_copy_it_is_deferred_naming_every_host() {
     let (port, _sinks) = sinks(vec![(
         2,
@@ -451,4 +480,39 @@ async fn a_5xx_after_the_data_fails_the_copy_and_the_next_copy_reconnects() {
     let again = send(&mx, "mitglied@a.test").await;
     assert!(matches!(again, Outcome::Permanent(_)), "{again:?}");
     assert_eq!(sinks[0].seen(|s| s.connections), 2);
+}
+
+#[tokio::test]
+async fn a_host_that_stops_answering_defers_and_its_session_is_not_reused() {
+    let (port, sinks) = sinks(vec![(
+        2,
+        Script {
+            stall_first_data: true,
+            ..Script::default()
+        },
+    )])
+    .await;
+    let dns = DnsServer::start(
+        Zone::default()
+            .mx("a.test", &[(10, "mx.a.test.")])
+            .a("mx.a.test", 2),
+    )
+    .await;
+    let mx = Mx::new(MxSettings {
+        port,
+        nameservers: vec![dns.address],
+        timeout: Duration::from_millis(500),
+        ..MxSettings::new("lists.oldenfelde.example")
+    })
+    .unwrap();
+
+    let text = temporary(send(&mx, "mitglied@a.test").await);
+    assert!(
+        text.contains("mx.a.test [127.0.0.2] did not finish"),
+        "{text}"
+    );
+
+    assert_eq!(send(&mx, "mitglied@a.test").await, Outcome::Sent);
+    assert_eq!(sinks[0].seen(|s| s.connections), 2);
+    assert_eq!(sinks[0].seen(|s| s.messages.len()), 1);
 }

@@ -29,6 +29,8 @@ pub struct Script {
     pub greeting: &'static str,
     /// Offer STARTTLS, accept the command, then send garbage instead of a TLS handshake.
     pub broken_starttls: bool,
+    /// Refuse EHLO (and HELO) with this reply instead of listing extensions.
+    pub ehlo_reply: Option<&'static str>,
 }
 
 impl Default for Script {
@@ -42,6 +44,7 @@ impl Default for Script {
             stall_first_data: false,
             greeting: "220 sink.test ESMTP",
             broken_starttls: false,
+            ehlo_reply: None,
         }
     }
 }
@@ -182,6 +185,10 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
             .unwrap_or("")
             .to_ascii_uppercase();
         match verb.as_str() {
+            "EHLO" | "HELO" if script.ehlo_reply.is_some() => {
+                let reply = script.ehlo_reply.unwrap_or_default();
+                write(stream, &format!("{reply}\r\n")).await?;
+            }
             "EHLO" | "HELO" => {
                 mail_from = None;
                 rcpt_to.clear();

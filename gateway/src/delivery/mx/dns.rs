@@ -87,13 +87,16 @@ impl Dns {
         }
     }
 
-    /// The host's IPv4 and IPv6 addresses. `implicit` marks the domain itself standing in for a
+    /// The host's IPv4 and then IPv6 addresses. `implicit` marks the domain itself standing in for a
     /// missing MX, where having no address at all means the domain takes no mail.
     pub async fn addresses(&self, host: &str, implicit: bool) -> Result<Vec<IpAddr>, SmtpFailure> {
         let name = fqdn(host)?;
         match self.resolver.lookup_ip(name).await {
             Ok(lookup) => {
-                let addresses: Vec<IpAddr> = lookup.iter().collect();
+                let mut addresses: Vec<IpAddr> = lookup.iter().collect();
+                // IPv4 first (stable): a gateway without an IPv6 route would otherwise spend
+                // its few attempts per copy on addresses it cannot reach.
+                addresses.sort_by_key(IpAddr::is_ipv6);
                 if addresses.is_empty() {
                     Err(no_address(host, implicit))
                 } else {
