@@ -516,3 +516,52 @@ async fn a_host_that_stops_answering_defers_and_its_session_is_not_reused() {
     assert_eq!(sinks[0].seen(|s| s.connections), 2);
     assert_eq!(sinks[0].seen(|s| s.messages.len()), 1);
 }
+
+#[tokio::test]
+async fn eight_bit_mail_skips_a_host_without_8bitmime() {
+    let (port, sinks) = sinks(vec![
+        (
+            2,
+            Script {
+                seven_bit_only: true,
+                ..Script::default()
+            },
+        ),
+        (3, Script::default()),
+    ])
+    .await;
+    let dns = DnsServer::start(
+        Zone::default()
+            .mx("a.test", &[(10, "old.a.test."), (20, "new.a.test.")])
+            .a("old.a.test", 2)
+            .a("new.a.test", 3),
+    )
+    .await;
+    let mx = mx(&dns, port);
+
+    // The message has "Grüße": 8-bit.
+    assert_eq!(send(&mx, "mitglied@a.test").await, Outcome::Sent);
+    assert_eq!(sinks[0].seen(|s| s.messages.len()), 0);
+    assert_eq!(sinks[1].seen(|s| s.messages.len()), 1);
+}
+
+#[tokio::test]
+async fn eight_bit_mail_to_a_domain_whose_hosts_all_lack_8bitmime_is_deferred() {
+    let (port, _sinks) = sinks(vec![(
+        2,
+        Script {
+            seven_bit_only: true,
+            ..Script::default()
+        },
+    )])
+    .await;
+    let dns = DnsServer::start(
+        Zone::default()
+            .mx("a.test", &[(10, "old.a.test.")])
+            .a("old.a.test", 2),
+    )
+    .await;
+
+    let text = temporary(send(&mx(&dns, port), "mitglied@a.test").await);
+    assert!(text.contains("8BITMIME"), "{text}");
+}

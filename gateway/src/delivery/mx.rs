@@ -216,8 +216,17 @@ impl Mx {
                 self.inner.pool.give_back(key.clone(), connection);
                 Ok(())
             }
-            // lettre has already closed the connection after the refusal.
-            Ok(Err(e)) => Err(Stop::Transaction(SmtpFailure::from_smtp(&e))),
+            Ok(Err(e)) => match SmtpFailure::from_smtp(&e) {
+                // lettre refused before MAIL FROM (8-bit data to a host without 8BITMIME, an
+                // address needing SMTPUTF8): this host cannot take it, another one may, and
+                // the session is untouched.
+                failure @ SmtpFailure::Refused(_) => {
+                    self.inner.pool.give_back(key.clone(), connection);
+                    Err(Stop::Session(failure))
+                }
+                // lettre has already closed the connection after the refusal.
+                failure => Err(Stop::Transaction(failure)),
+            },
             // Dropped here: stopped at an unknown point, it must carry no other message.
             Err(_elapsed) => Err(Stop::Transaction(SmtpFailure::Stalled(budget))),
         }

@@ -31,6 +31,8 @@ pub struct Script {
     pub broken_starttls: bool,
     /// Refuse EHLO (and HELO) with this reply instead of listing extensions.
     pub ehlo_reply: Option<&'static str>,
+    /// Leave 8BITMIME out of the EHLO reply.
+    pub seven_bit_only: bool,
 }
 
 impl Default for Script {
@@ -45,6 +47,7 @@ impl Default for Script {
             greeting: "220 sink.test ESMTP",
             broken_starttls: false,
             ehlo_reply: None,
+            seven_bit_only: false,
         }
     }
 }
@@ -192,7 +195,10 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
             "EHLO" | "HELO" => {
                 mail_from = None;
                 rcpt_to.clear();
-                let mut reply = String::from("250-sink.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n");
+                let mut reply = String::from("250-sink.test\r\n250-PIPELINING\r\n");
+                if !script.seven_bit_only {
+                    reply.push_str("250-8BITMIME\r\n");
+                }
                 if (script.starttls.is_some() || script.broken_starttls) && !encrypted {
                     reply.push_str("250-STARTTLS\r\n");
                 }
