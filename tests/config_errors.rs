@@ -50,3 +50,56 @@ async fn a_named_config_file_that_does_not_exist_is_an_error() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("missing.toml"), "{}", stderr(&out));
 }
+
+#[tokio::test]
+async fn bad_direct_delivery_settings_are_named_with_file_line_and_variable() {
+    let env = Env::new().await;
+    std::fs::write(
+        env.path("verteiler.toml"),
+        "[delivery]\ntransport = \"mx\"\n\n[delivery.mx]\nhelo_name = \"localhost\"\ntimeout_secs = 0\n",
+    )
+    .unwrap();
+    let out = env
+        .command()
+        .args(["migrate"])
+        .env(
+            "VERTEILER_DELIVERY__MX__NAMESERVERS",
+            "192.0.2.53, dns.example",
+        )
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    for expected in [
+        "delivery.mx.helo_name",
+        "verteiler.toml:5",
+        "delivery.mx.timeout_secs",
+        "verteiler.toml:6",
+        "delivery.mx.nameservers",
+        "VERTEILER_DELIVERY__MX__NAMESERVERS",
+        "\"dns.example\" is not a name server address",
+    ] {
+        assert!(err.contains(expected), "{expected} not in {err}");
+    }
+}
+
+#[tokio::test]
+async fn name_servers_from_one_variable_are_a_list() {
+    let env = Env::new().await;
+    let out = env
+        .command()
+        .args(["config", "show"])
+        .env("VERTEILER_DELIVERY__TRANSPORT", "mx")
+        .env(
+            "VERTEILER_DELIVERY__MX__NAMESERVERS",
+            "192.0.2.53, [2001:db8::53]:5353",
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shown = stdout(&out);
+    assert!(
+        shown.contains(r#"nameservers = ["192.0.2.53:53", "[2001:db8::53]:5353"]"#),
+        "{shown}"
+    );
+}

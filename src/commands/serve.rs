@@ -11,8 +11,8 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use verteiler_gateway::delivery::{
-    run_delivery, DeliverySettings, Outbox, PacingLimits, Relay, RelaySettings, RelayTlsMode,
-    Transport,
+    run_delivery, DeliverySettings, Mx, MxSettings, Outbox, PacingLimits, Relay, RelaySettings,
+    RelayTlsMode, Transport,
 };
 use verteiler_gateway::ingress::{Ingress, IngressSettings};
 use verteiler_gateway::smtp::{
@@ -170,8 +170,7 @@ fn smtp_tls(
     }
 }
 
-/// The configured transport; those not built yet are refused at start rather than left to
-/// queue mail nobody sends.
+/// The configured transport, announced on stdout.
 fn transport(config: &Config) -> anyhow::Result<Transport> {
     match config.delivery.transport {
         crate::config::Transport::Outbox => {
@@ -189,10 +188,44 @@ fn transport(config: &Config) -> anyhow::Result<Transport> {
             );
             Ok(Transport::Relay(relay))
         }
-        crate::config::Transport::Mx => anyhow::bail!(
-            "delivery.transport = \"mx\" is not available in this version; use \"relay\" or \"outbox\""
-        ),
+        crate::config::Transport::Mx => {
+            let mx = mx(config)?;
+            let settings = mx.settings();
+            let dns = if settings.nameservers.is_empty() {
+                "the system's name servers".to_string()
+            } else {
+                let servers: Vec<String> = settings
+                    .nameservers
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
+                servers.join(", ")
+            };
+            println!(
+                "verteiler: delivering directly to recipients' mail hosts on port {} as {} via {dns} (delivery.transport = \"mx\")",
+                settings.port, settings.hello_name
+            );
+            Ok(Transport::Mx(mx))
+        }
     }
+}
+
+fn mx(config: &Config) -> anyhow::Result<Mx> {
+    let mx = &config.delivery.mx;
+    let hello_name = mx
+        .helo_name
+        .clone()
+        .unwrap_or_else(|| config.organisation.list_domain.clone());
+    let settings = MxSettings {
+        port: mx.port,
+        nameservers: mx.nameservers.clone(),
+        timeout: std::time::Duration::from_secs(mx.timeout_secs.into()),
+        // One idle connection per worker to a host: a fan-out to one big provider keeps every
+        // worker's session open.
+        connections_per_host: config.delivery.workers as usize,
+        ..MxSettings::new(hello_name)
+    };
+    Mx::new(settings).context("setting up direct delivery (delivery.mx)")
 }
 
 /// Upper bound for one hand-over to the relay. Generous, because a send cut short after the

@@ -137,6 +137,7 @@ pub struct DeliveryConfig {
     /// Copies in flight to one destination domain at once.
     pub per_domain_in_flight: u32,
     pub relay: RelayConfig,
+    pub mx: MxConfig,
 }
 
 impl Default for DeliveryConfig {
@@ -155,6 +156,7 @@ impl Default for DeliveryConfig {
             per_domain_per_second: 0,
             per_domain_in_flight: 8,
             relay: RelayConfig::default(),
+            mx: MxConfig::default(),
         }
     }
 }
@@ -223,6 +225,36 @@ pub enum RelayTls {
     Implicit,
     /// No encryption; only for a relay on the same host or a test server.
     None,
+}
+
+/// `[delivery.mx]`: direct delivery to each recipient domain's mail hosts, used when
+/// `delivery.transport = "mx"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MxConfig {
+    /// Our name in EHLO; unset means `organisation.list_domain`. Receivers check that it
+    /// resolves (ideally back and forth with the sending address).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub helo_name: Option<String>,
+    /// Port of the recipients' mail hosts: 25, except in tests.
+    pub port: u16,
+    /// DNS servers (`ip:port`, or `ip` for port 53); empty means those of /etc/resolv.conf.
+    #[serde(deserialize_with = "serde_helpers::nameservers")]
+    pub nameservers: Vec<SocketAddr>,
+    /// Seconds each step at one mail host may take (connect with greeting and EHLO, STARTTLS,
+    /// the transaction).
+    pub timeout_secs: u32,
+}
+
+impl Default for MxConfig {
+    fn default() -> Self {
+        Self {
+            helo_name: None,
+            port: 25,
+            nameservers: Vec::new(),
+            timeout_secs: 120,
+        }
+    }
 }
 
 /// `[sms]`: how text messages leave the system.
@@ -376,6 +408,11 @@ mod tests {
             ),
             (60, 14_400, 259_200)
         );
+        assert_eq!(
+            config.delivery.mx.helo_name.as_deref(),
+            Some("mail.example.org")
+        );
+        assert_eq!(config.delivery.mx.nameservers.len(), 1);
     }
 
     #[test]
@@ -387,6 +424,7 @@ mod tests {
         all.smtp.tls_key_path = Some("key.pem".into());
         all.delivery.relay.username = Some("u".into());
         all.delivery.relay.password = Some("p".into());
+        all.delivery.mx.helo_name = Some("mail.example.org".into());
         let table: toml::Table = toml::from_str(&all.render_effective()).unwrap();
         let mut all_keys = Vec::new();
         keys("", &table, &mut all_keys);

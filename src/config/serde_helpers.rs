@@ -38,6 +38,51 @@ pub(super) fn opt_socket_addr<'de, D: Deserializer<'de>>(
     socket_addr(d).map(Some)
 }
 
+/// What an operator should write for a DNS server; used in error messages.
+const NAMESERVER_EXAMPLE: &str = "a name server address like 192.0.2.53:53 or 192.0.2.53";
+
+struct NameserversVisitor;
+
+impl<'de> Visitor<'de> for NameserversVisitor {
+    type Value = Vec<SocketAddr>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "a list of {NAMESERVER_EXAMPLE}")
+    }
+
+    /// One string of addresses separated by commas or spaces: how an environment variable
+    /// (`VERTEILER_DELIVERY__MX__NAMESERVERS`) writes a list.
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<SocketAddr>, E> {
+        v.split([',', ' ', '\t'])
+            .filter(|part| !part.is_empty())
+            .map(nameserver)
+            .collect()
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<SocketAddr>, A::Error> {
+        let mut out = Vec::new();
+        while let Some(entry) = seq.next_element::<String>()? {
+            out.push(nameserver(&entry)?);
+        }
+        Ok(out)
+    }
+}
+
+fn nameserver<E: de::Error>(text: &str) -> Result<SocketAddr, E> {
+    let text = text.trim();
+    text.parse::<SocketAddr>()
+        .or_else(|_| {
+            text.parse::<std::net::IpAddr>()
+                .map(|ip| SocketAddr::new(ip, 53))
+        })
+        .map_err(|_| E::custom(format!("{text:?} is not {NAMESERVER_EXAMPLE}")))
+}
+
+/// DNS servers as a TOML array of strings or one string of them separated by commas.
+pub(super) fn nameservers<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SocketAddr>, D::Error> {
+    d.deserialize_any(NameserversVisitor)
+}
+
 /// Serialises a secret as `"<redacted>"`, so rendered configurations never contain it.
 pub(super) fn redacted<S: Serializer>(
     secret: &Option<SecretString>,
@@ -66,6 +111,37 @@ mod tests {
         assert_eq!(p.listen, "[::1]:25".parse().unwrap());
         let p: Probe = toml::from_str(r#"listen = "0.0.0.0:2525""#).unwrap();
         assert_eq!(p.listen.port(), 2525);
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Servers {
+        #[serde(deserialize_with = "nameservers")]
+        servers: Vec<SocketAddr>,
+    }
+
+    #[test]
+    fn nameservers_from_an_array_or_one_string_with_port_53_by_default() {
+        let expected: Vec<SocketAddr> = vec![
+            "192.0.2.53:53".parse().unwrap(),
+            "[2001:db8::53]:5353".parse().unwrap(),
+        ];
+        let p: Servers =
+            toml::from_str(r#"servers = ["192.0.2.53", "[2001:db8::53]:5353"]"#).unwrap();
+        assert_eq!(p.servers, expected);
+        let p: Servers =
+            toml::from_str(r#"servers = "192.0.2.53:53, [2001:db8::53]:5353""#).unwrap();
+        assert_eq!(p.servers, expected);
+        let p: Servers = toml::from_str(r#"servers = []"#).unwrap();
+        assert!(p.servers.is_empty());
+        let e =
+            toml::from_str::<Servers>(r#"servers = ["192.0.2.53", "dns.example"]"#).unwrap_err();
+        assert!(
+            e.message()
+                .contains(r#""dns.example" is not a name server address like"#),
+            "{e}"
+        );
+        let e = toml::from_str::<Servers>("servers = 53").unwrap_err();
+        assert!(e.message().contains("name server address like"), "{e}");
     }
 
     #[test]

@@ -104,6 +104,26 @@ pub(super) fn validate(config: &Config, origin: &dyn Fn(&str) -> Origin) -> Vec<
         );
     }
 
+    let mx = &c.delivery.mx;
+    if let Some(name) = &mx.helo_name {
+        if !looks_like_domain(name) {
+            v.invalid(
+                "delivery.mx.helo_name",
+                format!("{name:?} is not a fully qualified host name like mail.example.org"),
+            );
+        }
+    }
+    v.in_range("delivery.mx.port", mx.port, 1..=u16::MAX);
+    v.in_range("delivery.mx.timeout_secs", mx.timeout_secs, 1..=3600);
+    for (i, server) in mx.nameservers.iter().enumerate() {
+        if server.port() == 0 {
+            v.invalid(
+                "delivery.mx.nameservers",
+                format!("entry {} ({server}) has port 0", i + 1),
+            );
+        }
+    }
+
     let percent = c.limits.import_max_change_percent;
     if !(percent > 0.0 && percent <= 100.0) {
         v.invalid(
@@ -188,6 +208,10 @@ trait Bounded {
     const MAX: Self;
 }
 
+impl Bounded for u16 {
+    const MAX: Self = u16::MAX;
+}
+
 impl Bounded for u32 {
     const MAX: Self = u32::MAX;
 }
@@ -268,6 +292,10 @@ mod tests {
         c.delivery.hard_bounce_limit = 0;
         c.delivery.transport = Transport::Relay;
         c.delivery.relay.password = Some("pw".into());
+        c.delivery.mx.helo_name = Some("localhost".into());
+        c.delivery.mx.port = 0;
+        c.delivery.mx.timeout_secs = 0;
+        c.delivery.mx.nameservers = vec!["192.0.2.53:0".parse().unwrap()];
         c.limits.import_max_change_percent = 0.0;
         c.organisation.list_domain = "nodot".into();
         c.organisation.portal_base_url = "ftp://x".into();
@@ -286,6 +314,10 @@ mod tests {
             "delivery.hard_bounce_limit",
             "delivery.relay.host",
             "delivery.relay.username",
+            "delivery.mx.helo_name",
+            "delivery.mx.port",
+            "delivery.mx.timeout_secs",
+            "delivery.mx.nameservers",
             "limits.import_max_change_percent",
             "organisation.list_domain",
             "organisation.portal_base_url",
@@ -296,7 +328,7 @@ mod tests {
                 "{key} not in {errors:#?}"
             );
         }
-        assert_eq!(errors.len(), 16, "{errors:#?}");
+        assert_eq!(errors.len(), 20, "{errors:#?}");
     }
 
     #[test]

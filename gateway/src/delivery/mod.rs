@@ -2,12 +2,15 @@
 
 pub mod copy;
 mod engine;
+mod mx;
 mod pacing;
 mod relay;
+mod smtp_failure;
 mod smtp_pool;
 mod transport;
 
 pub use engine::{run_delivery, DeliverySettings};
+pub use mx::{Mx, MxError, MxSettings};
 pub use pacing::PacingLimits;
 pub use relay::{Relay, RelayError, RelaySettings, RelayTlsMode};
 pub use transport::{Outbox, Outcome, Transport};

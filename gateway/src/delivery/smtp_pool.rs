@@ -6,7 +6,7 @@
 //! message cost 40 ms on Linux, whatever the server. Here the socket is ours (`TCP_NODELAY`),
 //! and lettre only speaks the protocol on it.
 
-use super::relay::RelayFailure;
+use super::smtp_failure::SmtpFailure;
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Tls};
@@ -33,8 +33,8 @@ pub(super) struct Connector {
 }
 
 impl Connector {
-    async fn connect(&self) -> Result<AsyncSmtpConnection, RelayFailure> {
-        let smtp = |e| RelayFailure::from_smtp(&e);
+    async fn connect(&self) -> Result<AsyncSmtpConnection, SmtpFailure> {
+        let smtp = |e| SmtpFailure::from_smtp(&e);
         let mut conn = match &self.tls {
             // TLS from the first byte: lettre has to open this socket itself, so Nagle stays
             // on (rustls writes the closing dot in its own record all the same).
@@ -54,14 +54,14 @@ impl Connector {
                 )
                 .await
                 .map_err(|_| {
-                    RelayFailure::ConnectTimeout(format!(
+                    SmtpFailure::ConnectTimeout(format!(
                         "no connection within {:?}",
                         self.connect_timeout
                     ))
                 })?
-                .map_err(|e| RelayFailure::Io(e.kind(), e.to_string()))?;
+                .map_err(|e| SmtpFailure::Io(e.kind(), e.to_string()))?;
                 tcp.set_nodelay(true)
-                    .map_err(|e| RelayFailure::Io(e.kind(), e.to_string()))?;
+                    .map_err(|e| SmtpFailure::Io(e.kind(), e.to_string()))?;
                 AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello)
                     .await
                     .map_err(smtp)?
@@ -106,7 +106,7 @@ impl SmtpPool {
     }
 
     /// Sends one message in one transaction.
-    pub async fn send(&self, envelope: &Envelope, message: &[u8]) -> Result<(), RelayFailure> {
+    pub async fn send(&self, envelope: &Envelope, message: &[u8]) -> Result<(), SmtpFailure> {
         let mut conn = self.checkout().await?;
         let sent = conn.send(envelope, message).await;
         // lettre ends the session (QUIT) after a failed command, and marks it broken.
@@ -114,10 +114,10 @@ impl SmtpPool {
             self.checkin(conn);
         }
         sent.map(|_reply| ())
-            .map_err(|e| RelayFailure::from_smtp(&e))
+            .map_err(|e| SmtpFailure::from_smtp(&e))
     }
 
-    async fn checkout(&self) -> Result<AsyncSmtpConnection, RelayFailure> {
+    async fn checkout(&self) -> Result<AsyncSmtpConnection, SmtpFailure> {
         while let Some((mut conn, since)) = self.take_idle() {
             if since.elapsed() < PROBE_AFTER || conn.test_connected().await {
                 return Ok(conn);

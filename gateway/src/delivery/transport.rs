@@ -1,6 +1,7 @@
 //! Where copies go. Every transport answers with an [`Outcome`]; whether a failure is worth
 //! another attempt is decided where the failure is understood, in the transport.
 
+use super::mx::Mx;
 use super::relay::Relay;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ pub enum Outcome {
 pub enum Transport {
     Outbox(Outbox),
     Relay(Relay),
+    Mx(Mx),
 }
 
 impl Transport {
@@ -35,6 +37,7 @@ impl Transport {
         match self {
             Transport::Outbox(outbox) => outbox.send(name, return_path, recipient, message).await,
             Transport::Relay(relay) => relay.send(return_path, recipient, &message).await,
+            Transport::Mx(mx) => mx.send(return_path, recipient, &message).await,
         }
     }
 }

@@ -1,0 +1,126 @@
+//! Direct delivery end to end: the real binary with `delivery.transport = "mx"` looks up the
+//! demo members' domains in a DNS server of this test and hands each copy to that domain's mail
+//! host — scripted SMTP sinks on loopback addresses — over STARTTLS where offered, reusing
+//! sessions, past a mail host that refuses connections.
+
+#[path = "../gateway/tests/dns/mod.rs"]
+mod dns;
+#[path = "../gateway/tests/sink/mod.rs"]
+mod sink;
+mod support;
+
+use dns::{DnsServer, Zone};
+use sink::{self_signed, Script, Sink};
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use support::*;
+
+const CHAIR: (&str, &str) = ("ole.brandt@example.org", "oldenfelde-vorsitz");
+
+#[tokio::test]
+async fn a_released_message_reaches_each_members_mail_host_directly() {
+    // example.org: one MX with STARTTLS; example.net: no MX, its A record; example.com: the
+    // preferred MX refuses connections (nothing on 127.0.0.4), the backup takes the mail.
+    let tls_sink = Sink::start_at(
+        SocketAddr::from(([127, 0, 0, 2], 0)),
+        Script {
+            starttls: Some(self_signed()),
+            ..Script::default()
+        },
+    )
+    .await;
+    let port = tls_sink.address.port();
+    let plain_sink =
+        Sink::start_at(SocketAddr::from(([127, 0, 0, 3], port)), Script::default()).await;
+    let dns = DnsServer::start(
+        Zone::default()
+            .mx("example.org", &[(10, "mx.example.org.")])
+            .a("mx.example.org", 2)
+            .a("example.net", 3)
+            .mx(
+                "example.com",
+                &[(10, "down.example.com."), (20, "up.example.com.")],
+            )
+            .a("down.example.com", 4)
+            .a("up.example.com", 3),
+    )
+    .await;
+    let port_text = port.to_string();
+    let nameserver = dns.address.to_string();
+    let Some((env, server)) = demo_server(
+        "python3",
+        &[
+            ("VERTEILER_DELIVERY__UNDO_WINDOW_SECS", "0"),
+            ("VERTEILER_DELIVERY__TRANSPORT", "mx"),
+            ("VERTEILER_DELIVERY__MX__PORT", &port_text),
+            ("VERTEILER_DELIVERY__MX__NAMESERVERS", &nameserver),
+            ("VERTEILER_DELIVERY__MX__TIMEOUT_SECS", "10"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+
+    let r = smtplib_send(
+        &server.smtp(),
+        CHAIR.0,
+        CHAIR.1,
+        CHAIR.0,
+        "oldenfelde@lists.example.org",
+        &[],
+    );
+    assert_eq!((r.stage.as_str(), r.code), ("sent", 250), "{r:?}");
+    let store = &env.db.store;
+    let submission = store
+        .submissions_by_message_id(r.message_id.trim_matches(['<', '>']))
+        .await
+        .unwrap()[0];
+    let send = store.sends_of(submission).await.unwrap()[0].id;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let state = store.send_record(send).await.unwrap().unwrap().state;
+        if state == "complete" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the send is still {state}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let totals = store.delivery_totals(send).await.unwrap();
+    assert_eq!(totals.failed + totals.queued, 0, "{totals:?}");
+    assert!(totals.sent > 100, "{totals:?}");
+
+    let org = tls_sink.seen(|s| s.messages.clone());
+    let others = plain_sink.seen(|s| s.messages.clone());
+    let mut recipients = BTreeSet::new();
+    for message in org.iter().chain(&others) {
+        assert_eq!(message.rcpt_to.len(), 1, "one envelope recipient per copy");
+        // The chair's notification (to example.org) comes from bounce-notices@.
+        if message.mail_from.starts_with("bounce+") {
+            assert!(
+                recipients.insert(message.rcpt_to[0].clone()),
+                "one copy each"
+            );
+        }
+    }
+    let copies = recipients.len() as u64;
+    assert_eq!(copies, totals.sent, "{totals:?}");
+    assert!(org
+        .iter()
+        .all(|m| m.rcpt_to[0].ends_with("@example.org") && m.encrypted));
+    assert!(others.iter().all(|m| !m.encrypted));
+    for domain in ["@example.net", "@example.com"] {
+        assert!(
+            others.iter().any(|m| m.rcpt_to[0].ends_with(domain)),
+            "no copy for {domain}"
+        );
+    }
+    // Sessions are reused: at most one per worker and host, not one per copy.
+    let sessions = tls_sink.seen(|s| s.connections) + plain_sink.seen(|s| s.connections);
+    assert!(
+        sessions * 4 < copies as usize,
+        "{sessions} sessions for {copies} copies"
+    );
+    assert!(dns.queries_for("example.org", hickory_proto::rr::RecordType::MX) <= 2);
+}
