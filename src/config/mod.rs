@@ -131,6 +131,7 @@ pub struct DeliveryConfig {
     /// Copies in flight to one destination domain at once.
     pub per_domain_in_flight: u32,
     pub relay: RelayConfig,
+    pub dkim: DkimConfig,
 }
 
 impl Default for DeliveryConfig {
@@ -146,7 +147,34 @@ impl Default for DeliveryConfig {
             per_domain_per_second: 0,
             per_domain_in_flight: 8,
             relay: RelayConfig::default(),
+            dkim: DkimConfig::default(),
         }
+    }
+}
+
+/// `[delivery.dkim]`: keys that sign every outgoing copy. Off while no key file is set; an
+/// RSA and an Ed25519 key together give each copy two signatures. Separate keys per algorithm
+/// (rather than a list) keep every setting reachable as one environment variable.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DkimConfig {
+    /// The signing domain (`d=`); unset: `organisation.list_domain`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rsa_selector: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rsa_key_file: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ed25519_selector: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ed25519_key_file: Option<PathBuf>,
+}
+
+impl DkimConfig {
+    /// Whether any key is configured, i.e. whether copies are signed.
+    pub fn enabled(&self) -> bool {
+        self.rsa_key_file.is_some() || self.ed25519_key_file.is_some()
     }
 }
 
@@ -359,6 +387,7 @@ mod tests {
         assert_eq!(config.smtp.listen.port(), 587);
         assert_eq!(config.smtp.implicit_tls_listen.map(|a| a.port()), Some(465));
         assert_eq!(config.delivery.transport, Transport::Relay);
+        assert!(config.delivery.dkim.enabled());
     }
 
     #[test]
@@ -370,6 +399,13 @@ mod tests {
         all.smtp.tls_key_path = Some("key.pem".into());
         all.delivery.relay.username = Some("u".into());
         all.delivery.relay.password = Some("p".into());
+        all.delivery.dkim = DkimConfig {
+            domain: Some("example.org".into()),
+            rsa_selector: Some("r".into()),
+            rsa_key_file: Some("r.pem".into()),
+            ed25519_selector: Some("e".into()),
+            ed25519_key_file: Some("e.pem".into()),
+        };
         let table: toml::Table = toml::from_str(&all.render_effective()).unwrap();
         let mut all_keys = Vec::new();
         keys("", &table, &mut all_keys);

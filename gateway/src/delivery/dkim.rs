@@ -81,10 +81,10 @@ impl fmt::Display for DkimAlgorithm {
 /// material.
 #[derive(Debug, thiserror::Error)]
 pub enum DkimError {
-    #[error("cannot read the DKIM key file {path}: {source}")]
+    #[error("cannot read the DKIM key file {path}: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path} holds no PEM private key (expected \"-----BEGIN PRIVATE KEY-----\", PKCS#8, or for RSA also \"-----BEGIN RSA PRIVATE KEY-----\", PKCS#1)")]
     NotPem { path: PathBuf },
@@ -110,10 +110,10 @@ pub enum DkimError {
     NoKeys,
     #[error("{path} already exists; refusing to overwrite a key (move it away or choose --out)")]
     Exists { path: PathBuf },
-    #[error("cannot write the DKIM key file {path}: {source}")]
+    #[error("cannot write the DKIM key file {path}: {error}")]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("generating a {algorithm} key failed: {reason}")]
     Generate {
@@ -208,9 +208,9 @@ impl DkimSigner {
 
     /// Reads and adds one key file.
     pub fn add_key_file(&mut self, key: &KeyFile) -> Result<(), DkimError> {
-        let pem = std::fs::read(&key.path).map_err(|source| DkimError::Read {
+        let pem = std::fs::read(&key.path).map_err(|error| DkimError::Read {
             path: key.path.clone(),
-            source,
+            error,
         })?;
         self.add_key(key.algorithm, &key.selector, &pem, &key.path)
     }
@@ -251,7 +251,10 @@ impl DkimSigner {
         let (signer, public) = match algorithm {
             DkimAlgorithm::Rsa => {
                 let (key, public) = rsa_key(der, origin)?;
-                (KeySigner::Rsa(configure(key, &self.domain, selector)), public)
+                (
+                    KeySigner::Rsa(configure(key, &self.domain, selector)),
+                    public,
+                )
             }
             DkimAlgorithm::Ed25519 => {
                 let (key, public) = ed25519_key(der, origin)?;
@@ -337,10 +340,12 @@ fn configure<K: mail_auth::common::crypto::SigningKey>(
 /// The RSA signing key and its public half as SubjectPublicKeyInfo (DER).
 fn rsa_key(der: PrivateKeyDer<'_>, path: &Path) -> Result<(RsaKey<Sha256>, Vec<u8>), DkimError> {
     let parsed = match &der {
-        PrivateKeyDer::Pkcs1(pkcs1) => rsa::RsaPrivateKey::from_pkcs1_der(pkcs1.secret_pkcs1_der())
-            .map_err(|e| e.to_string()),
-        PrivateKeyDer::Pkcs8(pkcs8) => rsa::RsaPrivateKey::from_pkcs8_der(pkcs8.secret_pkcs8_der())
-            .map_err(|e| e.to_string()),
+        PrivateKeyDer::Pkcs1(pkcs1) => {
+            rsa::RsaPrivateKey::from_pkcs1_der(pkcs1.secret_pkcs1_der()).map_err(|e| e.to_string())
+        }
+        PrivateKeyDer::Pkcs8(pkcs8) => {
+            rsa::RsaPrivateKey::from_pkcs8_der(pkcs8.secret_pkcs8_der()).map_err(|e| e.to_string())
+        }
         _ => Err("not PKCS#1 or PKCS#8".to_string()),
     };
     let private = match parsed {
@@ -444,7 +449,9 @@ fn is_dns_name(name: &str) -> bool {
         && name.len() <= 253
         && name.split('.').all(|label| {
             (1..=63).contains(&label.len())
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
                 && !label.starts_with('-')
                 && !label.ends_with('-')
         })
@@ -487,7 +494,12 @@ pub fn generate_key(
     // Load what was made through the same path as a configured key, so the printed record
     // is exactly what the signer will use.
     let mut signer = DkimSigner::new(domain)?;
-    signer.add_key(algorithm, selector, pem.as_bytes(), Path::new("the new key"))?;
+    signer.add_key(
+        algorithm,
+        selector,
+        pem.as_bytes(),
+        Path::new("the new key"),
+    )?;
     let record = signer.keys.remove(0).record;
     Ok(GeneratedKey { pem, record })
 }
@@ -507,21 +519,21 @@ fn pem_encode(label: &str, der: &[u8]) -> String {
 /// overwritten by mistake takes the published DNS record with it.
 pub fn write_key_file(path: &Path, pem: &str) -> Result<(), DkimError> {
     use std::io::Write;
-    let write_error = |source| DkimError::Write {
+    let write_error = |error| DkimError::Write {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(|source| {
-        if source.kind() == std::io::ErrorKind::AlreadyExists {
+    let mut file = options.open(path).map_err(|error| {
+        if error.kind() == std::io::ErrorKind::AlreadyExists {
             DkimError::Exists {
                 path: path.to_path_buf(),
             }
         } else {
-            write_error(source)
+            write_error(error)
         }
     })?;
     file.write_all(pem.as_bytes()).map_err(write_error)?;
@@ -648,7 +660,12 @@ mod tests {
         let mut signer = DkimSigner::new(DOMAIN).unwrap();
         for (algorithm, selector, key) in keys {
             signer
-                .add_key(*algorithm, selector, key.pem.as_bytes(), Path::new("test.pem"))
+                .add_key(
+                    *algorithm,
+                    selector,
+                    key.pem.as_bytes(),
+                    Path::new("test.pem"),
+                )
                 .unwrap();
         }
         signer
@@ -698,12 +715,19 @@ mod tests {
         let v = verdicts(&signed, &[key]).await;
         assert_eq!(v.len(), 1);
         assert!(v[0].passed(), "{v:?}");
-        assert_eq!((v[0].domain.as_str(), v[0].selector.as_str()), (DOMAIN, "rsa1"));
+        assert_eq!(
+            (v[0].domain.as_str(), v[0].selector.as_str()),
+            (DOMAIN, "rsa1")
+        );
         for name in SIGNED_HEADERS {
             let name = name.to_ascii_lowercase();
             let count = v[0].signed_headers.iter().filter(|h| **h == name).count();
             // Once for the field, once more for the absence of a second one.
-            assert!(count >= 2, "{name} signed {count} times: {:?}", v[0].signed_headers);
+            assert!(
+                count >= 2,
+                "{name} signed {count} times: {:?}",
+                v[0].signed_headers
+            );
         }
     }
 
@@ -742,11 +766,7 @@ mod tests {
             replace(&signed, "List-Id: \"Distrikt", "List-Id: \"District"),
             replace(&signed, "wir laden ein.", "wir laden aus."),
             // A second From on top: oversigning makes its mere presence break the signature.
-            replace(
-                &signed,
-                "From: Ole",
-                "From: ceo@example.org\r\nFrom: Ole",
-            ),
+            replace(&signed, "From: Ole", "From: ceo@example.org\r\nFrom: Ole"),
             // A second List-Unsubscribe above ours, pointing elsewhere.
             replace(
                 &signed,
@@ -823,7 +843,12 @@ mod tests {
 
         let e = DkimSigner::new(DOMAIN)
             .unwrap()
-            .add_key(DkimAlgorithm::Ed25519, "bad selector", ed.pem.as_bytes(), Path::new("x"))
+            .add_key(
+                DkimAlgorithm::Ed25519,
+                "bad selector",
+                ed.pem.as_bytes(),
+                Path::new("x"),
+            )
             .unwrap_err();
         assert!(matches!(e, DkimError::BadSelector { .. }), "{e}");
         let e = DkimSigner::load(
@@ -842,11 +867,18 @@ mod tests {
     fn generated_records_fit_zone_files_and_key_files_are_private_and_kept() {
         let rsa = rsa_key();
         assert_eq!(rsa.record.name, "rsa1._domainkey.lists.example.org");
-        assert!(rsa.record.value.starts_with("v=DKIM1; k=rsa; p=MIIB"), "{:?}", rsa.record);
+        assert!(
+            rsa.record.value.starts_with("v=DKIM1; k=rsa; p=MIIB"),
+            "{:?}",
+            rsa.record
+        );
         let strings = rsa.record.strings();
         assert!(strings.len() >= 2 && strings.iter().all(|s| s.len() <= 255));
         assert_eq!(strings.concat(), rsa.record.value);
-        assert!(rsa.record.zone_line().starts_with("rsa1._domainkey.lists.example.org. IN TXT ( \""));
+        assert!(rsa
+            .record
+            .zone_line()
+            .starts_with("rsa1._domainkey.lists.example.org. IN TXT ( \""));
         let ed = ed25519_key();
         assert!(ed.record.value.starts_with("v=DKIM1; k=ed25519; p="));
         assert_eq!(ed.record.strings().len(), 1);
@@ -862,7 +894,11 @@ mod tests {
         }
         let e = write_key_file(&path, &rsa.pem).unwrap_err();
         assert!(matches!(e, DkimError::Exists { .. }), "{e}");
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), ed.pem, "kept as it was");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            ed.pem,
+            "kept as it was"
+        );
         let loaded = DkimSigner::load(
             DOMAIN,
             &[KeyFile {
