@@ -245,3 +245,45 @@ fn has_notice(outbox: &std::path::Path) -> bool {
         })
     })
 }
+
+#[tokio::test]
+async fn the_demo_signs_with_a_key_it_makes_once_and_keeps() {
+    let env = Env::new().await;
+    assert!(env.run(&["demo", "--members", "600"]).status.success());
+    let dns_line = |server: &Server| {
+        server
+            .printed
+            .iter()
+            .find(|l| l.contains("DKIM signing with the Ed25519 key verteiler-demo"))
+            .unwrap_or_else(|| panic!("no DKIM line in {:?}", server.printed))
+            .clone()
+    };
+    let first = env.serve(&["--demo"]);
+    let line = dns_line(&first);
+    assert!(
+        line.contains("verteiler-demo._domainkey.lists.example.org TXT \"v=DKIM1; k=ed25519; p="),
+        "{line}"
+    );
+    first.terminate(Duration::from_secs(10));
+    let key = env.path("data/dkim/verteiler-demo-ed25519.pem");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let second = env.serve(&["--demo"]);
+    assert_eq!(dns_line(&second), line, "the same key on the next start");
+    second.terminate(Duration::from_secs(10));
+
+    // Switched off, the demo signs nothing and says nothing about DKIM.
+    let unsigned = env.serve_with(
+        &["--demo"],
+        &[("VERTEILER_DELIVERY__DKIM__DEMO_KEY", "false")],
+    );
+    assert!(
+        !unsigned.printed.iter().any(|l| l.contains("DKIM")),
+        "{:?}",
+        unsigned.printed
+    );
+}

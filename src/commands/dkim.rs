@@ -85,7 +85,7 @@ const DEMO_KEY_FILE: &str = "dkim/verteiler-demo-ed25519.pem";
 
 /// The signer for `serve`: every configured key, each failure naming its config key and file.
 /// Without keys, copies go out unsigned, except in the demo, which makes an Ed25519 key once
-/// next to its outbox and reuses it on later starts.
+/// next to its outbox and reuses it on later starts (unless `delivery.dkim.demo_key = false`).
 pub fn signer(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<Option<Arc<DkimSigner>>> {
     let config = &loaded.config;
     let dkim = &config.delivery.dkim;
@@ -123,7 +123,7 @@ pub fn signer(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<Option<Arc<Dk
         }
     }
     if signer.is_empty() {
-        if !demo {
+        if !(demo && dkim.demo_key) {
             tracing::warn!(
                 event = "delivery.unsigned",
                 "no DKIM key configured (delivery.dkim): copies go out unsigned"

@@ -155,7 +155,7 @@ impl Default for DeliveryConfig {
 /// `[delivery.dkim]`: keys that sign every outgoing copy. Off while no key file is set; an
 /// RSA and an Ed25519 key together give each copy two signatures. Separate keys per algorithm
 /// (rather than a list) keep every setting reachable as one environment variable.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct DkimConfig {
     /// The signing domain (`d=`); unset: `organisation.list_domain`.
@@ -169,6 +169,22 @@ pub struct DkimConfig {
     pub ed25519_selector: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ed25519_key_file: Option<PathBuf>,
+    /// `serve --demo` without key files signs with an Ed25519 key it makes once next to the
+    /// outbox; `false` sends the demo's mail unsigned (for a benchmark's unsigned baseline).
+    pub demo_key: bool,
+}
+
+impl Default for DkimConfig {
+    fn default() -> Self {
+        Self {
+            domain: None,
+            rsa_selector: None,
+            rsa_key_file: None,
+            ed25519_selector: None,
+            ed25519_key_file: None,
+            demo_key: true,
+        }
+    }
 }
 
 impl DkimConfig {
@@ -405,6 +421,7 @@ mod tests {
             rsa_key_file: Some("r.pem".into()),
             ed25519_selector: Some("e".into()),
             ed25519_key_file: Some("e.pem".into()),
+            demo_key: true,
         };
         let table: toml::Table = toml::from_str(&all.render_effective()).unwrap();
         let mut all_keys = Vec::new();
