@@ -57,6 +57,43 @@ pub enum Command {
     /// Show the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// DKIM keys: make a key and the DNS record that publishes it.
+    #[command(subcommand)]
+    Dkim(DkimCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DkimCommand {
+    /// Write a new private key (PKCS#8 PEM, readable by its owner only; an existing file is
+    /// never overwritten) and print its DNS TXT record and the configuration lines to add.
+    ///
+    /// Publish the record first, then configure the key, e.g.
+    ///   verteiler dkim generate --selector verteiler-2026
+    ///   verteiler dkim generate --selector verteiler-ed-2026 --algorithm ed25519
+    #[command(verbatim_doc_comment)]
+    Generate(DkimGenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DkimGenerateArgs {
+    /// The selector: the key's name in DNS (SELECTOR._domainkey.DOMAIN), e.g. verteiler-2026.
+    #[arg(long)]
+    pub selector: String,
+    /// rsa (2048 bits, checked by every receiver) or ed25519 (RFC 8463).
+    #[arg(long, value_enum, default_value_t = DkimAlgorithmArg::Rsa)]
+    pub algorithm: DkimAlgorithmArg,
+    /// The signing domain (d=); default: delivery.dkim.domain, else organisation.list_domain.
+    #[arg(long)]
+    pub domain: Option<String>,
+    /// Where to write the private key; default: ./dkim-SELECTOR.pem.
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DkimAlgorithmArg {
+    Rsa,
+    Ed25519,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,13 +1,14 @@
 //! One function per command; each loads what it needs and prints for a person.
 
 mod audience;
+mod dkim;
 mod import;
 mod member;
 pub(crate) mod policy;
 mod send;
 mod serve;
 
-use crate::cli::{Cli, Command, ConfigCommand, PolicyCommand};
+use crate::cli::{Cli, Command, ConfigCommand, DkimCommand, PolicyCommand};
 use crate::config::{Config, LoadedConfig};
 use anyhow::Context;
 use std::process::ExitCode;
@@ -51,6 +52,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", Config::documented_defaults());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Dkim(DkimCommand::Generate(args)) => dkim::generate(&loaded.config, &args),
         Command::Config(ConfigCommand::Show) => {
             print!("{}", loaded.config.render_effective());
             Ok(ExitCode::SUCCESS)

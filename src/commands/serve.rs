@@ -22,6 +22,8 @@ use verteiler_portal::{router, AppState};
 
 pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode> {
     let config = &loaded.config;
+    // DKIM keys first: a bad key stops the start before any listener takes mail.
+    let dkim = super::dkim::signer(loaded, demo)?;
     let store = open_store(config).await?;
     if demo {
         let logins = crate::demo::ensure(&store, config).await?;
@@ -93,6 +95,7 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
                 per_domain_per_second: NonZeroU32::new(config.delivery.per_domain_per_second),
                 per_domain_in_flight: config.delivery.per_domain_in_flight as usize,
             },
+            dkim,
             ..DeliverySettings::new(
                 &config.organisation.list_domain,
                 &config.organisation.portal_base_url,

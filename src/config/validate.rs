@@ -123,6 +123,41 @@ pub(super) fn validate(config: &Config, origin: &dyn Fn(&str) -> Origin) -> Vec<
             );
         }
     }
+    let dkim = &c.delivery.dkim;
+    for (selector_key, selector, file_key, file) in [
+        (
+            "delivery.dkim.rsa_selector",
+            &dkim.rsa_selector,
+            "delivery.dkim.rsa_key_file",
+            dkim.rsa_key_file.is_some(),
+        ),
+        (
+            "delivery.dkim.ed25519_selector",
+            &dkim.ed25519_selector,
+            "delivery.dkim.ed25519_key_file",
+            dkim.ed25519_key_file.is_some(),
+        ),
+    ] {
+        match selector {
+            None if file => v.missing(selector_key, file_key, "is set"),
+            Some(_) if !file => v.missing(file_key, selector_key, "is set"),
+            Some(s) if !looks_like_selector(s) => v.invalid(
+                selector_key,
+                format!(
+                    "{s:?} is not a DNS label like verteiler2026 (letters, digits, hyphens, dots)"
+                ),
+            ),
+            _ => {}
+        }
+    }
+    if let Some(domain) = &dkim.domain {
+        if !looks_like_domain(domain) {
+            v.invalid(
+                "delivery.dkim.domain",
+                format!("{domain:?} is not a domain name like example.org"),
+            );
+        }
+    }
 
     let percent = c.limits.import_max_change_percent;
     if !(percent > 0.0 && percent <= 100.0) {
@@ -220,6 +255,11 @@ impl Bounded for u64 {
     const MAX: Self = u64::MAX;
 }
 
+/// One or more dot-separated DNS labels (RFC 6376 3.1 allows dots in selectors).
+fn looks_like_selector(name: &str) -> bool {
+    looks_like_domain(&format!("{name}.example"))
+}
+
 /// Two or more dot-separated labels of letters, digits and inner hyphens; not all-numeric TLD.
 fn looks_like_domain(name: &str) -> bool {
     let name = name.strip_suffix('.').unwrap_or(name);
@@ -300,6 +340,9 @@ mod tests {
         c.organisation.list_domain = "nodot".into();
         c.organisation.portal_base_url = "ftp://x".into();
         c.organisation.default_region = "de".into();
+        c.delivery.dkim.rsa_key_file = Some("rsa.pem".into());
+        c.delivery.dkim.ed25519_selector = Some("bad_selector".into());
+        c.delivery.dkim.domain = Some("nodot".into());
         let errors = errors_for(&c);
         for key in [
             "database.url",
@@ -322,13 +365,17 @@ mod tests {
             "organisation.list_domain",
             "organisation.portal_base_url",
             "organisation.default_region",
+            "delivery.dkim.rsa_selector",
+            "delivery.dkim.ed25519_key_file",
+            "delivery.dkim.domain",
         ] {
             assert!(
                 errors.iter().any(|e| e.contains(key)),
                 "{key} not in {errors:#?}"
             );
         }
-        assert_eq!(errors.len(), 20, "{errors:#?}");
+        // The bad selector without a key file is reported once, as the missing file.
+        assert_eq!(errors.len(), 23, "{errors:#?}");
     }
 
     #[test]

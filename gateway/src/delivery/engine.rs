@@ -3,6 +3,7 @@
 //! so any of them may stop at any point and another (or the next start) carries on.
 
 use super::copy::{build_copy, header_text, CopySpec, ReplyTo, ToHeader, Unsubscribe};
+use super::dkim::DkimSigner;
 use super::pacing::{Pacing, PacingLimits};
 use super::transport::{Outcome, Transport};
 use rand::Rng;
@@ -37,6 +38,8 @@ pub struct DeliverySettings {
     /// Recipients expanded per transaction.
     pub expansion_batch: usize,
     pub pacing: PacingLimits,
+    /// Signs every copy and notification; `None` sends them unsigned.
+    pub dkim: Option<Arc<DkimSigner>>,
 }
 
 impl DeliverySettings {
@@ -57,6 +60,7 @@ impl DeliverySettings {
                 per_domain_per_second: None,
                 per_domain_in_flight: 8,
             },
+            dkim: None,
         }
     }
 }
@@ -321,12 +325,28 @@ impl Engine {
                 }
             }
         };
+        let copy = match self.sign(copy).await {
+            Ok(copy) => copy,
+            Err(outcome) => return self.attempt(outcome, d.attempts, d.created_at),
+        };
         let _in_flight = self.pacing.admit(domain_of(&d.address)).await;
         let outcome = self
             .transport
             .send(&format!("d{}", d.id), &return_path, &d.address, copy)
             .await;
         self.attempt(outcome, d.attempts, d.created_at)
+    }
+
+    /// Adds the DKIM signatures when keys are configured. A failure holds the message back
+    /// for a later attempt: with keys configured, nothing leaves unsigned.
+    async fn sign(&self, message: Vec<u8>) -> Result<Vec<u8>, Outcome> {
+        let Some(signer) = &self.settings.dkim else {
+            return Ok(message);
+        };
+        signer.sign_off_runtime(message).await.map_err(|e| {
+            tracing::error!(event = "delivery.sign_failed", error = %e);
+            Outcome::Temporary(e.to_string())
+        })
     }
 
     /// Turns a transport outcome into what the store records, with backoff for retries.
@@ -370,16 +390,15 @@ impl Engine {
                     "{}-notices@{}",
                     self.settings.bounce_prefix, self.settings.list_domain
                 );
-                let _in_flight = self.pacing.admit(domain_of(&n.to_address)).await;
-                let outcome = self
-                    .transport
-                    .send(
-                        &format!("n{}", n.id),
-                        &return_path,
-                        &n.to_address,
-                        self.notice(n),
-                    )
-                    .await;
+                let outcome = match self.sign(self.notice(n)).await {
+                    Ok(notice) => {
+                        let _in_flight = self.pacing.admit(domain_of(&n.to_address)).await;
+                        self.transport
+                            .send(&format!("n{}", n.id), &return_path, &n.to_address, notice)
+                            .await
+                    }
+                    Err(outcome) => outcome,
+                };
                 let attempt = self.attempt(outcome, n.attempts, n.created_at);
                 if let Err(e) = self.store.finish_notification(n.id, &attempt).await {
                     tracing::error!(event = "notification.record_failed", notification = n.id, error = %e);

@@ -1,6 +1,7 @@
 //! From a released send to messages on the wire: one personal copy per recipient.
 
 pub mod copy;
+pub mod dkim;
 mod engine;
 mod mx;
 mod pacing;
