@@ -243,3 +243,42 @@ pub async fn demo_server(client: &str, extra_env: &[(&str, &str)]) -> Option<(En
     let server = env.serve_with(&["--demo"], extra_env);
     Some((env, server))
 }
+
+/// The demo chair of Oldenfelde (login, app password).
+pub const CHAIR: (&str, &str) = ("ole.brandt@example.org", "oldenfelde-vorsitz");
+
+/// Sends a message as the demo chair to the Oldenfelde list, expects 250, and waits until its
+/// send is complete; returns the send's id.
+pub async fn send_to_oldenfelde_until_complete(
+    env: &Env,
+    server: &Server,
+    within: Duration,
+) -> i64 {
+    let r = smtplib_send(
+        &server.smtp(),
+        CHAIR.0,
+        CHAIR.1,
+        CHAIR.0,
+        "oldenfelde@lists.example.org",
+        &[],
+    );
+    assert_eq!((r.stage.as_str(), r.code), ("sent", 250), "{r:?}");
+    let store = &env.db.store;
+    let submission = store
+        .submissions_by_message_id(r.message_id.trim_matches(['<', '>']))
+        .await
+        .unwrap()[0];
+    let send = store.sends_of(submission).await.unwrap()[0].id;
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let state = store.send_record(send).await.unwrap().unwrap().state;
+        if state == "complete" {
+            return send;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the send is still {state}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
