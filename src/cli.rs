@@ -51,6 +51,13 @@ pub enum Command {
     /// organisation-wide kill switch.
     #[command(subcommand)]
     Send(SendCommand),
+    /// Four eyes: list held sends, look at one, approve, reject or withdraw it, expire old
+    /// requests.
+    #[command(subcommand)]
+    Held(HeldCommand),
+    /// The tamper-evident audit log: verify the chain, answer "who sent this?", export it.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Test audience policies without sending anything.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -111,6 +118,9 @@ pub enum SendCommand {
     Cancel {
         /// The send's id (`verteiler send status`, the submission's portal page).
         send_id: i64,
+        /// Who cancels, for the audit log (default: cli:$USER).
+        #[arg(long = "as", value_name = "WHO")]
+        by: Option<String>,
     },
     /// The kill switch: stop all sending at once (expansion, copies and notifications) in
     /// every running instance. Copies already handed over cannot be called back.
@@ -126,6 +136,82 @@ pub enum SendCommand {
     ResumeAll {
         #[arg(long = "as")]
         by: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HeldCommand {
+    /// Every send waiting for approval: id, list, sender, recipients, approvals missing, expiry.
+    List,
+    /// One held send: sender, list, recipients against the usual size, subject, every reason,
+    /// the content hash an approval is bound to, and the approvals so far.
+    Show {
+        /// The send's id (`verteiler held list`, the approval request email).
+        send_id: i64,
+    },
+    /// Approve a held send. Counts only for a member holding an approver role over the list
+    /// who is not the sender; the send is released (after the undo window) once enough
+    /// distinct people approved, e.g.
+    ///   verteiler held approve 17 --as jonas.petersen@example.org
+    #[command(verbatim_doc_comment)]
+    Approve {
+        send_id: i64,
+        /// The approver: an email address of an active member.
+        #[arg(long = "as", value_name = "EMAIL")]
+        approver: String,
+        /// A note kept with the approval.
+        #[arg(long)]
+        comment: Option<String>,
+        /// The content hash you reviewed (`held show`); the approval is refused if the stored
+        /// message differs. Default: the stored message's hash.
+        #[arg(long, value_name = "SHA256")]
+        hash: Option<String>,
+    },
+    /// Refuse a held send; the comment is sent to the sender, e.g.
+    ///   verteiler held reject 17 --as jonas.petersen@example.org --comment "Bitte Zitat prüfen"
+    #[command(verbatim_doc_comment)]
+    Reject {
+        send_id: i64,
+        #[arg(long = "as", value_name = "EMAIL")]
+        approver: String,
+        /// Why, in words the sender understands (required).
+        #[arg(long)]
+        comment: String,
+    },
+    /// The sender takes back their own held send.
+    Withdraw {
+        send_id: i64,
+        /// The sender: an email address of the member who submitted it.
+        #[arg(long = "as", value_name = "EMAIL")]
+        sender: String,
+    },
+    /// Expire every request older than limits.approval_window_hours now and tell the senders
+    /// (`serve` does this every minute by itself).
+    Expire,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain: prints OK with the entry count and the newest hash, or the first
+    /// entry where the chain breaks and how (edited, removed, reordered). Exit code 1 when
+    /// broken.
+    Verify,
+    /// Who sent the message with this Message-ID: person, credential, client IP and name,
+    /// when, to which list and how many recipients, who approved it and when, and the
+    /// delivery totals.
+    Who {
+        /// The Message-ID header, with or without angle brackets.
+        message_id: String,
+    },
+    /// Write entries as JSON lines (one object per entry, with its hashes) for an external
+    /// archive.
+    Export {
+        /// First day to include (YYYY-MM-DD, UTC) or a full RFC 3339 time.
+        #[arg(long, value_name = "DATE")]
+        since: String,
+        /// Write here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
 }
 

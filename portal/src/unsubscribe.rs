@@ -182,6 +182,7 @@ mod tests {
                     message_id: None,
                     sender_member_id: members[0],
                     credential_id: None,
+                    login: "chair@example.org".into(),
                     ingress: Ingress::Cli,
                     client_ip: None,
                     client_name: None,
@@ -191,6 +192,7 @@ mod tests {
                     subject: "Einladung".into(),
                     content_hash: "03".repeat(32),
                     raw: b"From: anna@example.org\r\nSubject: Einladung\r\n\r\nHallo".to_vec(),
+                    message_facts: None,
                 },
                 sends: vec![NewSend {
                     address: "oldenfelde@lists.example.org".into(),
@@ -200,6 +202,7 @@ mod tests {
                     },
                     recipients: 2,
                     release_at: Some(now_ms() - 1),
+                    expires_at: None,
                 }],
                 notifications: Vec::new(),
             })

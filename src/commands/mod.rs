@@ -1,7 +1,9 @@
 //! One function per command; each loads what it needs and prints for a person.
 
 mod audience;
+mod audit;
 mod dkim;
+mod held;
 mod import;
 mod member;
 pub(crate) mod policy;
@@ -45,6 +47,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audience(cmd) => audience::audience(&loaded.config, cmd).await,
         Command::Member(cmd) => member::member(&loaded.config, cmd).await,
         Command::Send(cmd) => send::send(&loaded.config, cmd).await,
+        Command::Held(cmd) => held::held(&loaded.config, cmd).await,
+        Command::Audit(cmd) => audit::audit(&loaded.config, cmd).await,
         Command::Policy(PolicyCommand::Simulate(args)) => {
             policy::simulate(&loaded.config, args).await
         }
@@ -63,6 +67,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn load_config(cli: &Cli) -> anyhow::Result<LoadedConfig> {
     Config::load_from_environment(cli.config.as_deref())
         .map_err(|errors| anyhow::anyhow!("the configuration has errors:\n{errors}"))
+}
+
+/// Who runs a command, for the audit log when no member is named: `cli:USER`.
+pub(crate) fn cli_actor() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    format!("cli:{user}")
 }
 
 /// Opens the configured database and brings its schema up to date.

@@ -66,7 +66,7 @@ pub async fn send(config: &Config, cmd: SendCommand) -> anyhow::Result<ExitCode>
             }
             Ok(ExitCode::SUCCESS)
         }
-        SendCommand::Cancel { send_id } => {
+        SendCommand::Cancel { send_id, by } => {
             let Some(send) = store.send_record(send_id).await? else {
                 eprintln!("no send has the id {send_id}");
                 return Ok(ExitCode::FAILURE);
@@ -78,7 +78,9 @@ pub async fn send(config: &Config, cmd: SendCommand) -> anyhow::Result<ExitCode>
                 );
                 return Ok(ExitCode::FAILURE);
             }
-            let cancelled = store.cancel_send(send_id).await?;
+            let cancelled = store
+                .cancel_send(send_id, &by.unwrap_or_else(super::cli_actor))
+                .await?;
             let sent = store.delivery_totals(send_id).await?.sent;
             println!(
                 "send {send_id} to {} cancelled: {cancelled} copies stopped, {sent} already sent",

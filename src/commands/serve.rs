@@ -105,6 +105,15 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
         stop_rx_for_tasks,
     ));
 
+    // Four eyes: ask approvers about new held sends, expire requests past their window.
+    let approvals_task = tokio::spawn(run_approvals(
+        store.clone(),
+        super::held::approval_settings(config),
+        stopped(),
+    ));
+    // What the configuration says about limits is audited when it differs from the last run.
+    super::audit::record_limits(&store, config).await?;
+
     // Fixed lines on stdout tell people (and the end-to-end tests) where to connect, also
     // when port 0 let the system choose.
     println!("verteiler: smtp listening on {smtp_addr}");
@@ -125,6 +134,7 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
             .context("serving SMTP over TLS")?;
     }
     delivery_task.await.context("the delivery task failed")?;
+    approvals_task.await.context("the approvals task failed")?;
     tracing::info!(
         event = "server.stopped",
         "all listeners and delivery stopped"
@@ -275,11 +285,47 @@ fn ingress(store: &verteiler_store::Store, config: &Config) -> Ingress {
             list_domain: config.organisation.list_domain.clone(),
             bounce_prefix: "bounce".into(),
             undo_window_secs: config.delivery.undo_window_secs,
+            approval_window_secs: config.limits.approval_window_hours * 3600,
             hard_bounce_limit: config.delivery.hard_bounce_limit,
             limits: org_limits(config),
             portal_base_url: config.organisation.portal_base_url.clone(),
         },
     )
+}
+
+/// How often approvers of new held sends are asked, and how often old requests expire.
+const APPROVAL_SWEEP: std::time::Duration = std::time::Duration::from_secs(2);
+const EXPIRY_SWEEP: std::time::Duration = std::time::Duration::from_secs(60);
+
+async fn run_approvals(
+    store: verteiler_store::Store,
+    settings: verteiler_store::ApprovalSettings,
+    stopped: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(stopped);
+    let mut ask = tokio::time::interval(APPROVAL_SWEEP);
+    let mut expire = tokio::time::interval(EXPIRY_SWEEP);
+    ask.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    expire.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = &mut stopped => return,
+            _ = ask.tick() => {
+                if let Err(e) = store.request_approvals(&settings).await {
+                    tracing::error!(event = "approval.request_failed", error = %e);
+                }
+            }
+            _ = expire.tick() => {
+                match store.expire_held(verteiler_store::now_ms(), &settings).await {
+                    Ok(expired) if !expired.is_empty() => {
+                        tracing::info!(event = "approval.expired", sends = ?expired);
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(event = "approval.expiry_failed", error = %e),
+                }
+            }
+        }
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what systemd and container runtimes send).

@@ -344,6 +344,7 @@ pub struct LimitsConfig {
     pub org_recipients_per_hour: u64,
     pub import_max_change_percent: f64,
     pub import_change_slack: u64,
+    pub approval_window_hours: u64,
 }
 
 impl Default for LimitsConfig {
@@ -358,6 +359,7 @@ impl Default for LimitsConfig {
             org_recipients_per_hour: 1_000_000,
             import_max_change_percent: 10.0,
             import_change_slack: 5,
+            approval_window_hours: 72,
         }
     }
 }

@@ -167,6 +167,14 @@ pub(super) fn validate(config: &Config, origin: &dyn Fn(&str) -> Origin) -> Vec<
         );
     }
 
+    let window = c.limits.approval_window_hours;
+    if !(1..=720).contains(&window) {
+        v.invalid(
+            "limits.approval_window_hours",
+            format!("{window} must be between 1 and 720 (30 days)"),
+        );
+    }
+
     let org = &c.organisation;
     if !looks_like_domain(&org.list_domain) {
         v.invalid(

@@ -269,6 +269,14 @@ impl Store {
         Ok(row.as_ref().map(audience_from_row).transpose()?)
     }
 
+    pub async fn audience_by_id(&self, id: i64) -> Result<Option<Audience>, StoreError> {
+        let row = sqlx::query("SELECT * FROM audiences WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(audience_from_row).transpose()?)
+    }
+
     /// Active audiences whose official sender address this is.
     pub async fn audiences_with_sender_address(
         &self,

@@ -203,3 +203,15 @@ fn dummy_hash() -> &'static str {
     static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     HASH.get_or_init(|| hash_password("no member has this password"))
 }
+
+impl Store {
+    /// The name a member gave an app password ("Thunderbird laptop"), revoked or not.
+    pub async fn credential_name(&self, credential_id: i64) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT name FROM app_passwords WHERE id = $1")
+                .bind(credential_id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+}

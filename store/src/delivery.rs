@@ -190,17 +190,6 @@ impl Store {
             .collect())
     }
 
-    async fn audience_by_id(&self, id: i64) -> Result<Option<Audience>, StoreError> {
-        let row = sqlx::query("SELECT * FROM audiences WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row
-            .as_ref()
-            .map(crate::audiences::audience_from_row)
-            .transpose()?)
-    }
-
     /// Expands the next batch of a scheduled send into deliveries. The audience is checked
     /// again: deactivated (before any batch) or grown well beyond the decided count (before the
     /// first), the send is held instead (never a wider send than the one decided on).
@@ -345,10 +334,11 @@ impl Store {
 
     /// Stops a send: it will not be expanded further, and copies not yet handed over are
     /// cancelled. Copies already sent cannot be called back. Returns the deliveries cancelled.
-    pub async fn cancel_send(&self, send_id: i64) -> Result<u64, StoreError> {
+    /// `by` names who cancels, for the audit log.
+    pub async fn cancel_send(&self, send_id: i64, by: &str) -> Result<u64, StoreError> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        let stopped = sqlx::query(
             "UPDATE sends SET state = 'cancelled', updated_at = $1 \
              WHERE id = $2 AND state IN ('scheduled', 'sending', 'held')",
         )
@@ -364,6 +354,18 @@ impl Store {
         .bind(send_id)
         .execute(&mut *tx)
         .await?;
+        if stopped.rows_affected() > 0 || cancelled.rows_affected() > 0 {
+            let submission_id: Option<i64> =
+                sqlx::query_scalar("SELECT submission_id FROM sends WHERE id = $1")
+                    .bind(send_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let mut event = crate::AuditEvent::new("send.cancelled", by)
+                .send(send_id)
+                .details(serde_json::json!({ "copies_cancelled": cancelled.rows_affected() }));
+            event.submission_id = submission_id;
+            crate::audit::append(&mut tx, self.backend, &[event], now).await?;
+        }
         tx.commit().await?;
         Ok(cancelled.rows_affected())
     }
@@ -734,15 +736,30 @@ impl Store {
         reason: Option<&str>,
         by: &str,
     ) -> Result<(), StoreError> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE delivery_control SET paused = $1, reason = $2, changed_by = $3, changed_at = $4 WHERE id = 1",
         )
         .bind(paused)
         .bind(reason)
         .bind(by)
-        .bind(now_ms())
-        .execute(&self.pool)
+        .bind(now)
+        .execute(&mut *tx)
         .await?;
+        let action = if paused {
+            "delivery.paused"
+        } else {
+            "delivery.resumed"
+        };
+        crate::audit::append(
+            &mut tx,
+            self.backend,
+            &[crate::AuditEvent::new(action, by).details(serde_json::json!({ "reason": reason }))],
+            now,
+        )
+        .await?;
+        tx.commit().await?;
         tracing::warn!(
             event = if paused {
                 "delivery.paused"

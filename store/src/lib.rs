@@ -5,7 +5,9 @@
 //! queries serves both databases through sqlx's `Any` driver; where the dialects differ the
 //! query is chosen by [`Backend`].
 
+mod approvals;
 mod audiences;
+mod audit;
 mod clock;
 mod credentials;
 mod db;
@@ -15,13 +17,18 @@ mod fact_cache;
 mod facts;
 mod group_commit;
 pub mod import;
+pub mod notices;
 mod resolve;
 mod sql;
 mod submissions;
 pub mod testing;
 mod unsubscribe;
 
+pub use approvals::{
+    Actor, ApprovalOutcome, ApprovalRecord, ApprovalSettings, Approver, HeldSend, StopOutcome,
+};
 pub use audiences::{ApprovalSetting, Audience, AudienceSummary, NewAudience};
+pub use audit::{AuditBreak, AuditEntry, AuditEvent, AuditVerification, GENESIS_HASH};
 pub use clock::now_ms;
 pub use credentials::{hash_password, verify_password, AppPassword};
 pub use db::{redact_url, Backend, Readiness, Store, StoreError};

@@ -1,6 +1,7 @@
 //! Submissions and their sends: written in one transaction before the gateway answers 250, so
 //! a crash after the reply loses nothing and a crash before it leaves nothing half-stored.
 
+use crate::audit::AuditEvent;
 use crate::sql::Placeholders;
 use crate::{now_ms, Store, StoreError};
 use serde::Serialize;
@@ -18,7 +19,7 @@ pub enum Ingress {
 }
 
 impl Ingress {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Ingress::Smtp => "smtp",
             Ingress::Portal => "portal",
@@ -33,6 +34,8 @@ impl Ingress {
 pub struct NewSubmission {
     pub message_id: Option<String>,
     pub sender_member_id: i64,
+    /// The login the person authenticated with: how the audit log names them.
+    pub login: String,
     pub credential_id: Option<i64>,
     pub ingress: Ingress,
     pub client_ip: Option<String>,
@@ -43,6 +46,9 @@ pub struct NewSubmission {
     pub subject: String,
     pub content_hash: String,
     pub raw: Vec<u8>,
+    /// The figures the engine decided on; a held send is decided again with them. `None`
+    /// (a submission made outside the engine) can never be released by approvals.
+    pub message_facts: Option<verteiler_policies::MessageFacts>,
 }
 
 /// The engine's decision for one addressed audience of a submission.
@@ -54,6 +60,8 @@ pub struct NewSend {
     pub recipients: u64,
     /// Released sends wait for the undo window: delivery may start at this time.
     pub release_at: Option<i64>,
+    /// Held sends wait for approvals until this time, then expire.
+    pub expires_at: Option<i64>,
 }
 
 /// A message to a person about their submission (held, rejected, released, …).
@@ -96,7 +104,7 @@ pub struct SendRecord {
 const HOUR_MS: i64 = 3_600_000;
 
 /// Adds released recipients to the organisation's hourly volume (the circuit breaker's input).
-async fn add_org_volume(
+pub(crate) async fn add_org_volume(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     now: i64,
     recipients: u64,
@@ -200,8 +208,8 @@ async fn insert_submission(
 ) -> Result<i64, StoreError> {
     Ok(sqlx::query_scalar(
         "INSERT INTO submissions (message_id, sender_member_id, credential_id, ingress, client_ip, \
-         client_name, tls, envelope_from, header_from, subject, size_bytes, content_hash, raw, created_at) \
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) RETURNING id",
+         client_name, tls, envelope_from, header_from, subject, size_bytes, content_hash, raw, created_at, \
+         message_facts) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) RETURNING id",
     )
     .bind(&submission.message_id)
     .bind(submission.sender_member_id)
@@ -217,6 +225,12 @@ async fn insert_submission(
     .bind(&submission.content_hash)
     .bind(submission.raw.clone())
     .bind(now)
+    .bind(
+        submission
+            .message_facts
+            .as_ref()
+            .and_then(|m| serde_json::to_string(m).ok()),
+    )
     .fetch_one(&mut **tx)
     .await?)
 }
@@ -233,8 +247,8 @@ async fn insert_sends(
     }
     let sql = format!(
         "INSERT INTO sends (submission_id, audience_id, address, state, decision, reasons, recipients, \
-         approvals_needed, rewrite_to, release_at, created_at, updated_at) VALUES {}",
-        Placeholders::new(backend).values(rows.len(), 12)
+         approvals_needed, rewrite_to, release_at, expires_at, created_at, updated_at) VALUES {}",
+        Placeholders::new(backend).values(rows.len(), 13)
     );
     let mut query = sqlx::query(&sql);
     for (submission_id, send) in rows {
@@ -258,6 +272,7 @@ async fn insert_sends(
             .bind(approvals as i64)
             .bind(rewrite)
             .bind(send.release_at)
+            .bind(send.expires_at)
             .bind(now)
             .bind(now);
     }
@@ -293,6 +308,42 @@ async fn insert_notifications(
     }
     query.execute(&mut **tx).await?;
     Ok(())
+}
+
+/// The audit entry of a stored submission: who handed it in, how, and every decision.
+fn decided_event(submission_id: i64, record: &SubmissionRecord) -> AuditEvent {
+    let s = &record.submission;
+    let sends: Vec<serde_json::Value> = record
+        .sends
+        .iter()
+        .map(|send| {
+            serde_json::json!({
+                "address": send.address,
+                "audience_id": send.audience_id,
+                "decision": verdict(&send.decision).0,
+                "reasons": send.decision.reasons(),
+                "recipients": send.recipients,
+                "approvals_needed": verdict(&send.decision).2,
+            })
+        })
+        .collect();
+    AuditEvent::new("submission.decided", s.login.clone())
+        .by_member(s.sender_member_id)
+        .submission(submission_id)
+        .details(serde_json::json!({
+            "message_id": s.message_id,
+            "credential_id": s.credential_id,
+            "ingress": s.ingress.as_str(),
+            "client_ip": s.client_ip,
+            "client_name": s.client_name,
+            "tls": s.tls,
+            "envelope_from": s.envelope_from,
+            "header_from": s.header_from,
+            "subject": s.subject,
+            "size_bytes": s.raw.len(),
+            "content_hash": s.content_hash,
+            "sends": sends,
+        }))
 }
 
 const SEND_COLUMNS: &str =
@@ -358,6 +409,12 @@ impl Store {
             insert_notifications(&mut tx, self.backend, rows, now).await?;
         }
         volume.write(&mut tx, now).await?;
+        let events: Vec<AuditEvent> = stored
+            .iter()
+            .zip(records)
+            .map(|(s, r)| decided_event(s.id, r))
+            .collect();
+        crate::audit::append(&mut tx, self.backend, &events, now).await?;
         tx.commit().await?;
         Ok(stored)
     }

@@ -177,7 +177,7 @@ async fn a_cancelled_send_sends_nothing_more() {
         s.expand_send(send, 2).await.unwrap(),
         Expansion::Progress { queued: 2 }
     ));
-    assert_eq!(s.cancel_send(send).await.unwrap(), 2);
+    assert_eq!(s.cancel_send(send, "test").await.unwrap(), 2);
     assert_eq!(
         s.expand_send(send, 2).await.unwrap(),
         Expansion::NotScheduled
@@ -200,7 +200,7 @@ async fn a_copy_that_went_out_during_the_cancel_counts_as_sent() {
     let claimed = s.claim_deliveries(now_ms(), 60_000, 10).await.unwrap();
     assert_eq!(claimed.len(), 3);
     // Two copies are in flight when the send is cancelled; one of them then succeeds.
-    assert_eq!(s.cancel_send(send).await.unwrap(), 3);
+    assert_eq!(s.cancel_send(send, "test").await.unwrap(), 3);
     let failed = Attempt::Failed {
         error: "550".into(),
     };
@@ -387,7 +387,7 @@ async fn one_group_of_outcomes_records_each_delivery_its_own_way() {
     );
 
     // A copy reported sent after its send was cancelled went out all the same: it counts.
-    assert_eq!(s.cancel_send(send).await.unwrap(), 1);
+    assert_eq!(s.cancel_send(send, "test").await.unwrap(), 1);
     s.finish_deliveries(&[(claimed[1].id, Attempt::Sent)])
         .await
         .unwrap();

@@ -25,6 +25,8 @@ pub struct IngressSettings {
     /// Local-part prefix of the VERP bounce address (`bounce+TOKEN@<list domain>`).
     pub bounce_prefix: String,
     pub undo_window_secs: u64,
+    /// A held send waits this long for approvals, then expires.
+    pub approval_window_secs: u64,
     /// Hard bounces after which an email address is no longer used.
     pub hard_bounce_limit: u32,
     pub limits: OrgLimits,
@@ -226,6 +228,9 @@ impl Ingress {
                 release_at: decision
                     .is_release()
                     .then(|| now + self.settings.undo_window_secs as i64 * 1000),
+                expires_at: decision
+                    .is_hold()
+                    .then(|| now + self.settings.approval_window_secs as i64 * 1000),
                 address,
                 audience_id,
                 decision,
@@ -244,6 +249,7 @@ impl Ingress {
                 submission: NewSubmission {
                     message_id: summary.message_id.clone(),
                     sender_member_id: identity.member_id,
+                    login: identity.login.clone(),
                     credential_id: Some(identity.credential_id),
                     ingress: IngressKind::Smtp,
                     client_ip: Some(session.peer.ip().to_string()),
@@ -254,6 +260,7 @@ impl Ingress {
                     subject: summary.subject.clone(),
                     content_hash: content_hash.to_string(),
                     raw: raw.to_vec(),
+                    message_facts: Some(facts_message),
                 },
                 sends,
                 notifications,

@@ -115,6 +115,7 @@ pub async fn released_send(s: &Store, sender: i64, audience_id: i64, recipients:
                 message_id: None,
                 sender_member_id: sender,
                 credential_id: None,
+                login: "chair@example.org".into(),
                 ingress: Ingress::Cli,
                 client_ip: None,
                 client_name: None,
@@ -124,6 +125,7 @@ pub async fn released_send(s: &Store, sender: i64, audience_id: i64, recipients:
                 subject: "Einladung".into(),
                 content_hash: "03".repeat(32),
                 raw: b"From: chair@example.org\r\nSubject: Einladung\r\n\r\nHallo".to_vec(),
+                message_facts: None,
             },
             sends: vec![NewSend {
                 address: "list@lists.example.org".into(),
@@ -133,6 +135,7 @@ pub async fn released_send(s: &Store, sender: i64, audience_id: i64, recipients:
                 },
                 recipients,
                 release_at: Some(now_ms() - 1),
+                expires_at: None,
             }],
             notifications: Vec::new(),
         })

@@ -1,0 +1,240 @@
+//! `verteiler audit …`: verify the hash chain, answer "who sent this?", export for an archive.
+
+use super::open_store;
+use crate::cli::AuditCommand;
+use crate::config::Config;
+use anyhow::Context;
+use futures::TryStreamExt;
+use std::io::Write;
+use std::process::ExitCode;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use verteiler_store::{AuditEntry, Store};
+
+/// Milliseconds since the epoch as an RFC 3339 UTC time.
+pub fn utc(ms: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| format!("{ms} ms"))
+}
+
+/// `YYYY-MM-DD` (midnight UTC) or a full RFC 3339 time, as ms since the epoch.
+pub fn parse_since(input: &str) -> anyhow::Result<i64> {
+    let time = match OffsetDateTime::parse(input, &Rfc3339) {
+        Ok(t) => t,
+        Err(_) => {
+            let format = time::macros::format_description!("[year]-[month]-[day]");
+            time::Date::parse(input, &format)
+                .with_context(|| {
+                    format!("--since {input:?}: expected a date like 2026-11-30 or a time like 2026-11-30T08:00:00Z")
+                })?
+                .midnight()
+                .assume_utc()
+        }
+    };
+    Ok((time.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
+pub async fn audit(config: &Config, cmd: AuditCommand) -> anyhow::Result<ExitCode> {
+    let store = open_store(config).await?;
+    match cmd {
+        AuditCommand::Verify => {
+            let report = store.audit_verify().await?;
+            match report.broken {
+                None => {
+                    println!(
+                        "OK: {} entries, the chain is intact; newest hash {}",
+                        report.entries, report.head_hash
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Some(broken) => {
+                    println!("BROKEN: {broken}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        AuditCommand::Who { message_id } => who(&store, &message_id).await,
+        AuditCommand::Export { since, out } => {
+            let since = parse_since(&since)?;
+            let mut sink: Box<dyn Write> = match &out {
+                Some(path) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(path)
+                        .with_context(|| format!("creating {}", path.display()))?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            };
+            let mut entries = store.audit_entries_since(since);
+            let mut n = 0u64;
+            while let Some(entry) = entries.try_next().await? {
+                serde_json::to_writer(&mut sink, &export_line(&entry))?;
+                sink.write_all(b"\n")?;
+                n += 1;
+            }
+            sink.flush()?;
+            if let Some(path) = out {
+                eprintln!("{n} entries written to {}", path.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Appends a `limits.changed` entry when the organisation-wide limits in the configuration
+/// differ from the ones recorded last (before → after), so a changed limit is never silent.
+pub async fn record_limits(store: &Store, config: &Config) -> anyhow::Result<()> {
+    let now = serde_json::json!({
+        "limits": config.limits,
+        "undo_window_secs": config.delivery.undo_window_secs,
+    });
+    let before = store.last_audit_details("limits.changed").await?;
+    let before = before.map(|d| d["after"].clone());
+    if before.as_ref() != Some(&now) {
+        store
+            .audit(&[
+                verteiler_store::AuditEvent::new("limits.changed", "configuration")
+                    .details(serde_json::json!({ "before": before, "after": now })),
+            ])
+            .await?;
+    }
+    Ok(())
+}
+
+/// One exported entry: the stored fields, the details as JSON, and the readable time.
+fn export_line(e: &AuditEntry) -> serde_json::Value {
+    serde_json::json!({
+        "seq": e.seq,
+        "at": e.at,
+        "time": utc(e.at),
+        "action": e.action,
+        "actor_member_id": e.actor_member_id,
+        "actor": e.actor,
+        "submission_id": e.submission_id,
+        "send_id": e.send_id,
+        "details": e.details_json(),
+        "details_text": e.details,
+        "prev_hash": e.prev_hash,
+        "hash": e.hash,
+    })
+}
+
+async fn who(store: &Store, message_id: &str) -> anyhow::Result<ExitCode> {
+    let bare = message_id
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>');
+    let mut submissions = store.submissions_by_message_id(bare).await?;
+    if submissions.is_empty() {
+        submissions = store
+            .submissions_by_message_id(&format!("<{bare}>"))
+            .await?;
+    }
+    if submissions.is_empty() {
+        eprintln!("no submission has the Message-ID <{bare}>");
+        return Ok(ExitCode::FAILURE);
+    }
+    for id in submissions {
+        print_submission(store, id).await?;
+    }
+    println!("(from the audit log; `verteiler audit verify` checks that it is untouched)");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn print_submission(store: &Store, submission_id: i64) -> anyhow::Result<()> {
+    let entries = store.audit_of_submission(submission_id).await?;
+    let Some(decided) = entries.iter().find(|e| e.action == "submission.decided") else {
+        println!(
+            "submission {submission_id}: no audit entry (stored before the audit log existed)"
+        );
+        return Ok(());
+    };
+    let d = decided.details_json();
+    let text = |key: &str| d[key].as_str().unwrap_or("-").to_string();
+    let person = match decided.actor_member_id {
+        Some(id) => format!("{} (member {id})", store.member_label(id).await?),
+        None => decided.actor.clone(),
+    };
+    println!("submission {submission_id}, {}", utc(decided.at));
+    println!("person:      {person}, logged in as {}", decided.actor);
+    let credential = match d["credential_id"].as_i64() {
+        Some(id) => match store.credential_name(id).await? {
+            Some(name) => format!("app password {id} \"{name}\""),
+            None => format!("app password {id}"),
+        },
+        None => "none (not submitted over SMTP)".into(),
+    };
+    println!("credential:  {credential}");
+    println!(
+        "client:      IP {}, name {}, TLS {}, via {}",
+        text("client_ip"),
+        text("client_name"),
+        if d["tls"].as_bool().unwrap_or(false) {
+            "yes"
+        } else {
+            "no"
+        },
+        text("ingress")
+    );
+    println!(
+        "from:        {} (envelope {})",
+        text("header_from"),
+        text("envelope_from")
+    );
+    println!("subject:     {}", text("subject"));
+    println!("content:     sha256 {}", text("content_hash"));
+    for send in store.sends_of(submission_id).await? {
+        println!(
+            "to:          {}: {} recipients, decided {}, now {}",
+            send.address, send.recipients, send.decision, send.state
+        );
+        for e in entries.iter().filter(|e| e.send_id == Some(send.id)) {
+            let who = match e.actor_member_id {
+                Some(id) => store.member_label(id).await?,
+                None => e.actor.clone(),
+            };
+            let details = e.details_json();
+            let line = match e.action.as_str() {
+                "approval.requested" => format!("approval requested from {}", details["asked"]),
+                "approval.given" => format!("approved by {who}"),
+                "approval.refused" => format!(
+                    "approval by {who} refused ({})",
+                    details["refusal"]["code"].as_str().unwrap_or("?")
+                ),
+                "approval.rejected" => format!(
+                    "rejected by {who}: {}",
+                    details["comment"].as_str().unwrap_or("")
+                ),
+                "send.released" => format!(
+                    "released by the approval of {who}; delivery from {}",
+                    details["release_at"].as_i64().map_or("-".into(), utc)
+                ),
+                "send.cancelled" => format!("cancelled by {who}"),
+                "send.withdrawn" => format!("withdrawn by {who}"),
+                "send.expired" => "expired without a decision".to_string(),
+                other => format!("{other} by {who}"),
+            };
+            println!("  {}  {line}  [entry {}]", utc(e.at), e.seq);
+        }
+        let t = store.delivery_totals(send.id).await?;
+        println!(
+            "  delivery:  {} sent, {} queued, {} failed, {} bounced, {} cancelled, {} not by email",
+            t.sent, t.queued, t.failed, t.bounced, t.cancelled, t.unreachable
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_takes_a_date_or_a_time() {
+        assert_eq!(parse_since("1970-01-02").unwrap(), 86_400_000);
+        assert_eq!(parse_since("1970-01-01T00:00:01Z").unwrap(), 1_000);
+        let err = parse_since("yesterday").unwrap_err().to_string();
+        assert!(err.contains("2026-11-30"), "{err}");
+        assert_eq!(utc(86_400_000), "1970-01-02T00:00:00Z");
+    }
+}

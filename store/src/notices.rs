@@ -1,0 +1,208 @@
+//! The emails the approval flow writes: to approvers when a send waits for them, and to the
+//! sender when it is released, rejected or expires. German and English, side by side, so a
+//! translator sees each sentence once in both languages.
+
+use verteiler_policies::{format_count, Lang};
+
+/// Subject and body of one notice.
+pub type Notice = (String, String);
+
+/// What approvers read about a held send.
+#[derive(Debug, Clone)]
+pub struct HeldSummary<'a> {
+    pub send_id: i64,
+    pub sender: &'a str,
+    pub audience: &'a str,
+    pub recipients: u64,
+    pub usual_size: Option<u64>,
+    pub subject: &'a str,
+    /// One line per reason, in the reader's language.
+    pub reasons: &'a [String],
+    pub link: &'a str,
+    pub expires_in_hours: u64,
+}
+
+pub fn approval_requested(held: &HeldSummary<'_>, lang: Lang) -> Notice {
+    let n = format_count(held.recipients, lang);
+    let usual = held.usual_size.map(|u| format_count(u, lang));
+    let id = held.send_id;
+    let (subject, intro, size, how, expiry) = match lang {
+        Lang::De => (
+            format!("[Freigabe] {}: {}", held.audience, held.subject),
+            format!(
+                "{} möchte eine Nachricht an den Verteiler \"{}\" verschicken. Sie wartet auf Ihre Freigabe.",
+                held.sender, held.audience
+            ),
+            match usual {
+                Some(u) => format!("Empfänger: {n} (üblich: {u})"),
+                None => format!("Empfänger: {n} (erste Nachricht an diesen Verteiler)"),
+            },
+            format!(
+                "Prüfen und entscheiden: {link}\nOder auf der Kommandozeile: verteiler held show {id}, \
+                 verteiler held approve {id} --as IHRE-ADRESSE, verteiler held reject {id} --as IHRE-ADRESSE --comment \"…\"",
+                link = held.link
+            ),
+            format!(
+                "Ohne Entscheidung verfällt die Anfrage in {} Stunden.",
+                held.expires_in_hours
+            ),
+        ),
+        Lang::En => (
+            format!("[Approval] {}: {}", held.audience, held.subject),
+            format!(
+                "{} wants to send a message to the list \"{}\". It is waiting for your approval.",
+                held.sender, held.audience
+            ),
+            match usual {
+                Some(u) => format!("Recipients: {n} (usually: {u})"),
+                None => format!("Recipients: {n} (first message to this list)"),
+            },
+            format!(
+                "Review and decide: {link}\nOr on the command line: verteiler held show {id}, \
+                 verteiler held approve {id} --as YOUR-ADDRESS, verteiler held reject {id} --as YOUR-ADDRESS --comment \"…\"",
+                link = held.link
+            ),
+            format!(
+                "Without a decision the request expires in {} hours.",
+                held.expires_in_hours
+            ),
+        ),
+    };
+    let subject_line = match lang {
+        Lang::De => format!("Betreff: {}", held.subject),
+        Lang::En => format!("Subject: {}", held.subject),
+    };
+    let mut body = format!("{intro}\n\n{subject_line}\n{size}\n\n");
+    for line in held.reasons {
+        body.push_str(line);
+        body.push('\n');
+    }
+    body.push_str(&format!("\n{how}\n\n{expiry}\n"));
+    (subject, body)
+}
+
+/// To the sender: the last approval arrived, delivery starts after the undo window.
+pub fn released_after_approval(
+    audience: &str,
+    subject: &str,
+    approvers: &str,
+    send_id: i64,
+    undo_window_secs: u64,
+    link: &str,
+    lang: Lang,
+) -> Notice {
+    let mins = undo_window_secs.div_ceil(60);
+    match lang {
+        Lang::De => (
+            format!("[{audience}] Freigegeben: {subject}"),
+            format!(
+                "Ihre Nachricht an \"{audience}\" wurde freigegeben von: {approvers}.\n\n\
+                 Der Versand beginnt in {mins} min. Bis dahin können Sie ihn noch abbrechen: \
+                 verteiler send cancel {send_id} oder {link}\n"
+            ),
+        ),
+        Lang::En => (
+            format!("[{audience}] Approved: {subject}"),
+            format!(
+                "Your message to \"{audience}\" was approved by: {approvers}.\n\n\
+                 Delivery starts in {mins} min. Until then you can still cancel it: \
+                 verteiler send cancel {send_id} or {link}\n"
+            ),
+        ),
+    }
+}
+
+/// To the sender: an approver refused the message, with their comment.
+pub fn rejected_by_approver(
+    audience: &str,
+    subject: &str,
+    approver: &str,
+    comment: &str,
+    link: &str,
+    lang: Lang,
+) -> Notice {
+    match lang {
+        Lang::De => (
+            format!("[{audience}] Nicht freigegeben: {subject}"),
+            format!(
+                "Ihre Nachricht an \"{audience}\" wurde nicht freigegeben und nicht verschickt.\n\n\
+                 Abgelehnt von: {approver}\nBegründung: {comment}\n\n{link}\n"
+            ),
+        ),
+        Lang::En => (
+            format!("[{audience}] Not approved: {subject}"),
+            format!(
+                "Your message to \"{audience}\" was not approved and has not been sent.\n\n\
+                 Rejected by: {approver}\nComment: {comment}\n\n{link}\n"
+            ),
+        ),
+    }
+}
+
+/// To the sender: a held message was not decided in time and will not be sent.
+pub fn expired(audience: &str, subject: &str, hours: u64, link: &str, lang: Lang) -> Notice {
+    match lang {
+        Lang::De => (
+            format!("[{audience}] Freigabe verfallen: {subject}"),
+            format!(
+                "Ihre Nachricht an \"{audience}\" wurde nicht innerhalb von {hours} Stunden freigegeben \
+                 und wird nicht verschickt. Schicken Sie sie erneut, wenn sie noch gebraucht wird.\n\n{link}\n"
+            ),
+        ),
+        Lang::En => (
+            format!("[{audience}] Approval expired: {subject}"),
+            format!(
+                "Your message to \"{audience}\" was not approved within {hours} hours and will not be \
+                 sent. Send it again if it is still needed.\n\n{link}\n"
+            ),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_request_names_sender_count_usual_size_reasons_and_how_to_decide() {
+        let reasons = vec!["Nachrichten an den Verteiler … müssen freigegeben werden.".to_string()];
+        let held = HeldSummary {
+            send_id: 42,
+            sender: "Renée Hoffmann <renee.hoffmann@example.org>",
+            audience: "Pressemitteilungen",
+            recipients: 365_120,
+            usual_size: Some(212),
+            subject: "Stellungnahme",
+            reasons: &reasons,
+            link: "http://127.0.0.1:8080/held/42",
+            expires_in_hours: 72,
+        };
+        let (subject, body) = approval_requested(&held, Lang::De);
+        assert_eq!(subject, "[Freigabe] Pressemitteilungen: Stellungnahme");
+        for part in [
+            "Renée Hoffmann",
+            "Empfänger: 365.120 (üblich: 212)",
+            "müssen freigegeben werden",
+            "verteiler held approve 42",
+            "http://127.0.0.1:8080/held/42",
+            "72 Stunden",
+        ] {
+            assert!(body.contains(part), "{part} missing in {body}");
+        }
+        let (_, en) = approval_requested(&held, Lang::En);
+        assert!(en.contains("Recipients: 365,120 (usually: 212)"), "{en}");
+    }
+
+    #[test]
+    fn a_rejection_carries_the_comment() {
+        let (_, body) = rejected_by_approver(
+            "Presse",
+            "Stellungnahme",
+            "Jonas Petersen",
+            "Bitte Zitat prüfen",
+            "http://x/held/1",
+            Lang::De,
+        );
+        assert!(body.contains("Begründung: Bitte Zitat prüfen"));
+    }
+}

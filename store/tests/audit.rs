@@ -1,0 +1,170 @@
+//! The audit log's hash chain against tampering: an edited field, a removed entry, two
+//! swapped entries, a rewritten hash and a cut-off end are each found and named; an untouched
+//! log verifies. The database itself refuses UPDATE and DELETE, so each tamper case first
+//! switches that off, as somebody with the owner's rights could.
+
+use sqlx::{AnyConnection, Connection, Executor};
+use verteiler_store::testing::TestDatabase;
+use verteiler_store::{AuditBreak, AuditEntry, AuditEvent, Backend};
+
+const ENTRIES: i64 = 6;
+
+async fn log_with_entries() -> TestDatabase {
+    let db = TestDatabase::new().await;
+    let events: Vec<AuditEvent> = (1..=ENTRIES)
+        .map(|n| {
+            AuditEvent::new("approval.given", format!("approver{n}@example.org"))
+                .by_member(n)
+                .submission(100 + n)
+                .details(serde_json::json!({ "n": n }))
+        })
+        .collect();
+    // Two appends: the chain continues across transactions.
+    db.store.audit(&events[..2]).await.unwrap();
+    db.store.audit(&events[2..]).await.unwrap();
+    db
+}
+
+async fn raw(db: &TestDatabase) -> AnyConnection {
+    AnyConnection::connect(&db.url).await.unwrap()
+}
+
+/// Turns the append-only triggers off, as an intruder with the owner's rights could.
+async fn unguard(db: &TestDatabase, conn: &mut AnyConnection) {
+    let sql = match Backend::from_url(&db.url).unwrap() {
+        Backend::Sqlite => "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;",
+        Backend::Postgres => "ALTER TABLE audit_log DISABLE TRIGGER USER",
+    };
+    conn.execute(sql).await.unwrap();
+}
+
+async fn entries(db: &TestDatabase) -> Vec<AuditEntry> {
+    use futures::TryStreamExt;
+    db.store.audit_entries_since(0).try_collect().await.unwrap()
+}
+
+async fn broken(db: &TestDatabase) -> Option<AuditBreak> {
+    db.store.audit_verify().await.unwrap().broken
+}
+
+#[tokio::test]
+async fn an_untouched_log_verifies_and_the_database_refuses_changes() {
+    let db = log_with_entries().await;
+    let report = db.store.audit_verify().await.unwrap();
+    assert_eq!(report.entries, ENTRIES as u64);
+    assert_eq!(report.broken, None);
+    let all = entries(&db).await;
+    assert_eq!(report.head_hash, all.last().unwrap().hash);
+    assert_eq!(all[0].prev_hash, verteiler_store::GENESIS_HASH);
+    assert!(all.windows(2).all(|w| w[1].prev_hash == w[0].hash));
+
+    let mut conn = raw(&db).await;
+    for sql in [
+        "UPDATE audit_log SET actor = 'someone@example.org' WHERE seq = 2",
+        "DELETE FROM audit_log WHERE seq = 2",
+    ] {
+        let err = conn.execute(sql).await.unwrap_err().to_string();
+        assert!(err.contains("append-only"), "{sql}: {err}");
+    }
+    assert_eq!(broken(&db).await, None);
+}
+
+#[tokio::test]
+async fn an_edited_field_is_found_at_its_entry() {
+    let db = log_with_entries().await;
+    let mut conn = raw(&db).await;
+    unguard(&db, &mut conn).await;
+    conn.execute("UPDATE audit_log SET actor = 'someone-else@example.org' WHERE seq = 3")
+        .await
+        .unwrap();
+    assert_eq!(broken(&db).await, Some(AuditBreak::Edited { seq: 3 }));
+    let text = AuditBreak::Edited { seq: 3 }.to_string();
+    assert!(text.contains("entry 3 was edited"), "{text}");
+}
+
+#[tokio::test]
+async fn an_edit_with_a_recomputed_hash_breaks_the_next_link() {
+    let db = log_with_entries().await;
+    let mut forged = entries(&db).await[2].clone();
+    forged.details = r#"{"n":999}"#.into();
+    forged.hash = forged.computed_hash();
+    let mut conn = raw(&db).await;
+    unguard(&db, &mut conn).await;
+    sqlx::query("UPDATE audit_log SET details = $1, hash = $2 WHERE seq = 3")
+        .bind(forged.details)
+        .bind(forged.hash)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(broken(&db).await, Some(AuditBreak::Unlinked { seq: 4 }));
+}
+
+#[tokio::test]
+async fn a_removed_entry_is_named() {
+    let db = log_with_entries().await;
+    let mut conn = raw(&db).await;
+    unguard(&db, &mut conn).await;
+    conn.execute("DELETE FROM audit_log WHERE seq = 4")
+        .await
+        .unwrap();
+    assert_eq!(
+        broken(&db).await,
+        Some(AuditBreak::Removed { from: 4, to: 4 })
+    );
+}
+
+#[tokio::test]
+async fn entries_cut_off_the_end_are_noticed() {
+    let db = log_with_entries().await;
+    let mut conn = raw(&db).await;
+    unguard(&db, &mut conn).await;
+    conn.execute("DELETE FROM audit_log WHERE seq >= 5")
+        .await
+        .unwrap();
+    assert_eq!(
+        broken(&db).await,
+        Some(AuditBreak::Removed {
+            from: 5,
+            to: ENTRIES
+        })
+    );
+}
+
+#[tokio::test]
+async fn two_swapped_entries_are_found_as_reordered() {
+    let db = log_with_entries().await;
+    let all = entries(&db).await;
+    let (second, fourth) = (&all[1], &all[3]);
+    let mut conn = raw(&db).await;
+    unguard(&db, &mut conn).await;
+    // Every column but the position changes place; each row stays consistent in itself.
+    for (seq, e) in [(2, fourth), (4, second)] {
+        sqlx::query(
+            "UPDATE audit_log SET at = $1, action = $2, actor_member_id = $3, actor = $4, \
+             submission_id = $5, send_id = $6, details = $7, prev_hash = $8, hash = $9 WHERE seq = $10",
+        )
+        .bind(e.at)
+        .bind(e.action.clone())
+        .bind(e.actor_member_id)
+        .bind(format!("{}", e.actor))
+        .bind(e.submission_id)
+        .bind(e.send_id)
+        .bind(e.details.clone())
+        .bind(e.prev_hash.clone())
+        .bind(if seq == 2 { "x".repeat(64) } else { e.hash.clone() })
+        .bind(seq)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    // The unique hash column forbids two rows with one hash mid-swap; finish the swap.
+    sqlx::query("UPDATE audit_log SET hash = $1 WHERE seq = 2")
+        .bind(fourth.hash.clone())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        broken(&db).await,
+        Some(AuditBreak::Reordered { seq: 2, follows: 3 })
+    );
+}
