@@ -78,9 +78,12 @@ pub(crate) fn cli_actor() -> String {
 }
 
 /// Opens the configured database and brings its schema up to date.
+///
+/// Changes made through it are audited as `cli:USER`.
 pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Store> {
     Store::open(&config.database.url, config.database.max_connections)
         .await
+        .map(|store| store.acting_as(cli_actor()))
         .with_context(|| {
             format!(
                 "opening the database {}",

@@ -1,5 +1,6 @@
 //! Audiences (`slug@lists.<domain>`) and their policies.
 
+use crate::audit::AuditEvent;
 use crate::{now_ms, Store, StoreError};
 use serde::Serialize;
 use sqlx::Row;
@@ -60,7 +61,7 @@ pub struct AudienceSummary {
 }
 
 /// The definition of a new audience; policy fields not named take the schema's defaults.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NewAudience {
     pub slug: AudienceSlug,
     pub name: String,
@@ -236,11 +237,7 @@ pub(crate) fn audience_from_row(row: &sqlx::any::AnyRow) -> Result<Audience, sql
 
 impl Store {
     pub async fn create_audience(&self, a: &NewAudience) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let id = insert_audience(&mut tx, a).await?;
-        tx.commit().await?;
-        self.facts_changed();
-        Ok(id)
+        Ok(self.create_audiences(std::slice::from_ref(a)).await?[0])
     }
 
     /// Creates many audiences in one transaction (a new organisation's branch lists).
@@ -250,9 +247,16 @@ impl Store {
     ) -> Result<Vec<i64>, StoreError> {
         let mut tx = self.pool.begin().await?;
         let mut ids = Vec::with_capacity(audiences.len());
+        let mut events = Vec::with_capacity(audiences.len());
         for a in audiences {
-            ids.push(insert_audience(&mut tx, a).await?);
+            let id = insert_audience(&mut tx, a).await?;
+            ids.push(id);
+            events.push(
+                AuditEvent::new("audience.created", self.actor.to_string())
+                    .details(serde_json::json!({ "audience_id": id, "before": null, "after": a })),
+            );
         }
+        crate::audit::append(&mut tx, self.backend, &events, now_ms()).await?;
         tx.commit().await?;
         self.facts_changed();
         Ok(ids)
@@ -320,12 +324,41 @@ impl Store {
         audience_id: i64,
         active: bool,
     ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let before: Option<(String, bool)> =
+            sqlx::query("SELECT slug, active FROM audiences WHERE id = $1")
+                .bind(audience_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| {
+                    Ok::<_, sqlx::Error>((r.try_get("slug")?, crate::sql::get_bool(&r, "active")?))
+                })
+                .transpose()?;
         sqlx::query("UPDATE audiences SET active = $1, updated_at = $2 WHERE id = $3")
             .bind(active)
             .bind(now_ms())
             .bind(audience_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        if let Some((slug, was)) = before {
+            crate::audit::append(
+                &mut tx,
+                self.backend,
+                &[
+                    AuditEvent::new("audience.changed", self.actor.to_string()).details(
+                        serde_json::json!({
+                            "audience_id": audience_id,
+                            "slug": slug,
+                            "before": { "active": was },
+                            "after": { "active": active },
+                        }),
+                    ),
+                ],
+                now_ms(),
+            )
+            .await?;
+        }
+        tx.commit().await?;
         self.facts_changed();
         Ok(())
     }
@@ -338,6 +371,19 @@ impl Store {
         unit_id: i64,
         include_subunits: bool,
     ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let before: Option<(i64, bool)> =
+            sqlx::query("SELECT unit_id, include_subunits FROM audiences WHERE id = $1")
+                .bind(audience_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| {
+                    Ok::<_, sqlx::Error>((
+                        r.try_get("unit_id")?,
+                        crate::sql::get_bool(&r, "include_subunits")?,
+                    ))
+                })
+                .transpose()?;
         sqlx::query(
             "UPDATE audiences SET unit_id = $1, include_subunits = $2, updated_at = $3 WHERE id = $4",
         )
@@ -345,8 +391,26 @@ impl Store {
         .bind(include_subunits)
         .bind(now_ms())
         .bind(audience_id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        if let Some((was_unit, was_subunits)) = before {
+            crate::audit::append(
+                &mut tx,
+                self.backend,
+                &[
+                    AuditEvent::new("audience.changed", self.actor.to_string()).details(
+                        serde_json::json!({
+                            "audience_id": audience_id,
+                            "before": { "unit_id": was_unit, "include_subunits": was_subunits },
+                            "after": { "unit_id": unit_id, "include_subunits": include_subunits },
+                        }),
+                    ),
+                ],
+                now_ms(),
+            )
+            .await?;
+        }
+        tx.commit().await?;
         self.facts_changed();
         Ok(())
     }

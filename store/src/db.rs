@@ -72,6 +72,9 @@ pub struct Store {
     pub(crate) pool: AnyPool,
     pub(crate) backend: Backend,
     pub(crate) facts: std::sync::Arc<crate::fact_cache::FactCache>,
+    /// Who the changes made through this handle are audited as (`system` unless
+    /// [`Store::acting_as`] names somebody).
+    pub(crate) actor: std::sync::Arc<str>,
 }
 
 impl Store {
@@ -122,7 +125,22 @@ impl Store {
             facts: std::sync::Arc::new(crate::fact_cache::FactCache::new(
                 crate::fact_cache::FACT_CACHE_TTL,
             )),
+            actor: std::sync::Arc::from("system"),
         })
+    }
+
+    /// The same database, with changes audited as made by `actor` (`cli:USER`, an admin's
+    /// address): the audit log says who changed a unit, a role or an audience.
+    pub fn acting_as(&self, actor: impl Into<String>) -> Store {
+        Store {
+            actor: std::sync::Arc::from(actor.into()),
+            ..self.clone()
+        }
+    }
+
+    /// Who changes made through this handle are audited as.
+    pub fn actor(&self) -> &str {
+        &self.actor
     }
 
     /// Opens and migrates: what `serve` and every command do at start.

@@ -116,12 +116,43 @@ impl Store {
     }
 
     pub async fn set_unit_active(&self, unit_id: i64, active: bool) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let before = sqlx::query("SELECT code, active FROM units WHERE id = $1")
+            .bind(unit_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| {
+                Ok::<_, sqlx::Error>((
+                    r.try_get::<String, _>("code")?,
+                    crate::sql::get_bool(&r, "active")?,
+                ))
+            })
+            .transpose()?;
         sqlx::query("UPDATE units SET active = $1, updated_at = $2 WHERE id = $3")
             .bind(active)
             .bind(now_ms())
             .bind(unit_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        if let Some((code, was)) = before {
+            crate::audit::append(
+                &mut tx,
+                self.backend,
+                &[
+                    crate::AuditEvent::new("unit.changed", self.actor.to_string()).details(
+                        serde_json::json!({
+                            "unit_id": unit_id,
+                            "code": code,
+                            "before": { "active": was },
+                            "after": { "active": active },
+                        }),
+                    ),
+                ],
+                now_ms(),
+            )
+            .await?;
+        }
+        tx.commit().await?;
         self.facts_changed();
         Ok(())
     }
@@ -138,7 +169,8 @@ impl Store {
             None => None,
         };
         let now = now_ms();
-        let id = sqlx::query_scalar(
+        let mut tx = self.pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO units (code, name, kind, parent_id, active, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, TRUE, $5, $5) RETURNING id",
         )
@@ -147,8 +179,24 @@ impl Store {
         .bind(unit.kind.as_str())
         .bind(parent_id)
         .bind(now)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
+        crate::audit::append(
+            &mut tx,
+            self.backend,
+            &[
+                crate::AuditEvent::new("unit.created", self.actor.to_string()).details(
+                    serde_json::json!({
+                        "unit_id": id,
+                        "before": null,
+                        "after": { "code": unit.code, "name": unit.name, "kind": unit.kind.as_str(), "parent_id": parent_id },
+                    }),
+                ),
+            ],
+            now,
+        )
+        .await?;
+        tx.commit().await?;
         self.facts_changed();
         Ok(id)
     }
@@ -219,6 +267,17 @@ impl Store {
     }
 
     pub async fn grant_role(&self, role: NewRole) -> Result<(), StoreError> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let before: Option<i64> = sqlx::query_scalar(
+            "SELECT CAST(CASE WHEN covers_subtree THEN 1 ELSE 0 END AS BIGINT) FROM roles \
+             WHERE member_id = $1 AND unit_id = $2 AND function = $3",
+        )
+        .bind(role.member_id)
+        .bind(role.unit_id)
+        .bind(role.function.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
         sqlx::query(
             "INSERT INTO roles (member_id, unit_id, function, covers_subtree, source, created_at) \
              VALUES ($1, $2, $3, $4, 'admin', $5) \
@@ -228,9 +287,32 @@ impl Store {
         .bind(role.unit_id)
         .bind(role.function.as_str())
         .bind(role.covers_subtree)
-        .bind(now_ms())
-        .execute(&self.pool)
+        .bind(now)
+        .execute(&mut *tx)
         .await?;
+        let grant = |subtree: bool| {
+            serde_json::json!({
+                "member_id": role.member_id,
+                "unit_id": role.unit_id,
+                "function": role.function.as_str(),
+                "covers_subtree": subtree,
+            })
+        };
+        crate::audit::append(
+            &mut tx,
+            self.backend,
+            &[
+                crate::AuditEvent::new("role.granted", self.actor.to_string()).details(
+                    serde_json::json!({
+                        "before": before.map(|b| grant(b != 0)),
+                        "after": grant(role.covers_subtree),
+                    }),
+                ),
+            ],
+            now,
+        )
+        .await?;
+        tx.commit().await?;
         self.facts_changed();
         Ok(())
     }

@@ -4,8 +4,9 @@
 //! switches that off, as somebody with the owner's rights could.
 
 use sqlx::{AnyConnection, Connection, Executor};
+use verteiler_policies::{RoleFunction, UnitKind};
 use verteiler_store::testing::TestDatabase;
-use verteiler_store::{AuditBreak, AuditEntry, AuditEvent, Backend};
+use verteiler_store::{AuditBreak, AuditEntry, AuditEvent, Backend, NewRole, NewUnit};
 
 const ENTRIES: i64 = 6;
 
@@ -146,7 +147,7 @@ async fn two_swapped_entries_are_found_as_reordered() {
         .bind(e.at)
         .bind(e.action.clone())
         .bind(e.actor_member_id)
-        .bind(format!("{}", e.actor))
+        .bind(e.actor.clone())
         .bind(e.submission_id)
         .bind(e.send_id)
         .bind(e.details.clone())
@@ -167,4 +168,76 @@ async fn two_swapped_entries_are_found_as_reordered() {
         broken(&db).await,
         Some(AuditBreak::Reordered { seq: 2, follows: 3 })
     );
+}
+
+#[tokio::test]
+async fn changes_to_units_roles_and_audiences_name_who_made_them_before_and_after() {
+    let db = TestDatabase::new().await;
+    let admin = db.store.acting_as("aylin.kaya@example.org");
+    let unit = admin
+        .create_unit(&NewUnit {
+            code: "HH".into(),
+            name: "Hamburg".into(),
+            kind: UnitKind::State,
+            parent_code: None,
+        })
+        .await
+        .unwrap();
+    admin.set_unit_active(unit, false).await.unwrap();
+    let member = admin
+        .create_member(&verteiler_store::NewMember {
+            external_id: None,
+            first_name: "Jonas".into(),
+            last_name: "Petersen".into(),
+            unit_id: unit,
+            email: None,
+        })
+        .await
+        .unwrap();
+    for subtree in [false, true] {
+        admin
+            .grant_role(NewRole {
+                member_id: member,
+                unit_id: unit,
+                function: RoleFunction::PressOffice,
+                covers_subtree: subtree,
+            })
+            .await
+            .unwrap();
+    }
+    let slug = verteiler_policies::AudienceSlug::parse("hh").unwrap();
+    let audience = admin
+        .create_audience(&verteiler_store::NewAudience::structural(
+            slug, "Hamburg", unit, true,
+        ))
+        .await
+        .unwrap();
+    admin.set_audience_active(audience, false).await.unwrap();
+
+    let log = entries(&db).await;
+    let summary: Vec<(String, String)> = log
+        .iter()
+        .map(|e| (e.action.clone(), e.actor.clone()))
+        .collect();
+    let by = |a: &str| (a.to_string(), "aylin.kaya@example.org".to_string());
+    assert_eq!(
+        summary,
+        [
+            by("unit.created"),
+            by("unit.changed"),
+            by("role.granted"),
+            by("role.granted"),
+            by("audience.created"),
+            by("audience.changed"),
+        ]
+    );
+    let details: Vec<serde_json::Value> = log.iter().map(AuditEntry::details_json).collect();
+    assert_eq!(details[1]["before"]["active"], true);
+    assert_eq!(details[1]["after"]["active"], false);
+    assert!(details[2]["before"].is_null());
+    assert_eq!(details[3]["before"]["covers_subtree"], false);
+    assert_eq!(details[3]["after"]["covers_subtree"], true);
+    assert_eq!(details[4]["after"]["slug"], "hh");
+    assert_eq!(details[5]["after"]["active"], false);
+    assert_eq!(db.store.audit_verify().await.unwrap().broken, None);
 }

@@ -286,6 +286,7 @@ impl Store {
         if options.full {
             mark_left(&mut tx, self.backend, &plan.missing_ids()).await?;
         }
+        crate::import::audit_import(&mut tx, self, "import.members", path, &report).await?;
         tx.commit().await?;
         if self.backend == crate::Backend::Sqlite {
             sqlx::query(DEFAULT_CACHE).execute(&mut *conn).await?;

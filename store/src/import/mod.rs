@@ -124,3 +124,34 @@ impl From<sqlx::Error> for ImportError {
         ImportError::Store(e.into())
     }
 }
+
+/// The audit entry of an import run, in its writing transaction: who imported which file, and
+/// what it changed (the per-unit changes included).
+pub(crate) async fn audit_import(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    store: &crate::Store,
+    action: &'static str,
+    path: &std::path::Path,
+    report: &ImportReport,
+) -> Result<(), crate::StoreError> {
+    crate::audit::append(
+        tx,
+        store.backend,
+        &[
+            crate::AuditEvent::new(action, store.actor.to_string()).details(serde_json::json!({
+                "file": path.display().to_string(),
+                "rows": report.rows,
+                "created": report.created,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+                "marked_left": report.marked_left,
+                "rows_with_errors": report.errors.len(),
+                "directory_before": report.directory_before,
+                "directory_changes": report.directory_changes,
+                "changes": report.changes,
+            })),
+        ],
+        crate::now_ms(),
+    )
+    .await
+}

@@ -232,6 +232,7 @@ impl Store {
             }
             pending = rest;
         }
+        crate::import::audit_import(&mut tx, self, "import.units", path, &report).await?;
         tx.commit().await?;
         report.written = true;
         self.facts_changed();

@@ -1,0 +1,169 @@
+//! Four eyes end to end, the press-office incident: an official statement over real SMTP is
+//! held; the sender cannot approve it; a second press officer can, through the CLI; delivery
+//! waits for the undo window; and `audit who` names both people and the sender's client IP.
+
+mod support;
+
+use std::time::{Duration, Instant};
+use support::*;
+
+const RENEE: (&str, &str) = ("renee.hoffmann@example.org", "presse-eins");
+const JONAS: &str = "jonas.petersen@example.org";
+const UNDO_SECS: i64 = 3;
+
+async fn wait_for<T>(what: &str, within: Duration, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_official_statement_needs_a_second_press_officer_and_the_log_names_both() {
+    let undo = UNDO_SECS.to_string();
+    let Some((env, server)) = demo_server(
+        "python3",
+        &[("VERTEILER_DELIVERY__UNDO_WINDOW_SECS", &undo)],
+    )
+    .await
+    else {
+        return;
+    };
+    let store = &env.db.store;
+    let r = smtplib_send(
+        &server.smtp(),
+        RENEE.0,
+        RENEE.1,
+        "presse@example.org",
+        "pressemitteilungen@lists.example.org",
+        &[],
+    );
+    assert_eq!((r.stage.as_str(), r.code), ("sent", 250), "{r:?}");
+    assert!(r.text.contains("zur Freigabe"), "{}", r.text);
+    let message_id = r.message_id.trim_matches(['<', '>']).to_string();
+    let submission = store.submissions_by_message_id(&message_id).await.unwrap()[0];
+    let send = store.sends_of(submission).await.unwrap()[0].clone();
+    assert_eq!(send.state, "held");
+    let id = send.id.to_string();
+
+    // The other press officer is asked by email; the sender is not asked about her own.
+    let request = wait_for(
+        "the approval request",
+        Duration::from_secs(15),
+        async || {
+            store
+                .notifications_to(JONAS)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|n| n.0 == "approval.requested")
+        },
+    )
+    .await;
+    assert!(request.2.contains("Renée Hoffmann"), "{}", request.2);
+    assert!(request.2.contains(&format!("verteiler held approve {id}")));
+    assert!(!store
+        .notifications_to(RENEE.0)
+        .await
+        .unwrap()
+        .iter()
+        .any(|n| n.0 == "approval.requested"));
+
+    let listed = env.run(&["held", "list"]);
+    assert!(
+        stdout(&listed).contains("Pressemitteilungen"),
+        "{}",
+        stdout(&listed)
+    );
+
+    let own = env.run(&["held", "approve", &id, "--as", RENEE.0]);
+    assert!(!own.status.success());
+    assert!(
+        stderr(&own).contains("nicht selbst freigegeben"),
+        "{}",
+        stderr(&own)
+    );
+    assert_eq!(
+        store.send_record(send.id).await.unwrap().unwrap().state,
+        "held"
+    );
+
+    let approved_at = verteiler_store::now_ms();
+    // The CLI releases, so it reads the undo window from the same configuration as the server.
+    let approve = env
+        .command()
+        .env("VERTEILER_DELIVERY__UNDO_WINDOW_SECS", &undo)
+        .args(["held", "approve", &id, "--as", JONAS])
+        .output()
+        .unwrap();
+    assert!(approve.status.success(), "{}", stderr(&approve));
+    assert!(
+        stdout(&approve).contains("released"),
+        "{}",
+        stdout(&approve)
+    );
+    let released = store.send_record(send.id).await.unwrap().unwrap();
+    let release_at = released.release_at.expect("a release time");
+    assert!(
+        (approved_at + UNDO_SECS * 1000..approved_at + (UNDO_SECS + 5) * 1000)
+            .contains(&release_at),
+        "delivery waits for the undo window, and no longer"
+    );
+    assert_eq!(released.state, "scheduled");
+    assert_eq!(store.delivery_totals(send.id).await.unwrap().sent, 0);
+
+    wait_for(
+        "the send to complete",
+        Duration::from_secs(60),
+        async || {
+            let state = store.send_record(send.id).await.unwrap().unwrap().state;
+            (state == "complete").then_some(())
+        },
+    )
+    .await;
+    let totals = store.delivery_totals(send.id).await.unwrap();
+    assert!(totals.sent > 0, "{totals:?}");
+
+    let who = env.run(&["audit", "who", &r.message_id]);
+    assert!(who.status.success(), "{}", stderr(&who));
+    let text = stdout(&who);
+    for part in [
+        "Renée Hoffmann <renee.hoffmann@example.org>",
+        "logged in as renee.hoffmann@example.org",
+        "IP 127.0.0.1",
+        "TLS yes",
+        "pressemitteilungen@lists.example.org",
+        "approval by Renée Hoffmann <renee.hoffmann@example.org> refused (approval.own_submission)",
+        "approved by Jonas Petersen <jonas.petersen@example.org>",
+        "released by the approval of Jonas Petersen",
+        &format!("delivery:  {} sent", totals.sent),
+    ] {
+        assert!(text.contains(part), "{part:?} missing in:\n{text}");
+    }
+
+    let verify = env.run(&["audit", "verify"]);
+    assert!(verify.status.success(), "{}", stdout(&verify));
+    assert!(stdout(&verify).starts_with("OK: "), "{}", stdout(&verify));
+
+    let export = env.run(&["audit", "export", "--since", "2020-01-01"]);
+    assert!(export.status.success(), "{}", stderr(&export));
+    let lines: Vec<serde_json::Value> = stdout(&export)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let actions: Vec<&str> = lines.iter().filter_map(|l| l["action"].as_str()).collect();
+    for action in [
+        "submission.decided",
+        "approval.requested",
+        "approval.refused",
+        "approval.given",
+        "send.released",
+    ] {
+        assert!(actions.contains(&action), "{action} missing in {actions:?}");
+    }
+    assert!(lines.windows(2).all(|w| w[1]["prev_hash"] == w[0]["hash"]));
+}
