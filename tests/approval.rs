@@ -167,3 +167,125 @@ async fn an_official_statement_needs_a_second_press_officer_and_the_log_names_bo
     }
     assert!(lines.windows(2).all(|w| w[1]["prev_hash"] == w[0]["hash"]));
 }
+
+/// Sends as Renée to the press list; returns the held send's id.
+async fn held_press_release(env: &Env, server: &Server, subject: &str) -> i64 {
+    let r = smtplib_send(
+        &server.smtp(),
+        RENEE.0,
+        RENEE.1,
+        "presse@example.org",
+        "pressemitteilungen@lists.example.org",
+        &["--subject", subject],
+    );
+    assert_eq!((r.stage.as_str(), r.code), ("sent", 250), "{r:?}");
+    let store = &env.db.store;
+    let submission = store
+        .submissions_by_message_id(r.message_id.trim_matches(['<', '>']))
+        .await
+        .unwrap()[0];
+    store.sends_of(submission).await.unwrap()[0].id
+}
+
+#[tokio::test]
+async fn approvers_decide_by_email_as_the_person_they_logged_in_as() {
+    let Some((env, server)) = demo_server("python3", &[]).await else {
+        return;
+    };
+    let store = &env.db.store;
+    let rejected = held_press_release(&env, &server, "Erste Fassung").await;
+    let approved = held_press_release(&env, &server, "Zweite Fassung").await;
+    let decide = |login: (&str, &str), to: String, body: &str| {
+        smtplib_send(
+            &server.smtp(),
+            login.0,
+            login.1,
+            login.0,
+            &to,
+            &["--body", body],
+        )
+    };
+    let jonas = (JONAS, "presse-zwei");
+
+    // The From: line cannot make anybody an approver: the login decides, and Renée sent it.
+    let own = decide(RENEE, format!("approve+{approved}@lists.example.org"), "");
+    assert_eq!((own.stage.as_str(), own.code), ("data", 550), "{own:?}");
+    assert!(
+        own.text.contains("nicht selbst freigegeben"),
+        "{}",
+        own.text
+    );
+
+    let no_reason = decide(
+        jonas,
+        format!("reject+{rejected}@lists.example.org"),
+        "> quoted only\n",
+    );
+    assert_eq!(no_reason.code, 550, "{no_reason:?}");
+    assert!(no_reason.text.contains("Begründung"), "{}", no_reason.text);
+
+    let reject = decide(
+        jonas,
+        format!("reject+{rejected}@lists.example.org"),
+        "Bitte das Zitat prüfen.\n\nAm 30.11. schrieb verteiler:\n> Renée möchte …\n",
+    );
+    assert_eq!(
+        (reject.stage.as_str(), reject.code),
+        ("sent", 250),
+        "{reject:?}"
+    );
+    assert_eq!(
+        store.send_record(rejected).await.unwrap().unwrap().state,
+        "rejected"
+    );
+    let told = store.notifications_to(RENEE.0).await.unwrap();
+    let rejection = told
+        .iter()
+        .find(|n| n.0 == "submission.rejected")
+        .expect("the sender is told");
+    assert!(
+        rejection.2.contains("Bitte das Zitat prüfen."),
+        "{}",
+        rejection.2
+    );
+    assert!(
+        !rejection.2.contains("Renée möchte"),
+        "the quote is not the reason"
+    );
+
+    let approve = decide(jonas, format!("approve+{approved}@lists.example.org"), "");
+    assert_eq!(
+        (approve.stage.as_str(), approve.code),
+        ("sent", 250),
+        "{approve:?}"
+    );
+    assert!(approve.text.contains("freigegeben"), "{}", approve.text);
+    assert_eq!(
+        store.send_record(approved).await.unwrap().unwrap().state,
+        "scheduled"
+    );
+
+    // Deciding needs a login, and a decision cannot ride along with a list message.
+    let anonymous = smtplib_send(
+        &server.smtp(),
+        "-",
+        "",
+        JONAS,
+        &format!("approve+{rejected}@lists.example.org"),
+        &[],
+    );
+    assert_eq!(
+        (anonymous.stage.as_str(), anonymous.code),
+        ("rcpt", 530),
+        "{anonymous:?}"
+    );
+    let mixed = decide(
+        jonas,
+        format!("approve+{approved}@lists.example.org,pressemitteilungen@lists.example.org"),
+        "",
+    );
+    assert_eq!(mixed.code, 550, "{mixed:?}");
+
+    let verify = env.run(&["audit", "verify"]);
+    assert!(verify.status.success(), "{}", stdout(&verify));
+}

@@ -8,6 +8,8 @@ ALTER TABLE sends ADD COLUMN approvers_asked_at BIGINT;
 -- The figures of the message the engine decided on (JSON): a held send is decided again with
 -- them when approvals arrive.
 ALTER TABLE submissions ADD COLUMN message_facts TEXT;
+-- The beginning of the text body, for the approvers' request and `held show`.
+ALTER TABLE submissions ADD COLUMN preview TEXT;
 
 -- Every approval or rejection a person gave a held send, bound to the content they saw.
 CREATE TABLE approvals (

@@ -193,6 +193,7 @@ mod tests {
                     content_hash: "03".repeat(32),
                     raw: b"From: anna@example.org\r\nSubject: Einladung\r\n\r\nHallo".to_vec(),
                     message_facts: None,
+                    preview: None,
                 },
                 sends: vec![NewSend {
                     address: "oldenfelde@lists.example.org".into(),

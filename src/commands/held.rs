@@ -219,6 +219,12 @@ fn print_held(h: &HeldSend, lang: Lang) {
     for r in &h.reasons {
         println!("reason:      {}", r.text(lang));
     }
+    if !h.preview.is_empty() {
+        println!("text:");
+        for line in h.preview.lines() {
+            println!("  | {line}");
+        }
+    }
     for d in &h.decisions {
         println!(
             "{}:    {} at {}{}",

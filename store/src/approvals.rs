@@ -74,6 +74,8 @@ pub struct HeldSend {
     pub created_at: i64,
     pub expires_at: Option<i64>,
     pub decisions: Vec<ApprovalRecord>,
+    /// The beginning of the message's text.
+    pub preview: String,
 }
 
 /// One approval or rejection as recorded.
@@ -147,11 +149,12 @@ struct Pending {
     subject: String,
     content_hash: String,
     message_facts: Option<String>,
+    preview: Option<String>,
 }
 
 const PENDING: &str = "SELECT s.id, s.submission_id, s.audience_id, s.address, s.state, s.recipients, \
      s.reasons, s.approvals_needed, s.created_at, s.expires_at, sub.sender_member_id, sub.subject, \
-     sub.content_hash, sub.message_facts FROM sends s JOIN submissions sub ON sub.id = s.submission_id";
+     sub.content_hash, sub.message_facts, sub.preview FROM sends s JOIN submissions sub ON sub.id = s.submission_id";
 
 fn pending_from_row(r: &sqlx::any::AnyRow) -> Result<Pending, sqlx::Error> {
     Ok(Pending {
@@ -169,6 +172,7 @@ fn pending_from_row(r: &sqlx::any::AnyRow) -> Result<Pending, sqlx::Error> {
         subject: r.try_get("subject")?,
         content_hash: r.try_get("content_hash")?,
         message_facts: r.try_get("message_facts")?,
+        preview: r.try_get("preview")?,
     })
 }
 
@@ -400,6 +404,7 @@ impl Store {
             },
             reasons: serde_json::from_str(&p.reasons).unwrap_or_default(),
             content_hash: p.content_hash,
+            preview: p.preview.unwrap_or_default(),
             created_at: p.created_at,
             expires_at: p.expires_at,
             decisions,
@@ -464,6 +469,8 @@ impl Store {
                         reasons: &lines,
                         link: &link,
                         expires_in_hours: hours,
+                        preview: &held.preview,
+                        list_domain: &settings.list_domain,
                     },
                     lang,
                 );

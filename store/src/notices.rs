@@ -4,6 +4,9 @@
 
 use verteiler_policies::{format_count, Lang};
 
+/// Lines of the message's text quoted in an approval request.
+const PREVIEW_LINES: usize = 40;
+
 /// Subject and body of one notice.
 pub type Notice = (String, String);
 
@@ -20,12 +23,17 @@ pub struct HeldSummary<'a> {
     pub reasons: &'a [String],
     pub link: &'a str,
     pub expires_in_hours: u64,
+    /// The beginning of the message's text.
+    pub preview: &'a str,
+    /// Where the approve+/reject+ addresses live.
+    pub list_domain: &'a str,
 }
 
 pub fn approval_requested(held: &HeldSummary<'_>, lang: Lang) -> Notice {
     let n = format_count(held.recipients, lang);
     let usual = held.usual_size.map(|u| format_count(u, lang));
     let id = held.send_id;
+    let domain = held.list_domain;
     let (subject, intro, size, how, expiry) = match lang {
         Lang::De => (
             format!("[Freigabe] {}: {}", held.audience, held.subject),
@@ -38,7 +46,10 @@ pub fn approval_requested(held: &HeldSummary<'_>, lang: Lang) -> Notice {
                 None => format!("Empfänger: {n} (erste Nachricht an diesen Verteiler)"),
             },
             format!(
-                "Prüfen und entscheiden: {link}\nOder auf der Kommandozeile: verteiler held show {id}, \
+                "Prüfen und entscheiden: {link}\n\
+                 Oder per E-Mail über verteiler (mit Ihrem App-Passwort): eine leere Nachricht an \
+                 approve+{id}@{domain} gibt frei; eine Nachricht mit der Begründung an reject+{id}@{domain} lehnt ab.\n\
+                 Oder auf der Kommandozeile: verteiler held show {id}, \
                  verteiler held approve {id} --as IHRE-ADRESSE, verteiler held reject {id} --as IHRE-ADRESSE --comment \"…\"",
                 link = held.link
             ),
@@ -58,7 +69,10 @@ pub fn approval_requested(held: &HeldSummary<'_>, lang: Lang) -> Notice {
                 None => format!("Recipients: {n} (first message to this list)"),
             },
             format!(
-                "Review and decide: {link}\nOr on the command line: verteiler held show {id}, \
+                "Review and decide: {link}\n\
+                 Or by email through verteiler (with your app password): an empty message to \
+                 approve+{id}@{domain} approves; a message with your reason to reject+{id}@{domain} rejects.\n\
+                 Or on the command line: verteiler held show {id}, \
                  verteiler held approve {id} --as YOUR-ADDRESS, verteiler held reject {id} --as YOUR-ADDRESS --comment \"…\"",
                 link = held.link
             ),
@@ -74,6 +88,16 @@ pub fn approval_requested(held: &HeldSummary<'_>, lang: Lang) -> Notice {
     };
     let mut body = format!("{intro}\n\n{subject_line}\n{size}\n\n");
     for line in held.reasons {
+        body.push_str(line);
+        body.push('\n');
+    }
+    let text_heading = match lang {
+        Lang::De => "Beginn des Textes:",
+        Lang::En => "Beginning of the text:",
+    };
+    body.push_str(&format!("\n{text_heading}\n"));
+    for line in held.preview.lines().take(PREVIEW_LINES) {
+        body.push_str("| ");
         body.push_str(line);
         body.push('\n');
     }
@@ -176,6 +200,8 @@ mod tests {
             reasons: &reasons,
             link: "http://127.0.0.1:8080/held/42",
             expires_in_hours: 72,
+            preview: "Liebe Mitglieder,\nheute erklären wir …",
+            list_domain: "lists.example.org",
         };
         let (subject, body) = approval_requested(&held, Lang::De);
         assert_eq!(subject, "[Freigabe] Pressemitteilungen: Stellungnahme");
@@ -184,6 +210,9 @@ mod tests {
             "Empfänger: 365.120 (üblich: 212)",
             "müssen freigegeben werden",
             "verteiler held approve 42",
+            "approve+42@lists.example.org",
+            "reject+42@lists.example.org",
+            "| Liebe Mitglieder,",
             "http://127.0.0.1:8080/held/42",
             "72 Stunden",
         ] {

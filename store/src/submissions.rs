@@ -49,6 +49,8 @@ pub struct NewSubmission {
     /// The figures the engine decided on; a held send is decided again with them. `None`
     /// (a submission made outside the engine) can never be released by approvals.
     pub message_facts: Option<verteiler_policies::MessageFacts>,
+    /// The beginning of the text body, shown to approvers.
+    pub preview: Option<String>,
 }
 
 /// The engine's decision for one addressed audience of a submission.
@@ -209,7 +211,7 @@ async fn insert_submission(
     Ok(sqlx::query_scalar(
         "INSERT INTO submissions (message_id, sender_member_id, credential_id, ingress, client_ip, \
          client_name, tls, envelope_from, header_from, subject, size_bytes, content_hash, raw, created_at, \
-         message_facts) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) RETURNING id",
+         message_facts, preview) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16) RETURNING id",
     )
     .bind(&submission.message_id)
     .bind(submission.sender_member_id)
@@ -231,6 +233,7 @@ async fn insert_submission(
             .as_ref()
             .and_then(|m| serde_json::to_string(m).ok()),
     )
+    .bind(&submission.preview)
     .fetch_one(&mut **tx)
     .await?)
 }

@@ -116,6 +116,7 @@ async fn submit(s: &Store, sender: i64, address: &str) -> (Decision, i64) {
                 content_hash: msg.content_hash.to_string(),
                 raw: b"From: presse@example.org\r\nSubject: Stellungnahme\r\n\r\nText".to_vec(),
                 message_facts: Some(msg),
+                preview: None,
             },
             sends: vec![NewSend {
                 address: address.into(),

@@ -1,7 +1,7 @@
 """Sends one message with Python's smtplib and prints the outcome as JSON.
 
 Usage: smtp_send.py HOST PORT LOGIN PASSWORD FROM RCPT[,RCPT…] [--to-visible N] [--size BYTES]
-                    [--no-tls] [--subject S] [--dsn STATUS]
+                    [--no-tls] [--subject S] [--dsn STATUS] [--body TEXT]
 LOGIN "-" sends without AUTH. --dsn sends a delivery status notification (RFC 3464) with that
 status (5.x.x: Action failed, else delayed) from the null sender, as a remote MTA would.
 Prints {"stage": "...", "code": N, "text": "..."}: the stage where the server said no (auth,
@@ -28,6 +28,7 @@ p.add_argument("--no-tls", action="store_true")
 p.add_argument("--subject", default="Einladung zur Mitgliederversammlung")
 p.add_argument("--message-id", default=None)
 p.add_argument("--dsn", default=None)
+p.add_argument("--body", default=None)
 a = p.parse_args()
 
 msg = EmailMessage()
@@ -35,7 +36,9 @@ msg["From"] = a.sender
 msg["To"] = ", ".join([f"m{i}@example.net" for i in range(a.to_visible)] or a.rcpts.split(","))
 msg["Subject"] = a.subject
 msg["Message-ID"] = a.message_id or make_msgid(domain="example.org")
-msg.set_content("Liebe Mitglieder,\n\nwir laden herzlich ein.\n" + "x" * a.size)
+msg.set_content(
+    a.body if a.body is not None else "Liebe Mitglieder,\n\nwir laden herzlich ein.\n" + "x" * a.size
+)
 
 
 if a.dsn:

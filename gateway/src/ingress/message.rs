@@ -17,7 +17,13 @@ pub struct MessageSummary {
     pub attachment_bytes: u64,
     /// SHA-256 of the raw bytes: approvals are bound to exactly this content.
     pub content_hash: [u8; 32],
+    /// The beginning of the text body (at most [`PREVIEW_CHARS`]): what approvers read in the
+    /// request before deciding.
+    pub preview: String,
 }
+
+/// Characters of the text body kept as the preview.
+pub const PREVIEW_CHARS: usize = 4_000;
 
 /// Why a message cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -88,6 +94,10 @@ pub fn summarise(raw: &[u8], list_domain: &str) -> Result<MessageSummary, Messag
         attachment_count,
         attachment_bytes,
         content_hash: Sha256::digest(raw).into(),
+        preview: message
+            .body_text(0)
+            .map(|t| t.chars().take(PREVIEW_CHARS).collect())
+            .unwrap_or_default(),
     })
 }
 

@@ -2,6 +2,7 @@
 //! names, and what becomes of a message. Every message is decided by the policy engine over
 //! the facts the store gathers, and stored with its decisions before the reply.
 
+mod approval;
 mod bounce;
 mod message;
 mod texts;
@@ -49,6 +50,16 @@ impl Ingress {
             writer: SubmissionWriter::start(store.clone()),
             store,
             settings,
+        }
+    }
+
+    /// The approval settings the store's four-eyes operations take.
+    fn approval_settings(&self) -> verteiler_store::ApprovalSettings {
+        verteiler_store::ApprovalSettings {
+            list_domain: self.settings.list_domain.clone(),
+            limits: self.settings.limits.clone(),
+            undo_window_secs: self.settings.undo_window_secs,
+            portal_base_url: self.settings.portal_base_url.clone(),
         }
     }
 
@@ -261,6 +272,7 @@ impl Ingress {
                     content_hash: content_hash.to_string(),
                     raw: raw.to_vec(),
                     message_facts: Some(facts_message),
+                    preview: Some(summary.preview.clone()),
                 },
                 sends,
                 notifications,
@@ -277,6 +289,69 @@ impl Ingress {
             audiences,
         );
         Ok(if all_rejected {
+            Reply::multiline(550, (5, 7, 1), lines)
+        } else {
+            Reply::multiline(250, (2, 0, 0), lines)
+        })
+    }
+}
+
+impl Ingress {
+    /// An approver's decision sent to `approve+ID@…` or `reject+ID@…`: the same store
+    /// operations as the portal and the CLI, as the authenticated person.
+    async fn decide_by_mail(
+        &self,
+        identity: &Identity,
+        envelope: &Envelope,
+        raw: &[u8],
+    ) -> Result<Reply, verteiler_store::StoreError> {
+        let lang = Lang::from_tag(
+            &self
+                .store
+                .sender_profile(identity.member_id)
+                .await?
+                .language,
+        );
+        let actor = verteiler_store::Actor {
+            member_id: identity.member_id,
+            label: identity.login.clone(),
+            ingress: IngressKind::Smtp,
+        };
+        let settings = self.approval_settings();
+        let mut lines = Vec::new();
+        let mut refused = false;
+        for address in &envelope.rcpt_to {
+            let Some((verdict, send_id)) =
+                approval::decision_address(address, &self.settings.list_domain)
+            else {
+                continue;
+            };
+            let (ok, line) = match verdict {
+                approval::Verdict::Approve => {
+                    let outcome = self
+                        .store
+                        .approve_send(send_id, &actor, None, None, &settings)
+                        .await?;
+                    approval::approve_line(send_id, &outcome, self.settings.undo_window_secs, lang)
+                }
+                approval::Verdict::Reject => {
+                    let comment = approval::comment(raw);
+                    let outcome = self
+                        .store
+                        .reject_send(send_id, &actor, &comment, &settings)
+                        .await?;
+                    approval::stop_line(send_id, &outcome, lang)
+                }
+            };
+            refused |= !ok;
+            lines.push(line);
+        }
+        tracing::info!(
+            event = "smtp.decision",
+            member = identity.member_id,
+            refused
+        );
+        Ok(if refused {
             Reply::multiline(550, (5, 7, 1), lines)
         } else {
             Reply::multiline(250, (2, 0, 0), lines)
@@ -328,6 +403,10 @@ impl SessionHandler for Ingress {
                 }
             };
         }
+        if approval::decision_address(address, &self.settings.list_domain).is_some() {
+            // Only an authenticated approver may decide; the store checks who they are.
+            return RcptOutcome::Accept { open: false };
+        }
         match self
             .store
             .audience_for_address(address, &self.settings.list_domain)
@@ -373,6 +452,24 @@ impl SessionHandler for Ingress {
             // Unreachable: list addresses need AUTH at RCPT. Fail closed all the same.
             return Reply::new(530, (5, 7, 0), texts::auth_required());
         };
+        let decisions = envelope
+            .rcpt_to
+            .iter()
+            .filter(|a| approval::decision_address(a, &self.settings.list_domain).is_some())
+            .count();
+        if decisions > 0 {
+            if decisions != envelope.rcpt_to.len() {
+                // A decision and a list message in one transaction: refuse it whole.
+                return Reply::new(550, (5, 5, 3), texts::decision_mixed());
+            }
+            return match self.decide_by_mail(identity, envelope, message).await {
+                Ok(reply) => reply,
+                Err(e) => {
+                    tracing::error!(event = "smtp.decision_failed", error = %e);
+                    Reply::new(451, (4, 3, 0), texts::storage_failed())
+                }
+            };
+        }
         match self.submit(session, identity, envelope, message).await {
             Ok(reply) => reply,
             Err(e) => {

@@ -83,6 +83,10 @@ pub fn bounce_mixed() -> String {
     "a bounce and a list message cannot share one transaction".into()
 }
 
+pub fn decision_mixed() -> String {
+    "an approval decision and a list message cannot share one transaction".into()
+}
+
 pub fn auth_required() -> String {
     "authentication required".into()
 }

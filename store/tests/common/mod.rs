@@ -126,6 +126,7 @@ pub async fn released_send(s: &Store, sender: i64, audience_id: i64, recipients:
                 content_hash: "03".repeat(32),
                 raw: b"From: chair@example.org\r\nSubject: Einladung\r\n\r\nHallo".to_vec(),
                 message_facts: None,
+                preview: None,
             },
             sends: vec![NewSend {
                 address: "list@lists.example.org".into(),
