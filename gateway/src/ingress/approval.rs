@@ -37,17 +37,22 @@ pub fn comment(raw: &[u8]) -> String {
         return String::new();
     };
     let text = message.body_text(0).unwrap_or_default();
-    let mut kept = Vec::new();
+    let mut kept: Vec<&str> = Vec::new();
     for line in text.lines() {
-        let trimmed = line.trim_end();
-        if trimmed.starts_with('>')
-            || trimmed.ends_with("wrote:")
-            || trimmed.ends_with("schrieb:")
-            || trimmed == "-- "
-        {
+        if line.starts_with('>') {
+            // The attribution line above a quote ("Am … schrieb verteiler:") is not the reason.
+            while kept.last().is_some_and(|l| l.trim().is_empty()) {
+                kept.pop();
+            }
+            if kept.last().is_some_and(|l| l.ends_with(':')) {
+                kept.pop();
+            }
             break;
         }
-        kept.push(trimmed);
+        if line.trim_end() == "--" {
+            break;
+        }
+        kept.push(line.trim_end());
     }
     kept.join("\n").trim().to_string()
 }
