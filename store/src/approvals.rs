@@ -437,8 +437,9 @@ impl Store {
                 .approvers_for(audience_id, pending.sender_member_id, &settings.limits)
                 .await?;
             if approvers.is_empty() {
+                // Asked once, of nobody: the send stays held (and expires) until an approver
+                // role is granted and somebody approves on the CLI; the sweep does not repeat.
                 tracing::warn!(event = "approval.nobody_to_ask", send = send_id, audience = %held.audience);
-                continue;
             }
             let hours = window_hours(&pending);
             let link = settings.link(send_id);
@@ -615,17 +616,21 @@ impl Store {
         let outcome = match &decision {
             Decision::Release { headers } => {
                 let release_at = now + settings.undo_window_secs as i64 * 1000;
+                // The approvers confirmed today's count: expansion compares growth against it.
+                let recipients = facts.resolution.recipients;
                 sqlx::query(
                     "UPDATE sends SET state = 'scheduled', decision = 'release', reasons = '[]', \
-                     approvals_needed = 0, rewrite_to = $1, release_at = $2, updated_at = $3 WHERE id = $4",
+                     approvals_needed = 0, rewrite_to = $1, release_at = $2, updated_at = $3, \
+                     recipients = $5 WHERE id = $4",
                 )
                 .bind(*headers == HeaderTreatment::RewriteToRecipient)
                 .bind(release_at)
                 .bind(now)
                 .bind(send_id)
+                .bind(recipients as i64)
                 .execute(&mut *tx)
                 .await?;
-                crate::submissions::add_org_volume(&mut tx, now, pending.recipients).await?;
+                crate::submissions::add_org_volume(&mut tx, now, recipients).await?;
                 let approvers: Vec<String> = {
                     let mut ids: Vec<i64> = facts.approvals.iter().map(|a| a.approver_id).collect();
                     ids.dedup();
@@ -642,7 +647,8 @@ impl Store {
                         .send(send_id)
                         .details(serde_json::json!({
                             "release_at": release_at,
-                            "recipients": pending.recipients,
+                            "recipients": recipients,
+                            "recipients_when_held": pending.recipients,
                             "approved_by": approvers,
                         })),
                 );
@@ -666,7 +672,7 @@ impl Store {
                 .await?;
                 ApprovalOutcome::Released {
                     release_at,
-                    recipients: pending.recipients,
+                    recipients,
                 }
             }
             Decision::Hold {

@@ -195,7 +195,7 @@ impl Store {
     /// first), the send is held instead (never a wider send than the one decided on).
     pub async fn expand_send(&self, send_id: i64, batch: usize) -> Result<Expansion, StoreError> {
         let row = sqlx::query(
-            "SELECT audience_id, recipients, expansion_cursor FROM sends \
+            "SELECT submission_id, audience_id, recipients, expansion_cursor FROM sends \
              WHERE id = $1 AND state = 'scheduled'",
         )
         .bind(send_id)
@@ -204,6 +204,7 @@ impl Store {
         let Some(row) = row else {
             return Ok(Expansion::NotScheduled);
         };
+        let submission_id: i64 = row.try_get("submission_id")?;
         let audience_id: Option<i64> = row.try_get("audience_id")?;
         let decided = row.try_get::<i64, _>("recipients")?.max(0) as u64;
         let cursor: Option<i64> = row.try_get("expansion_cursor")?;
@@ -303,6 +304,21 @@ impl Store {
             tx.rollback().await?;
             return Ok(Expansion::NotScheduled);
         }
+        crate::audit::append(
+            &mut tx,
+            self.backend,
+            &[crate::AuditEvent::new("send.expanded", "system")
+                .submission(submission_id)
+                .send(send_id)
+                .details(serde_json::json!({
+                    "copies_queued": queued.len(),
+                    "not_by_email": unreachable,
+                    "cursor": next_cursor,
+                    "last_batch": last,
+                }))],
+            now,
+        )
+        .await?;
         tx.commit().await?;
         let queued = queued.len() as u64;
         Ok(if last {
@@ -313,17 +329,32 @@ impl Store {
     }
 
     async fn hold_send(&self, send_id: i64, reasons: &[Reason]) -> Result<(), StoreError> {
-        let reasons = serde_json::to_string(reasons).unwrap_or_else(|_| "[]".into());
-        sqlx::query(
+        let json = serde_json::to_string(reasons).unwrap_or_else(|_| "[]".into());
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let held = sqlx::query(
             "UPDATE sends SET state = 'held', decision = 'hold', reasons = $1, \
              approvals_needed = CASE WHEN approvals_needed > 0 THEN approvals_needed ELSE 1 END, \
              updated_at = $2 WHERE id = $3 AND state = 'scheduled'",
         )
-        .bind(reasons)
-        .bind(now_ms())
+        .bind(json)
+        .bind(now)
         .bind(send_id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        if held.rows_affected() > 0 {
+            let submission_id: Option<i64> =
+                sqlx::query_scalar("SELECT submission_id FROM sends WHERE id = $1")
+                    .bind(send_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let mut event = crate::AuditEvent::new("send.held", "system")
+                .send(send_id)
+                .details(serde_json::json!({ "reasons": reasons, "when": "at expansion" }));
+            event.submission_id = submission_id;
+            crate::audit::append(&mut tx, self.backend, &[event], now).await?;
+        }
+        tx.commit().await?;
         tracing::warn!(
             event = "delivery.send_held",
             send = send_id,

@@ -428,3 +428,71 @@ async fn approvers_are_asked_once_nearest_scope_first_never_the_sender() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_send_held_because_its_list_grew_is_released_for_the_confirmed_count() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    let org = build_org(s).await;
+    let chair = member(s, "Chair", org.old).await;
+    common::role(s, chair, org.old, RoleFunction::Chair).await;
+    let admin = member(s, "Admin", org.ott).await;
+    s.grant_role(NewRole {
+        member_id: admin,
+        unit_id: org.hh,
+        function: RoleFunction::Admin,
+        covers_subtree: true,
+    })
+    .await
+    .unwrap();
+    let mut list = NewAudience::structural(slug("old"), "Oldenfelde", org.old, false);
+    list.allowed_sender_functions = vec![RoleFunction::Chair];
+    list.approver_functions = vec![RoleFunction::Admin];
+    s.create_audience(&list).await.unwrap();
+    let (decision, send) = submit(s, chair, "old@lists.example.org").await;
+    assert!(decision.is_release(), "{decision:?}");
+    assert_eq!(s.send_record(send).await.unwrap().unwrap().recipients, 1);
+    for n in 0..20 {
+        member(s, &format!("New{n}"), org.old).await;
+    }
+    let held = s.expand_send(send, 100).await.unwrap();
+    assert!(
+        matches!(&held, verteiler_store::Expansion::Held(r) if r[0].code() == "audience.grew"),
+        "{held:?}"
+    );
+    assert_eq!(s.request_approvals(&settings()).await.unwrap(), 1);
+    assert!(notices(s, "admin@example.org")
+        .await
+        .iter()
+        .any(|n| n.0 == "approval.requested"));
+
+    let outcome = s
+        .approve_send(send, &actor(admin), None, None, &settings())
+        .await
+        .unwrap();
+    let ApprovalOutcome::Released { recipients, .. } = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(recipients, 21, "the count the approver confirmed");
+    // (Expanding directly: the undo window is the delivery loop's to wait for.)
+    let done = s.expand_send(send, 100).await.unwrap();
+    assert_eq!(done, verteiler_store::Expansion::Done { queued: 21 });
+    let actions: Vec<String> = s
+        .audit_of_submission(s.send_record(send).await.unwrap().unwrap().submission_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "submission.decided",
+            "send.held",
+            "approval.requested",
+            "approval.given",
+            "send.released",
+            "send.expanded"
+        ]
+    );
+}
