@@ -366,6 +366,16 @@ pub enum ConfigCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum MemberCommand {
+    /// Everything stored about a member, as JSON (the right of access): the member, units,
+    /// contact data, channel choices, roles, subscriptions, app passwords (names, never
+    /// hashes), submissions and deliveries. Every export is recorded in the audit log.
+    Export {
+        /// The member's email address.
+        email: String,
+        /// Write here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Create a new app password for a member and print it once. A member may have several
     /// (one per device); each can be revoked alone. Passwords are stored only as argon2id hashes.
     SetPassword {

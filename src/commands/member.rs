@@ -36,6 +36,22 @@ async fn member_id(store: &Store, email: &str) -> anyhow::Result<i64> {
 pub async fn member(config: &Config, cmd: MemberCommand) -> anyhow::Result<ExitCode> {
     let store = open_store(config).await?;
     match cmd {
+        MemberCommand::Export { email, out } => {
+            let id = member_id(&store, &email).await?;
+            let Some(data) = store.export_member_data(id).await? else {
+                bail!("member {id} has no record");
+            };
+            let text = serde_json::to_string_pretty(&data)?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, text + "\n")
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    eprintln!("written to {} (recorded in the audit log)", path.display());
+                }
+                None => println!("{text}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         MemberCommand::SetPassword {
             email,
             name,

@@ -17,6 +17,7 @@ mod fact_cache;
 mod facts;
 mod group_commit;
 pub mod import;
+mod member_export;
 pub mod notices;
 mod resolve;
 mod sql;

@@ -241,3 +241,54 @@ async fn changes_to_units_roles_and_audiences_name_who_made_them_before_and_afte
     assert_eq!(details[5]["after"]["active"], false);
     assert_eq!(db.store.audit_verify().await.unwrap().broken, None);
 }
+
+#[tokio::test]
+async fn a_member_data_export_holds_their_data_but_no_secret_and_is_audited() {
+    let db = TestDatabase::new().await;
+    let unit = db
+        .store
+        .create_unit(&NewUnit {
+            code: "HH".into(),
+            name: "Hamburg".into(),
+            kind: UnitKind::State,
+            parent_code: None,
+        })
+        .await
+        .unwrap();
+    let member = db
+        .store
+        .create_member(&verteiler_store::NewMember {
+            external_id: Some("D42".into()),
+            first_name: "Zoë".into(),
+            last_name: "Nguyen".into(),
+            unit_id: unit,
+            email: Some(verteiler_policies::EmailAddress::parse("zoe@example.org").unwrap()),
+        })
+        .await
+        .unwrap();
+    db.store
+        .add_app_password(member, "Thunderbird", "geheim-geheim")
+        .await
+        .unwrap();
+    let admin = db.store.acting_as("aylin.kaya@example.org");
+    let export = admin.export_member_data(member).await.unwrap().unwrap();
+    assert_eq!(export["member"]["first_name"], "Zoë");
+    assert_eq!(export["memberships"][0]["unit_code"], "HH");
+    assert_eq!(export["contact_points"][0]["value"], "zoe@example.org");
+    assert_eq!(export["app_passwords"][0]["name"], "Thunderbird");
+    let text = export.to_string();
+    // The stored argon2id hash stays in the database.
+    assert!(!text.contains("argon2"), "{text}");
+    assert!(admin
+        .export_member_data(member + 1000)
+        .await
+        .unwrap()
+        .is_none());
+
+    let last = entries(&db).await.pop().unwrap();
+    assert_eq!(
+        (last.action.as_str(), last.actor.as_str()),
+        ("member.exported", "aylin.kaya@example.org")
+    );
+    assert_eq!(last.details_json()["member_id"], member);
+}
