@@ -286,15 +286,25 @@ impl Store {
         };
         let facts = self.audience_facts(&audience).await?;
         let functions = effective_limits(Some(&facts), limits).approver_functions;
-        let rows: Vec<(i64, String, i64, i64)> = sqlx::query_as(
+        // Only roles held on the path from the root to the audience's scope can cover it.
+        let mut p = crate::sql::Placeholders::new(self.backend);
+        let sender = p.one();
+        let units = p.list(facts.scope_path.len().max(1));
+        let sql = format!(
             "SELECT r.member_id, r.function, r.unit_id, \
              CAST(CASE WHEN r.covers_subtree THEN 1 ELSE 0 END AS BIGINT) \
              FROM roles r JOIN members m ON m.id = r.member_id \
-             WHERE m.status = 'active' AND r.member_id <> $1 ORDER BY r.member_id",
-        )
-        .bind(sender_member_id)
-        .fetch_all(&self.pool)
-        .await?;
+             WHERE m.status = 'active' AND r.member_id <> {sender} AND r.unit_id IN ({units}) \
+             ORDER BY r.member_id"
+        );
+        let mut query = sqlx::query_as(&sql).bind(sender_member_id);
+        if facts.scope_path.is_empty() {
+            query = query.bind(facts.scope_unit_id);
+        }
+        for unit in &facts.scope_path {
+            query = query.bind(*unit);
+        }
+        let rows: Vec<(i64, String, i64, i64)> = query.fetch_all(&self.pool).await?;
         // Distance from the audience's scope up the tree: 0 at the scope unit itself.
         let distance = |unit: i64| {
             facts
