@@ -136,6 +136,15 @@ fn entry_hash(
 /// Rows per multi-row insert (10 columns each).
 const ROWS_PER_INSERT: usize = 500;
 
+/// Locks the chain's head for the rest of `tx` (a no-op write: the row lock on PostgreSQL, the
+/// database's write lock on SQLite).
+pub(crate) async fn lock_head(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), StoreError> {
+    sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// Appends `events` at the end of the chain inside `tx`. Locks the chain's head first, so
 /// concurrent writers (several instances on PostgreSQL) chain one after the other.
 pub(crate) async fn append(
@@ -147,11 +156,8 @@ pub(crate) async fn append(
     if events.is_empty() {
         return Ok(());
     }
-    // A write first: on PostgreSQL it locks the row, on SQLite it takes the write lock before
-    // the read, so the head read cannot be stale by the time the entries are written.
-    sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
-        .execute(&mut **tx)
-        .await?;
+    // A write first, so the head read cannot be stale by the time the entries are written.
+    lock_head(tx).await?;
     let (mut seq, mut prev): (i64, String) =
         sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
             .fetch_one(&mut **tx)

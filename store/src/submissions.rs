@@ -163,35 +163,42 @@ impl VolumeDelta {
         }
     }
 
+    /// One multi-row upsert per counter table: keys are unique within each (map keys).
     async fn write(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        backend: crate::Backend,
         now: i64,
     ) -> Result<(), StoreError> {
         let hour = now / HOUR_MS;
-        for (member, (sends, recipients)) in &self.senders {
-            sqlx::query(
-                "INSERT INTO sender_volume_hourly (member_id, hour, sends, recipients) VALUES ($1, $2, $3, $4) \
+        if !self.senders.is_empty() {
+            let sql = format!(
+                "INSERT INTO sender_volume_hourly (member_id, hour, sends, recipients) VALUES {} \
                  ON CONFLICT (member_id, hour) DO UPDATE SET sends = sender_volume_hourly.sends + excluded.sends, \
                  recipients = sender_volume_hourly.recipients + excluded.recipients",
-            )
-            .bind(member)
-            .bind(hour)
-            .bind(sends)
-            .bind(recipients)
-            .execute(&mut **tx)
-            .await?;
+                Placeholders::new(backend).values(self.senders.len(), 4)
+            );
+            let mut query = sqlx::query(&sql);
+            for (member, (sends, recipients)) in &self.senders {
+                query = query
+                    .bind(*member)
+                    .bind(hour)
+                    .bind(*sends)
+                    .bind(*recipients);
+            }
+            query.execute(&mut **tx).await?;
         }
-        for (audience, sends) in &self.audiences {
-            sqlx::query(
-                "INSERT INTO audience_volume_hourly (audience_id, hour, sends) VALUES ($1, $2, $3) \
+        if !self.audiences.is_empty() {
+            let sql = format!(
+                "INSERT INTO audience_volume_hourly (audience_id, hour, sends) VALUES {} \
                  ON CONFLICT (audience_id, hour) DO UPDATE SET sends = audience_volume_hourly.sends + excluded.sends",
-            )
-            .bind(audience)
-            .bind(hour)
-            .bind(sends)
-            .execute(&mut **tx)
-            .await?;
+                Placeholders::new(backend).values(self.audiences.len(), 3)
+            );
+            let mut query = sqlx::query(&sql);
+            for (audience, sends) in &self.audiences {
+                query = query.bind(*audience).bind(hour).bind(*sends);
+            }
+            query.execute(&mut **tx).await?;
         }
         if self.released_recipients > 0 {
             add_org_volume(tx, now, self.released_recipients).await?;
@@ -203,40 +210,80 @@ impl VolumeDelta {
 /// Rows per multi-row insert: well below both databases' parameter limits (12 columns each).
 const ROWS_PER_INSERT: usize = 1_000;
 
-async fn insert_submission(
+async fn insert_submissions(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    submission: &NewSubmission,
+    backend: crate::Backend,
+    rows: &[(i64, &NewSubmission)],
     now: i64,
-) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO submissions (message_id, sender_member_id, credential_id, ingress, client_ip, \
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO submissions (id, message_id, sender_member_id, credential_id, ingress, client_ip, \
          client_name, tls, envelope_from, header_from, subject, size_bytes, content_hash, raw, created_at, \
-         message_facts, preview) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16) RETURNING id",
-    )
-    .bind(&submission.message_id)
-    .bind(submission.sender_member_id)
-    .bind(submission.credential_id)
-    .bind(submission.ingress.as_str())
-    .bind(&submission.client_ip)
-    .bind(&submission.client_name)
-    .bind(submission.tls)
-    .bind(&submission.envelope_from)
-    .bind(&submission.header_from)
-    .bind(&submission.subject)
-    .bind(submission.raw.len() as i64)
-    .bind(&submission.content_hash)
-    .bind(submission.raw.clone())
-    .bind(now)
-    .bind(
-        submission
-            .message_facts
-            .as_ref()
-            .and_then(|m| serde_json::to_string(m).ok()),
-    )
-    .bind(&submission.preview)
-    .fetch_one(&mut **tx)
-    .await?)
+         message_facts, preview) VALUES {}",
+        Placeholders::new(backend).values(rows.len(), 17)
+    );
+    let mut query = sqlx::query(&sql);
+    for (id, submission) in rows {
+        query = query
+            .bind(*id)
+            .bind(submission.message_id.clone())
+            .bind(submission.sender_member_id)
+            .bind(submission.credential_id)
+            .bind(submission.ingress.as_str())
+            .bind(submission.client_ip.clone())
+            .bind(submission.client_name.clone())
+            .bind(submission.tls)
+            .bind(submission.envelope_from.clone())
+            .bind(submission.header_from.clone())
+            .bind(submission.subject.clone())
+            .bind(submission.raw.len() as i64)
+            .bind(submission.content_hash.clone())
+            .bind(submission.raw.clone())
+            .bind(now)
+            .bind(
+                submission
+                    .message_facts
+                    .as_ref()
+                    .and_then(|m| serde_json::to_string(m).ok()),
+            )
+            .bind(submission.preview.clone());
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
 }
+
+/// Ids for `n` new submissions, taken inside the writing transaction: one statement instead of
+/// one `INSERT … RETURNING id` per submission. On SQLite the caller holds the write lock
+/// already, so the next ids are the maximum's successors; on PostgreSQL they come from the
+/// identity sequence like any other insert's.
+async fn allocate_submission_ids(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: crate::Backend,
+    n: usize,
+) -> Result<Vec<i64>, StoreError> {
+    Ok(match backend {
+        crate::Backend::Sqlite => {
+            let max: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM submissions")
+                .fetch_one(&mut **tx)
+                .await?;
+            (1..=n as i64).map(|k| max + k).collect()
+        }
+        crate::Backend::Postgres => {
+            sqlx::query_scalar(
+                "SELECT nextval(pg_get_serial_sequence('submissions', 'id')) FROM generate_series(1, $1)",
+            )
+            .bind(n as i64)
+            .fetch_all(&mut **tx)
+            .await?
+        }
+    })
+}
+
+/// Rows per multi-row submissions insert (17 columns each).
+const SUBMISSIONS_PER_INSERT: usize = 200;
 
 /// Inserts sends as (submission id, send) rows.
 async fn insert_sends(
@@ -385,14 +432,24 @@ impl Store {
     ) -> Result<Vec<StoredSubmission>, StoreError> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
-        let mut stored = Vec::with_capacity(records.len());
+        // The audit chain's head is locked first: it serialises writers, so on SQLite the ids
+        // taken next cannot be taken by anybody else before this transaction commits.
+        crate::audit::lock_head(&mut tx).await?;
+        let ids = allocate_submission_ids(&mut tx, self.backend, records.len()).await?;
         let mut volume = VolumeDelta::default();
+        let rows: Vec<(i64, &NewSubmission)> = ids
+            .iter()
+            .zip(records)
+            .map(|(id, r)| (*id, &r.submission))
+            .collect();
+        for chunk in rows.chunks(SUBMISSIONS_PER_INSERT) {
+            insert_submissions(&mut tx, self.backend, chunk, now).await?;
+        }
         for record in records {
-            stored.push(StoredSubmission {
-                id: insert_submission(&mut tx, &record.submission, now).await?,
-            });
             volume.add(record);
         }
+        let stored: Vec<StoredSubmission> =
+            ids.into_iter().map(|id| StoredSubmission { id }).collect();
         // Sends and notifications of the whole group go in as multi-row inserts: each statement
         // is a round trip to the database, and a group holds up to MAX_GROUP submissions.
         let sends: Vec<(i64, &NewSend)> = stored
@@ -411,7 +468,7 @@ impl Store {
         for rows in notifications.chunks(ROWS_PER_INSERT) {
             insert_notifications(&mut tx, self.backend, rows, now).await?;
         }
-        volume.write(&mut tx, now).await?;
+        volume.write(&mut tx, self.backend, now).await?;
         let events: Vec<AuditEvent> = stored
             .iter()
             .zip(records)
