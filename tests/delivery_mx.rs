@@ -5,16 +5,14 @@
 
 #[path = "../gateway/tests/dns/mod.rs"]
 mod dns;
-#[path = "../gateway/tests/sink/mod.rs"]
-mod sink;
 mod support;
 
 use dns::{DnsServer, Zone};
-use sink::{self_signed, Script, Sink};
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 use support::*;
+use verteiler_test_sink::{self_signed, Script, Sink};
 
 #[tokio::test]
 async fn a_released_message_reaches_each_members_mail_host_directly() {
@@ -28,7 +26,7 @@ async fn a_released_message_reaches_each_members_mail_host_directly() {
         },
     )
     .await;
-    let port = tls_sink.address.port();
+    let port = tls_sink.address().port();
     let plain_sink =
         Sink::start_at(SocketAddr::from(([127, 0, 0, 3], port)), Script::default()).await;
     let dns = DnsServer::start(

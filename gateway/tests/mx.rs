@@ -1,17 +1,16 @@
 //! Direct delivery over real loopback sockets: a DNS responder written here with hickory-proto
-//! answers MX and A queries from a table, and the scripted SMTP sinks of `sink/` play the mail
+//! answers MX and A queries from a table, and the scripted SMTP sinks of `test-sink/` play the mail
 //! hosts. Every mail host resolves to an address in 127.0.0.0/8 and listens on the one port
 //! given as `MxSettings::port`, so different hosts are different loopback addresses.
 
 mod dns;
-mod sink;
 
 use dns::{DnsServer, Zone};
 use hickory_proto::rr::RecordType;
-use sink::{self_signed, Script, Sink};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use verteiler_gateway::delivery::{Mx, MxSettings, Outcome, Transport};
+use verteiler_test_sink::{self_signed, Script, Sink};
 
 const RETURN_PATH: &str = "bounce+k3y@lists.oldenfelde.example";
 
@@ -21,7 +20,7 @@ async fn sinks(scripts: Vec<(u8, Script)>) -> (u16, Vec<Sink>) {
     let mut started = Vec::new();
     for (octet, script) in scripts {
         let sink = Sink::start_at(SocketAddr::from(([127, 0, 0, octet], port)), script).await;
-        port = sink.address.port();
+        port = sink.address().port();
         started.push(sink);
     }
     (port, started)
@@ -121,7 +120,7 @@ async fn a_5xx_greeting_moves_on_to_the_next_mx() {
         (
             2,
             Script {
-                greeting: "554 5.7.1 no service for you",
+                greeting: "554 5.7.1 no service for you".into(),
                 ..Script::default()
             },
         ),
@@ -150,7 +149,7 @@ async fn a_refused_ehlo_moves_on_to_the_next_mx() {
         (
             2,
             Script {
-                ehlo_reply: Some("550 5.7.1 we do not talk to you"),
+                ehlo_reply: Some("550 5.7.1 we do not talk to you".into()),
                 ..Script::default()
             },
         ),
@@ -178,7 +177,7 @@ async fn when_no_mx_takes_the_copy_it_is_deferred_naming_every_host() {
     let (port, _sinks) = sinks(vec![(
         2,
         Script {
-            greeting: "554 5.7.1 no service for you",
+            greeting: "554 5.7.1 no service for you".into(),
             ..Script::default()
         },
     )])
@@ -402,7 +401,7 @@ async fn a_5xx_to_rcpt_fails_the_copy_without_asking_the_next_mx() {
         (
             2,
             Script {
-                rcpt_reply: "550 5.1.1 no such user",
+                rcpt_reply: "550 5.1.1 no such user".into(),
                 ..Script::default()
             },
         ),
@@ -432,7 +431,7 @@ async fn a_4xx_to_rcpt_defers_the_copy() {
         (
             2,
             Script {
-                rcpt_reply: "451 4.7.1 greylisted, come back later",
+                rcpt_reply: "451 4.7.1 greylisted, come back later".into(),
                 ..Script::default()
             },
         ),
@@ -462,7 +461,7 @@ async fn a_5xx_after_the_data_fails_the_copy_and_the_next_copy_reconnects() {
     let (port, sinks) = sinks(vec![(
         2,
         Script {
-            data_reply: "554 5.7.1 looks like spam",
+            data_reply: "554 5.7.1 looks like spam".into(),
             ..Script::default()
         },
     )])

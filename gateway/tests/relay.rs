@@ -2,13 +2,10 @@
 //! `verteiler-test-sink`: it records connections, AUTH, envelopes and (dot-unstuffed) data, and
 //! answers as scripted.
 
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio_rustls::rustls::ServerConfig;
 use verteiler_gateway::delivery::{Outcome, Relay, RelaySettings, RelayTlsMode, Transport};
-use verteiler_gateway::smtp::{generate_self_signed, tls_config_from_pem};
-use verteiler_test_sink::{Script, Sink};
+use verteiler_test_sink::{self_signed, Script, Sink};
 
 const RETURN_PATH: &str = "bounce+k3y@lists.oldenfelde.example";
 const MEMBER: &str = "mitglied@example.org";
@@ -38,11 +35,6 @@ async fn send(relay: &Relay, message: Vec<u8>) -> Outcome {
     Transport::Relay(relay.clone())
         .send("d1", RETURN_PATH, MEMBER, message)
         .await
-}
-
-fn self_signed() -> Arc<ServerConfig> {
-    let (cert, key) = generate_self_signed(&["localhost".to_string()]).unwrap();
-    tls_config_from_pem(cert.as_bytes(), key.as_bytes()).unwrap()
 }
 
 #[tokio::test]

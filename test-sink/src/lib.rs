@@ -4,8 +4,9 @@
 //! chosen recipients), and the sink can be stopped — port closed, open connections cut, as when
 //! a relay host goes away — and started again on the same port.
 //!
-//! Shared by the relay transport's tests (`gateway/tests/relay.rs`) and the end-to-end tests of
-//! the real binary (`tests/delivery_relay.rs`), so both talk to the same server.
+//! Shared by the transports' tests (`gateway/tests/relay.rs`, `gateway/tests/mx.rs`) and the
+//! end-to-end tests of the real binary (`tests/delivery_relay.rs`, `tests/delivery_mx.rs`), so
+//! all of them talk to the same server.
 
 use base64::Engine as _;
 use std::collections::HashSet;
@@ -48,6 +49,14 @@ pub struct Script {
     pub implicit_tls: Option<Arc<ServerConfig>>,
     /// Never answer the end of data of the first message.
     pub stall_first_data: bool,
+    /// The first line, e.g. a 554 greeting to refuse every session.
+    pub greeting: String,
+    /// Offer STARTTLS, accept the command, then send garbage instead of a TLS handshake.
+    pub broken_starttls: bool,
+    /// Refuse EHLO (and HELO) with this reply instead of listing extensions.
+    pub ehlo_reply: Option<String>,
+    /// Leave 8BITMIME out of the EHLO reply.
+    pub seven_bit_only: bool,
 }
 
 impl Default for Script {
@@ -66,6 +75,10 @@ impl Default for Script {
             starttls: None,
             implicit_tls: None,
             stall_first_data: false,
+            greeting: "220 sink.test ESMTP".into(),
+            broken_starttls: false,
+            ehlo_reply: None,
+            seven_bit_only: false,
         }
     }
 }
@@ -79,6 +92,8 @@ pub struct Received {
     pub data: Vec<u8>,
     /// When the end of data arrived (before the sink answered it).
     pub at: Instant,
+    /// Whether it came over TLS.
+    pub encrypted: bool,
 }
 
 /// Everything the sink saw.
@@ -117,13 +132,19 @@ impl Drop for Sink {
 impl Sink {
     /// Starts the sink on a random loopback port.
     pub async fn start(script: Script) -> Sink {
+        Sink::start_at(SocketAddr::from(([127, 0, 0, 1], 0)), script).await
+    }
+
+    /// Starts the sink on a chosen address, e.g. another loopback address on the port of a
+    /// sink started before it (mail hosts told apart by address, all on one port).
+    pub async fn start_at(address: SocketAddr, script: Script) -> Sink {
         let shared = Arc::new(Shared {
             script: Mutex::new(Arc::new(script)),
             seen: Mutex::new(Seen::default()),
             connections: Mutex::new(Vec::new()),
         });
-        let (address, accept) = listen(SocketAddr::from(([127, 0, 0, 1], 0)), &shared)
-            .expect("binding the SMTP sink to a loopback port");
+        let (address, accept) =
+            listen(address, &shared).expect("binding the SMTP sink to a loopback address");
         Sink {
             address,
             shared,
@@ -211,6 +232,26 @@ fn listen(
     Ok((bound, accept))
 }
 
+/// A server configuration with a fresh self-signed certificate for `localhost`, for
+/// `Script::starttls` and `Script::implicit_tls` (clients under test do not check it).
+pub fn self_signed() -> Arc<ServerConfig> {
+    use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
+        .expect("generating a self-signed certificate");
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        certified.signing_key.serialize_der(),
+    ));
+    let config = ServerConfig::builder_with_provider(Arc::new(
+        tokio_rustls::rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_no_client_auth()
+    .with_single_cert(vec![certified.cert.der().clone()], key)
+    .expect("a server configuration for the certificate");
+    Arc::new(config)
+}
+
 /// A poisoned lock only means another test task panicked; the data is still what it saw.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
@@ -231,16 +272,26 @@ async fn serve_connection(tcp: TcpStream, shared: Arc<Shared>) {
         };
         lock(&shared.seen).tls_sessions += 1;
         let mut tls = BufReader::new(tls);
-        if write(&mut tls, "220 sink.test ESMTP\r\n").await.is_ok() {
+        if write(&mut tls, &format!("{}\r\n", script.greeting))
+            .await
+            .is_ok()
+        {
             let _ = converse(&mut tls, &shared, true).await;
         }
         return;
     }
     let mut plain = BufReader::new(tcp);
-    if write(&mut plain, "220 sink.test ESMTP\r\n").await.is_err() {
+    if write(&mut plain, &format!("{}\r\n", script.greeting))
+        .await
+        .is_err()
+    {
         return;
     }
     if let Ok(End::StartTls) = converse(&mut plain, &shared, false).await {
+        if script.broken_starttls {
+            let _ = write(&mut plain, "this is not a TLS server hello\r\n").await;
+            return;
+        }
         let Some(config) = script.starttls.clone() else {
             return;
         };
@@ -309,11 +360,19 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
             .unwrap_or("")
             .to_ascii_uppercase();
         match verb.as_str() {
+            "EHLO" | "HELO" if script.ehlo_reply.is_some() => {
+                let reply = script.ehlo_reply.clone().unwrap_or_default();
+                write(stream, &format!("{reply}\r\n")).await?;
+            }
             "EHLO" | "HELO" => {
                 mail_from = None;
                 rcpt_to.clear();
-                let mut reply = String::from("250-sink.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n");
-                if script.starttls.is_some() && !encrypted {
+                let mut reply = String::from("250-sink.test\r\n250-PIPELINING\r\n");
+                if !script.seven_bit_only {
+                    reply.push_str("250-8BITMIME\r\n");
+                }
+                let offers_tls = script.starttls.is_some() || script.broken_starttls;
+                if offers_tls && !encrypted {
                     reply.push_str("250-STARTTLS\r\n");
                 }
                 if script.auth.is_some() {
@@ -322,7 +381,7 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
                 reply.push_str("250 ENHANCEDSTATUSCODES\r\n");
                 write(stream, &reply).await?;
             }
-            "STARTTLS" if script.starttls.is_some() && !encrypted => {
+            "STARTTLS" if (script.starttls.is_some() || script.broken_starttls) && !encrypted => {
                 write(stream, "220 2.0.0 ready for TLS\r\n").await?;
                 return Ok(End::StartTls);
             }
@@ -411,6 +470,7 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
                         rcpt_to: std::mem::take(&mut rcpt_to),
                         data,
                         at,
+                        encrypted,
                     });
                 }
                 mail_from = None;
