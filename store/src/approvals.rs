@@ -202,6 +202,36 @@ fn window_hours(pending: &Pending) -> u64 {
     })
 }
 
+/// Moves a held send to `state` (or only touches it, for `held`) in `tx`, which locks the row
+/// on PostgreSQL and the database on SQLite. `false`: it is no longer held, nothing changed.
+async fn take_held(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    send_id: i64,
+    state: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let moved = sqlx::query(
+        "UPDATE sends SET state = $1, updated_at = $2 WHERE id = $3 AND state = 'held'",
+    )
+    .bind(state)
+    .bind(now)
+    .bind(send_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(moved.rows_affected() == 1)
+}
+
+/// An audit entry about `pending` by `actor`, or by the system when `actor` is `None`.
+fn about(action: &'static str, actor: Option<&Actor>, pending: &Pending) -> AuditEvent {
+    let event = match actor {
+        Some(a) => AuditEvent::new(action, a.label.clone()).by_member(a.member_id),
+        None => AuditEvent::new(action, "system"),
+    };
+    event
+        .submission(pending.submission_id)
+        .send(pending.send_id)
+}
+
 fn parse_grants(json: &str) -> Vec<RoleGrant> {
     // Unreadable grants count as none: an approval that cannot be checked does not count.
     serde_json::from_str(json).unwrap_or_default()
@@ -501,9 +531,7 @@ impl Store {
             audit::append(
                 &mut tx,
                 self.backend,
-                &[AuditEvent::new("approval.requested", "system")
-                    .submission(pending.submission_id)
-                    .send(send_id)
+                &[about("approval.requested", None, &pending)
                     .details(serde_json::json!({ "asked": asked }))],
                 now,
             )
@@ -553,13 +581,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         // Lock the send first (the row on PostgreSQL, the database on SQLite): two approvals
         // arriving together are then counted one after the other, never both without the other.
-        let locked =
-            sqlx::query("UPDATE sends SET updated_at = $1 WHERE id = $2 AND state = 'held'")
-                .bind(now)
-                .bind(send_id)
-                .execute(&mut *tx)
-                .await?;
-        if locked.rows_affected() == 0 {
+        if !take_held(&mut tx, send_id, "held", now).await? {
             tx.rollback().await?;
             let state = self
                 .pending(send_id)
@@ -586,15 +608,13 @@ impl Store {
             .collect();
         if let Err(refusal) = approval_validity(&facts, &settings.limits, &approval) {
             tx.rollback().await?;
-            self.audit(&[AuditEvent::new("approval.refused", actor.label.clone())
-                .by_member(actor.member_id)
-                .submission(pending.submission_id)
-                .send(send_id)
-                .details(serde_json::json!({
+            self.audit(&[about("approval.refused", Some(actor), &pending).details(
+                serde_json::json!({
                     "refusal": refusal,
                     "content_hash": approval.content_hash.to_string(),
                     "ingress": actor.ingress.as_str(),
-                }))])
+                }),
+            )])
             .await?;
             return Ok(ApprovalOutcome::Refused(refusal));
         }
@@ -613,16 +633,15 @@ impl Store {
         .await?;
         facts.approvals.push(approval.clone());
         let decision = decide(&facts, &settings.limits);
-        let mut events = vec![AuditEvent::new("approval.given", actor.label.clone())
-            .by_member(actor.member_id)
-            .submission(pending.submission_id)
-            .send(send_id)
-            .details(serde_json::json!({
-                "content_hash": approval.content_hash.to_string(),
-                "comment": comment,
-                "ingress": actor.ingress.as_str(),
-                "roles": approval.approver_roles,
-            }))];
+        let mut events =
+            vec![
+                about("approval.given", Some(actor), &pending).details(serde_json::json!({
+                    "content_hash": approval.content_hash.to_string(),
+                    "comment": comment,
+                    "ingress": actor.ingress.as_str(),
+                    "roles": approval.approver_roles,
+                })),
+            ];
         let outcome = match &decision {
             Decision::Release { headers } => {
                 let release_at = now + settings.undo_window_secs as i64 * 1000;
@@ -650,18 +669,14 @@ impl Store {
                     }
                     names
                 };
-                events.push(
-                    AuditEvent::new("send.released", actor.label.clone())
-                        .by_member(actor.member_id)
-                        .submission(pending.submission_id)
-                        .send(send_id)
-                        .details(serde_json::json!({
-                            "release_at": release_at,
-                            "recipients": recipients,
-                            "recipients_when_held": pending.recipients,
-                            "approved_by": approvers,
-                        })),
-                );
+                events.push(about("send.released", Some(actor), &pending).details(
+                    serde_json::json!({
+                        "release_at": release_at,
+                        "recipients": recipients,
+                        "recipients_when_held": pending.recipients,
+                        "approved_by": approvers,
+                    }),
+                ));
                 self.notify_sender(
                     &mut tx,
                     &pending,
@@ -708,12 +723,9 @@ impl Store {
                 .bind(send_id)
                 .execute(&mut *tx)
                 .await?;
-                events.push(
-                    AuditEvent::new("send.rejected", "system")
-                        .submission(pending.submission_id)
-                        .send(send_id)
-                        .details(serde_json::json!({ "reasons": reasons, "when": "decided again at approval" })),
-                );
+                events.push(about("send.rejected", None, &pending).details(
+                    serde_json::json!({ "reasons": reasons, "when": "decided again at approval" }),
+                ));
                 let lines_for = |lang: Lang| -> String {
                     reasons
                         .iter()
@@ -785,14 +797,7 @@ impl Store {
             return Ok(StopOutcome::Refused(ApprovalRefusal::OwnSubmission {}));
         }
         let mut tx = self.pool.begin().await?;
-        let stopped = sqlx::query(
-            "UPDATE sends SET state = 'rejected', updated_at = $1 WHERE id = $2 AND state = 'held'",
-        )
-        .bind(now)
-        .bind(send_id)
-        .execute(&mut *tx)
-        .await?;
-        if stopped.rows_affected() == 0 {
+        if !take_held(&mut tx, send_id, "rejected", now).await? {
             tx.rollback().await?;
             return Ok(StopOutcome::NotHeld {
                 state: "decided meanwhile".into(),
@@ -832,15 +837,13 @@ impl Store {
         audit::append(
             &mut tx,
             self.backend,
-            &[AuditEvent::new("approval.rejected", actor.label.clone())
-                .by_member(actor.member_id)
-                .submission(pending.submission_id)
-                .send(send_id)
-                .details(serde_json::json!({
+            &[
+                about("approval.rejected", Some(actor), &pending).details(serde_json::json!({
                     "comment": comment,
                     "content_hash": pending.content_hash,
                     "ingress": actor.ingress.as_str(),
-                }))],
+                })),
+            ],
             now,
         )
         .await?;
@@ -862,14 +865,7 @@ impl Store {
             return Ok(StopOutcome::NotSender);
         }
         let mut tx = self.pool.begin().await?;
-        let stopped = sqlx::query(
-            "UPDATE sends SET state = 'withdrawn', updated_at = $1 WHERE id = $2 AND state = 'held'",
-        )
-        .bind(now)
-        .bind(send_id)
-        .execute(&mut *tx)
-        .await?;
-        if stopped.rows_affected() == 0 {
+        if !take_held(&mut tx, send_id, "withdrawn", now).await? {
             tx.rollback().await?;
             return Ok(StopOutcome::NotHeld {
                 state: pending.state,
@@ -878,10 +874,7 @@ impl Store {
         audit::append(
             &mut tx,
             self.backend,
-            &[AuditEvent::new("send.withdrawn", actor.label.clone())
-                .by_member(actor.member_id)
-                .submission(pending.submission_id)
-                .send(send_id)
+            &[about("send.withdrawn", Some(actor), &pending)
                 .details(serde_json::json!({ "ingress": actor.ingress.as_str() }))],
             now,
         )
@@ -910,14 +903,7 @@ impl Store {
                 continue;
             };
             let mut tx = self.pool.begin().await?;
-            let stopped = sqlx::query(
-                "UPDATE sends SET state = 'expired', updated_at = $1 WHERE id = $2 AND state = 'held'",
-            )
-            .bind(now)
-            .bind(send_id)
-            .execute(&mut *tx)
-            .await?;
-            if stopped.rows_affected() == 0 {
+            if !take_held(&mut tx, send_id, "expired", now).await? {
                 tx.rollback().await?;
                 continue;
             }
@@ -941,10 +927,9 @@ impl Store {
             audit::append(
                 &mut tx,
                 self.backend,
-                &[AuditEvent::new("send.expired", "system")
-                    .submission(pending.submission_id)
-                    .send(send_id)
-                    .details(serde_json::json!({ "expires_at": pending.expires_at, "window_hours": hours }))],
+                &[about("send.expired", None, &pending).details(
+                    serde_json::json!({ "expires_at": pending.expires_at, "window_hours": hours }),
+                )],
                 now,
             )
             .await?;
