@@ -34,19 +34,9 @@ async fn an_official_statement_needs_a_second_press_officer_and_the_log_names_bo
         return;
     };
     let store = &env.db.store;
-    let r = smtplib_send(
-        &server.smtp(),
-        RENEE.0,
-        RENEE.1,
-        "presse@example.org",
-        "pressemitteilungen@lists.example.org",
-        &[],
-    );
-    assert_eq!((r.stage.as_str(), r.code), ("sent", 250), "{r:?}");
+    let (r, send_id) = press_release(&env, &server, "Stellungnahme").await;
     assert!(r.text.contains("zur Freigabe"), "{}", r.text);
-    let message_id = r.message_id.trim_matches(['<', '>']).to_string();
-    let submission = store.submissions_by_message_id(&message_id).await.unwrap()[0];
-    let send = store.sends_of(submission).await.unwrap()[0].clone();
+    let send = store.send_record(send_id).await.unwrap().unwrap();
     assert_eq!(send.state, "held");
     let id = send.id.to_string();
 
@@ -168,8 +158,9 @@ async fn an_official_statement_needs_a_second_press_officer_and_the_log_names_bo
     assert!(lines.windows(2).all(|w| w[1]["prev_hash"] == w[0]["hash"]));
 }
 
-/// Sends as Renée to the press list; returns the held send's id.
-async fn held_press_release(env: &Env, server: &Server, subject: &str) -> i64 {
+/// Sends as Renée (from the press office's address) to the press list; returns the reply and
+/// the send's id.
+async fn press_release(env: &Env, server: &Server, subject: &str) -> (SmtpOutcome, i64) {
     let r = smtplib_send(
         &server.smtp(),
         RENEE.0,
@@ -184,7 +175,7 @@ async fn held_press_release(env: &Env, server: &Server, subject: &str) -> i64 {
         .submissions_by_message_id(r.message_id.trim_matches(['<', '>']))
         .await
         .unwrap()[0];
-    store.sends_of(submission).await.unwrap()[0].id
+    (r, store.sends_of(submission).await.unwrap()[0].id)
 }
 
 #[tokio::test]
@@ -193,8 +184,8 @@ async fn approvers_decide_by_email_as_the_person_they_logged_in_as() {
         return;
     };
     let store = &env.db.store;
-    let rejected = held_press_release(&env, &server, "Erste Fassung").await;
-    let approved = held_press_release(&env, &server, "Zweite Fassung").await;
+    let rejected = press_release(&env, &server, "Erste Fassung").await.1;
+    let approved = press_release(&env, &server, "Zweite Fassung").await.1;
     let decide = |login: (&str, &str), to: String, body: &str| {
         smtplib_send(
             &server.smtp(),

@@ -319,6 +319,16 @@ impl Store {
             .map_err(StoreError::from)
     }
 
+    /// Records an `audience.changed` entry (before → after in `details`) in `tx`.
+    async fn audit_audience_change(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        details: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let event = AuditEvent::new("audience.changed", self.actor.to_string()).details(details);
+        crate::audit::append(tx, self.backend, &[event], now_ms()).await
+    }
+
     pub async fn set_audience_active(
         &self,
         audience_id: i64,
@@ -341,20 +351,14 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         if let Some((slug, was)) = before {
-            crate::audit::append(
+            self.audit_audience_change(
                 &mut tx,
-                self.backend,
-                &[
-                    AuditEvent::new("audience.changed", self.actor.to_string()).details(
-                        serde_json::json!({
-                            "audience_id": audience_id,
-                            "slug": slug,
-                            "before": { "active": was },
-                            "after": { "active": active },
-                        }),
-                    ),
-                ],
-                now_ms(),
+                serde_json::json!({
+                    "audience_id": audience_id,
+                    "slug": slug,
+                    "before": { "active": was },
+                    "after": { "active": active },
+                }),
             )
             .await?;
         }
@@ -394,19 +398,13 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if let Some((was_unit, was_subunits)) = before {
-            crate::audit::append(
+            self.audit_audience_change(
                 &mut tx,
-                self.backend,
-                &[
-                    AuditEvent::new("audience.changed", self.actor.to_string()).details(
-                        serde_json::json!({
-                            "audience_id": audience_id,
-                            "before": { "unit_id": was_unit, "include_subunits": was_subunits },
-                            "after": { "unit_id": unit_id, "include_subunits": include_subunits },
-                        }),
-                    ),
-                ],
-                now_ms(),
+                serde_json::json!({
+                    "audience_id": audience_id,
+                    "before": { "unit_id": was_unit, "include_subunits": was_subunits },
+                    "after": { "unit_id": unit_id, "include_subunits": include_subunits },
+                }),
             )
             .await?;
         }

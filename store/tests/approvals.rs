@@ -133,6 +133,13 @@ async fn submit(s: &Store, sender: i64, address: &str) -> (Decision, i64) {
     (decision, s.sends_of(stored.id).await.unwrap()[0].id)
 }
 
+/// `member_id` approves `send` as stored (no comment, the stored content's hash).
+async fn approve(s: &Store, send: i64, member_id: i64) -> ApprovalOutcome {
+    s.approve_send(send, &actor(member_id), None, None, &settings())
+        .await
+        .unwrap()
+}
+
 fn actor(member_id: i64) -> Actor {
     Actor {
         member_id,
@@ -154,18 +161,12 @@ async fn a_second_press_officer_releases_and_the_sender_cannot_approve_their_own
     assert_eq!(decision.codes(), ["approval.required"]);
     assert_eq!(s.held_sends().await.unwrap().len(), 1);
 
-    let own = s
-        .approve_send(send, &actor(p.renee), None, None, &settings())
-        .await
-        .unwrap();
+    let own = approve(s, send, p.renee).await;
     let ApprovalOutcome::Refused(refusal) = own else {
         panic!("{own:?}")
     };
     assert_eq!(refusal.code(), "approval.own_submission");
-    let out_of_scope = s
-        .approve_send(send, &actor(p.dora), None, None, &settings())
-        .await
-        .unwrap();
+    let out_of_scope = approve(s, send, p.dora).await;
     assert!(
         matches!(&out_of_scope, ApprovalOutcome::Refused(r) if r.code() == "approval.not_in_scope"),
         "{out_of_scope:?}"
@@ -199,10 +200,7 @@ async fn a_second_press_officer_releases_and_the_sender_cannot_approve_their_own
     assert!(told[0].2.contains(&format!("verteiler send cancel {send}")));
 
     // Once released, nobody approves or rejects it any more.
-    let late = s
-        .approve_send(send, &actor(p.maria), None, None, &settings())
-        .await
-        .unwrap();
+    let late = approve(s, send, p.maria).await;
     assert_eq!(
         late,
         ApprovalOutcome::NotHeld {
@@ -248,15 +246,9 @@ async fn an_approval_of_changed_content_is_refused_and_two_approvals_count_per_p
         matches!(&stale, ApprovalOutcome::Refused(r) if r.code() == "approval.content_changed"),
         "{stale:?}"
     );
-    let first = s
-        .approve_send(send, &actor(p.jonas), None, None, &settings())
-        .await
-        .unwrap();
+    let first = approve(s, send, p.jonas).await;
     assert_eq!(first, ApprovalOutcome::Recorded { missing: 1 });
-    let again = s
-        .approve_send(send, &actor(p.jonas), None, None, &settings())
-        .await
-        .unwrap();
+    let again = approve(s, send, p.jonas).await;
     assert!(
         matches!(&again, ApprovalOutcome::Refused(r) if r.code() == "approval.duplicate"),
         "{again:?}"
@@ -264,10 +256,7 @@ async fn an_approval_of_changed_content_is_refused_and_two_approvals_count_per_p
     let held = s.held_send(send).await.unwrap().unwrap();
     assert_eq!(held.approvals_needed, 1);
     assert_eq!(held.decisions.len(), 1);
-    let second = s
-        .approve_send(send, &actor(p.maria), None, None, &settings())
-        .await
-        .unwrap();
+    let second = approve(s, send, p.maria).await;
     assert!(
         matches!(second, ApprovalOutcome::Released { .. }),
         "{second:?}"
@@ -326,10 +315,7 @@ async fn only_the_sender_withdraws() {
         s.send_record(send).await.unwrap().unwrap().state,
         "withdrawn"
     );
-    let outcome = s
-        .approve_send(send, &actor(p.jonas), None, None, &settings())
-        .await
-        .unwrap();
+    let outcome = approve(s, send, p.jonas).await;
     assert_eq!(
         outcome,
         ApprovalOutcome::NotHeld {
@@ -377,9 +363,7 @@ async fn a_request_expires_after_its_window_and_the_sender_is_told() {
         .unwrap()
         .is_empty());
     assert!(matches!(
-        s.approve_send(send, &actor(p.jonas), None, None, &settings())
-            .await
-            .unwrap(),
+        approve(s, send, p.jonas).await,
         ApprovalOutcome::NotHeld { .. }
     ));
 }
@@ -466,10 +450,7 @@ async fn a_send_held_because_its_list_grew_is_released_for_the_confirmed_count()
         .iter()
         .any(|n| n.0 == "approval.requested"));
 
-    let outcome = s
-        .approve_send(send, &actor(admin), None, None, &settings())
-        .await
-        .unwrap();
+    let outcome = approve(s, send, admin).await;
     let ApprovalOutcome::Released { recipients, .. } = outcome else {
         panic!("{outcome:?}")
     };
