@@ -399,9 +399,15 @@ impl Store {
 
     /// One send with its request details, whatever its state now (`None`: no such send).
     pub async fn held_send(&self, send_id: i64) -> Result<Option<HeldSend>, StoreError> {
-        let Some(p) = self.pending(send_id).await? else {
-            return Ok(None);
-        };
+        match self.pending(send_id).await? {
+            Some(p) => Ok(Some(self.held_from(&p).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The request details of a send already read.
+    async fn held_from(&self, p: &Pending) -> Result<HeldSend, StoreError> {
+        let send_id = p.send_id;
         let audience = match p.audience_id {
             Some(id) => self.audience_by_id(id).await?,
             None => None,
@@ -425,7 +431,7 @@ impl Store {
                 at: r.try_get("created_at")?,
             });
         }
-        Ok(Some(HeldSend {
+        Ok(HeldSend {
             send_id: p.send_id,
             submission_id: p.submission_id,
             audience: audience
@@ -443,18 +449,18 @@ impl Store {
                 0
             },
             reasons: serde_json::from_str(&p.reasons).unwrap_or_default(),
-            content_hash: p.content_hash,
-            preview: p.preview.unwrap_or_default(),
+            content_hash: p.content_hash.clone(),
+            preview: p.preview.clone().unwrap_or_default(),
             created_at: p.created_at,
             expires_at: p.expires_at,
             decisions,
-        }))
+        })
     }
 
     /// Asks the approvers of every held send not asked yet: one notice each, in their
     /// language, and an audit entry naming who was asked. Returns the sends handled. The
-    /// server runs this every few seconds; a send held while no approver exists is handled
-    /// again on each sweep until somebody can be asked.
+    /// server runs this every few seconds; a send held while no approver exists is marked
+    /// asked (of nobody) once, so the sweep does not repeat it.
     pub async fn request_approvals(&self, settings: &ApprovalSettings) -> Result<u64, StoreError> {
         let ids: Vec<i64> = sqlx::query_scalar(
             "SELECT id FROM sends WHERE state = 'held' AND approvers_asked_at IS NULL \
@@ -464,12 +470,10 @@ impl Store {
         .await?;
         let mut handled = 0;
         for send_id in ids {
-            let Some(held) = self.held_send(send_id).await? else {
-                continue;
-            };
             let Some(pending) = self.pending(send_id).await? else {
                 continue;
             };
+            let held = self.held_from(&pending).await?;
             let Some(audience_id) = pending.audience_id else {
                 continue;
             };

@@ -138,11 +138,6 @@ impl Store {
         }
     }
 
-    /// Who changes made through this handle are audited as.
-    pub fn actor(&self) -> &str {
-        &self.actor
-    }
-
     /// Opens and migrates: what `serve` and every command do at start.
     pub async fn open(url: &str, max_connections: u32) -> Result<Store, StoreError> {
         let store = Store::connect(url, max_connections).await?;
