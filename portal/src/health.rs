@@ -55,9 +55,10 @@ mod tests {
     #[tokio::test]
     async fn a_migrated_database_is_ready() {
         let db = TestDatabase::new().await;
-        let state = AppState {
-            store: db.store.clone(),
-        };
+        let state = AppState::new(
+            db.store.clone(),
+            crate::PortalSettings::new("http://127.0.0.1:8080"),
+        );
         assert_eq!(get(state.clone(), "/healthz").await, StatusCode::OK);
         assert_eq!(get(state, "/readyz").await, StatusCode::OK);
     }
@@ -65,9 +66,10 @@ mod tests {
     #[tokio::test]
     async fn a_closed_database_is_not_ready_but_the_process_is_alive() {
         let db = TestDatabase::new().await;
-        let state = AppState {
-            store: db.store.clone(),
-        };
+        let state = AppState::new(
+            db.store.clone(),
+            crate::PortalSettings::new("http://127.0.0.1:8080"),
+        );
         db.store.close().await;
         assert_eq!(get(state.clone(), "/healthz").await, StatusCode::OK);
         assert_eq!(get(state, "/readyz").await, StatusCode::SERVICE_UNAVAILABLE);

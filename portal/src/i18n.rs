@@ -93,15 +93,44 @@ impl Lang {
     }
 }
 
+impl Lang {
+    /// The language a person chose with the switch (a cookie), else what their browser asks for.
+    pub fn of_request(parts: &Parts) -> Lang {
+        match crate::session::cookie(parts, crate::session::LANG_COOKIE) {
+            Some("de") => Lang::De,
+            Some("en") => Lang::En,
+            _ => Lang::negotiate(
+                parts
+                    .headers
+                    .get(ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok()),
+            ),
+        }
+    }
+
+    /// A language code of ours (`de`, `en`), as links and the member record name them.
+    pub fn from_code(code: &str) -> Option<Lang> {
+        match code {
+            "de" => Some(Lang::De),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// The same language in the store's and the policy engine's terms.
+    pub fn policies(self) -> verteiler_policies::Lang {
+        match self {
+            Lang::De => verteiler_policies::Lang::De,
+            Lang::En => verteiler_policies::Lang::En,
+        }
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for Lang {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok());
-        Ok(Lang::negotiate(header))
+        Ok(Lang::of_request(parts))
     }
 }
 

@@ -1,32 +1,158 @@
 //! The web side of verteiler: member portal, staff pages and JSON API (axum + maud).
 //!
-//! It serves the health endpoints that load balancers and the README walkthrough use, and the
-//! unsubscribe link every list copy carries. The router is built by a function so tests call
-//! it without a socket.
+//! Members sign in with a one-time link (or their own password), see which lists reach them,
+//! choose channels, join and leave topic lists, keep their contact data and app passwords, and
+//! download everything stored about them. The unsubscribe link of every list copy and the
+//! health endpoints are here too. The router is built by a function so tests call it without
+//! a socket; every state change goes through the store's operations.
 
+mod account;
+mod contact;
 mod health;
 mod i18n;
+mod mail;
+mod member;
 mod page;
+mod public;
+mod security;
+mod session;
+mod sign_in;
 mod unsubscribe;
 
-use axum::routing::get;
+pub use i18n::Lang;
+pub use mail::Mails;
+pub use security::{quota, SignInLimits};
+
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
 use axum::Router;
+use std::sync::Arc;
 use verteiler_store::Store;
+
+/// What the portal needs to know beyond the store.
+#[derive(Debug, Clone)]
+pub struct PortalSettings {
+    /// The public base URL (`https://portal.example.org`): links in mails start with it, and
+    /// cookies are `Secure` and HSTS is sent when it is https.
+    pub base_url: String,
+    /// Region for phone numbers typed without a country code (`DE`).
+    pub phone_region: String,
+}
+
+impl PortalSettings {
+    pub fn new(base_url: &str) -> PortalSettings {
+        PortalSettings {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            phone_region: "DE".into(),
+        }
+    }
+}
 
 /// What every handler may use. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    pub settings: Arc<Settings>,
+    pub mails: Mails,
+    pub limits: Arc<SignInLimits>,
+}
+
+/// The settings with what follows from them.
+#[derive(Debug)]
+pub struct Settings {
+    pub base_url: String,
+    pub phone_region: String,
+    pub secure_cookies: bool,
+}
+
+impl AppState {
+    pub fn new(store: Store, settings: PortalSettings) -> AppState {
+        AppState::with_limits(store, settings, SignInLimits::new())
+    }
+
+    pub fn with_limits(store: Store, settings: PortalSettings, limits: SignInLimits) -> AppState {
+        AppState {
+            store,
+            mails: Mails::new(&settings.base_url),
+            settings: Arc::new(Settings {
+                secure_cookies: settings.base_url.starts_with("https://"),
+                base_url: settings.base_url,
+                phone_region: settings.phone_region,
+            }),
+            limits: Arc::new(limits),
+        }
+    }
+
+    /// The store, with changes audited as made by this member through the portal.
+    pub(crate) fn store_for(&self, member: &session::Member) -> Store {
+        self.store
+            .acting_as(format!("portal:member:{}", member.id()))
+    }
+}
+
+async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    security::add_headers(&mut response, state.settings.secure_cookies);
+    response
 }
 
 /// The whole HTTP surface of the portal.
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .route("/", get(member::root))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/static/portal.css", get(page::stylesheet))
+        .route("/lang/{code}", get(public::switch_language))
         .route(
             "/unsubscribe/{token}",
             get(unsubscribe::confirm_page).post(unsubscribe::unsubscribe),
         )
+        .route("/signin", get(sign_in::page).post(sign_in::request_link))
+        .route("/signin/password", post(sign_in::with_password))
+        .route(
+            "/signin/link/{token}",
+            get(sign_in::link_page).post(sign_in::use_link),
+        )
+        .route("/signout", post(sign_in::sign_out))
+        .route("/signout/everywhere", post(sign_in::sign_out_everywhere))
+        .route(
+            "/lists/{slug}",
+            get(public::list_page).post(public::subscribe),
+        )
+        .route(
+            "/confirm/{token}",
+            get(public::confirm_page).post(public::confirm),
+        )
+        .route("/me", get(member::overview))
+        .route("/me/subscriptions", get(member::subscriptions))
+        .route("/me/channels", post(member::set_channel))
+        .route("/me/subscriptions/{id}/join", post(member::join))
+        .route("/me/subscriptions/{id}/leave", post(member::leave))
+        .route("/me/contact", get(contact::page))
+        .route("/me/contact/email", post(contact::add_email))
+        .route("/me/contact/phone", post(contact::add_phone))
+        .route("/me/contact/postal", post(contact::set_postal))
+        .route("/me/contact/{id}/verify", post(contact::verify_phone))
+        .route("/me/contact/{id}/resend", post(contact::resend_code))
+        .route("/me/contact/{id}/remove", post(contact::remove))
+        .route(
+            "/me/app-passwords",
+            get(account::app_passwords).post(account::create_app_password),
+        )
+        .route(
+            "/me/app-passwords/{id}/revoke",
+            post(account::revoke_app_password),
+        )
+        .route("/me/account", get(account::account))
+        .route("/me/password", post(account::set_password))
+        .route("/me/export", get(account::export))
+        .route("/me/delete", post(account::request_deletion))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .with_state(state)
 }

@@ -1,13 +1,55 @@
 //! The frame every HTML page shares, and how pages are answered.
 
 use crate::i18n::Lang;
-use axum::http::header::{CACHE_CONTROL, REFERRER_POLICY, VARY};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, REFERRER_POLICY, VARY};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup, DOCTYPE};
+use verteiler_store::PortalSession;
+
+/// What the frame of a page needs to know about the request.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    pub lang: Lang,
+    /// This page's path: where the language switch returns to.
+    pub path: &'a str,
+    pub member: Option<&'a PortalSession>,
+    /// The token the page's forms carry (empty on pages without forms).
+    pub csrf: &'a str,
+}
+
+impl<'a> Frame<'a> {
+    pub fn anonymous(lang: Lang, path: &'a str) -> Frame<'a> {
+        Frame {
+            lang,
+            path,
+            member: None,
+            csrf: "",
+        }
+    }
+
+    pub fn t(&self, key: &str) -> &'static str {
+        self.lang.text(key)
+    }
+
+    /// The hidden field every state-changing form carries.
+    pub fn csrf_field(&self) -> Markup {
+        html! { input type="hidden" name="csrf" value=(self.csrf); }
+    }
+}
+
+/// The member pages, in the order of the navigation.
+const MEMBER_PAGES: [(&str, &str); 5] = [
+    ("/me", "nav_overview"),
+    ("/me/subscriptions", "nav_subscriptions"),
+    ("/me/contact", "nav_contact"),
+    ("/me/app-passwords", "nav_app_passwords"),
+    ("/me/account", "nav_account"),
+];
 
 /// A whole page: `title` is both the tab's title and the heading.
-pub fn layout(lang: Lang, title: &str, body: Markup) -> Markup {
+pub fn layout(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
+    let lang = frame.lang;
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
@@ -16,10 +58,40 @@ pub fn layout(lang: Lang, title: &str, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 // Pages reached by a personal link have no business in a search index.
                 meta name="robots" content="noindex";
-                title { (title) }
+                title { (title) " – " (lang.text("site_name")) }
+                link rel="stylesheet" href="/static/portal.css";
             }
             body {
-                main {
+                a class="skip" href="#main" { (lang.text("skip_to_content")) }
+                header {
+                    p class="site" { (lang.text("site_name")) }
+                    @if let Some(member) = frame.member {
+                        nav aria-label=(lang.text("nav_label")) {
+                            ul {
+                                @for (href, key) in MEMBER_PAGES {
+                                    li {
+                                        @if frame.path == href {
+                                            a href=(href) aria-current="page" { (lang.text(key)) }
+                                        } @else {
+                                            a href=(href) { (lang.text(key)) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        form method="post" action="/signout" class="signout" {
+                            (frame.csrf_field())
+                            span { (lang.text_with("signed_in_as", &[("name", &format!("{} {}", member.first_name, member.last_name))])) " " }
+                            button type="submit" { (lang.text("sign_out")) }
+                        }
+                    }
+                    p class="languages" {
+                        a href={ "/lang/de?back=" (frame.path) } lang="de" hreflang="de" { "Deutsch" }
+                        " · "
+                        a href={ "/lang/en?back=" (frame.path) } lang="en" hreflang="en" { "English" }
+                    }
+                }
+                main id="main" {
                     h1 { (title) }
                     (body)
                 }
@@ -28,19 +100,27 @@ pub fn layout(lang: Lang, title: &str, body: Markup) -> Markup {
     }
 }
 
-/// An HTML answer. The URLs of these pages carry personal tokens: no cache may keep them and
-/// no link may pass them on as a referrer. The text depends on `Accept-Language`.
+/// An HTML answer. The URLs of these pages carry personal tokens and the pages personal data:
+/// no cache may keep them and no link may pass them on as a referrer.
 pub fn respond(status: StatusCode, page: Markup) -> Response {
     (
         status,
         [
             (CACHE_CONTROL, "no-store"),
             (REFERRER_POLICY, "no-referrer"),
-            (VARY, "Accept-Language"),
+            (VARY, "Accept-Language, Cookie"),
         ],
         page,
     )
         .into_response()
+}
+
+/// A page with a title and one paragraph, both from the translation files.
+pub fn message_page(frame: &Frame<'_>, status: StatusCode, title: &str, text: &str) -> Response {
+    respond(
+        status,
+        layout(frame, frame.t(title), html! { p { (frame.t(text)) } }),
+    )
 }
 
 /// The opaque answer to an internal failure, logged here once with its whole cause chain.
@@ -53,12 +133,50 @@ pub fn internal_error(lang: Lang, error: &dyn std::error::Error) -> Response {
         source = cause.source();
     }
     tracing::error!(event = "http.internal_error", error = %causes);
-    respond(
+    message_page(
+        &Frame::anonymous(lang, "/"),
         StatusCode::INTERNAL_SERVER_ERROR,
-        layout(
-            lang,
-            lang.text("error_title"),
-            html! { p { (lang.text("error_text")) } },
-        ),
+        "error_title",
+        "error_text",
     )
+}
+
+/// The portal's one stylesheet (a file, so the Content-Security-Policy can forbid inline style).
+pub async fn stylesheet() -> Response {
+    (
+        [
+            (CONTENT_TYPE, "text/css; charset=utf-8"),
+            (CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../static/portal.css"),
+    )
+        .into_response()
+}
+
+/// A date and time for people: `30.11.2026 14:05 UTC` (members are in one country, and UTC
+/// says plainly which clock it is).
+pub fn when(ms: i64, lang: Lang) -> String {
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)) else {
+        return String::new();
+    };
+    let format = match lang {
+        Lang::De => time::macros::format_description!("[day].[month].[year] [hour]:[minute] UTC"),
+        Lang::En => time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC"),
+    };
+    t.format(format).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_read_as_people_write_them() {
+        // 2026-11-30 14:05:00 UTC
+        let ms = 1_796_047_500_000;
+        assert_eq!(when(ms, Lang::De), "30.11.2026 14:05 UTC");
+        assert_eq!(when(ms, Lang::En), "2026-11-30 14:05 UTC");
+        assert_eq!(when(0, Lang::En), "1970-01-01 00:00 UTC");
+        assert_eq!(when(951_782_400_000, Lang::En), "2000-02-29 00:00 UTC");
+    }
 }

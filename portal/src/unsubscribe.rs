@@ -8,7 +8,7 @@
 //! one-click requests fail.
 
 use crate::i18n::Lang;
-use crate::page::{internal_error, layout, respond};
+use crate::page::{internal_error, layout, respond, Frame};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -35,9 +35,10 @@ pub async fn confirm_page(
     }
     match state.store.unsubscribe_preview(&token).await {
         Ok(None) => unknown(lang),
-        Ok(Some(p)) if p.statutory => statutory(lang, StatusCode::OK, &p.audience_name),
+        Ok(Some(p)) if p.statutory => statutory(lang, &token, StatusCode::OK, &p.audience_name),
         Ok(Some(p)) if p.already_unsubscribed => message(
             lang,
+            &token,
             "unsubscribe_already_title",
             "unsubscribe_already_text",
             &p.audience_name,
@@ -56,7 +57,10 @@ pub async fn confirm_page(
                     button type="submit" { (lang.text("unsubscribe_confirm_button")) }
                 }
             };
-            respond(StatusCode::OK, layout(lang, title, body))
+            respond(
+                StatusCode::OK,
+                layout(&Frame::anonymous(lang, &here(&token)), title, body),
+            )
         }
         Err(e) => internal_error(lang, &e),
     }
@@ -73,16 +77,18 @@ pub async fn unsubscribe(
     match state.store.unsubscribe_by_token(&token).await {
         Ok(UnsubscribeOutcome::UnknownToken) => unknown(lang),
         Ok(UnsubscribeOutcome::Statutory { audience_name }) => {
-            statutory(lang, StatusCode::CONFLICT, &audience_name)
+            statutory(lang, &token, StatusCode::CONFLICT, &audience_name)
         }
         Ok(UnsubscribeOutcome::Unsubscribed { audience_name }) => message(
             lang,
+            &token,
             "unsubscribe_done_title",
             "unsubscribe_done_text",
             &audience_name,
         ),
         Ok(UnsubscribeOutcome::AlreadyUnsubscribed { audience_name }) => message(
             lang,
+            &token,
             "unsubscribe_already_title",
             "unsubscribe_already_text",
             &audience_name,
@@ -91,11 +97,15 @@ pub async fn unsubscribe(
     }
 }
 
-fn message(lang: Lang, title: &str, text: &str, audience: &str) -> Response {
+fn message(lang: Lang, token: &str, title: &str, text: &str, audience: &str) -> Response {
     let text = lang.text_with(text, &[("audience", audience)]);
     respond(
         StatusCode::OK,
-        layout(lang, lang.text(title), html! { p { (text) } }),
+        layout(
+            &Frame::anonymous(lang, &here(token)),
+            lang.text(title),
+            html! { p { (text) } },
+        ),
     )
 }
 
@@ -103,7 +113,7 @@ fn unknown(lang: Lang) -> Response {
     respond(
         StatusCode::NOT_FOUND,
         layout(
-            lang,
+            &Frame::anonymous(lang, "/"),
             lang.text("unsubscribe_unknown_title"),
             html! { p { (lang.text("unsubscribe_unknown_text")) } },
         ),
@@ -111,7 +121,7 @@ fn unknown(lang: Lang) -> Response {
 }
 
 /// Statutory mail links to the preferences, not here; a request for it still gets the way there.
-fn statutory(lang: Lang, status: StatusCode, audience: &str) -> Response {
+fn statutory(lang: Lang, token: &str, status: StatusCode, audience: &str) -> Response {
     let text = lang.text_with("unsubscribe_statutory_text", &[("audience", audience)]);
     // Relative, so it stays under the portal's base URL however that is mounted.
     let body = html! {
@@ -120,8 +130,17 @@ fn statutory(lang: Lang, status: StatusCode, audience: &str) -> Response {
     };
     respond(
         status,
-        layout(lang, lang.text("unsubscribe_statutory_title"), body),
+        layout(
+            &Frame::anonymous(lang, &here(token)),
+            lang.text("unsubscribe_statutory_title"),
+            body,
+        ),
     )
+}
+
+/// This page's path, for the language switch to return to.
+fn here(token: &str) -> String {
+    format!("/unsubscribe/{token}")
 }
 
 #[cfg(test)]
@@ -238,9 +257,10 @@ mod tests {
         } else {
             Body::empty()
         };
-        let response = router(AppState {
-            store: store.clone(),
-        })
+        let response = router(AppState::new(
+            store.clone(),
+            crate::PortalSettings::new("http://127.0.0.1:8080"),
+        ))
         .oneshot(request.body(body).unwrap())
         .await
         .unwrap();

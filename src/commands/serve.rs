@@ -18,7 +18,7 @@ use verteiler_gateway::ingress::{Ingress, IngressSettings};
 use verteiler_gateway::smtp::{
     generate_self_signed, load_tls_config, serve_smtp, tls_config_from_pem, SmtpConfig, SmtpService,
 };
-use verteiler_portal::{router, AppState};
+use verteiler_portal::{router, AppState, PortalSettings};
 
 pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode> {
     let config = &loaded.config;
@@ -43,9 +43,12 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
         .await
         .with_context(|| format!("listening for HTTP on {} (http.listen)", config.http.listen))?;
     let http_addr = http.local_addr()?;
-    let app = router(AppState {
-        store: store.clone(),
-    });
+    let app = router(AppState::new(
+        store.clone(),
+        PortalSettings::new(&config.organisation.portal_base_url),
+    ))
+    // The client's address keys the sign-in limits.
+    .into_make_service_with_connect_info::<std::net::SocketAddr>();
     let http_task = tokio::spawn({
         let stopped = stopped();
         async move { axum::serve(http, app).with_graceful_shutdown(stopped).await }

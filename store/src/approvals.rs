@@ -262,7 +262,10 @@ impl Store {
     }
 
     /// Where notices to a member go: their first verified address, and their language.
-    async fn notice_address(&self, member_id: i64) -> Result<Option<(String, Lang)>, StoreError> {
+    pub(crate) async fn notice_address(
+        &self,
+        member_id: i64,
+    ) -> Result<Option<(String, Lang)>, StoreError> {
         let email = self
             .member_emails(member_id)
             .await?
@@ -519,14 +522,16 @@ impl Store {
                     },
                     lang,
                 );
-                insert_notice(
+                notices::queue(
                     &mut tx,
-                    approver.member_id,
-                    &approver.email,
-                    "approval.requested",
-                    &subject,
-                    &body,
-                    pending.submission_id,
+                    &notices::Outgoing {
+                        member_id: Some(approver.member_id),
+                        to: &approver.email,
+                        kind: "approval.requested",
+                        subject: &subject,
+                        body: &body,
+                        submission_id: Some(pending.submission_id),
+                    },
                     now,
                 )
                 .await?;
@@ -965,43 +970,18 @@ impl Store {
         }
         .unwrap_or_else(|| pending.address.clone());
         let (subject, body) = notice(&audience, lang);
-        insert_notice(
+        notices::queue(
             tx,
-            pending.sender_member_id,
-            &to,
-            kind,
-            &subject,
-            &body,
-            pending.submission_id,
+            &notices::Outgoing {
+                member_id: Some(pending.sender_member_id),
+                to: &to,
+                kind,
+                subject: &subject,
+                body: &body,
+                submission_id: Some(pending.submission_id),
+            },
             now,
         )
         .await
     }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn insert_notice(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    member_id: i64,
-    to: &str,
-    kind: &str,
-    subject: &str,
-    body: &str,
-    submission_id: i64,
-    now: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO notifications (member_id, to_address, kind, subject, body, submission_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(member_id)
-    .bind(to)
-    .bind(kind)
-    .bind(subject)
-    .bind(body)
-    .bind(submission_id)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }

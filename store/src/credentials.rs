@@ -199,7 +199,7 @@ impl Store {
 
 /// A real argon2id hash, checked against when the login is unknown so that both answers take
 /// the same time.
-fn dummy_hash() -> &'static str {
+pub(crate) fn dummy_hash() -> &'static str {
     static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     HASH.get_or_init(|| hash_password("no member has this password"))
 }

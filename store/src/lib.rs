@@ -19,7 +19,9 @@ mod group_commit;
 pub mod import;
 mod member_export;
 pub mod notices;
+mod portal_auth;
 mod resolve;
+mod self_service;
 mod sql;
 mod submissions;
 pub mod testing;
@@ -41,7 +43,13 @@ pub use directory::{DirectoryCounts, NewMember, NewRole, NewUnit, Unit};
 pub use fact_cache::FACT_CACHE_TTL;
 pub use facts::{SenderProfile, Submission};
 pub use group_commit::{SubmissionWriter, MAX_GROUP};
+pub use portal_auth::{new_secret, PortalSession, SESSION_TTL_MS, SIGN_IN_LINK_TTL_MS};
 pub use resolve::{Recipient, RESOLVE_BATCH};
+pub use self_service::{
+    ConfirmOutcome, Confirmable, ContactChange, ContactPoint, MemberOverview, PhoneOutcome,
+    PortalMail, Reach, SubscribeOutcome, TopicList, UnitRef, CONFIRM_LINK_TTL_MS,
+    PHONE_CODE_ATTEMPTS,
+};
 pub use submissions::{
     Ingress, NewNotification, NewSend, NewSubmission, SendRecord, StoredSubmission,
     SubmissionRecord,

@@ -235,3 +235,37 @@ mod tests {
         assert!(body.contains("Begründung: Bitte Zitat prüfen"));
     }
 }
+
+/// One email to a person, queued for the delivery engine's notification worker.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Outgoing<'a> {
+    pub member_id: Option<i64>,
+    pub to: &'a str,
+    /// What it is about: `approval.requested`, `portal.sign_in`, …
+    pub kind: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+    pub submission_id: Option<i64>,
+}
+
+/// Queues `notice` in `tx`: it goes out only if the change it reports is committed.
+pub(crate) async fn queue(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    notice: &Outgoing<'_>,
+    now: i64,
+) -> Result<(), crate::StoreError> {
+    sqlx::query(
+        "INSERT INTO notifications (member_id, to_address, kind, subject, body, submission_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(notice.member_id)
+    .bind(notice.to)
+    .bind(notice.kind)
+    .bind(notice.subject)
+    .bind(notice.body)
+    .bind(notice.submission_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

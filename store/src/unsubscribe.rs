@@ -57,7 +57,7 @@ struct Target {
     address: String,
 }
 
-fn subscription_token() -> String {
+pub(crate) fn subscription_token() -> String {
     let mut bytes = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut bytes);
     hex::encode(bytes)
@@ -173,59 +173,16 @@ impl Store {
         if target.category == Category::Statutory {
             return Ok(UnsubscribeOutcome::Statutory { audience_name });
         }
-        let changed = match (target.kind, target.member_id) {
-            (AudienceKind::Topic, Some(member_id)) => {
-                sqlx::query(
-                    "UPDATE subscriptions SET state = 'unsubscribed', unsubscribed_at = $1, updated_at = $1 \
-                     WHERE audience_id = $2 AND member_id = $3 AND state <> 'unsubscribed'",
-                )
-                .bind(now)
-                .bind(target.audience_id)
-                .bind(member_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-            }
-            (AudienceKind::Topic, None) => {
-                sqlx::query(
-                    "UPDATE subscriptions SET state = 'unsubscribed', unsubscribed_at = $1, updated_at = $1 \
-                     WHERE audience_id = $2 AND LOWER(email) = $3 AND state <> 'unsubscribed'",
-                )
-                .bind(now)
-                .bind(target.audience_id)
-                .bind(&target.address)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-            }
-            (AudienceKind::Structural | AudienceKind::Functional, Some(member_id)) => {
-                // One statement, so two clicks at once (a scanner's POST and the person's)
-                // cannot both insert; the WHERE leaves an existing opt-out and its time alone.
-                sqlx::query(
-                    "INSERT INTO subscriptions (audience_id, member_id, state, token, created_at, \
-                     unsubscribed_at, updated_at) VALUES ($1, $2, 'unsubscribed', $3, $4, $4, $4) \
-                     ON CONFLICT (audience_id, member_id) DO UPDATE SET state = 'unsubscribed', \
-                     unsubscribed_at = excluded.unsubscribed_at, updated_at = excluded.updated_at \
-                     WHERE subscriptions.state <> 'unsubscribed'",
-                )
-                .bind(target.audience_id)
-                .bind(member_id)
-                .bind(subscription_token())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-            }
-            // Structural and functional audiences reach members only, so expansion never
-            // queues a copy without one. Claiming success would tell someone who still
-            // receives the list that they do not; say the link names nothing instead.
-            (AudienceKind::Structural | AudienceKind::Functional, None) => {
-                tracing::warn!(
-                    event = "subscription.unsubscribe_without_member",
-                    audience = target.audience_id,
-                );
-                return Ok(UnsubscribeOutcome::UnknownToken);
-            }
+        let Some(changed) = leave(
+            &mut tx,
+            target.audience_id,
+            target.kind,
+            Recipient::of(target.member_id, &target.address),
+            now,
+        )
+        .await?
+        else {
+            return Ok(UnsubscribeOutcome::UnknownToken);
         };
         tx.commit().await?;
         if changed == 0 {
@@ -240,4 +197,85 @@ impl Store {
         );
         Ok(UnsubscribeOutcome::Unsubscribed { audience_name })
     }
+}
+
+/// Who leaves an audience: a member, or an outside subscriber of a public topic list.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Recipient<'a> {
+    Member(i64),
+    /// The lower-case address of a subscriber without a member record.
+    Address(&'a str),
+}
+
+impl<'a> Recipient<'a> {
+    fn of(member_id: Option<i64>, address: &'a str) -> Recipient<'a> {
+        member_id.map_or(Recipient::Address(address), Recipient::Member)
+    }
+}
+
+/// Takes a recipient off a non-statutory audience in `tx`: a topic subscription ends, a
+/// structural or functional audience gets an opt-out row. Returns the rows changed (0: they
+/// had left already), or `None` when there is nothing to leave (a structural audience reaches
+/// members only). The caller checks the category first.
+pub(crate) async fn leave(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    audience_id: i64,
+    kind: AudienceKind,
+    who: Recipient<'_>,
+    now: i64,
+) -> Result<Option<u64>, StoreError> {
+    Ok(Some(match (kind, who) {
+        (AudienceKind::Topic, Recipient::Member(member_id)) => {
+            sqlx::query(
+                "UPDATE subscriptions SET state = 'unsubscribed', unsubscribed_at = $1, updated_at = $1 \
+                 WHERE audience_id = $2 AND member_id = $3 AND state <> 'unsubscribed'",
+            )
+            .bind(now)
+            .bind(audience_id)
+            .bind(member_id)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected()
+        }
+        (AudienceKind::Topic, Recipient::Address(address)) => {
+            sqlx::query(
+                "UPDATE subscriptions SET state = 'unsubscribed', unsubscribed_at = $1, updated_at = $1 \
+                 WHERE audience_id = $2 AND LOWER(email) = $3 AND state <> 'unsubscribed'",
+            )
+            .bind(now)
+            .bind(audience_id)
+            .bind(address)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected()
+        }
+        (AudienceKind::Structural | AudienceKind::Functional, Recipient::Member(member_id)) => {
+            // One statement, so two clicks at once (a scanner's POST and the person's)
+            // cannot both insert; the WHERE leaves an existing opt-out and its time alone.
+            sqlx::query(
+                "INSERT INTO subscriptions (audience_id, member_id, state, token, created_at, \
+                 unsubscribed_at, updated_at) VALUES ($1, $2, 'unsubscribed', $3, $4, $4, $4) \
+                 ON CONFLICT (audience_id, member_id) DO UPDATE SET state = 'unsubscribed', \
+                 unsubscribed_at = excluded.unsubscribed_at, updated_at = excluded.updated_at \
+                 WHERE subscriptions.state <> 'unsubscribed'",
+            )
+            .bind(audience_id)
+            .bind(member_id)
+            .bind(subscription_token())
+            .bind(now)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected()
+        }
+        // Structural and functional audiences reach members only, so expansion never
+        // queues a copy without one. Claiming success would tell someone who still
+        // receives the list that they do not; say the link names nothing instead.
+        (AudienceKind::Structural | AudienceKind::Functional, Recipient::Address(_)) => {
+            tracing::warn!(
+                event = "subscription.unsubscribe_without_member",
+                audience = audience_id,
+            );
+            return Ok(None);
+        }
+    }))
 }
