@@ -34,25 +34,21 @@ pub async fn app_passwords(State(state): State<AppState>, member: Member) -> Res
         @if passwords.is_empty() {
             p { (frame.t("app_passwords_none")) }
         } @else {
-            table {
-                thead { tr {
-                    th scope="col" { (frame.t("column_name")) }
-                    th scope="col" { (frame.t("column_created")) }
-                    th scope="col" { (frame.t("column_last_used")) }
-                    th scope="col" { span class="visually-hidden" { (frame.t("column_actions")) } }
-                } }
-                tbody {
-                    @for p in &passwords {
-                        tr {
-                            th scope="row" { (p.name) }
-                            td { (when(p.created_at, frame.lang)) }
-                            td { @if let Some(at) = p.last_used_at { (when(at, frame.lang)) } @else { (frame.t("never")) } }
-                            td {
-                                form method="post" action={ "/me/app-passwords/" (p.id) "/revoke" } class="inline" {
-                                    (frame.csrf_field())
-                                    button type="submit" aria-label=(frame.lang.text_with("app_password_revoke_named", &[("name", &p.name)])) { (frame.t("app_password_revoke")) }
-                                }
-                            }
+            ul class="cards" {
+                @for p in &passwords {
+                    li {
+                        strong { (p.name) }
+                        br;
+                        span { (frame.t("column_created")) ": " (when(p.created_at, frame.lang)) }
+                        br;
+                        span {
+                            (frame.t("column_last_used")) ": "
+                            @if let Some(at) = p.last_used_at { (when(at, frame.lang)) } @else { (frame.t("never")) }
+                        }
+                        br;
+                        form method="post" action={ "/me/app-passwords/" (p.id) "/revoke" } class="inline" {
+                            (frame.csrf_field())
+                            button type="submit" aria-label=(frame.lang.text_with("app_password_revoke_named", &[("name", &p.name)])) { (frame.t("app_password_revoke")) }
                         }
                     }
                 }

@@ -55,24 +55,17 @@ pub async fn overview(State(state): State<AppState>, member: Member) -> Response
         @if overview.audiences.is_empty() {
             p { (frame.t("overview_no_audiences")) }
         } @else {
-            table {
-                thead { tr {
-                    th scope="col" { (frame.t("column_list")) }
-                    th scope="col" { (frame.t("column_kind")) }
-                    th scope="col" { (frame.t("column_category")) }
-                    th scope="col" { (frame.t("column_state")) }
-                } }
-                tbody {
-                    @for a in &overview.audiences {
-                        tr {
-                            th scope="row" { (a.name) }
-                            td { (frame.t(kind_key(a.kind))) }
-                            td { (frame.t(category_key(a.category))) }
-                            td {
-                                @if a.left { (frame.t("state_left")) }
-                                @else if a.pending { (frame.t("state_pending")) }
-                                @else { (frame.t("state_receiving")) }
-                            }
+            // A list, not a table: it reads the same on a phone as on a desk.
+            ul class="cards" {
+                @for a in &overview.audiences {
+                    li {
+                        strong { (a.name) }
+                        br;
+                        span {
+                            (frame.t(kind_key(a.kind))) " · " (frame.t(category_key(a.category))) " · "
+                            @if a.left { (frame.t("state_left")) }
+                            @else if a.pending { (frame.t("state_pending")) }
+                            @else { (frame.t("state_receiving")) }
                         }
                     }
                 }
@@ -99,7 +92,7 @@ fn channel_select(
         (ChannelPreference::None, "channel_none"),
     ];
     html! {
-        form method="post" action="/me/channels" class="inline" {
+        form method="post" action="/me/channels" class="channel" {
             (frame.csrf_field())
             input type="hidden" name="category" value=(category.as_str());
             label for=(id) { (frame.t(category_key(category))) }

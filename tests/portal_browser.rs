@@ -1,0 +1,388 @@
+//! The member portal in a real browser: Debian's headless `chromium`, driven over WebDriver
+//! (`chromedriver` + fantoccini) against `verteiler serve --demo`. A member signs in with the
+//! link from the mail in the outbox, adds and verifies a phone number with the code from the
+//! SMS outbox, subscribes to a topic list and confirms from the outbox, and a recipient of a
+//! list copy leaves through its one-click link. Every page is checked with axe-core for WCAG
+//! 2.1 A/AA violations and photographed into `target/screenshots/` at phone size.
+
+mod support;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::*;
+
+/// A phone-sized window: every page must work on it.
+const WINDOW: (u32, u32) = (412, 915);
+
+struct Driver {
+    process: Child,
+    _profile: tempfile::TempDir,
+    client: Client,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn start_browser() -> Driver {
+    let port = free_port();
+    let process = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting chromedriver");
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while reqwest::get(format!("{url}/status")).await.is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let profile = tempfile::tempdir().unwrap();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            // A German browser: the portal's default language is what members see first.
+            "prefs": { "intl.accept_languages": "de-DE,de" },
+            // The flags this machine's closed network needs (no background connections).
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--lang=de-DE",
+                format!("--window-size={},{}", WINDOW.0, WINDOW.1),
+                format!("--user-data-dir={}", profile.path().display()),
+            ]
+        }),
+    );
+    let client = ClientBuilder::native()
+        .capabilities(caps)
+        .connect(&url)
+        .await
+        .expect("a WebDriver session in chromium");
+    Driver {
+        process,
+        _profile: profile,
+        client,
+    }
+}
+
+fn screenshots_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let dir = target.join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn axe_source() -> Option<String> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/browser/node_modules/axe-core/axe.min.js");
+    match std::fs::read_to_string(&path) {
+        Ok(source) => Some(source),
+        Err(_) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("{} is required in CI (.ci/run runs npm ci)", path.display())
+        }
+        Err(_) => {
+            eprintln!("skipping: run `npm ci --prefix tests/browser` for axe-core");
+            None
+        }
+    }
+}
+
+/// Checks the page in the browser: WCAG 2.1 A and AA by axe-core, no horizontal scrolling at
+/// phone width, and a screenshot.
+async fn check_page(client: &Client, axe: &str, name: &str) {
+    let png = client.screenshot().await.unwrap();
+    std::fs::write(screenshots_dir().join(format!("{name}.png")), png).unwrap();
+    client
+        .execute(&format!("{axe}\nreturn true;"), vec![])
+        .await
+        .expect("injecting axe-core");
+    let violations = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { runOnly: { type: 'tag',
+                     values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+                .then(r => done(r.violations.map(v => ({ id: v.id, help: v.help,
+                     nodes: v.nodes.map(n => n.target.join(' ')) }))))
+                .catch(e => done([{ id: 'axe-error', help: String(e), nodes: [] }]));",
+            vec![],
+        )
+        .await
+        .expect("running axe-core");
+    assert_eq!(
+        violations,
+        serde_json::json!([]),
+        "WCAG 2.1 A/AA violations on {name}"
+    );
+    let overflow = client
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        overflow,
+        serde_json::json!(false),
+        "{name} scrolls sideways on a phone"
+    );
+}
+
+/// The newest mail in the outbox to `to` that holds `marker`, waited for.
+async fn mail_in_outbox(outbox: &std::path::Path, to: &str, marker: &str, seen: usize) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut found: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(outbox)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter(|e| e.file_name().to_string_lossy().starts_with('n'))
+                    .filter_map(|e| {
+                        let text = std::fs::read_to_string(e.path()).ok()?;
+                        let modified = e.metadata().ok()?.modified().ok()?;
+                        (text.contains(&format!("To: <{to}>")) && text.contains(marker))
+                            .then_some((modified, text))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if found.len() > seen {
+            found.sort();
+            return found.pop().unwrap().1;
+        }
+        assert!(Instant::now() < deadline, "no mail with {marker} to {to}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The path of the first link in `text` that contains `marker` (the mail's links name the
+/// configured base URL; the test server listens on a port of its own).
+fn link_path(text: &str, marker: &str) -> String {
+    let at = text.find(marker).expect("the link");
+    let start = text[..at].rfind("http").unwrap();
+    let link = text[start..]
+        .split(|c: char| c.is_whitespace() || c == '>')
+        .next()
+        .unwrap();
+    let after_host = link.splitn(4, '/').nth(3).unwrap();
+    format!("/{after_host}")
+}
+
+/// Clicks a button that submits a form, and waits until the answer has replaced the page.
+async fn click(client: &Client, css: &str) {
+    let button = client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    submit(client, button).await;
+}
+
+async fn submit(client: &Client, button: fantoccini::elements::Element) {
+    let old = client.find(Locator::Css("html")).await.unwrap();
+    button.click().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    // The old document's root goes stale once the new page is there.
+    while old.tag_name().await.is_ok() {
+        assert!(Instant::now() < deadline, "the form was not answered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    client
+        .wait()
+        .for_element(Locator::Css("main"))
+        .await
+        .unwrap();
+}
+
+async fn fill(client: &Client, css: &str, text: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+async fn body_text(client: &Client) -> String {
+    client
+        .find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_member_looks_after_themselves_in_a_real_browser() {
+    if !tool_available("chromium") || !tool_available("chromedriver") {
+        return;
+    }
+    let Some(axe) = axe_source() else {
+        return;
+    };
+    let Some((env, server)) = demo_server(
+        "python3",
+        &[
+            ("VERTEILER_DELIVERY__UNDO_WINDOW_SECS", "0"),
+            ("VERTEILER_HTTP__LISTEN", "127.0.0.1:0"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let outbox = env.path("data/outbox");
+    let driver = start_browser().await;
+    let c = &driver.client;
+    let http = server.http.clone();
+    let (chair, _) = CHAIR;
+
+    // Sign in with the link from the outbox.
+    c.goto(&format!("{http}/signin")).await.unwrap();
+    check_page(c, &axe, "01-signin").await;
+    fill(c, "#email", chair).await;
+    click(c, "form[action='/signin'] button").await;
+    let sent = body_text(c).await;
+    assert!(sent.contains("Postfach"), "{sent}");
+    check_page(c, &axe, "02-signin-sent").await;
+    let mail = mail_in_outbox(&outbox, chair, "/signin/link/", 0).await;
+    c.goto(&format!("{http}{}", link_path(&mail, "/signin/link/")))
+        .await
+        .unwrap();
+    check_page(c, &axe, "03-signin-link").await;
+    click(c, "main form button").await;
+    assert!(c.current_url().await.unwrap().path().ends_with("/me"));
+    assert!(body_text(c).await.contains("Oldenfelde"));
+    check_page(c, &axe, "04-overview").await;
+
+    // Add a phone number and verify it with the code from the SMS outbox.
+    c.goto(&format!("{http}/me/contact")).await.unwrap();
+    check_page(c, &axe, "05-contact").await;
+    fill(c, "#new-phone", "0151 2345678").await;
+    click(c, "form[action='/me/contact/phone'] button").await;
+    let sms = env.db.store.sms_outbox_for("+491512345678").await.unwrap();
+    let code: String = sms[0]
+        .1
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(6)
+        .collect();
+    check_page(c, &axe, "06-contact-code").await;
+    fill(c, "input[name='code']", &code).await;
+    click(c, "form[action$='/verify'] button").await;
+    let contact = body_text(c).await;
+    assert!(
+        contact.contains("+491512345678 (bestätigt"),
+        "the number is verified: {contact}"
+    );
+
+    // Subscribe to a topic list and confirm from the outbox.
+    c.goto(&format!("{http}/me/subscriptions")).await.unwrap();
+    check_page(c, &axe, "07-subscriptions").await;
+    let list_item = c
+        .find(Locator::XPath(
+            "//form[substring(@action, string-length(@action) - 4) = '/join']/ancestor::li",
+        ))
+        .await
+        .expect("a topic list to join");
+    let list_name = list_item
+        .find(Locator::Css(".name"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    submit(c, list_item.find(Locator::Css("button")).await.unwrap()).await;
+    check_page(c, &axe, "08-join-sent").await;
+    let mail = mail_in_outbox(&outbox, chair, "/confirm/", 0).await;
+    c.goto(&format!("{http}{}", link_path(&mail, "/confirm/")))
+        .await
+        .unwrap();
+    assert!(body_text(c).await.contains(&list_name));
+    check_page(c, &axe, "09-confirm").await;
+    click(c, "main form button").await;
+    check_page(c, &axe, "10-confirmed").await;
+    c.goto(&format!("{http}/me/subscriptions")).await.unwrap();
+    let subscribed = c
+        .find(Locator::XPath(&format!(
+            "//li[span[@class='name' and text()='{list_name}']]"
+        )))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(subscribed.contains("Abonniert"), "{subscribed}");
+
+    // The remaining member pages, in English too.
+    for (path, name) in [
+        ("/me/app-passwords", "11-app-passwords"),
+        ("/me/account", "12-account"),
+        ("/lists/klima", "13-public-list"),
+    ] {
+        c.goto(&format!("{http}{path}")).await.unwrap();
+        check_page(c, &axe, name).await;
+    }
+    c.goto(&format!("{http}/lang/en?back=/me")).await.unwrap();
+    assert!(body_text(c).await.contains("Lists that reach you"));
+    check_page(c, &axe, "14-overview-en").await;
+    c.goto(&format!("{http}/lang/de?back=/me")).await.unwrap();
+
+    // A list copy's one-click link: the page asks first, the button unsubscribes.
+    send_to_oldenfelde_until_complete(&env, &server, Duration::from_secs(60)).await;
+    let copy = std::fs::read_dir(&outbox)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with('d'))
+        .find_map(|e| {
+            let text = std::fs::read_to_string(e.path()).ok()?;
+            text.contains("List-Unsubscribe: <").then_some(text)
+        })
+        .expect("a list copy with List-Unsubscribe");
+    let path = link_path(&copy, "/unsubscribe/");
+    let token = path.rsplit('/').next().unwrap().to_string();
+    c.goto(&format!("{http}{path}")).await.unwrap();
+    check_page(c, &axe, "15-unsubscribe").await;
+    let before = env
+        .db
+        .store
+        .unsubscribe_preview(&token)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !before.already_unsubscribed,
+        "showing the page unsubscribes nobody"
+    );
+    click(c, "main form button").await;
+    check_page(c, &axe, "16-unsubscribed").await;
+    let after = env
+        .db
+        .store
+        .unsubscribe_preview(&token)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(after.already_unsubscribed);
+
+    driver.client.clone().close().await.unwrap();
+    server.kill();
+}
