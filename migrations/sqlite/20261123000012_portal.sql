@@ -68,3 +68,8 @@ CREATE TABLE deletion_requests (
     completed_by  TEXT
 );
 CREATE UNIQUE INDEX deletion_requests_open ON deletion_requests(member_id) WHERE completed_at IS NULL;
+
+-- The portal asks, per page view, which audiences of a member's units reach them and which
+-- topic lists they may join: without these, each such question reads every audience.
+CREATE INDEX audiences_unit ON audiences(unit_id);
+CREATE INDEX audiences_kind ON audiences(kind, active);

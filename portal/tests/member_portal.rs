@@ -722,3 +722,23 @@ async fn every_page_speaks_german_and_english_and_carries_the_security_headers()
         assert!(public.headers.contains_key("content-security-policy"));
     }
 }
+
+#[tokio::test]
+async fn spent_secrets_are_purged_a_day_after_they_run_out() {
+    let org = org().await;
+    let mut anna = org.signed_in("anna@example.org").await;
+    anna.get("/me/contact").await;
+    anna.post("/me/contact/email", &[("email", "spare@example.com")])
+        .await;
+    let now = verteiler_store::now_ms();
+    assert_eq!(
+        org.store().purge_portal_secrets(now).await.unwrap(),
+        0,
+        "nothing has run out yet"
+    );
+    // The used sign-in link and the waiting verification, a day and a bit later; the session
+    // has been idle longer than allowed by then.
+    let later = now + 5 * 24 * 3_600 * 1000;
+    assert_eq!(org.store().purge_portal_secrets(later).await.unwrap(), 3);
+    assert_eq!(anna.get("/me").await.location(), Some("/signin"));
+}

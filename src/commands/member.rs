@@ -4,26 +4,10 @@ use super::open_store;
 use crate::cli::MemberCommand;
 use crate::config::Config;
 use anyhow::{bail, Context};
-use rand::Rng;
 use std::io::Read;
 use std::process::ExitCode;
 use verteiler_policies::EmailAddress;
 use verteiler_store::Store;
-
-/// Letters and digits that cannot be confused when read aloud or typed from a screen.
-const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
-
-fn generate_password() -> String {
-    let mut rng = rand::thread_rng();
-    (0..4)
-        .map(|_| {
-            (0..4)
-                .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
-                .collect::<String>()
-        })
-        .collect::<Vec<_>>()
-        .join("-")
-}
 
 async fn member_id(store: &Store, email: &str) -> anyhow::Result<i64> {
     let address = EmailAddress::parse(email)?;
@@ -69,7 +53,7 @@ pub async fn member(config: &Config, cmd: MemberCommand) -> anyhow::Result<ExitC
                 }
                 text
             } else {
-                generate_password()
+                verteiler_store::generate_app_password()
             };
             let id = store.add_app_password(member, &name, &password).await?;
             println!("app password {id} (\"{name}\") for {email}:");
@@ -123,12 +107,5 @@ mod tests {
         assert_eq!(super::date(0), "1970-01-01");
         assert_eq!(super::date(1_795_392_000_000), "2026-11-23");
         assert_eq!(super::date(951_782_400_000), "2000-02-29");
-    }
-
-    #[test]
-    fn generated_passwords_are_long_and_unambiguous() {
-        let p = super::generate_password();
-        assert_eq!(p.len(), 19);
-        assert!(!p.contains(['0', 'o', '1', 'l', 'i']));
     }
 }

@@ -326,6 +326,10 @@ async fn run_approvals(
                     Ok(_) => {}
                     Err(e) => tracing::error!(event = "approval.expiry_failed", error = %e),
                 }
+                // The portal's spent secrets go on the same minute's round.
+                if let Err(e) = store.purge_portal_secrets(verteiler_store::now_ms()).await {
+                    tracing::error!(event = "portal.purge_failed", error = %e);
+                }
             }
         }
     }

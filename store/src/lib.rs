@@ -33,7 +33,7 @@ pub use approvals::{
 pub use audiences::{ApprovalSetting, Audience, AudienceSummary, NewAudience};
 pub use audit::{AuditBreak, AuditEntry, AuditEvent, AuditVerification, GENESIS_HASH};
 pub use clock::now_ms;
-pub use credentials::{hash_password, verify_password, AppPassword};
+pub use credentials::{generate_app_password, hash_password, verify_password, AppPassword};
 pub use db::{redact_url, Backend, Readiness, Store, StoreError};
 pub use delivery::{
     Attempt, BounceOutcome, ClaimedDelivery, ClaimedNotification, DeliveryPause, DeliveryTotals,

@@ -70,6 +70,23 @@ const SECTIONS: &[(&str, &str)] = &[
          created_at FROM submissions WHERE sender_member_id = $1 ORDER BY id",
     ),
     (
+        "portal_sessions",
+        "SELECT created_at, last_seen_at, expires_at FROM portal_sessions WHERE member_id = $1 \
+         ORDER BY created_at",
+    ),
+    (
+        "portal_password",
+        "SELECT updated_at FROM member_passwords WHERE member_id = $1",
+    ),
+    (
+        "text_messages",
+        "SELECT to_number, kind, created_at, sent_at FROM sms_outbox WHERE member_id = $1 ORDER BY id",
+    ),
+    (
+        "deletion_requests",
+        "SELECT requested_at, completed_at FROM deletion_requests WHERE member_id = $1 ORDER BY id",
+    ),
+    (
         "deliveries",
         "SELECT send_id, address, state, attempts, created_at, updated_at FROM deliveries \
          WHERE member_id = $1 ORDER BY id",

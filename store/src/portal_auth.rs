@@ -297,4 +297,28 @@ impl Store {
         tx.commit().await?;
         Ok(ended)
     }
+
+    /// Deletes what can no longer be used: expired sessions, sign-in links and verifications a
+    /// day after they ran out (the day keeps recent ones for questions about a failed sign-in).
+    /// Returns the rows deleted.
+    pub async fn purge_portal_secrets(&self, now: i64) -> Result<u64, StoreError> {
+        let before = now - 24 * 3_600 * 1000;
+        let mut purged = 0;
+        for sql in [
+            "DELETE FROM portal_sessions WHERE expires_at < $1 OR last_seen_at < $1 - $2",
+            "DELETE FROM sign_in_links WHERE expires_at < $1",
+        ] {
+            let mut query = sqlx::query(sql).bind(before);
+            if sql.contains("$2") {
+                query = query.bind(SESSION_IDLE_MS);
+            }
+            purged += query.execute(&self.pool).await?.rows_affected();
+        }
+        purged += sqlx::query("DELETE FROM verifications WHERE expires_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(purged)
+    }
 }

@@ -146,7 +146,25 @@ where
     text.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
+/// Every unit at or above the units a member belongs to (`memberships`) or holds an office in
+/// (`roles`), paired with the unit it was reached from; one recursive query instead of one per
+/// unit. Inactive units count: this answers what a member sees, resolution decides who gets mail.
+const ANCESTORS: &str = "WITH RECURSIVE up(seed, id, parent_id, depth) AS ( \
+       SELECT s.unit_id, u.id, u.parent_id, 0 FROM {seeds} s JOIN units u ON u.id = s.unit_id \
+       WHERE s.member_id = $1 \
+       UNION ALL SELECT up.seed, u.id, u.parent_id, up.depth + 1 FROM units u \
+       JOIN up ON u.id = up.parent_id WHERE up.depth < 64) \
+     SELECT DISTINCT seed, id FROM up";
+
 impl Store {
+    /// (unit the member is in or holds an office in, that unit or one above it).
+    async fn ancestors(&self, member_id: i64, seeds: &str) -> Result<Vec<(i64, i64)>, StoreError> {
+        Ok(sqlx::query_as(&ANCESTORS.replace("{seeds}", seeds))
+            .bind(member_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
         // SQLite: take the write lock before reading, so a concurrent writer cannot make this
         // transaction's snapshot stale between its read and its write.
@@ -371,15 +389,12 @@ impl Store {
     /// Topic lists the member may join: those scoped to a unit the member belongs to (or one
     /// above it), and those open to the public.
     pub async fn topic_lists_for(&self, member_id: i64) -> Result<Vec<TopicList>, StoreError> {
-        let units: Vec<i64> =
-            sqlx::query_scalar("SELECT unit_id FROM memberships WHERE member_id = $1")
-                .bind(member_id)
-                .fetch_all(&self.pool)
-                .await?;
-        let mut scopes = BTreeSet::new();
-        for unit in units {
-            scopes.extend(self.unit_path(unit).await?);
-        }
+        let scopes: BTreeSet<i64> = self
+            .ancestors(member_id, "memberships")
+            .await?
+            .into_iter()
+            .map(|(_, unit)| unit)
+            .collect();
         let scope_list = {
             let mut p = Placeholders::new(self.backend);
             p.one();
@@ -1070,7 +1085,7 @@ impl Store {
         member_id: i64,
         name: &str,
     ) -> Result<(i64, String), StoreError> {
-        let password = app_password();
+        let password = crate::credentials::generate_app_password();
         let id = self.add_app_password(member_id, name, &password).await?;
         self.audit(&[
             AuditEvent::new("credential.created", self.actor.to_string())
@@ -1132,21 +1147,6 @@ impl Store {
                 .await?,
         )
     }
-}
-
-/// 24 characters from an alphabet without look-alikes, in groups of four: about 120 bits,
-/// easy to copy into a mail client's password field.
-fn app_password() -> String {
-    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
-    let mut rng = rand::thread_rng();
-    let chars: Vec<char> = (0..24)
-        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
-        .collect();
-    chars
-        .chunks(4)
-        .map(|c| c.iter().collect::<String>())
-        .collect::<Vec<_>>()
-        .join("-")
 }
 
 fn phone_code_hash(contact_id: i64, created_at: i64, code: &str) -> String {
