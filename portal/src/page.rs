@@ -86,9 +86,9 @@ pub fn layout(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
                         }
                     }
                     p class="languages" {
-                        a href={ "/lang/de?back=" (frame.path) } lang="de" hreflang="de" { "Deutsch" }
+                        a href=(switch_to("de", frame.path)) lang="de" hreflang="de" { "Deutsch" }
                         " · "
-                        a href={ "/lang/en?back=" (frame.path) } lang="en" hreflang="en" { "English" }
+                        a href=(switch_to("en", frame.path)) lang="en" hreflang="en" { "English" }
                     }
                 }
                 main id="main" {
@@ -98,6 +98,14 @@ pub fn layout(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
             }
         }
     }
+}
+
+/// The language switch's link, returning to `path` (query-encoded).
+fn switch_to(code: &str, path: &str) -> String {
+    format!(
+        "/lang/{code}?{}",
+        serde_urlencoded::to_string([("back", path)]).unwrap_or_default()
+    )
 }
 
 /// An HTML answer. The URLs of these pages carry personal tokens and the pages personal data:

@@ -6,14 +6,13 @@ use crate::csrf_form;
 use crate::i18n::Lang;
 use crate::page::{internal_error, layout, message_page, respond, Frame};
 use crate::session::{local_path, see_other, set_cookie, AnonForm, AnonToken, LANG_COOKIE};
-use crate::sign_in::is_secret;
+use crate::sign_in::{is_secret, over_limit};
 use crate::AppState;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{Extensions, StatusCode};
 use axum::response::Response;
 use maud::html;
 use serde::Deserialize;
-use std::net::SocketAddr;
 use verteiler_policies::EmailAddress;
 use verteiler_store::{ConfirmOutcome, Confirmable};
 
@@ -75,16 +74,8 @@ pub async fn subscribe(
             "public_email_invalid",
         );
     };
-    let ip = extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string());
-    if !state.limits.sign_in_allowed(&email.key(), &ip) {
-        return message_page(
-            &frame,
-            StatusCode::TOO_MANY_REQUESTS,
-            "sign_in_limited_title",
-            "sign_in_limited_text",
-        );
+    if let Some(refused) = over_limit(&state, &extensions, &email.key(), &frame) {
+        return refused;
     }
     match state.store.public_list(&slug).await {
         Ok(Some(_)) => {}

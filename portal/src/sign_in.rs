@@ -22,10 +22,25 @@ csrf_form! {
     Confirm {}
 }
 
-fn client_ip(extensions: &Extensions) -> String {
-    extensions
+/// The answer to a request that sends mail to a typed-in address when requests for that
+/// address, or from this client, come too fast; `None` when it may go ahead.
+pub(crate) fn over_limit(
+    state: &AppState,
+    extensions: &Extensions,
+    address: &str,
+    frame: &Frame<'_>,
+) -> Option<Response> {
+    let client = extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string())
+        .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string());
+    (!state.limits.sign_in_allowed(address, &client)).then(|| {
+        message_page(
+            frame,
+            StatusCode::TOO_MANY_REQUESTS,
+            "sign_in_limited_title",
+            "sign_in_limited_text",
+        )
+    })
 }
 
 pub async fn page(token: AnonToken) -> Response {
@@ -60,15 +75,6 @@ pub async fn page(token: AnonToken) -> Response {
     ))
 }
 
-fn too_many(frame: &Frame<'_>) -> Response {
-    message_page(
-        frame,
-        StatusCode::TOO_MANY_REQUESTS,
-        "sign_in_limited_title",
-        "sign_in_limited_text",
-    )
-}
-
 pub async fn request_link(
     State(state): State<AppState>,
     extensions: Extensions,
@@ -76,11 +82,8 @@ pub async fn request_link(
 ) -> Response {
     let frame = Frame::anonymous(lang, "/signin");
     let email = form.email.trim().to_lowercase();
-    if !state
-        .limits
-        .sign_in_allowed(&email, &client_ip(&extensions))
-    {
-        return too_many(&frame);
+    if let Some(refused) = over_limit(&state, &extensions, &email, &frame) {
+        return refused;
     }
     let store = state.store.clone();
     let mails = state.mails.clone();
@@ -105,11 +108,8 @@ pub async fn with_password(
 ) -> Response {
     let frame = Frame::anonymous(lang, "/signin");
     let email = form.email.trim().to_lowercase();
-    if !state
-        .limits
-        .sign_in_allowed(&email, &client_ip(&extensions))
-    {
-        return too_many(&frame);
+    if let Some(refused) = over_limit(&state, &extensions, &email, &frame) {
+        return refused;
     }
     match state
         .store

@@ -174,23 +174,27 @@ impl Store {
         })
     }
 
-    async fn audit_one(
+    /// Records what the member changed in the audit log and commits: every change of this
+    /// module ends here, so none is stored without its entry.
+    async fn commit_audited(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        mut tx: sqlx::Transaction<'_, sqlx::Any>,
         action: &'static str,
         member_id: i64,
         details: serde_json::Value,
         now: i64,
     ) -> Result<(), StoreError> {
         audit::append(
-            tx,
+            &mut tx,
             self.backend,
             &[AuditEvent::new(action, self.actor.to_string())
                 .by_member(member_id)
                 .details(details)],
             now,
         )
-        .await
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The member's units and every audience that reaches them, for the portal's start page.
@@ -373,15 +377,14 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        self.audit_one(
-            &mut tx,
+        self.commit_audited(
+            tx,
             "member.channel_changed",
             member_id,
             serde_json::json!({ "category": category.as_str(), "channel": channel.as_str() }),
             now,
         )
         .await?;
-        tx.commit().await?;
         self.facts_changed();
         Ok(true)
     }
@@ -491,15 +494,14 @@ impl Store {
             now,
         )
         .await?;
-        self.audit_one(
-            &mut tx,
+        self.commit_audited(
+            tx,
             "subscription.requested",
             member_id,
             serde_json::json!({ "audience_id": audience_id }),
             now,
         )
         .await?;
-        tx.commit().await?;
         Ok(SubscribeOutcome::ConfirmationSent)
     }
 
@@ -609,11 +611,7 @@ impl Store {
         let Some((found, what)) = confirmable(&mut tx, token, now).await? else {
             return Ok(ConfirmOutcome::Invalid);
         };
-        sqlx::query("UPDATE verifications SET used_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(found.id)
-            .execute(&mut *tx)
-            .await?;
+        use_verification(&mut tx, found.id, now).await?;
         match &what {
             Confirmable::Subscription { .. } => {
                 sqlx::query(
@@ -626,14 +624,9 @@ impl Store {
                 .await?;
             }
             Confirmable::Email { .. } => {
-                sqlx::query(
-                    "UPDATE contact_points SET verified = $1, verified_at = $2, updated_at = $2 WHERE id = $3",
-                )
-                .bind(true)
-                .bind(now)
-                .bind(found.contact_point_id)
-                .execute(&mut *tx)
-                .await?;
+                if let Some(contact_id) = found.contact_point_id {
+                    mark_verified(&mut tx, contact_id, now).await?;
+                }
             }
         }
         let (action, details) = match &what {
@@ -686,15 +679,14 @@ impl Store {
             now,
         )
         .await?;
-        self.audit_one(
-            &mut tx,
+        self.commit_audited(
+            tx,
             "subscription.left",
             member_id,
             serde_json::json!({ "audience_id": audience_id }),
             now,
         )
         .await?;
-        tx.commit().await?;
         self.facts_changed();
         Ok(changed.is_some())
     }
@@ -776,15 +768,14 @@ impl Store {
             now,
         )
         .await?;
-        self.audit_one(
-            &mut tx,
+        self.commit_audited(
+            tx,
             "contact.added",
             member_id,
             serde_json::json!({ "kind": "email", "value": address.as_str() }),
             now,
         )
         .await?;
-        tx.commit().await?;
         Ok(ContactChange::Done)
     }
 
@@ -816,15 +807,14 @@ impl Store {
         };
         self.send_phone_code(&mut tx, member_id, contact_id, number.as_str(), mail, now)
             .await?;
-        self.audit_one(
-            &mut tx,
+        self.commit_audited(
+            tx,
             "contact.added",
             member_id,
             serde_json::json!({ "kind": "phone", "value": number.as_str() }),
             now,
         )
         .await?;
-        tx.commit().await?;
         Ok(ContactChange::Done)
     }
 
@@ -934,28 +924,16 @@ impl Store {
                 attempts_left: PHONE_CODE_ATTEMPTS - attempts - 1,
             });
         }
-        sqlx::query("UPDATE verifications SET used_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "UPDATE contact_points SET verified = $1, verified_at = $2, updated_at = $2 WHERE id = $3",
-        )
-        .bind(true)
-        .bind(now)
-        .bind(contact_id)
-        .execute(&mut *tx)
-        .await?;
-        self.audit_one(
-            &mut tx,
+        use_verification(&mut tx, id, now).await?;
+        mark_verified(&mut tx, contact_id, now).await?;
+        self.commit_audited(
+            tx,
             "contact.verified",
             member_id,
             serde_json::json!({ "contact_point_id": contact_id }),
             now,
         )
         .await?;
-        tx.commit().await?;
         self.facts_changed();
         Ok(PhoneOutcome::Verified)
     }
@@ -1005,15 +983,14 @@ impl Store {
             .bind(member_id)
             .execute(&mut *tx)
             .await?;
-        self.audit_one(
-            &mut tx,
+        self.commit_audited(
+            tx,
             "contact.removed",
             member_id,
             serde_json::json!({ "kind": kind, "value": value }),
             now,
         )
         .await?;
-        tx.commit().await?;
         self.facts_changed();
         Ok(ContactChange::Done)
     }
@@ -1065,15 +1042,14 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        self.audit_one(
-            &mut tx,
+        self.commit_audited(
+            tx,
             "contact.postal_set",
             member_id,
             serde_json::json!({ "value": value }),
             now,
         )
         .await?;
-        tx.commit().await?;
         self.facts_changed();
         Ok(ContactChange::Done)
     }
@@ -1116,15 +1092,14 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        self.audit_one(
-            &mut tx,
+        self.commit_audited(
+            tx,
             "member.deletion_requested",
             member_id,
             serde_json::json!({}),
             now,
         )
         .await?;
-        tx.commit().await?;
         Ok(true)
     }
 
@@ -1151,6 +1126,36 @@ impl Store {
 
 fn phone_code_hash(contact_id: i64, created_at: i64, code: &str) -> String {
     digest(&format!("phone:{contact_id}:{created_at}:{code}"))
+}
+
+async fn use_verification(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: i64,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE verifications SET used_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// A contact point proved by its link or code: from now on it is used.
+async fn mark_verified(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    contact_id: i64,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE contact_points SET verified = $1, verified_at = $2, updated_at = $2 WHERE id = $3",
+    )
+    .bind(true)
+    .bind(now)
+    .bind(contact_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Inserts a member's own contact point; `None` when the member has it already.
