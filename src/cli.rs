@@ -390,6 +390,17 @@ pub enum MemberCommand {
     },
     /// List a member's app passwords (names and dates, never the passwords).
     Passwords { email: String },
+    /// List the deletion requests members made in the portal and that wait for an admin.
+    Deletions,
+    /// Complete a member's deletion request: contact data, units, offices, subscriptions,
+    /// choices, sessions and passwords are deleted; the audit trail keeps an anonymous record
+    /// (the member without a name, their submissions). Refused without an open request.
+    /// The membership database must delete the member too, or its next import brings the
+    /// data back.
+    Erase {
+        /// The member id `verteiler member deletions` shows.
+        member_id: i64,
+    },
     /// Revoke one app password of a member; clients using it can no longer send.
     RevokePassword {
         email: String,

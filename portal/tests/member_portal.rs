@@ -742,3 +742,57 @@ async fn spent_secrets_are_purged_a_day_after_they_run_out() {
     assert_eq!(org.store().purge_portal_secrets(later).await.unwrap(), 3);
     assert_eq!(anna.get("/me").await.location(), Some("/signin"));
 }
+
+#[tokio::test]
+async fn an_admin_completes_a_deletion_request_and_the_person_is_gone() {
+    let org = org().await;
+    let store = org.store();
+    let mut anna = org.signed_in("anna@example.org").await;
+    store.create_app_password(org.anna, "Laptop").await.unwrap();
+    let admin = store.acting_as("cli:admin");
+    assert!(
+        !admin.complete_deletion(org.anna).await.unwrap(),
+        "nothing without a request"
+    );
+    anna.get("/me/subscriptions").await;
+    anna.post(&format!("/me/subscriptions/{}/join", org.klima), &[])
+        .await;
+    anna.get("/me/account").await;
+    anna.post("/me/delete", &[]).await;
+    assert_eq!(
+        store
+            .open_deletion_requests()
+            .await
+            .unwrap()
+            .iter()
+            .map(|(id, name, _)| (*id, name.as_str()))
+            .collect::<Vec<_>>(),
+        [(org.anna, "Anna Albers")]
+    );
+    assert!(admin.complete_deletion(org.anna).await.unwrap());
+    assert!(store.open_deletion_requests().await.unwrap().is_empty());
+    // Signed out, unreachable, and nothing left that names her.
+    assert_eq!(anna.get("/me").await.location(), Some("/signin"));
+    assert!(store.member_contacts(org.anna).await.unwrap().is_empty());
+    assert!(store
+        .topic_lists_for(org.anna)
+        .await
+        .unwrap()
+        .iter()
+        .all(|l| l.state.is_none()));
+    let export = store.export_member_data(org.anna).await.unwrap().unwrap();
+    let text = export.to_string();
+    assert!(
+        !text.contains("Anna") && !text.contains("Albers") && !text.contains("anna@"),
+        "{text}"
+    );
+    assert!(!text.contains("Laptop"));
+    assert!(store
+        .verify_app_password("anna@example.org", "anything")
+        .await
+        .unwrap()
+        .is_none());
+    // Ben is untouched.
+    assert_eq!(store.member_contacts(org.ben).await.unwrap().len(), 1);
+    assert!(!admin.complete_deletion(org.anna).await.unwrap(), "once");
+}

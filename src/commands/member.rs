@@ -80,6 +80,30 @@ pub async fn member(config: &Config, cmd: MemberCommand) -> anyhow::Result<ExitC
             }
             Ok(ExitCode::SUCCESS)
         }
+        MemberCommand::Deletions => {
+            let open = store.open_deletion_requests().await?;
+            if open.is_empty() {
+                println!("no open deletion requests");
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!("{:<10} {:<32} REQUESTED", "MEMBER", "NAME");
+            for (member, name, at) in &open {
+                println!("{member:<10} {name:<32} {}", date(*at));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        MemberCommand::Erase { member_id } => {
+            if store.complete_deletion(member_id).await? {
+                println!(
+                    "member {member_id} erased (recorded in the audit log); delete them in the \
+                     membership database too, or the next import brings their data back"
+                );
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("member {member_id} has no open deletion request; nothing changed");
+                Ok(ExitCode::FAILURE)
+            }
+        }
         MemberCommand::RevokePassword { email, id } => {
             let member = member_id(&store, &email).await?;
             if store.revoke_app_password(member, id).await? {

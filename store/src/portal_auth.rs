@@ -58,7 +58,8 @@ impl Store {
             return Ok(false);
         };
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        // It reads before it writes: on SQLite the write lock comes first (see begin_write).
+        let mut tx = self.begin_write().await?;
         let found = sqlx::query(
             "SELECT c.member_id, c.value, m.language FROM contact_points c \
              JOIN members m ON m.id = c.member_id \

@@ -76,19 +76,32 @@ pub async fn org_with_first_name(first_name: &str) -> Org {
         .create_unit(&unit("HH-VOL", "Volksdorf"))
         .await
         .unwrap();
-    let member = |first: &str, last: &str, email: &str, unit_id: i64| NewMember {
-        external_id: Some(format!("M-{email}")),
+    // External ids as the membership database gives them: numbers, nothing personal.
+    let member = |id: &str, first: &str, last: &str, email: &str, unit_id: i64| NewMember {
+        external_id: Some(id.into()),
         first_name: first.into(),
         last_name: last.into(),
         unit_id,
         email: Some(EmailAddress::parse(email).unwrap()),
     };
     let anna = store
-        .create_member(&member(first_name, "Albers", "anna@example.org", branch))
+        .create_member(&member(
+            "100231",
+            first_name,
+            "Albers",
+            "anna@example.org",
+            branch,
+        ))
         .await
         .unwrap();
     let ben = store
-        .create_member(&member("Ben", "Brandt", "ben@example.org", branch))
+        .create_member(&member(
+            "100232",
+            "Ben",
+            "Brandt",
+            "ben@example.org",
+            branch,
+        ))
         .await
         .unwrap();
     let slug = |s: &str| AudienceSlug::parse(s).unwrap();
