@@ -230,6 +230,31 @@ async fn body_text(client: &Client) -> String {
         .unwrap()
 }
 
+/// Signs in as `email` through the form and the link from the outbox; checks the pages on the
+/// way when `axe` is given.
+async fn sign_in(c: &Client, http: &str, outbox: &std::path::Path, email: &str, axe: Option<&str>) {
+    c.goto(&format!("{http}/signin")).await.unwrap();
+    if let Some(axe) = axe {
+        check_page(c, axe, "01-signin").await;
+    }
+    fill(c, "#email", email).await;
+    click(c, "form[action='/signin'] button").await;
+    let sent = body_text(c).await;
+    assert!(sent.contains("Postfach"), "{sent}");
+    if let Some(axe) = axe {
+        check_page(c, axe, "02-signin-sent").await;
+    }
+    let mail = mail_in_outbox(outbox, email, "/signin/link/", 0).await;
+    c.goto(&format!("{http}{}", link_path(&mail, "/signin/link/")))
+        .await
+        .unwrap();
+    if let Some(axe) = axe {
+        check_page(c, axe, "03-signin-link").await;
+    }
+    click(c, "main form button").await;
+    assert!(c.current_url().await.unwrap().path().ends_with("/me"));
+}
+
 #[tokio::test]
 async fn a_member_looks_after_themselves_in_a_real_browser() {
     if !tool_available("chromium") || !tool_available("chromedriver") {
@@ -256,20 +281,7 @@ async fn a_member_looks_after_themselves_in_a_real_browser() {
     let (chair, _) = CHAIR;
 
     // Sign in with the link from the outbox.
-    c.goto(&format!("{http}/signin")).await.unwrap();
-    check_page(c, &axe, "01-signin").await;
-    fill(c, "#email", chair).await;
-    click(c, "form[action='/signin'] button").await;
-    let sent = body_text(c).await;
-    assert!(sent.contains("Postfach"), "{sent}");
-    check_page(c, &axe, "02-signin-sent").await;
-    let mail = mail_in_outbox(&outbox, chair, "/signin/link/", 0).await;
-    c.goto(&format!("{http}{}", link_path(&mail, "/signin/link/")))
-        .await
-        .unwrap();
-    check_page(c, &axe, "03-signin-link").await;
-    click(c, "main form button").await;
-    assert!(c.current_url().await.unwrap().path().ends_with("/me"));
+    sign_in(c, &http, &outbox, chair, Some(&axe)).await;
     assert!(body_text(c).await.contains("Oldenfelde"));
     check_page(c, &axe, "04-overview").await;
 
@@ -382,6 +394,41 @@ async fn a_member_looks_after_themselves_in_a_real_browser() {
         .unwrap()
         .unwrap();
     assert!(after.already_unsubscribed);
+
+    // A press release waits for the press office: a second press officer signs in and approves
+    // it on the page the request links to.
+    let release = smtplib_send(
+        &server.smtp(),
+        "renee.hoffmann@example.org",
+        "presse-eins",
+        "presse@example.org",
+        "pressemitteilungen@lists.example.org",
+        &["--subject", "Stellungnahme zum Haushalt"],
+    );
+    assert_eq!(
+        (release.stage.as_str(), release.code),
+        ("sent", 250),
+        "{release:?}"
+    );
+    let store = &env.db.store;
+    let submission = store
+        .submissions_by_message_id(release.message_id.trim_matches(['<', '>']))
+        .await
+        .unwrap()[0];
+    let send = store.sends_of(submission).await.unwrap()[0].id;
+    c.goto(&format!("{http}/me")).await.unwrap();
+    click(c, "form.signout button").await;
+    sign_in(c, &http, &outbox, "jonas.petersen@example.org", None).await;
+    c.goto(&format!("{http}/held/{send}")).await.unwrap();
+    assert!(body_text(c).await.contains("Stellungnahme zum Haushalt"));
+    check_page(c, &axe, "17-held").await;
+    click(c, "form[action$='/approve'] button").await;
+    assert!(body_text(c).await.contains("Freigegeben"));
+    check_page(c, &axe, "18-held-approved").await;
+    assert_eq!(
+        store.send_record(send).await.unwrap().unwrap().state,
+        "scheduled"
+    );
 
     driver.client.clone().close().await.unwrap();
     server.kill();

@@ -9,6 +9,7 @@
 mod account;
 mod contact;
 mod health;
+mod held;
 mod i18n;
 mod mail;
 mod member;
@@ -39,6 +40,8 @@ pub struct PortalSettings {
     pub base_url: String,
     /// Region for phone numbers typed without a country code (`DE`).
     pub phone_region: String,
+    /// What approving a held send on `/held/{id}` needs; without it those pages answer 404.
+    pub approvals: Option<verteiler_store::ApprovalSettings>,
 }
 
 impl PortalSettings {
@@ -46,6 +49,14 @@ impl PortalSettings {
         PortalSettings {
             base_url: base_url.trim_end_matches('/').to_string(),
             phone_region: "DE".into(),
+            approvals: None,
+        }
+    }
+
+    pub fn with_approvals(self, approvals: verteiler_store::ApprovalSettings) -> PortalSettings {
+        PortalSettings {
+            approvals: Some(approvals),
+            ..self
         }
     }
 }
@@ -65,6 +76,7 @@ pub struct Settings {
     pub base_url: String,
     pub phone_region: String,
     pub secure_cookies: bool,
+    pub approvals: Option<verteiler_store::ApprovalSettings>,
 }
 
 impl AppState {
@@ -80,6 +92,7 @@ impl AppState {
                 secure_cookies: settings.base_url.starts_with("https://"),
                 base_url: settings.base_url,
                 phone_region: settings.phone_region,
+                approvals: settings.approvals,
             }),
             limits: Arc::new(limits),
         }
@@ -150,6 +163,9 @@ pub fn router(state: AppState) -> Router {
         .route("/me/password", post(account::set_password))
         .route("/me/export", get(account::export))
         .route("/me/delete", post(account::request_deletion))
+        .route("/held/{id}", get(held::page))
+        .route("/held/{id}/approve", post(held::approve))
+        .route("/held/{id}/reject", post(held::reject))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             security_headers,

@@ -45,7 +45,8 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
     let http_addr = http.local_addr()?;
     let app = router(AppState::new(
         store.clone(),
-        PortalSettings::new(&config.organisation.portal_base_url),
+        PortalSettings::new(&config.organisation.portal_base_url)
+            .with_approvals(super::held::approval_settings(config)),
     ))
     // The client's address keys the sign-in limits.
     .into_make_service_with_connect_info::<std::net::SocketAddr>();

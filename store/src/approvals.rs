@@ -60,6 +60,9 @@ pub struct Approver {
 pub struct HeldSend {
     pub send_id: i64,
     pub submission_id: i64,
+    pub audience_id: Option<i64>,
+    /// `held` while it waits; what became of it otherwise.
+    pub state: String,
     pub audience: String,
     pub address: String,
     pub sender_member_id: i64,
@@ -385,6 +388,24 @@ impl Store {
         Ok(approvers)
     }
 
+    /// Whether `member_id` is one of the people asked to approve `held` (the portal shows a
+    /// request only to them; the approval itself is checked again by [`Store::approve_send`]).
+    pub async fn may_review(
+        &self,
+        held: &HeldSend,
+        member_id: i64,
+        limits: &OrgLimits,
+    ) -> Result<bool, StoreError> {
+        let Some(audience_id) = held.audience_id else {
+            return Ok(false);
+        };
+        Ok(self
+            .approvers_for(audience_id, held.sender_member_id, limits)
+            .await?
+            .iter()
+            .any(|a| a.member_id == member_id))
+    }
+
     /// Held sends, oldest first.
     pub async fn held_sends(&self) -> Result<Vec<HeldSend>, StoreError> {
         let ids: Vec<i64> =
@@ -437,6 +458,8 @@ impl Store {
         Ok(HeldSend {
             send_id: p.send_id,
             submission_id: p.submission_id,
+            audience_id: p.audience_id,
+            state: p.state.clone(),
             audience: audience
                 .as_ref()
                 .map_or_else(|| p.address.clone(), |a| a.name.clone()),

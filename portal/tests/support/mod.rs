@@ -20,6 +20,8 @@ pub const BASE: &str = "http://portal.test";
 /// An organisation of two branches, members in them, and lists.
 pub struct Org {
     pub db: TestDatabase,
+    /// Anna's and Ben's branch.
+    pub branch: i64,
     pub app: Router,
     pub anna: i64,
     pub ben: i64,
@@ -133,9 +135,19 @@ pub async fn org_with_first_name(first_name: &str) -> Org {
         .create_audience(&topic("newsletter", "Newsletter", other, true))
         .await
         .unwrap();
-    let app = router(AppState::new(store.clone(), PortalSettings::new(BASE)));
+    let approvals = verteiler_store::ApprovalSettings {
+        list_domain: "lists.example.org".into(),
+        limits: verteiler_policies::OrgLimits::default(),
+        undo_window_secs: 120,
+        portal_base_url: BASE.into(),
+    };
+    let app = router(AppState::new(
+        store.clone(),
+        PortalSettings::new(BASE).with_approvals(approvals),
+    ));
     Org {
         db,
+        branch,
         app,
         anna,
         ben,

@@ -1,0 +1,260 @@
+//! `/held/{id}`: the page the approval request links to. The people asked to approve a held
+//! send see what they decide on — sender, list, recipients against the usual size, every
+//! reason, the beginning of the text, the decisions so far — and approve or reject it with the
+//! same store operations as the `approve+`/`reject+` addresses and the CLI. Anybody else gets
+//! the same answer as for a send that does not exist.
+
+use crate::csrf_form;
+use crate::member::not_found;
+use crate::page::{internal_error, layout, respond, when, Frame};
+use crate::session::{Member, MemberForm};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::html;
+use verteiler_policies::format_count;
+use verteiler_store::{Actor, ApprovalOutcome, HeldSend, Ingress, StopOutcome};
+
+csrf_form! {
+    ApproveForm { content_hash: String, comment: String }
+    RejectForm { comment: String }
+}
+
+/// The held send, if the signed-in member is one of its approvers.
+async fn reviewable(
+    state: &AppState,
+    member: &Member,
+    send_id: i64,
+) -> Result<Option<HeldSend>, Response> {
+    let Some(settings) = &state.settings.approvals else {
+        return Ok(None);
+    };
+    let found = state
+        .store
+        .held_send(send_id)
+        .await
+        .map_err(|e| internal_error(member.lang, &e))?;
+    let Some(held) = found else {
+        return Ok(None);
+    };
+    match state
+        .store
+        .may_review(&held, member.id(), &settings.limits)
+        .await
+    {
+        Ok(true) => Ok(Some(held)),
+        Ok(false) => Ok(None),
+        Err(e) => Err(internal_error(member.lang, &e)),
+    }
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    Path(send_id): Path<i64>,
+    member: Member,
+) -> Response {
+    let frame = member.frame();
+    let held = match reviewable(&state, &member, send_id).await {
+        Ok(Some(held)) => held,
+        Ok(None) => return not_found(&frame),
+        Err(response) => return response,
+    };
+    let lang = frame.lang.policies();
+    let count = format_count(held.recipients, lang);
+    let usual = held.usual_size.map(|u| format_count(u, lang));
+    let body = html! {
+        dl class="facts" {
+            dt { (frame.t("held_sender")) } dd { (held.sender) }
+            dt { (frame.t("held_list")) } dd { (held.audience) " (" (held.address) ")" }
+            dt { (frame.t("held_recipients")) }
+            dd {
+                (count)
+                @if let Some(usual) = &usual { " " (frame.lang.text_with("held_usual", &[("usual", usual)])) }
+            }
+            dt { (frame.t("held_subject")) } dd { (held.subject) }
+            @if let Some(at) = held.expires_at {
+                dt { (frame.t("held_expires")) } dd { (when(at, frame.lang)) }
+            }
+        }
+        h2 { (frame.t("held_reasons")) }
+        ul { @for reason in &held.reasons { li { (reason.text(lang)) } } }
+        h2 { (frame.t("held_text")) }
+        pre class="preview" { (held.preview) }
+        @if !held.decisions.is_empty() {
+            h2 { (frame.t("held_decisions")) }
+            ul {
+                @for d in &held.decisions {
+                    li {
+                        (d.approver) ": " (d.verdict) " · " (when(d.at, frame.lang))
+                        @if let Some(comment) = &d.comment { " · " (comment) }
+                    }
+                }
+            }
+        }
+        @if held.state == "held" {
+            h2 { (frame.t("held_decide")) }
+            form method="post" action={ "/held/" (held.send_id) "/approve" } {
+                (frame.csrf_field())
+                // The approval is bound to the content shown here.
+                input type="hidden" name="content_hash" value=(held.content_hash);
+                p {
+                    label for="approve-comment" { (frame.t("held_comment_optional")) }
+                    input id="approve-comment" name="comment" maxlength="500";
+                }
+                button type="submit" { (frame.t("held_approve")) }
+            }
+            form method="post" action={ "/held/" (held.send_id) "/reject" } {
+                (frame.csrf_field())
+                p {
+                    label for="reject-comment" { (frame.t("held_reason_required")) }
+                    input id="reject-comment" name="comment" maxlength="500" required;
+                }
+                button type="submit" class="danger" { (frame.t("held_reject")) }
+            }
+        } @else {
+            p { (frame.lang.text_with("held_not_waiting", &[("state", &held.state)])) }
+        }
+    };
+    let title = frame
+        .lang
+        .text_with("held_title", &[("id", &held.send_id.to_string())]);
+    respond(StatusCode::OK, layout(&frame, &title, body))
+}
+
+fn actor(member: &Member) -> Actor {
+    Actor {
+        member_id: member.id(),
+        label: format!(
+            "portal:{} {}",
+            member.session.first_name, member.session.last_name
+        ),
+        ingress: Ingress::Portal,
+    }
+}
+
+/// The outcome of a decision as a page with one paragraph.
+fn outcome(frame: &Frame<'_>, status: StatusCode, text: String) -> Response {
+    let body = html! {
+        p { (text) }
+        p { a href="/me" { (frame.t("nav_overview")) } }
+    };
+    respond(status, layout(frame, frame.t("held_done_title"), body))
+}
+
+pub async fn approve(
+    State(state): State<AppState>,
+    Path(send_id): Path<i64>,
+    MemberForm { member, form }: MemberForm<ApproveForm>,
+) -> Response {
+    let frame = member.frame();
+    let Some(settings) = state.settings.approvals.clone() else {
+        return not_found(&frame);
+    };
+    let comment = Some(form.comment.trim()).filter(|c| !c.is_empty());
+    // Not `reviewable`: the store decides who may approve, and says why not (own submission,
+    // out of scope) to someone who forces the form.
+    match state
+        .store
+        .approve_send(
+            send_id,
+            &actor(&member),
+            comment,
+            Some(form.content_hash.as_str()),
+            &settings,
+        )
+        .await
+    {
+        Ok(ApprovalOutcome::Released { recipients, .. }) => outcome(
+            &frame,
+            StatusCode::OK,
+            frame.lang.text_with(
+                "held_released",
+                &[
+                    (
+                        "recipients",
+                        &format_count(recipients, frame.lang.policies()),
+                    ),
+                    (
+                        "minutes",
+                        &settings.undo_window_secs.div_ceil(60).to_string(),
+                    ),
+                ],
+            ),
+        ),
+        Ok(ApprovalOutcome::Recorded { missing }) => outcome(
+            &frame,
+            StatusCode::OK,
+            frame
+                .lang
+                .text_with("held_recorded", &[("missing", &missing.to_string())]),
+        ),
+        Ok(ApprovalOutcome::Rejected { reasons }) => outcome(
+            &frame,
+            StatusCode::CONFLICT,
+            reasons
+                .iter()
+                .map(|r| r.text(frame.lang.policies()))
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        Ok(ApprovalOutcome::Refused(refusal)) => outcome(
+            &frame,
+            StatusCode::FORBIDDEN,
+            refusal.text(frame.lang.policies()),
+        ),
+        Ok(ApprovalOutcome::NotHeld { state }) => outcome(
+            &frame,
+            StatusCode::CONFLICT,
+            frame
+                .lang
+                .text_with("held_not_waiting", &[("state", &state)]),
+        ),
+        Ok(ApprovalOutcome::NotFound) => not_found(&frame),
+        Ok(ApprovalOutcome::Undecidable) => outcome(
+            &frame,
+            StatusCode::CONFLICT,
+            frame.t("held_undecidable").to_string(),
+        ),
+        Err(e) => internal_error(member.lang, &e),
+    }
+}
+
+pub async fn reject(
+    State(state): State<AppState>,
+    Path(send_id): Path<i64>,
+    MemberForm { member, form }: MemberForm<RejectForm>,
+) -> Response {
+    let frame = member.frame();
+    let Some(settings) = state.settings.approvals.clone() else {
+        return not_found(&frame);
+    };
+    match state
+        .store
+        .reject_send(send_id, &actor(&member), form.comment.trim(), &settings)
+        .await
+    {
+        Ok(StopOutcome::Stopped) => {
+            outcome(&frame, StatusCode::OK, frame.t("held_rejected").to_string())
+        }
+        Ok(StopOutcome::CommentMissing) => outcome(
+            &frame,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            frame.t("held_reason_missing").to_string(),
+        ),
+        Ok(StopOutcome::Refused(refusal)) => outcome(
+            &frame,
+            StatusCode::FORBIDDEN,
+            refusal.text(frame.lang.policies()),
+        ),
+        Ok(StopOutcome::NotHeld { state }) => outcome(
+            &frame,
+            StatusCode::CONFLICT,
+            frame
+                .lang
+                .text_with("held_not_waiting", &[("state", &state)]),
+        ),
+        Ok(StopOutcome::NotFound | StopOutcome::NotSender) => not_found(&frame),
+        Err(e) => internal_error(member.lang, &e),
+    }
+}
