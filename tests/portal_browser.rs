@@ -18,7 +18,7 @@ const WINDOW: (u32, u32) = (412, 915);
 
 struct Driver {
     process: Child,
-    _profile: tempfile::TempDir,
+    profile: tempfile::TempDir,
     client: Client,
 }
 
@@ -26,6 +26,12 @@ impl Drop for Driver {
     fn drop(&mut self) {
         let _ = self.process.kill();
         let _ = self.process.wait();
+        // Killing chromedriver leaves the browser it started running (a test that failed
+        // never closed its session): the browser is found by its own profile directory.
+        let _ = Command::new("pkill")
+            .args(["-f", "--"])
+            .arg(format!("--user-data-dir={}", self.profile.path().display()))
+            .status();
     }
 }
 
@@ -76,7 +82,7 @@ async fn start_browser() -> Driver {
         .expect("a WebDriver session in chromium");
     Driver {
         process,
-        _profile: profile,
+        profile,
         client,
     }
 }
@@ -432,7 +438,11 @@ async fn a_member_looks_after_themselves_in_a_real_browser() {
     c.goto(&format!("{http}/me")).await.unwrap();
     click(c, "form.signout button").await;
     sign_in(c, &http, &outbox, "jonas.petersen@example.org", None).await;
-    c.goto(&format!("{http}/held/{send}")).await.unwrap();
+    // The press officer finds the request in the queue of requests.
+    c.goto(&format!("{http}/held")).await.unwrap();
+    assert!(body_text(c).await.contains("Stellungnahme zum Haushalt"));
+    check_page(c, &axe, "17a-held-queue").await;
+    click(c, &format!("a[href='/held/{send}']")).await;
     assert!(body_text(c).await.contains("Stellungnahme zum Haushalt"));
     check_page(c, &axe, "17-held").await;
     click(c, "form[action$='/approve'] button").await;

@@ -17,7 +17,8 @@
 #
 # Usage: ops/bench/ingress.sh
 #   env MESSAGES (default 20000), SESSIONS (default 20), MEMBERS (demo size, default 5000),
-#   SIZE (body bytes, default 1000). CARGO_TARGET_DIR is honoured.
+#   SIZE (body bytes, default 1000), PERF (a file: record the server with `perf record -g`
+#   during the gateway run). CARGO_TARGET_DIR is honoured.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -33,7 +34,7 @@ target="${CARGO_TARGET_DIR:-$PWD/target}"
 bin="$target/release/verteiler"
 load="$target/release/examples/smtp_load"
 
-export RUST_LOG=warn
+export RUST_LOG="${RUST_LOG:-warn}"
 export VERTEILER_DATABASE__URL="sqlite://$work/v.db"
 export VERTEILER_DELIVERY__OUTBOX_DIR="$work/outbox"
 
@@ -90,7 +91,17 @@ wait_for_port "$smtp_port" "$server_pid" "$work/serve.log"
 gateway_cmd=("$load" --server "127.0.0.1:$smtp_port" --sessions "$sessions" --messages "$messages"
   --logins "$work/logins" --to-file "$work/to" --size "$size")
 echo "gateway: ${gateway_cmd[*]}"
+perf_pid=""
+if [[ -n ${PERF:-} ]]; then
+  # Where the serving process spends its time during the load: `perf report -i $PERF`.
+  perf record -F 999 -g -o "$PERF" -p "$server_pid" > /dev/null 2>&1 &
+  perf_pid=$!
+fi
 "${gateway_cmd[@]}" > "$work/gateway.out"
+if [[ -n $perf_pid ]]; then
+  kill -INT "$perf_pid"
+  wait "$perf_pid" || true
+fi
 head -n 1 "$work/gateway.out"
 rss_kb="$(awk '/^VmHWM:/ {print $2}' "/proc/$server_pid/status")"
 kill -TERM "$server_pid"

@@ -1,3 +1,6 @@
+//! `/held`: the queue of held sends the signed-in member is asked to approve (a press office's
+//! work list), newest first.
+//!
 //! `/held/{id}`: the page the approval request links to. The people asked to approve a held
 //! send see what they decide on — sender, list, recipients against the usual size, every
 //! reason, the beginning of the text, the decisions so far — and approve or reject it with the
@@ -47,6 +50,64 @@ async fn reviewable(
         Ok(false) => Ok(None),
         Err(e) => Err(internal_error(member.lang, &e)),
     }
+}
+
+/// Requests shown on the queue page; older ones are behind the newest in the same queue.
+const QUEUE_PAGE: usize = 100;
+const QUEUE_COLUMNS: [&str; 5] = [
+    "held_subject",
+    "held_sender",
+    "held_list",
+    "held_recipients",
+    "held_expires",
+];
+
+pub async fn queue(State(state): State<AppState>, member: Member) -> Response {
+    let frame = member.frame();
+    let Some(settings) = &state.settings.approvals else {
+        return not_found(&frame);
+    };
+    let queue = match state
+        .store
+        .approval_queue(member.id(), &settings.limits, QUEUE_PAGE)
+        .await
+    {
+        Ok(queue) => queue,
+        Err(e) => return internal_error(member.lang, &e),
+    };
+    let lang = frame.lang.policies();
+    let body = html! {
+        @if queue.is_empty() {
+            p { (frame.t("queue_empty")) }
+        } @else {
+            table class="stack" {
+                caption { (frame.t("queue_caption")) }
+                thead {
+                    tr {
+                        @for key in QUEUE_COLUMNS { th scope="col" { (frame.t(key)) } }
+                    }
+                }
+                tbody {
+                    @for held in &queue {
+                        tr {
+                            td data-label=(frame.t(QUEUE_COLUMNS[0])) {
+                                a href={ "/held/" (held.send_id) } { (held.subject) }
+                            }
+                            td data-label=(frame.t(QUEUE_COLUMNS[1])) { (held.sender) }
+                            td data-label=(frame.t(QUEUE_COLUMNS[2])) { (held.audience) }
+                            td data-label=(frame.t(QUEUE_COLUMNS[3])) {
+                                (format_count(held.recipients, lang))
+                            }
+                            td data-label=(frame.t(QUEUE_COLUMNS[4])) {
+                                @if let Some(at) = held.expires_at { (when(at, frame.lang)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    respond(StatusCode::OK, layout(&frame, frame.t("queue_title"), body))
 }
 
 pub async fn page(
@@ -115,6 +176,7 @@ pub async fn page(
         } @else {
             p { (frame.lang.text_with("held_not_waiting", &[("state", &held.state)])) }
         }
+        p { a href="/held" { (frame.t("queue_title")) } }
     };
     let title = frame
         .lang

@@ -163,6 +163,7 @@ pub fn router(state: AppState) -> Router {
         .route("/me/password", post(account::set_password))
         .route("/me/export", get(account::export))
         .route("/me/delete", post(account::request_deletion))
+        .route("/held", get(held::queue))
         .route("/held/{id}", get(held::page))
         .route("/held/{id}/approve", post(held::approve))
         .route("/held/{id}/reject", post(held::reject))

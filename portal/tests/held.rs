@@ -210,3 +210,50 @@ async fn a_rejection_needs_a_reason() {
     assert_eq!(rejected.status, StatusCode::OK);
     assert_eq!(state_of(&org, send).await, "rejected");
 }
+
+#[tokio::test]
+async fn the_queue_lists_what_the_member_is_asked_to_approve_and_nothing_else() {
+    let org = org().await;
+    offices(&org).await;
+    let budget = held_send(&org, "Haushaltsrede").await;
+    let vote = held_send(&org, "Urwahl").await;
+
+    let mut anna = org.signed_in("anna@example.org").await;
+    let queue = anna.get("/held").await;
+    assert_eq!(queue.status, StatusCode::OK);
+    let (newest, older) = (
+        queue.body.find(&format!("/held/{vote}\"")),
+        queue.body.find(&format!("/held/{budget}\"")),
+    );
+    assert!(
+        newest.is_some() && older.is_some() && newest < older,
+        "both requests, newest first: {}",
+        queue.body
+    );
+    assert!(queue.body.contains("Ben Brandt"));
+
+    // The sender is not asked about his own sends; a member without office about nothing.
+    for email in ["ben@example.org", "clara@example.org"] {
+        let mut browser = org.signed_in(email).await;
+        let page = browser.get("/held").await;
+        assert_eq!(page.status, StatusCode::OK, "{email}");
+        assert!(
+            !page.body.contains("Urwahl") && !page.body.contains("Haushaltsrede"),
+            "{email} sees no request: {}",
+            page.body
+        );
+    }
+
+    // Once decided, a send leaves the queue.
+    anna.get(&format!("/held/{vote}")).await;
+    let rejected = anna
+        .post(
+            &format!("/held/{vote}/reject"),
+            &[("comment", "Nicht vor der Sitzung")],
+        )
+        .await;
+    assert_eq!(rejected.status, StatusCode::OK);
+    let queue = anna.get("/held").await;
+    assert!(!queue.body.contains("Urwahl"));
+    assert!(queue.body.contains("Haushaltsrede"));
+}

@@ -12,6 +12,7 @@ use crate::submissions::Ingress;
 use crate::{now_ms, Store, StoreError};
 use serde::Serialize;
 use sqlx::Row;
+use std::collections::HashMap;
 use verteiler_policies::{
     approval_validity, decide, effective_limits, Approval, ApprovalRefusal, Channel, ContentHash,
     Decision, Facts, HeaderTreatment, Lang, MessageFacts, OrgLimits, Reason, RoleGrant,
@@ -45,6 +46,9 @@ pub struct Actor {
     pub label: String,
     pub ingress: Ingress,
 }
+
+/// Held sends whose approvers are asked in one transaction by the sweep.
+const REQUESTS_PER_TRANSACTION: usize = 16;
 
 /// Somebody who may approve a held send, to be asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -399,11 +403,68 @@ impl Store {
         let Some(audience_id) = held.audience_id else {
             return Ok(false);
         };
+        self.asks(audience_id, held.sender_member_id, member_id, limits)
+            .await
+    }
+
+    /// Whether a send of `sender` to the audience asks `member_id` for approval.
+    async fn asks(
+        &self,
+        audience_id: i64,
+        sender: i64,
+        member_id: i64,
+        limits: &OrgLimits,
+    ) -> Result<bool, StoreError> {
         Ok(self
-            .approvers_for(audience_id, held.sender_member_id, limits)
+            .approvers_for(audience_id, sender, limits)
             .await?
             .iter()
             .any(|a| a.member_id == member_id))
+    }
+
+    /// The held sends `member_id` is asked to approve, newest first, at most `max`: a press
+    /// office's queue. Whom a send asks is decided as for the approval request itself
+    /// ([`Store::approvers_for`]), so the sender's own sends are never in it.
+    pub async fn approval_queue(
+        &self,
+        member_id: i64,
+        limits: &OrgLimits,
+        max: usize,
+    ) -> Result<Vec<HeldSend>, StoreError> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM sends WHERE state = 'held' AND audience_id IS NOT NULL \
+             AND approvals_needed > 0 ORDER BY id DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut asks_member: HashMap<(i64, i64), bool> = HashMap::new();
+        let mut queue = Vec::new();
+        for send_id in ids {
+            let Some(pending) = self.pending(send_id).await? else {
+                continue;
+            };
+            let Some(audience_id) = pending.audience_id else {
+                continue;
+            };
+            let key = (audience_id, pending.sender_member_id);
+            let asked = match asks_member.get(&key) {
+                Some(asked) => *asked,
+                None => {
+                    let asked = self
+                        .asks(audience_id, pending.sender_member_id, member_id, limits)
+                        .await?;
+                    asks_member.insert(key, asked);
+                    asked
+                }
+            };
+            if asked {
+                queue.push(self.held_from(&pending).await?);
+                if queue.len() >= max {
+                    break;
+                }
+            }
+        }
+        Ok(queue)
     }
 
     /// Held sends, oldest first.
@@ -494,82 +555,96 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
+        // Busy senders have many held sends to the same list: their approvers are the same.
+        let mut approvers_of: HashMap<(i64, i64), Vec<Approver>> = HashMap::new();
         let mut handled = 0;
-        for send_id in ids {
-            let Some(pending) = self.pending(send_id).await? else {
-                continue;
-            };
-            let held = self.held_from(&pending).await?;
-            let Some(audience_id) = pending.audience_id else {
-                continue;
-            };
-            let approvers = self
-                .approvers_for(audience_id, pending.sender_member_id, &settings.limits)
-                .await?;
-            if approvers.is_empty() {
-                // Asked once, of nobody: the send stays held (and expires) until an approver
-                // role is granted and somebody approves on the CLI; the sweep does not repeat.
-                tracing::warn!(event = "approval.nobody_to_ask", send = send_id, audience = %held.audience);
+        // Asked in groups, one transaction each: a burst of held sends must not take SQLite's
+        // one write lock once per send while submissions wait for it.
+        for group in ids.chunks(REQUESTS_PER_TRANSACTION) {
+            let mut asks = Vec::with_capacity(group.len());
+            for &send_id in group {
+                let Some(pending) = self.pending(send_id).await? else {
+                    continue;
+                };
+                let Some(audience_id) = pending.audience_id else {
+                    continue;
+                };
+                let held = self.held_from(&pending).await?;
+                let key = (audience_id, pending.sender_member_id);
+                if let std::collections::hash_map::Entry::Vacant(slot) = approvers_of.entry(key) {
+                    slot.insert(
+                        self.approvers_for(audience_id, pending.sender_member_id, &settings.limits)
+                            .await?,
+                    );
+                }
+                asks.push((send_id, key, pending, held));
             }
-            let hours = window_hours(&pending);
-            let link = settings.link(send_id);
             let now = now_ms();
             let mut tx = self.pool.begin().await?;
-            let claimed = sqlx::query(
-                "UPDATE sends SET approvers_asked_at = $1 WHERE id = $2 AND approvers_asked_at IS NULL",
-            )
-            .bind(now)
-            .bind(send_id)
-            .execute(&mut *tx)
-            .await?;
-            if claimed.rows_affected() == 0 {
-                tx.rollback().await?;
-                continue;
-            }
-            for approver in &approvers {
-                let lang = Lang::from_tag(&approver.language);
-                let lines: Vec<String> = held.reasons.iter().map(|r| r.text(lang)).collect();
-                let (subject, body) = notices::approval_requested(
-                    &HeldSummary {
-                        send_id,
-                        sender: &held.sender,
-                        audience: &held.audience,
-                        recipients: held.recipients,
-                        usual_size: held.usual_size,
-                        subject: &held.subject,
-                        reasons: &lines,
-                        link: &link,
-                        expires_in_hours: hours,
-                        preview: &held.preview,
-                        list_domain: &settings.list_domain,
-                    },
-                    lang,
-                );
-                notices::queue(
-                    &mut tx,
-                    &notices::Outgoing {
-                        member_id: Some(approver.member_id),
-                        to: &approver.email,
-                        kind: "approval.requested",
-                        subject: &subject,
-                        body: &body,
-                        submission_id: Some(pending.submission_id),
-                    },
-                    now,
+            let mut events = Vec::with_capacity(asks.len());
+            for (send_id, key, pending, held) in &asks {
+                let approvers = &approvers_of[key];
+                let claimed = sqlx::query(
+                    "UPDATE sends SET approvers_asked_at = $1 WHERE id = $2 AND approvers_asked_at IS NULL",
                 )
+                .bind(now)
+                .bind(send_id)
+                .execute(&mut *tx)
                 .await?;
+                if claimed.rows_affected() == 0 {
+                    continue;
+                }
+                if approvers.is_empty() {
+                    // Asked once, of nobody: the send stays held (and expires) until an
+                    // approver role is granted and somebody approves on the CLI; the sweep
+                    // does not repeat.
+                    tracing::warn!(event = "approval.nobody_to_ask", send = send_id, audience = %held.audience);
+                }
+                let link = settings.link(*send_id);
+                for approver in approvers {
+                    let lang = Lang::from_tag(&approver.language);
+                    let lines: Vec<String> = held.reasons.iter().map(|r| r.text(lang)).collect();
+                    let (subject, body) = notices::approval_requested(
+                        &HeldSummary {
+                            send_id: *send_id,
+                            sender: &held.sender,
+                            audience: &held.audience,
+                            recipients: held.recipients,
+                            usual_size: held.usual_size,
+                            subject: &held.subject,
+                            reasons: &lines,
+                            link: &link,
+                            expires_in_hours: window_hours(pending),
+                            preview: &held.preview,
+                            list_domain: &settings.list_domain,
+                        },
+                        lang,
+                    );
+                    notices::queue(
+                        &mut tx,
+                        &notices::Outgoing {
+                            member_id: Some(approver.member_id),
+                            to: &approver.email,
+                            kind: "approval.requested",
+                            subject: &subject,
+                            body: &body,
+                            submission_id: Some(pending.submission_id),
+                        },
+                        now,
+                    )
+                    .await?;
+                }
+                let asked: Vec<&str> = approvers.iter().map(|a| a.name.as_str()).collect();
+                events.push(
+                    about("approval.requested", None, pending)
+                        .details(serde_json::json!({ "asked": asked })),
+                );
             }
-            let asked: Vec<&str> = approvers.iter().map(|a| a.name.as_str()).collect();
-            audit::append(
-                &mut tx,
-                self.backend,
-                &[about("approval.requested", None, &pending)
-                    .details(serde_json::json!({ "asked": asked }))],
-                now,
-            )
-            .await?;
+            if !events.is_empty() {
+                audit::append(&mut tx, self.backend, &events, now).await?;
+            }
             tx.commit().await?;
-            handled += 1;
+            handled += events.len() as u64;
         }
         Ok(handled)
     }

@@ -417,6 +417,21 @@ impl Store {
             Backend::Sqlite => "",
         };
         let (table, pending) = (queue.table(), queue.pending());
+        // Look before claiming: on SQLite the claim takes the database's one write lock, and
+        // dozens of idle workers polling would make every submission's commit wait for them.
+        // A read takes no lock; a row that turns due right after is claimed by the next poll.
+        let due = format!(
+            "SELECT id FROM {table} WHERE {pending} AND next_attempt_at <= $1 \
+               AND (lease_until IS NULL OR lease_until < $1) LIMIT 1"
+        );
+        if sqlx::query(&due)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?
+            .is_none()
+        {
+            return Ok(Vec::new());
+        }
         let sql = format!(
             "UPDATE {table} SET lease_until = $1, attempts = attempts + 1 WHERE id IN (\
                SELECT id FROM {table} WHERE {pending} AND next_attempt_at <= $2 \
@@ -560,19 +575,34 @@ impl Store {
         Ok(())
     }
 
-    pub async fn finish_notification(&self, id: i64, outcome: &Attempt) -> Result<(), StoreError> {
+    pub async fn finish_notifications(
+        &self,
+        outcomes: &[(i64, Attempt)],
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        finish(&mut tx, Queue::Notifications, id, outcome).await?;
+        for (id, outcome) in outcomes {
+            finish(&mut tx, Queue::Notifications, *id, outcome).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
 
     /// Marks sends whose every delivery has an outcome as complete; returns how many.
     pub async fn complete_finished_sends(&self) -> Result<u64, StoreError> {
-        let done = sqlx::query(
-            "UPDATE sends SET state = 'complete', updated_at = $1 WHERE state = 'sending' \
-             AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.send_id = sends.id AND d.state = 'queued')",
-        )
+        const FINISHED: &str = "state = 'sending' AND NOT EXISTS \
+            (SELECT 1 FROM deliveries d WHERE d.send_id = sends.id AND d.state = 'queued')";
+        // Looked for first, as in `claim`: the update would take SQLite's write lock even when
+        // no send has finished, and this runs on every round of the expansion loop.
+        let any: Option<i64> =
+            sqlx::query_scalar(&format!("SELECT id FROM sends WHERE {FINISHED} LIMIT 1"))
+                .fetch_optional(&self.pool)
+                .await?;
+        if any.is_none() {
+            return Ok(0);
+        }
+        let done = sqlx::query(&format!(
+            "UPDATE sends SET state = 'complete', updated_at = $1 WHERE {FINISHED}"
+        ))
         .bind(now_ms())
         .execute(&self.pool)
         .await?;

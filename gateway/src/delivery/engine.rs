@@ -385,6 +385,11 @@ impl Engine {
                     Vec::new()
                 }
             };
+            // The outcomes of a claim are recorded together: one write per claim instead of
+            // one per notice, so a burst of notices does not queue for SQLite's write lock
+            // against the submissions. A crash before the record sends the claim's notices
+            // again when their lease runs out (at most CLAIM repeats).
+            let mut outcomes = Vec::with_capacity(claimed.len());
             for n in &claimed {
                 let return_path = format!(
                     "{}-notices@{}",
@@ -399,10 +404,10 @@ impl Engine {
                     }
                     Err(outcome) => outcome,
                 };
-                let attempt = self.attempt(outcome, n.attempts, n.created_at);
-                if let Err(e) = self.store.finish_notification(n.id, &attempt).await {
-                    tracing::error!(event = "notification.record_failed", notification = n.id, error = %e);
-                }
+                outcomes.push((n.id, self.attempt(outcome, n.attempts, n.created_at)));
+            }
+            if let Err(e) = self.store.finish_notifications(&outcomes).await {
+                tracing::error!(event = "notification.record_failed", notices = outcomes.len(), error = %e);
             }
             let pause = if claimed.is_empty() {
                 self.settings.idle_poll
