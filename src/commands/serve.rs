@@ -118,13 +118,14 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
     // What the configuration says about limits is audited when it differs from the last run.
     super::audit::record_limits(&store, config).await?;
 
+    let shutdown = shutdown_signal();
     // Fixed lines on stdout tell people (and the end-to-end tests) where to connect, also
     // when port 0 let the system choose.
     println!("verteiler: smtp listening on {smtp_addr}");
     println!("verteiler: portal listening on http://{http_addr}");
     tracing::info!(event = "server.ready", http = %http_addr, smtp = %smtp_addr);
 
-    shutdown_signal().await;
+    shutdown.await;
     let _ = stop_tx.send(true);
     let http_result = http_task.await.context("the HTTP task failed")?;
     http_result.context("serving HTTP")?;
@@ -336,24 +337,32 @@ async fn run_approvals(
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM (what systemd and container runtimes send).
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on Ctrl-C or SIGTERM (what systemd and container runtimes send). The SIGTERM
+/// handler is installed by the call, not when the future is first awaited: `serve` calls this
+/// before it prints that it is ready, so a supervisor (or a test) that stops the server the
+/// moment it is ready does not kill it before the handler is there.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let terminate = async {
+            match terminate.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => tracing::info!(event = "server.shutdown", signal = "SIGINT", "shutting down"),
+            _ = terminate => tracing::info!(event = "server.shutdown", signal = "SIGTERM", "shutting down"),
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => tracing::info!(event = "server.shutdown", signal = "SIGINT", "shutting down"),
-        _ = terminate => tracing::info!(event = "server.shutdown", signal = "SIGTERM", "shutting down"),
     }
 }
