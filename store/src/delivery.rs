@@ -579,6 +579,9 @@ impl Store {
         &self,
         outcomes: &[(i64, Attempt)],
     ) -> Result<(), StoreError> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
         let mut tx = self.pool.begin().await?;
         for (id, outcome) in outcomes {
             finish(&mut tx, Queue::Notifications, *id, outcome).await?;
