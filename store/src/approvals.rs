@@ -12,7 +12,7 @@ use crate::submissions::Ingress;
 use crate::{now_ms, Store, StoreError};
 use serde::Serialize;
 use sqlx::Row;
-use std::collections::HashMap;
+use std::collections::hash_map::{Entry, HashMap};
 use verteiler_policies::{
     approval_validity, decide, effective_limits, Approval, ApprovalRefusal, Channel, ContentHash,
     Decision, Facts, HeaderTreatment, Lang, MessageFacts, OrgLimits, Reason, RoleGrant,
@@ -46,6 +46,9 @@ pub struct Actor {
     pub label: String,
     pub ingress: Ingress,
 }
+
+/// Approvers by (audience, sender), for one pass over held sends.
+type ApproversKnown = HashMap<(i64, i64), Vec<Approver>>;
 
 /// Held sends whose approvers are asked in one transaction by the sweep.
 const REQUESTS_PER_TRANSACTION: usize = 16;
@@ -403,23 +406,29 @@ impl Store {
         let Some(audience_id) = held.audience_id else {
             return Ok(false);
         };
-        self.asks(audience_id, held.sender_member_id, member_id, limits)
-            .await
-    }
-
-    /// Whether a send of `sender` to the audience asks `member_id` for approval.
-    async fn asks(
-        &self,
-        audience_id: i64,
-        sender: i64,
-        member_id: i64,
-        limits: &OrgLimits,
-    ) -> Result<bool, StoreError> {
         Ok(self
-            .approvers_for(audience_id, sender, limits)
+            .approvers_for(audience_id, held.sender_member_id, limits)
             .await?
             .iter()
             .any(|a| a.member_id == member_id))
+    }
+
+    /// [`Store::approvers_for`], remembered in `known` for one pass over many held sends:
+    /// a busy sender's held sends to one list all ask the same people.
+    async fn approvers_known<'k>(
+        &self,
+        known: &'k mut ApproversKnown,
+        audience_id: i64,
+        sender_member_id: i64,
+        limits: &OrgLimits,
+    ) -> Result<&'k [Approver], StoreError> {
+        Ok(match known.entry((audience_id, sender_member_id)) {
+            Entry::Occupied(found) => found.into_mut(),
+            Entry::Vacant(slot) => slot.insert(
+                self.approvers_for(audience_id, sender_member_id, limits)
+                    .await?,
+            ),
+        })
     }
 
     /// The held sends `member_id` is asked to approve, newest first, at most `max`: a press
@@ -437,7 +446,7 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
-        let mut asks_member: HashMap<(i64, i64), bool> = HashMap::new();
+        let mut known = ApproversKnown::new();
         let mut queue = Vec::new();
         for send_id in ids {
             let Some(pending) = self.pending(send_id).await? else {
@@ -446,17 +455,11 @@ impl Store {
             let Some(audience_id) = pending.audience_id else {
                 continue;
             };
-            let key = (audience_id, pending.sender_member_id);
-            let asked = match asks_member.get(&key) {
-                Some(asked) => *asked,
-                None => {
-                    let asked = self
-                        .asks(audience_id, pending.sender_member_id, member_id, limits)
-                        .await?;
-                    asks_member.insert(key, asked);
-                    asked
-                }
-            };
+            let asked = self
+                .approvers_known(&mut known, audience_id, pending.sender_member_id, limits)
+                .await?
+                .iter()
+                .any(|a| a.member_id == member_id);
             if asked {
                 queue.push(self.held_from(&pending).await?);
                 if queue.len() >= max {
@@ -555,8 +558,7 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
-        // Busy senders have many held sends to the same list: their approvers are the same.
-        let mut approvers_of: HashMap<(i64, i64), Vec<Approver>> = HashMap::new();
+        let mut known = ApproversKnown::new();
         let mut handled = 0;
         // Asked in groups, one transaction each: a burst of held sends must not take SQLite's
         // one write lock once per send while submissions wait for it.
@@ -570,20 +572,21 @@ impl Store {
                     continue;
                 };
                 let held = self.held_from(&pending).await?;
-                let key = (audience_id, pending.sender_member_id);
-                if let std::collections::hash_map::Entry::Vacant(slot) = approvers_of.entry(key) {
-                    slot.insert(
-                        self.approvers_for(audience_id, pending.sender_member_id, &settings.limits)
-                            .await?,
-                    );
-                }
-                asks.push((send_id, key, pending, held));
+                let approvers = self
+                    .approvers_known(
+                        &mut known,
+                        audience_id,
+                        pending.sender_member_id,
+                        &settings.limits,
+                    )
+                    .await?
+                    .to_vec();
+                asks.push((send_id, approvers, pending, held));
             }
             let now = now_ms();
             let mut tx = self.pool.begin().await?;
             let mut events = Vec::with_capacity(asks.len());
-            for (send_id, key, pending, held) in &asks {
-                let approvers = &approvers_of[key];
+            for (send_id, approvers, pending, held) in &asks {
                 let claimed = sqlx::query(
                     "UPDATE sends SET approvers_asked_at = $1 WHERE id = $2 AND approvers_asked_at IS NULL",
                 )

@@ -95,7 +95,28 @@ impl Store {
             // Streaming a whole audience takes seconds by design; warn only about statements
             // that are slow for anything.
             .log_slow_statements(log::LevelFilter::Warn, Duration::from_secs(30));
-        let pool = pool_options(backend, max_connections.max(1))
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(30))
+            // A SQLite connection is a file handle in this process: the ping sqlx sends before
+            // handing one out is a round trip to its worker thread for nothing. A PostgreSQL
+            // connection may have been closed by the server and is tested.
+            .test_before_acquire(backend == Backend::Postgres)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers (audience resolution) run beside the writer; the busy
+                        // timeout turns writer contention into waiting instead of an error;
+                        // synchronous=FULL makes a commit durable before we answer 250.
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect_with(options)
             .await
             .map_err(|source| StoreError::Connect {
@@ -170,32 +191,6 @@ impl Store {
 fn is_missing_table(e: &sqlx::Error) -> bool {
     let text = e.to_string();
     text.contains("no such table") || text.contains("does not exist")
-}
-
-/// The options of both pools: the SQLite settings every connection needs.
-fn pool_options(backend: Backend, max_connections: u32) -> AnyPoolOptions {
-    AnyPoolOptions::new()
-        .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(30))
-        // A SQLite connection is a file handle in this process: the ping sqlx sends before
-        // handing one out is a round trip to its worker thread for nothing. A PostgreSQL
-        // connection may have been closed by the server and is tested.
-        .test_before_acquire(backend == Backend::Postgres)
-        .after_connect(move |conn, _meta| {
-            Box::pin(async move {
-                if backend == Backend::Sqlite {
-                    // WAL lets readers (audience resolution) run beside the writer; the busy
-                    // timeout turns writer contention into waiting instead of an error;
-                    // synchronous=FULL makes a commit durable before we answer 250.
-                    conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                    )
-                    .await?;
-                }
-                Ok(())
-            })
-        })
 }
 
 /// Creates the directory of a SQLite file and asks sqlx to create the file itself.
