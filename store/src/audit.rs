@@ -9,6 +9,7 @@
 //! (triggers, and on PostgreSQL revoked privileges).
 
 use crate::sql::Placeholders;
+use crate::statement::Statement;
 use crate::{Backend, Store, StoreError};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
@@ -136,15 +137,6 @@ fn entry_hash(
 /// Rows per multi-row insert (10 columns each).
 const ROWS_PER_INSERT: usize = 500;
 
-/// Locks the chain's head for the rest of `tx` (a no-op write: the row lock on PostgreSQL, the
-/// database's write lock on SQLite).
-pub(crate) async fn lock_head(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), StoreError> {
-    sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
 /// Appends `events` at the end of the chain inside `tx`. Locks the chain's head first, so
 /// concurrent writers (several instances on PostgreSQL) chain one after the other.
 pub(crate) async fn append(
@@ -156,12 +148,37 @@ pub(crate) async fn append(
     if events.is_empty() {
         return Ok(());
     }
-    // Read through a write, so the head cannot be stale by the time the entries are written
-    // (and one statement instead of a lock and a read).
-    let (mut seq, mut prev): (i64, String) =
-        sqlx::query_as("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
-            .fetch_one(&mut **tx)
-            .await?;
+    let head = locked_head(tx).await?;
+    for statement in append_statements(backend, head, events, now) {
+        statement.execute(tx).await?;
+    }
+    Ok(())
+}
+
+/// Reads the chain's head through a write, so it cannot be stale by the time entries are
+/// written (one statement instead of a lock and a read).
+pub(crate) const LOCKED_HEAD_SQL: &str =
+    "UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash";
+
+/// The chain's head (last sequence number and hash), locked for the rest of `tx`.
+pub(crate) async fn locked_head(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+) -> Result<(i64, String), StoreError> {
+    Ok(sqlx::query_as(LOCKED_HEAD_SQL).fetch_one(&mut **tx).await?)
+}
+
+/// The statements that append `events` after `head` (as read by [`locked_head`]) and move the
+/// head: the entries' inserts, then the head's update.
+pub(crate) fn append_statements(
+    backend: Backend,
+    head: (i64, String),
+    events: &[AuditEvent],
+    now: i64,
+) -> Vec<Statement> {
+    let (mut seq, mut prev) = head;
+    if events.is_empty() {
+        return Vec::new();
+    }
     let mut entries = Vec::with_capacity(events.len());
     for event in events {
         seq += 1;
@@ -189,34 +206,33 @@ pub(crate) async fn append(
             hash,
         });
     }
+    let mut statements = Vec::new();
     for chunk in entries.chunks(ROWS_PER_INSERT) {
-        let sql = format!(
+        let mut statement = Statement::new(format!(
             "INSERT INTO audit_log (seq, at, action, actor_member_id, actor, submission_id, send_id, \
              details, prev_hash, hash) VALUES {}",
             Placeholders::new(backend).values(chunk.len(), 10)
-        );
-        let mut query = sqlx::query(&sql);
+        ));
         for e in chunk {
-            query = query
-                .bind(e.seq)
-                .bind(e.at)
-                .bind(e.action.clone())
-                .bind(e.actor_member_id)
-                .bind(e.actor.clone())
-                .bind(e.submission_id)
-                .bind(e.send_id)
-                .bind(e.details.clone())
-                .bind(e.prev_hash.clone())
-                .bind(e.hash.clone());
+            statement.push(e.seq);
+            statement.push(e.at);
+            statement.push(e.action.as_str());
+            statement.push(e.actor_member_id);
+            statement.push(&e.actor);
+            statement.push(e.submission_id);
+            statement.push(e.send_id);
+            statement.push(&e.details);
+            statement.push(&e.prev_hash);
+            statement.push(&e.hash);
         }
-        query.execute(&mut **tx).await?;
+        statements.push(statement);
     }
-    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
-        .bind(seq)
-        .bind(prev)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    statements.push(
+        Statement::new("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(seq)
+            .bind(prev),
+    );
+    statements
 }
 
 /// How the chain is broken at the first entry where it breaks.

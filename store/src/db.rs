@@ -53,6 +53,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
     #[error("the submission writer has stopped (the server is shutting down)")]
     WriterStopped,
 }
@@ -75,6 +77,9 @@ pub struct Store {
     /// Who the changes made through this handle are audited as (`system` unless
     /// [`Store::acting_as`] names somebody).
     pub(crate) actor: std::sync::Arc<str>,
+    /// The SQLite database's file, for the submission writer's own connection (`None` on
+    /// PostgreSQL and for in-memory databases).
+    pub(crate) sqlite_file: Option<std::sync::Arc<std::path::Path>>,
 }
 
 impl Store {
@@ -83,9 +88,9 @@ impl Store {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
-        let connect_url = match backend {
+        let (connect_url, sqlite_file) = match backend {
             Backend::Sqlite => prepare_sqlite_url(url)?,
-            Backend::Postgres => url.to_string(),
+            Backend::Postgres => (url.to_string(), None),
         };
         let options = AnyConnectOptions::from_str(&connect_url)
             .map_err(|source| StoreError::Connect {
@@ -130,6 +135,7 @@ impl Store {
                 crate::fact_cache::FACT_CACHE_TTL,
             )),
             actor: std::sync::Arc::from("system"),
+            sqlite_file,
         })
     }
 
@@ -193,8 +199,9 @@ fn is_missing_table(e: &sqlx::Error) -> bool {
     text.contains("no such table") || text.contains("does not exist")
 }
 
-/// Creates the directory of a SQLite file and asks sqlx to create the file itself.
-fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
+/// Creates the directory of a SQLite file and asks sqlx to create the file itself; returns the
+/// URL for sqlx and the file (unless the database lives in memory).
+fn prepare_sqlite_url(url: &str) -> Result<(String, Option<std::sync::Arc<Path>>), StoreError> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     if path.is_empty() {
@@ -222,7 +229,9 @@ fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
     } else {
         url = format!("{url}?{query}&mode=rwc");
     }
-    Ok(url)
+    let in_memory = path == ":memory:" || query.split('&').any(|p| p == "mode=memory");
+    let file = (!in_memory).then(|| std::sync::Arc::from(Path::new(path)));
+    Ok((url, file))
 }
 
 /// A URL fit for logs and error messages: any password is replaced.
@@ -269,8 +278,10 @@ mod tests {
     fn sqlite_urls_create_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/v.db");
-        let url = prepare_sqlite_url(&format!("sqlite://{}", path.display())).unwrap();
+        let (url, file) = prepare_sqlite_url(&format!("sqlite://{}", path.display())).unwrap();
         assert!(url.ends_with("?mode=rwc"), "{url}");
+        assert_eq!(file.as_deref(), Some(path.as_path()));
+        assert_eq!(prepare_sqlite_url("sqlite://:memory:").unwrap().1, None);
         assert!(path.parent().unwrap().is_dir());
         assert!(
             prepare_sqlite_url("sqlite://").is_err(),

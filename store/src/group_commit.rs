@@ -3,6 +3,7 @@
 //! SQLite) instead of queueing for the database's single writer one by one. Each caller still
 //! gets its answer only after the commit that holds its submission.
 
+use crate::native_writer::NativeWriter;
 use crate::{Store, StoreError, StoredSubmission, SubmissionRecord};
 use tokio::sync::{mpsc, oneshot};
 
@@ -22,10 +23,31 @@ pub struct SubmissionWriter {
 }
 
 impl SubmissionWriter {
-    /// Starts the writer task on the current tokio runtime.
+    /// Starts the writer: on SQLite a thread with its own connection (see
+    /// [`crate::native_writer`]), otherwise a task on the current tokio runtime.
     pub fn start(store: Store) -> SubmissionWriter {
         let (queue, jobs) = mpsc::channel(MAX_GROUP * 4);
-        tokio::spawn(write_groups(store, jobs));
+        let native = store.sqlite_file.as_deref().map(NativeWriter::open);
+        match native {
+            Some(Ok(native)) => {
+                let spawned = std::thread::Builder::new()
+                    .name("submission-writer".into())
+                    .spawn(move || write_groups_natively(native, jobs));
+                if let Err(e) = spawned {
+                    // The queue's receiver is gone with the closure: every record() then
+                    // answers WriterStopped, a temporary failure the client retries.
+                    tracing::error!(event = "store.writer_thread_failed", error = %e);
+                }
+            }
+            Some(Err(e)) => {
+                tracing::warn!(event = "store.native_writer_unavailable", error = %e,
+                    "storing submissions through the pool instead");
+                tokio::spawn(write_groups(store, jobs));
+            }
+            None => {
+                tokio::spawn(write_groups(store, jobs));
+            }
+        }
         SubmissionWriter { queue }
     }
 
@@ -44,27 +66,58 @@ async fn write_groups(store: Store, mut jobs: mpsc::Receiver<Job>) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     while jobs.recv_many(&mut group, MAX_GROUP).await > 0 {
         let records: Vec<&SubmissionRecord> = group.iter().map(|j| &j.record).collect();
-        match store.record_submissions(&records).await {
-            Ok(stored) => {
-                for (job, one) in group.drain(..).zip(stored) {
-                    // A caller that went away (client disconnected) has nothing to be told;
-                    // its submission is stored all the same, as after any 250.
-                    let _ = job.done.send(Ok(one));
-                }
+        let outcome = store.record_submissions(&records).await;
+        if answer(&mut group, outcome) {
+            for job in group.drain(..) {
+                let one = store.record_submission(&job.record).await;
+                let _ = job.done.send(one);
             }
-            Err(e) if group.len() == 1 => {
-                let job = group.remove(0);
-                let _ = job.done.send(Err(e));
+        }
+    }
+}
+
+fn write_groups_natively(mut native: NativeWriter, mut jobs: mpsc::Receiver<Job>) {
+    let mut group = Vec::with_capacity(MAX_GROUP);
+    while let Some(job) = jobs.blocking_recv() {
+        group.push(job);
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
             }
-            Err(e) => {
-                // One bad submission must not fail the others: store each on its own, so every
-                // caller gets its own outcome.
-                tracing::warn!(event = "store.group_commit_failed", size = group.len(), error = %e);
-                for job in group.drain(..) {
-                    let one = store.record_submission(&job.record).await;
-                    let _ = job.done.send(one);
-                }
+        }
+        let records: Vec<&SubmissionRecord> = group.iter().map(|j| &j.record).collect();
+        let outcome = native.record(&records);
+        if answer(&mut group, outcome) {
+            for job in group.drain(..) {
+                let one = native.record(&[&job.record]).map(|mut s| s.remove(0));
+                let _ = job.done.send(one);
             }
+        }
+    }
+}
+
+/// Tells each caller of a stored group its submission. Returns true when a group of several
+/// failed: then each must be stored on its own, so one bad submission does not fail the others
+/// and every caller gets its own outcome.
+fn answer(group: &mut Vec<Job>, outcome: Result<Vec<StoredSubmission>, StoreError>) -> bool {
+    match outcome {
+        Ok(stored) => {
+            for (job, one) in group.drain(..).zip(stored) {
+                // A caller that went away (client disconnected) has nothing to be told; its
+                // submission is stored all the same, as after any 250.
+                let _ = job.done.send(Ok(one));
+            }
+            false
+        }
+        Err(e) if group.len() == 1 => {
+            let job = group.remove(0);
+            let _ = job.done.send(Err(e));
+            false
+        }
+        Err(e) => {
+            tracing::warn!(event = "store.group_commit_failed", size = group.len(), error = %e);
+            true
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::audit::AuditEvent;
 use crate::sql::Placeholders;
+use crate::statement::Statement;
 use crate::{now_ms, Store, StoreError};
 use serde::Serialize;
 use sqlx::Row;
@@ -111,7 +112,11 @@ pub(crate) async fn add_org_volume(
     now: i64,
     recipients: u64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    org_volume_statement(now, recipients).execute(tx).await
+}
+
+fn org_volume_statement(now: i64, recipients: u64) -> Statement {
+    Statement::new(
         "INSERT INTO org_volume_hourly (hour, recipients, updated_at) VALUES ($1, $2, $3) \
          ON CONFLICT (hour) DO UPDATE SET recipients = org_volume_hourly.recipients + excluded.recipients, \
          updated_at = excluded.updated_at",
@@ -119,9 +124,6 @@ pub(crate) async fn add_org_volume(
     .bind(now / HOUR_MS)
     .bind(recipients as i64)
     .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 fn verdict(decision: &Decision) -> (&'static str, &'static str, u64) {
@@ -164,96 +166,88 @@ impl VolumeDelta {
     }
 
     /// One multi-row upsert per counter table: keys are unique within each (map keys).
-    async fn write(
-        &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-        backend: crate::Backend,
-        now: i64,
-    ) -> Result<(), StoreError> {
+    fn statements(&self, backend: crate::Backend, now: i64) -> Vec<Statement> {
         let hour = now / HOUR_MS;
+        let mut statements = Vec::new();
         if !self.senders.is_empty() {
-            let sql = format!(
+            let mut statement = Statement::new(format!(
                 "INSERT INTO sender_volume_hourly (member_id, hour, sends, recipients) VALUES {} \
                  ON CONFLICT (member_id, hour) DO UPDATE SET sends = sender_volume_hourly.sends + excluded.sends, \
                  recipients = sender_volume_hourly.recipients + excluded.recipients",
                 Placeholders::new(backend).values(self.senders.len(), 4)
-            );
-            let mut query = sqlx::query(&sql);
+            ));
             for (member, (sends, recipients)) in &self.senders {
-                query = query
-                    .bind(*member)
-                    .bind(hour)
-                    .bind(*sends)
-                    .bind(*recipients);
+                statement.push(*member);
+                statement.push(hour);
+                statement.push(*sends);
+                statement.push(*recipients);
             }
-            query.execute(&mut **tx).await?;
+            statements.push(statement);
         }
         if !self.audiences.is_empty() {
-            let sql = format!(
+            let mut statement = Statement::new(format!(
                 "INSERT INTO audience_volume_hourly (audience_id, hour, sends) VALUES {} \
                  ON CONFLICT (audience_id, hour) DO UPDATE SET sends = audience_volume_hourly.sends + excluded.sends",
                 Placeholders::new(backend).values(self.audiences.len(), 3)
-            );
-            let mut query = sqlx::query(&sql);
+            ));
             for (audience, sends) in &self.audiences {
-                query = query.bind(*audience).bind(hour).bind(*sends);
+                statement.push(*audience);
+                statement.push(hour);
+                statement.push(*sends);
             }
-            query.execute(&mut **tx).await?;
+            statements.push(statement);
         }
         if self.released_recipients > 0 {
-            add_org_volume(tx, now, self.released_recipients).await?;
+            statements.push(org_volume_statement(now, self.released_recipients));
         }
-        Ok(())
+        statements
     }
 }
 
 /// Rows per multi-row insert: well below both databases' parameter limits (12 columns each).
 const ROWS_PER_INSERT: usize = 1_000;
 
-async fn insert_submissions(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+fn insert_submissions(
     backend: crate::Backend,
     rows: &[(i64, &NewSubmission)],
     now: i64,
-) -> Result<(), StoreError> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let sql = format!(
+) -> Statement {
+    let mut statement = Statement::new(format!(
         "INSERT INTO submissions (id, message_id, sender_member_id, credential_id, ingress, client_ip, \
          client_name, tls, envelope_from, header_from, subject, size_bytes, content_hash, raw, created_at, \
          message_facts, preview) VALUES {}",
         Placeholders::new(backend).values(rows.len(), 17)
-    );
-    let mut query = sqlx::query(&sql);
+    ));
     for (id, submission) in rows {
-        query = query
-            .bind(*id)
-            .bind(submission.message_id.clone())
-            .bind(submission.sender_member_id)
-            .bind(submission.credential_id)
-            .bind(submission.ingress.as_str())
-            .bind(submission.client_ip.clone())
-            .bind(submission.client_name.clone())
-            .bind(submission.tls)
-            .bind(submission.envelope_from.clone())
-            .bind(submission.header_from.clone())
-            .bind(submission.subject.clone())
-            .bind(submission.raw.len() as i64)
-            .bind(submission.content_hash.clone())
-            .bind(submission.raw.clone())
-            .bind(now)
-            .bind(
-                submission
-                    .message_facts
-                    .as_ref()
-                    .and_then(|m| serde_json::to_string(m).ok()),
-            )
-            .bind(submission.preview.clone());
+        statement.push(*id);
+        statement.push(&submission.message_id);
+        statement.push(submission.sender_member_id);
+        statement.push(submission.credential_id);
+        statement.push(submission.ingress.as_str());
+        statement.push(&submission.client_ip);
+        statement.push(&submission.client_name);
+        statement.push(submission.tls);
+        statement.push(&submission.envelope_from);
+        statement.push(&submission.header_from);
+        statement.push(&submission.subject);
+        statement.push(submission.raw.len() as i64);
+        statement.push(&submission.content_hash);
+        statement.push(submission.raw.as_slice());
+        statement.push(now);
+        statement.push(
+            submission
+                .message_facts
+                .as_ref()
+                .and_then(|m| serde_json::to_string(m).ok()),
+        );
+        statement.push(&submission.preview);
     }
-    query.execute(&mut **tx).await?;
-    Ok(())
+    statement
 }
+
+/// The highest submission id so far, on SQLite (where new ids are its successors).
+pub(crate) const SQLITE_LAST_SUBMISSION_ID: &str =
+    "SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM submissions";
 
 /// Ids for `n` new submissions, taken inside the writing transaction: one statement instead of
 /// one `INSERT … RETURNING id` per submission. On SQLite the caller holds the write lock
@@ -266,7 +260,7 @@ async fn allocate_submission_ids(
 ) -> Result<Vec<i64>, StoreError> {
     Ok(match backend {
         crate::Backend::Sqlite => {
-            let max: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM submissions")
+            let max: i64 = sqlx::query_scalar(SQLITE_LAST_SUBMISSION_ID)
                 .fetch_one(&mut **tx)
                 .await?;
             (1..=n as i64).map(|k| max + k).collect()
@@ -286,21 +280,12 @@ async fn allocate_submission_ids(
 const SUBMISSIONS_PER_INSERT: usize = 200;
 
 /// Inserts sends as (submission id, send) rows.
-async fn insert_sends(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    backend: crate::Backend,
-    rows: &[(i64, &NewSend)],
-    now: i64,
-) -> Result<(), StoreError> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let sql = format!(
+fn insert_sends(backend: crate::Backend, rows: &[(i64, &NewSend)], now: i64) -> Statement {
+    let mut statement = Statement::new(format!(
         "INSERT INTO sends (submission_id, audience_id, address, state, decision, reasons, recipients, \
          approvals_needed, rewrite_to, release_at, expires_at, created_at, updated_at) VALUES {}",
         Placeholders::new(backend).values(rows.len(), 13)
-    );
-    let mut query = sqlx::query(&sql);
+    ));
     for (submission_id, send) in rows {
         let (decision, state, approvals) = verdict(&send.decision);
         let reasons =
@@ -311,53 +296,96 @@ async fn insert_sends(
                 headers: verteiler_policies::HeaderTreatment::RewriteToRecipient
             }
         );
-        query = query
-            .bind(*submission_id)
-            .bind(send.audience_id)
-            .bind(send.address.clone())
-            .bind(state)
-            .bind(decision)
-            .bind(reasons)
-            .bind(send.recipients as i64)
-            .bind(approvals as i64)
-            .bind(rewrite)
-            .bind(send.release_at)
-            .bind(send.expires_at)
-            .bind(now)
-            .bind(now);
+        statement.push(*submission_id);
+        statement.push(send.audience_id);
+        statement.push(&send.address);
+        statement.push(state);
+        statement.push(decision);
+        statement.push(reasons);
+        statement.push(send.recipients as i64);
+        statement.push(approvals as i64);
+        statement.push(rewrite);
+        statement.push(send.release_at);
+        statement.push(send.expires_at);
+        statement.push(now);
+        statement.push(now);
     }
-    query.execute(&mut **tx).await?;
-    Ok(())
+    statement
 }
 
 /// Inserts notifications as (submission id, notification) rows.
-async fn insert_notifications(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+fn insert_notifications(
     backend: crate::Backend,
     rows: &[(i64, &NewNotification)],
     now: i64,
-) -> Result<(), StoreError> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let sql = format!(
+) -> Statement {
+    let mut statement = Statement::new(format!(
         "INSERT INTO notifications (member_id, to_address, kind, subject, body, submission_id, created_at) \
          VALUES {}",
         Placeholders::new(backend).values(rows.len(), 7)
-    );
-    let mut query = sqlx::query(&sql);
+    ));
     for (submission_id, n) in rows {
-        query = query
-            .bind(n.member_id)
-            .bind(n.to_address.clone())
-            .bind(n.kind)
-            .bind(n.subject.clone())
-            .bind(n.body.clone())
-            .bind(*submission_id)
-            .bind(now);
+        statement.push(n.member_id);
+        statement.push(n.to_address.as_str());
+        statement.push(n.kind);
+        statement.push(&n.subject);
+        statement.push(&n.body);
+        statement.push(*submission_id);
+        statement.push(now);
     }
-    query.execute(&mut **tx).await?;
-    Ok(())
+    statement
+}
+
+/// Everything a group of submissions writes, given their ids and the audit chain's head: the
+/// one definition both the sqlx path and the native SQLite writer run.
+pub(crate) fn group_statements(
+    backend: crate::Backend,
+    records: &[&SubmissionRecord],
+    ids: &[i64],
+    audit_head: (i64, String),
+    now: i64,
+) -> Vec<Statement> {
+    let mut statements = Vec::new();
+    let rows: Vec<(i64, &NewSubmission)> = ids
+        .iter()
+        .zip(records)
+        .map(|(id, r)| (*id, &r.submission))
+        .collect();
+    for chunk in rows.chunks(SUBMISSIONS_PER_INSERT) {
+        statements.push(insert_submissions(backend, chunk, now));
+    }
+    // Sends and notifications of the whole group go in as multi-row inserts: each statement
+    // is a round trip to the database, and a group holds up to MAX_GROUP submissions.
+    let sends: Vec<(i64, &NewSend)> = ids
+        .iter()
+        .zip(records)
+        .flat_map(|(id, r)| r.sends.iter().map(move |send| (*id, send)))
+        .collect();
+    for chunk in sends.chunks(ROWS_PER_INSERT) {
+        statements.push(insert_sends(backend, chunk, now));
+    }
+    let notifications: Vec<(i64, &NewNotification)> = ids
+        .iter()
+        .zip(records)
+        .flat_map(|(id, r)| r.notifications.iter().map(move |n| (*id, n)))
+        .collect();
+    for chunk in notifications.chunks(ROWS_PER_INSERT) {
+        statements.push(insert_notifications(backend, chunk, now));
+    }
+    let mut volume = VolumeDelta::default();
+    for record in records {
+        volume.add(record);
+    }
+    statements.extend(volume.statements(backend, now));
+    let events: Vec<AuditEvent> = ids
+        .iter()
+        .zip(records)
+        .map(|(id, r)| decided_event(*id, r))
+        .collect();
+    statements.extend(crate::audit::append_statements(
+        backend, audit_head, &events, now,
+    ));
+    statements
 }
 
 /// The audit entry of a stored submission: who handed it in, how, and every decision.
@@ -434,49 +462,13 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         // The audit chain's head is locked first: it serialises writers, so on SQLite the ids
         // taken next cannot be taken by anybody else before this transaction commits.
-        crate::audit::lock_head(&mut tx).await?;
+        let head = crate::audit::locked_head(&mut tx).await?;
         let ids = allocate_submission_ids(&mut tx, self.backend, records.len()).await?;
-        let mut volume = VolumeDelta::default();
-        let rows: Vec<(i64, &NewSubmission)> = ids
-            .iter()
-            .zip(records)
-            .map(|(id, r)| (*id, &r.submission))
-            .collect();
-        for chunk in rows.chunks(SUBMISSIONS_PER_INSERT) {
-            insert_submissions(&mut tx, self.backend, chunk, now).await?;
+        for statement in group_statements(self.backend, records, &ids, head, now) {
+            statement.execute(&mut tx).await?;
         }
-        for record in records {
-            volume.add(record);
-        }
-        let stored: Vec<StoredSubmission> =
-            ids.into_iter().map(|id| StoredSubmission { id }).collect();
-        // Sends and notifications of the whole group go in as multi-row inserts: each statement
-        // is a round trip to the database, and a group holds up to MAX_GROUP submissions.
-        let sends: Vec<(i64, &NewSend)> = stored
-            .iter()
-            .zip(records)
-            .flat_map(|(s, r)| r.sends.iter().map(move |send| (s.id, send)))
-            .collect();
-        for rows in sends.chunks(ROWS_PER_INSERT) {
-            insert_sends(&mut tx, self.backend, rows, now).await?;
-        }
-        let notifications: Vec<(i64, &NewNotification)> = stored
-            .iter()
-            .zip(records)
-            .flat_map(|(s, r)| r.notifications.iter().map(move |n| (s.id, n)))
-            .collect();
-        for rows in notifications.chunks(ROWS_PER_INSERT) {
-            insert_notifications(&mut tx, self.backend, rows, now).await?;
-        }
-        volume.write(&mut tx, self.backend, now).await?;
-        let events: Vec<AuditEvent> = stored
-            .iter()
-            .zip(records)
-            .map(|(s, r)| decided_event(s.id, r))
-            .collect();
-        crate::audit::append(&mut tx, self.backend, &events, now).await?;
         tx.commit().await?;
-        Ok(stored)
+        Ok(ids.into_iter().map(|id| StoredSubmission { id }).collect())
     }
 
     /// Recent volume for the policy engine, counted over sends that were not refused.

@@ -11,6 +11,20 @@ use verteiler_store::{
 };
 
 async fn submit(store: &Store, sender: i64, address: &str, body: &[u8]) -> (i64, bool) {
+    let record = decided_record(store, sender, address, body).await;
+    let released = record.sends[0].decision.is_release();
+    let stored = store.record_submission(&record).await.unwrap();
+    (stored.id, released)
+}
+
+/// A submission to one list as the gateway would store it: decided by the engine, with one
+/// send and a notification.
+async fn decided_record(
+    store: &Store,
+    sender: i64,
+    address: &str,
+    body: &[u8],
+) -> SubmissionRecord {
     let message = MessageFacts {
         size_bytes: body.len() as u64,
         attachment_count: 0,
@@ -32,44 +46,40 @@ async fn submit(store: &Store, sender: i64, address: &str, body: &[u8]) -> (i64,
         .await
         .unwrap();
     let decision = decide(&facts, &OrgLimits::default());
-    let stored = store
-        .record_submission(&SubmissionRecord {
-            submission: NewSubmission {
-                message_id: Some(format!("{}@example.org", body.len())),
-                sender_member_id: sender,
-                credential_id: None,
-                login: "chair@example.org".into(),
-                ingress: Ingress::Smtp,
-                client_ip: Some("127.0.0.1".into()),
-                client_name: Some("client.example.org".into()),
-                tls: true,
-                envelope_from: "chair@example.org".into(),
-                header_from: "chair@example.org".into(),
-                subject: "Einladung".into(),
-                content_hash: "01".repeat(32),
-                raw: body.to_vec(),
-                message_facts: None,
-                preview: None,
-            },
-            sends: vec![NewSend {
-                address: address.into(),
-                audience_id: facts.audience.as_ref().map(|a| a.id),
-                decision: decision.clone(),
-                recipients: facts.resolution.recipients,
-                release_at: Some(now_ms()),
-                expires_at: None,
-            }],
-            notifications: vec![NewNotification {
-                member_id: Some(sender),
-                to_address: "chair@example.org".into(),
-                kind: "submission.released",
-                subject: "s".into(),
-                body: "b".into(),
-            }],
-        })
-        .await
-        .unwrap();
-    (stored.id, decision.is_release())
+    SubmissionRecord {
+        submission: NewSubmission {
+            message_id: Some(format!("{}@example.org", body.len())),
+            sender_member_id: sender,
+            credential_id: None,
+            login: "chair@example.org".into(),
+            ingress: Ingress::Smtp,
+            client_ip: Some("127.0.0.1".into()),
+            client_name: Some("client.example.org".into()),
+            tls: true,
+            envelope_from: "chair@example.org".into(),
+            header_from: "chair@example.org".into(),
+            subject: "Einladung".into(),
+            content_hash: "01".repeat(32),
+            raw: body.to_vec(),
+            message_facts: None,
+            preview: None,
+        },
+        sends: vec![NewSend {
+            address: address.into(),
+            audience_id: facts.audience.as_ref().map(|a| a.id),
+            decision: decision.clone(),
+            recipients: facts.resolution.recipients,
+            release_at: Some(now_ms()),
+            expires_at: None,
+        }],
+        notifications: vec![NewNotification {
+            member_id: Some(sender),
+            to_address: "chair@example.org".into(),
+            kind: "submission.released",
+            subject: "s".into(),
+            body: "b".into(),
+        }],
+    }
 }
 
 #[tokio::test]
@@ -260,6 +270,78 @@ async fn the_group_writer_stores_concurrent_submissions_and_isolates_a_bad_one()
             "submission {n} got the id of another"
         );
     }
+}
+
+#[tokio::test]
+async fn the_group_writer_stores_exactly_what_a_single_record_stores() {
+    // On SQLite the writer has its own connection and runs the statements natively; whatever
+    // path it takes, the rows and the audit chain must be those of record_submission.
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    let org = build_org(s).await;
+    let chair = member(s, "Chair", org.old).await;
+    role(s, chair, org.old, RoleFunction::Chair).await;
+    member(s, "Anna", org.old).await;
+    let list = structural(s, "oldenfelde", org.old, false).await;
+    let body = b"From: chair@example.org\r\n\r\nsame";
+    let record = decided_record(s, chair, "oldenfelde@lists.example.org", body).await;
+    assert!(record.sends[0].decision.is_release());
+
+    let direct = s.record_submission(&record).await.unwrap().id;
+    let writer = SubmissionWriter::start(s.clone());
+    let grouped = writer.record(record.clone()).await.unwrap().id;
+    // And the pool writes after the writer: both keep one chain.
+    let after = s.record_submission(&record).await.unwrap().id;
+    assert!(direct < grouped && grouped < after);
+
+    let without_ids = |sends: Vec<verteiler_store::SendRecord>| {
+        sends
+            .into_iter()
+            .map(|mut send| {
+                (send.id, send.submission_id) = (0, 0);
+                send
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        without_ids(s.sends_of(grouped).await.unwrap()),
+        without_ids(s.sends_of(direct).await.unwrap())
+    );
+    assert_eq!(
+        s.submission_raw(grouped).await.unwrap().unwrap(),
+        body.to_vec()
+    );
+    assert_eq!(
+        s.notifications_to("chair@example.org").await.unwrap().len(),
+        3
+    );
+    let v = s
+        .volume_facts(chair, Some(list.id), now_ms())
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            v.sender_sends_today,
+            v.audience_sends_today,
+            v.org_recipients_last_hour
+        ),
+        (3, 3, 6),
+        "every path counts its send"
+    );
+
+    let decided = |entries: Vec<verteiler_store::AuditEntry>| {
+        let entry = entries
+            .into_iter()
+            .find(|e| e.action == "submission.decided")
+            .expect("a decision entry");
+        (entry.details_json(), entry.actor, entry.actor_member_id)
+    };
+    assert_eq!(
+        decided(s.audit_of_submission(grouped).await.unwrap()),
+        decided(s.audit_of_submission(direct).await.unwrap())
+    );
+    let chain = s.audit_verify().await.unwrap();
+    assert_eq!(chain.broken, None, "the chain holds across both paths");
 }
 
 #[tokio::test]
