@@ -18,7 +18,9 @@
 # Usage: ops/bench/ingress.sh
 #   env MESSAGES (default 20000), SESSIONS (default 20), MEMBERS (demo size, default 5000),
 #   SIZE (body bytes, default 1000), PERF (a file: record the server with `perf record -g`
-#   during the gateway run). CARGO_TARGET_DIR is honoured.
+#   during the gateway run), SERVER_LOG (a file: keep the server's log, e.g. with
+#   RUST_LOG=warn,verteiler_store=debug for every group commit's size and time).
+#   CARGO_TARGET_DIR is honoured.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -107,6 +109,7 @@ rss_kb="$(awk '/^VmHWM:/ {print $2}' "/proc/$server_pid/status")"
 kill -TERM "$server_pid"
 wait "$server_pid" || { echo "verteiler serve exited with $?:"; tail -n 20 "$work/serve.log"; }
 server_pid=""
+[[ -n ${SERVER_LOG:-} ]] && cp "$work/serve.log" "$SERVER_LOG"
 if grep -qiE 'error|panic' "$work/serve.log"; then
   echo "server log (errors):"; grep -iE 'error|panic' "$work/serve.log" | head -n 5
 fi

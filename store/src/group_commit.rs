@@ -87,7 +87,13 @@ fn write_groups_natively(mut native: NativeWriter, mut jobs: mpsc::Receiver<Job>
             }
         }
         let records: Vec<&SubmissionRecord> = group.iter().map(|j| &j.record).collect();
+        let started = std::time::Instant::now();
         let outcome = native.record(&records);
+        tracing::debug!(
+            event = "store.group_committed",
+            size = records.len(),
+            micros = started.elapsed().as_micros() as u64
+        );
         if answer(&mut group, outcome) {
             for job in group.drain(..) {
                 let one = native.record(&[&job.record]).map(|mut s| s.remove(0));
