@@ -445,15 +445,65 @@ async fn a_member_looks_after_themselves_in_a_real_browser() {
     click(c, &format!("a[href='/held/{send}']")).await;
     assert!(body_text(c).await.contains("Stellungnahme zum Haushalt"));
     check_page(c, &axe, "17-held").await;
+    // Delivery is paused while the press release is approved, so its sender finds it running.
+    store.pause_delivery("browser test", "test").await.unwrap();
     click(c, "form[action$='/approve'] button").await;
     assert!(body_text(c).await.contains("Freigegeben"));
     check_page(c, &axe, "18-held-approved").await;
-    // Released; with no undo window in this test, delivery may have begun already.
-    let state = store.send_record(send).await.unwrap().unwrap().state;
-    assert!(
-        ["scheduled", "sending", "complete"].contains(&state.as_str()),
-        "{state}"
+    assert_eq!(
+        store.send_record(send).await.unwrap().unwrap().state,
+        "scheduled"
     );
+
+    // The sender follows the send on their own page: the totals refresh in place (live.js)
+    // until delivery is complete, without reloading the page.
+    // The sign-in mail waits in the paused queue: its link is read from there.
+    click(c, "form.signout button").await;
+    c.goto(&format!("{http}/signin")).await.unwrap();
+    fill(c, "#email", "renee.hoffmann@example.org").await;
+    click(c, "form[action='/signin'] button").await;
+    let waiting = store
+        .notifications_to("renee.hoffmann@example.org")
+        .await
+        .unwrap();
+    let (_, _, mail) = waiting
+        .iter()
+        .rev()
+        .find(|(_, _, body)| body.contains("/signin/link/"))
+        .expect("a sign-in mail in the queue");
+    c.goto(&format!("{http}{}", link_path(mail, "/signin/link/")))
+        .await
+        .unwrap();
+    click(c, "main form button").await;
+    c.goto(&format!("{http}/submissions")).await.unwrap();
+    assert!(body_text(c).await.contains("Stellungnahme zum Haushalt"));
+    check_page(c, &axe, "19-submissions").await;
+    click(c, &format!("a[href='/submissions/{submission}']")).await;
+    assert!(body_text(c).await.contains("geplant"));
+    check_page(c, &axe, "20-submission-running").await;
+    c.execute("window.verteilerMarker = 1;", vec![])
+        .await
+        .unwrap();
+    store.resume_delivery("test").await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !body_text(c).await.contains("abgeschlossen") {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the totals never reached complete: {}",
+            body_text(c).await
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let same_page = c
+        .execute("return window.verteilerMarker === 1;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        same_page,
+        serde_json::json!(true),
+        "updated in place, not reloaded"
+    );
+    check_page(c, &axe, "21-submission-complete").await;
 
     driver.client.clone().close().await.unwrap();
     server.kill();

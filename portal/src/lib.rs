@@ -18,6 +18,7 @@ mod public;
 mod security;
 mod session;
 mod sign_in;
+mod submissions;
 mod unsubscribe;
 
 pub use i18n::Lang;
@@ -118,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/static/portal.css", get(page::stylesheet))
+        .route("/static/live.js", get(page::live_script))
         .route("/lang/{code}", get(public::switch_language))
         .route(
             "/unsubscribe/{token}",
@@ -163,6 +165,12 @@ pub fn router(state: AppState) -> Router {
         .route("/me/password", post(account::set_password))
         .route("/me/export", get(account::export))
         .route("/me/delete", post(account::request_deletion))
+        .route("/submissions", get(submissions::list))
+        .route("/submissions/{id}", get(submissions::page))
+        .route(
+            "/submissions/{id}/sends/{send}/cancel",
+            post(submissions::cancel),
+        )
         .route("/held", get(held::queue))
         .route("/held/{id}", get(held::page))
         .route("/held/{id}/approve", post(held::approve))

@@ -39,12 +39,13 @@ impl<'a> Frame<'a> {
 }
 
 /// The member pages, in the order of the navigation.
-const MEMBER_PAGES: [(&str, &str); 5] = [
+const MEMBER_PAGES: [(&str, &str); 6] = [
     ("/me", "nav_overview"),
     ("/me/subscriptions", "nav_subscriptions"),
     ("/me/contact", "nav_contact"),
     ("/me/app-passwords", "nav_app_passwords"),
     ("/me/account", "nav_account"),
+    ("/submissions", "nav_submissions"),
 ];
 
 /// A whole page: `title` is both the tab's title and the heading.
@@ -157,6 +158,19 @@ pub async fn stylesheet() -> Response {
             (CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../static/portal.css"),
+    )
+        .into_response()
+}
+
+/// The script that keeps a running send's totals current (a file, so the Content-Security-Policy
+/// can forbid inline script).
+pub async fn live_script() -> Response {
+    (
+        [
+            (CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../static/live.js"),
     )
         .into_response()
 }

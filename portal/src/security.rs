@@ -12,8 +12,8 @@ use std::time::Duration;
 
 /// No scripts at all, styles only from our stylesheet, forms only to us, no framing: the
 /// portal works without JavaScript, so the policy can forbid everything else.
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
-                   frame-ancestors 'none'; base-uri 'none'";
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; \
+                   connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Adds the security headers to an answer (HSTS only when the portal is served over https).
 pub fn add_headers(response: &mut Response, https: bool) {

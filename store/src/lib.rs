@@ -20,6 +20,7 @@ pub mod import;
 mod member_export;
 mod native_writer;
 pub mod notices;
+mod own_sends;
 mod portal_auth;
 mod resolve;
 mod self_service;
@@ -45,6 +46,7 @@ pub use directory::{DirectoryCounts, NewMember, NewRole, NewUnit, Unit};
 pub use fact_cache::FACT_CACHE_TTL;
 pub use facts::{SenderProfile, Submission};
 pub use group_commit::{SubmissionWriter, MAX_GROUP};
+pub use own_sends::{CancelOutcome, OwnSend, OwnSubmission};
 pub use portal_auth::{new_secret, PortalSession, SESSION_TTL_MS, SIGN_IN_LINK_TTL_MS};
 pub use resolve::{Recipient, RESOLVE_BATCH};
 pub use self_service::{

@@ -428,7 +428,7 @@ const SEND_COLUMNS: &str =
     "SELECT id, submission_id, address, state, decision, reasons, recipients, \
      release_at FROM sends";
 
-fn send_from_row(r: &sqlx::any::AnyRow) -> Result<SendRecord, sqlx::Error> {
+pub(crate) fn send_from_row(r: &sqlx::any::AnyRow) -> Result<SendRecord, sqlx::Error> {
     Ok(SendRecord {
         id: r.try_get("id")?,
         submission_id: r.try_get("submission_id")?,
