@@ -10,7 +10,7 @@ use crate::sql::Placeholders;
 use crate::{now_ms, Audience, Backend, Store, StoreError};
 use rand::RngCore;
 use sqlx::Row;
-use verteiler_policies::{audience_growth, Category, Channel, ChannelPreference, Reason};
+use verteiler_policies::{audience_growth, Channel, Reason};
 
 /// A send whose undo window has passed and whose expansion is not finished.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -243,17 +243,7 @@ impl Store {
         let mut queued = Vec::new();
         let mut unreachable = 0i64;
         for r in &recipients {
-            let wants = r.preference.map_or(Some(Channel::Email), |p| match p {
-                ChannelPreference::Email => Some(Channel::Email),
-                ChannelPreference::Sms => Some(Channel::Sms),
-                ChannelPreference::Post => Some(Channel::Post),
-                // Statutory notices reach every member whatever they chose; other mail
-                // respects a member's "none" for the category.
-                ChannelPreference::None if audience.category == Category::Statutory => {
-                    Some(Channel::Email)
-                }
-                ChannelPreference::None => None,
-            });
+            let wants = crate::sendable::wanted_channel(r, audience.category);
             match (&r.email, wants) {
                 (Some(email), Some(Channel::Email)) => {
                     queued.push((r.member_id, email.to_lowercase()))

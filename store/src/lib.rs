@@ -24,6 +24,7 @@ mod own_sends;
 mod portal_auth;
 mod resolve;
 mod self_service;
+mod sendable;
 mod sql;
 mod statement;
 mod submissions;
@@ -54,6 +55,7 @@ pub use self_service::{
     PortalMail, Reach, SubscribeOutcome, TopicList, UnitRef, CONFIRM_LINK_TTL_MS,
     PHONE_CODE_ATTEMPTS,
 };
+pub use sendable::{ChannelCounts, SendableAudience, SENDABLE_MAX};
 pub use submissions::{
     Ingress, NewNotification, NewSend, NewSubmission, SendRecord, StoredSubmission,
     SubmissionRecord,
