@@ -505,6 +505,14 @@ async fn a_member_looks_after_themselves_in_a_real_browser() {
     );
     check_page(c, &axe, "21-submission-complete").await;
 
+    // The lists she may write to, sized by channel: figures, never recipients.
+    c.goto(&format!("{http}/audiences")).await.unwrap();
+    assert!(body_text(c).await.contains("Pressemitteilungen"));
+    check_page(c, &axe, "22-audiences").await;
+    click(c, "a[href='/audiences/pressemitteilungen']").await;
+    assert!(body_text(c).await.contains("Empfänger nach Kanal"));
+    check_page(c, &axe, "23-audience").await;
+
     driver.client.clone().close().await.unwrap();
     server.kill();
 }

@@ -7,6 +7,7 @@
 //! a socket; every state change goes through the store's operations.
 
 mod account;
+mod audiences;
 mod contact;
 mod health;
 mod held;
@@ -165,6 +166,8 @@ pub fn router(state: AppState) -> Router {
         .route("/me/password", post(account::set_password))
         .route("/me/export", get(account::export))
         .route("/me/delete", post(account::request_deletion))
+        .route("/audiences", get(audiences::list))
+        .route("/audiences/{slug}", get(audiences::page))
         .route("/submissions", get(submissions::list))
         .route("/submissions/{id}", get(submissions::page))
         .route(

@@ -17,7 +17,7 @@ csrf_form! {
     ListAction {}
 }
 
-fn category_key(category: Category) -> &'static str {
+pub(crate) fn category_key(category: Category) -> &'static str {
     match category {
         Category::Statutory => "category_statutory",
         Category::Announcement => "category_announcement",
@@ -25,7 +25,7 @@ fn category_key(category: Category) -> &'static str {
     }
 }
 
-fn kind_key(kind: AudienceKind) -> &'static str {
+pub(crate) fn kind_key(kind: AudienceKind) -> &'static str {
     match kind {
         AudienceKind::Structural => "kind_structural",
         AudienceKind::Functional => "kind_functional",

@@ -39,12 +39,13 @@ impl<'a> Frame<'a> {
 }
 
 /// The member pages, in the order of the navigation.
-const MEMBER_PAGES: [(&str, &str); 6] = [
+const MEMBER_PAGES: [(&str, &str); 7] = [
     ("/me", "nav_overview"),
     ("/me/subscriptions", "nav_subscriptions"),
     ("/me/contact", "nav_contact"),
     ("/me/app-passwords", "nav_app_passwords"),
     ("/me/account", "nav_account"),
+    ("/audiences", "nav_audiences"),
     ("/submissions", "nav_submissions"),
 ];
 
