@@ -422,7 +422,15 @@ async fn a_member_looks_after_themselves_in_a_real_browser() {
         "presse-eins",
         "presse@example.org",
         "pressemitteilungen@lists.example.org",
-        &["--subject", "Stellungnahme zum Haushalt"],
+        &[
+            "--subject",
+            "Stellungnahme zum Haushalt",
+            "--html",
+            "<p onclick=\"steal()\">Zum <b>Haushalt</b> erklären wir:</p>\
+             <img src=\"https://tracker.example/p.gif\" alt=\"\">",
+            "--attach",
+            "Haushalt-2027.pdf",
+        ],
     );
     assert_eq!(
         (release.stage.as_str(), release.code),
@@ -443,8 +451,23 @@ async fn a_member_looks_after_themselves_in_a_real_browser() {
     assert!(body_text(c).await.contains("Stellungnahme zum Haushalt"));
     check_page(c, &axe, "17a-held-queue").await;
     click(c, &format!("a[href='/held/{send}']")).await;
-    assert!(body_text(c).await.contains("Stellungnahme zum Haushalt"));
+    let held_page = body_text(c).await;
+    assert!(held_page.contains("Stellungnahme zum Haushalt"));
+    assert!(held_page.contains("Haushalt-2027.pdf"), "{held_page}");
     check_page(c, &axe, "17-held").await;
+    // The HTML is shown in its sandboxed frame, sanitised.
+    let framed = c
+        .find(Locator::Css("iframe.message"))
+        .await
+        .expect("the message frame");
+    framed.clone().enter_frame().await.unwrap();
+    let inside = c.source().await.unwrap();
+    assert!(inside.contains("<b>Haushalt</b>"), "{inside}");
+    assert!(
+        !inside.contains("onclick") && !inside.contains("tracker.example"),
+        "{inside}"
+    );
+    c.enter_parent_frame().await.unwrap();
     // Delivery is paused while the press release is approved, so its sender finds it running.
     store.pause_delivery("browser test", "test").await.unwrap();
     click(c, "form[action$='/approve'] button").await;

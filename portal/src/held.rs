@@ -9,14 +9,17 @@
 
 use crate::csrf_form;
 use crate::member::not_found;
+use crate::message_view;
 use crate::page::{internal_error, layout, respond, when, Frame};
 use crate::session::{Member, MemberForm};
 use crate::AppState;
 use axum::extract::{Path, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_FRAME_OPTIONS};
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::response::Response;
 use maud::html;
-use verteiler_policies::format_count;
+use verteiler_policies::{format_bytes, format_count, Rounding};
 use verteiler_store::{Actor, ApprovalOutcome, HeldSend, Ingress, StopOutcome};
 
 csrf_form! {
@@ -122,6 +125,10 @@ pub async fn page(
         Err(response) => return response,
     };
     let lang = frame.lang.policies();
+    let view = match state.store.submission_raw(held.submission_id).await {
+        Ok(raw) => raw.map(|raw| message_view::view(&raw)).unwrap_or_default(),
+        Err(e) => return internal_error(member.lang, &e),
+    };
     let count = format_count(held.recipients, lang);
     let usual = held.usual_size.map(|u| format_count(u, lang));
     let body = html! {
@@ -142,6 +149,23 @@ pub async fn page(
         ul { @for reason in &held.reasons { li { (reason.text(lang)) } } }
         h2 { (frame.t("held_text")) }
         pre class="preview" { (held.preview) }
+        @if view.html.is_some() {
+            h2 { (frame.t("held_html")) }
+            // Sandboxed: no script runs, and the frame's own policy loads nothing remote.
+            iframe class="message" sandbox="" src={ "/held/" (held.send_id) "/content" }
+                title=(frame.t("held_html")) {}
+        }
+        @if !view.attachments.is_empty() {
+            h2 { (frame.t("held_attachments")) }
+            ul {
+                @for a in &view.attachments {
+                    li {
+                        (a.name) " (" (a.content_type) ", "
+                        (format_bytes(a.bytes, Rounding::Up, lang)) ")"
+                    }
+                }
+            }
+        }
         @if !held.decisions.is_empty() {
             h2 { (frame.t("held_decisions")) }
             ul {
@@ -182,6 +206,48 @@ pub async fn page(
         .lang
         .text_with("held_title", &[("id", &held.send_id.to_string())]);
     respond(StatusCode::OK, layout(&frame, &title, body))
+}
+
+/// The policy of the framed message: a sandbox (no script, a unique origin), nothing loaded
+/// from anywhere but inline styles, and framed only by the portal itself.
+const CONTENT_CSP: &str =
+    "sandbox; default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'";
+
+/// `/held/{id}/content`: the held message's HTML part, sanitised, for the frame on the page.
+/// Only its approvers get it.
+pub async fn content(
+    State(state): State<AppState>,
+    Path(send_id): Path<i64>,
+    member: Member,
+) -> Response {
+    let frame = member.frame();
+    let held = match reviewable(&state, &member, send_id).await {
+        Ok(Some(held)) => held,
+        Ok(None) => return not_found(&frame),
+        Err(response) => return response,
+    };
+    let html = match state.store.submission_raw(held.submission_id).await {
+        Ok(raw) => raw.and_then(|raw| message_view::view(&raw).html),
+        Err(e) => return internal_error(member.lang, &e),
+    };
+    let Some(html) = html else {
+        return not_found(&frame);
+    };
+    let document = format!(
+        "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title></head><body>{html}</body></html>",
+        frame.lang.code(),
+        maud::html! { (held.subject) }.into_string(),
+    );
+    (
+        [
+            (CONTENT_TYPE, "text/html; charset=utf-8"),
+            (CONTENT_SECURITY_POLICY, CONTENT_CSP),
+            (X_FRAME_OPTIONS, "SAMEORIGIN"),
+            (CACHE_CONTROL, "no-store"),
+        ],
+        document,
+    )
+        .into_response()
 }
 
 fn actor(member: &Member) -> Actor {

@@ -14,6 +14,7 @@ mod held;
 mod i18n;
 mod mail;
 mod member;
+mod message_view;
 mod page;
 mod public;
 mod security;
@@ -176,6 +177,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/held", get(held::queue))
         .route("/held/{id}", get(held::page))
+        .route("/held/{id}/content", get(held::content))
         .route("/held/{id}/approve", post(held::approve))
         .route("/held/{id}/reject", post(held::reject))
         .layer(middleware::from_fn_with_state(

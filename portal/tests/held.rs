@@ -18,6 +18,12 @@ use verteiler_store::{
 /// approve his own), Clara a member without office. Ben submits to a list that always needs
 /// the press office; returns the held send's id.
 async fn held_send(org: &Org, subject: &str) -> i64 {
+    let raw = format!("Subject: {subject}\r\n\r\n<b>Text</b>").into_bytes();
+    held_send_of(org, subject, raw).await
+}
+
+/// As [`held_send`], with the message's bytes as given.
+async fn held_send_of(org: &Org, subject: &str, raw: Vec<u8>) -> i64 {
     let store = org.store();
     let mut list = NewAudience::structural(
         AudienceSlug::parse(&format!("presse-{}", subject.to_lowercase())).unwrap(),
@@ -66,7 +72,7 @@ async fn held_send(org: &Org, subject: &str) -> i64 {
                 header_from: "ben@example.org".into(),
                 subject: subject.into(),
                 content_hash: message.content_hash.to_string(),
-                raw: format!("Subject: {subject}\r\n\r\n<b>Text</b>").into_bytes(),
+                raw,
                 message_facts: Some(message),
                 preview: Some("<b>Text</b> der Mitteilung".into()),
             },
@@ -256,4 +262,81 @@ async fn the_queue_lists_what_the_member_is_asked_to_approve_and_nothing_else() 
     let queue = anna.get("/held").await;
     assert!(!queue.body.contains("Urwahl"));
     assert!(queue.body.contains("Haushaltsrede"));
+}
+
+#[tokio::test]
+async fn approvers_see_the_html_sanitised_in_a_sandbox_and_the_attachments_listed() {
+    let org = org().await;
+    offices(&org).await;
+    let raw = b"From: ben@example.org\r\nSubject: Wahlaufruf\r\nMIME-Version: 1.0\r\n\
+        Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+        Content-Type: text/html; charset=utf-8\r\n\r\n\
+        <p onclick=\"steal()\">Liebe <b>Mitglieder</b></p><script>alert(1)</script>\
+        <img src=\"https://tracker.example/pixel.gif\" alt=\"\">\r\n--b\r\n\
+        Content-Type: application/pdf\r\n\
+        Content-Disposition: attachment; filename=\"Wahlprogramm.pdf\"\r\n\
+        Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b--\r\n"
+        .to_vec();
+    let send = held_send_of(&org, "Wahlaufruf", raw).await;
+    let content = format!("/held/{send}/content");
+
+    let mut anna = org.signed_in("anna@example.org").await;
+    let page = anna.get(&format!("/held/{send}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains(&format!("sandbox=\"\" src=\"{content}\"")),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("Wahlprogramm.pdf (application/pdf, 9 Bytes)"),
+        "{}",
+        page.body
+    );
+    let framed = anna.get(&content).await;
+    assert_eq!(framed.status, StatusCode::OK);
+    assert!(
+        framed.body.contains("Liebe <b>Mitglieder</b>"),
+        "{}",
+        framed.body
+    );
+    for gone in ["onclick", "<script", "alert(1)", "tracker.example"] {
+        assert!(
+            !framed.body.contains(gone),
+            "{gone} reached the frame: {}",
+            framed.body
+        );
+    }
+    let header = |name: &str| {
+        framed
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let csp = header("content-security-policy");
+    assert!(
+        csp.starts_with("sandbox;") && csp.contains("default-src 'none'"),
+        "{csp}"
+    );
+    assert_eq!(header("x-frame-options"), "SAMEORIGIN");
+
+    // Nobody else reads the message: not the member without office, not the sender here.
+    for email in ["clara@example.org", "ben@example.org"] {
+        let mut other = org.signed_in(email).await;
+        assert_eq!(
+            other.get(&content).await.status,
+            StatusCode::NOT_FOUND,
+            "{email}"
+        );
+    }
+    // A text-only message has no frame.
+    let plain = held_send(&org, "Haushalt").await;
+    assert_eq!(
+        anna.get(&format!("/held/{plain}/content")).await.status,
+        StatusCode::NOT_FOUND
+    );
 }

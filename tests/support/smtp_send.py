@@ -29,6 +29,8 @@ p.add_argument("--subject", default="Einladung zur Mitgliederversammlung")
 p.add_argument("--message-id", default=None)
 p.add_argument("--dsn", default=None)
 p.add_argument("--body", default=None)
+p.add_argument("--html", default=None, help="an HTML alternative to the text")
+p.add_argument("--attach", default=None, help="attach a small PDF under this file name")
 a = p.parse_args()
 
 msg = EmailMessage()
@@ -39,6 +41,10 @@ msg["Message-ID"] = a.message_id or make_msgid(domain="example.org")
 msg.set_content(
     a.body if a.body is not None else "Liebe Mitglieder,\n\nwir laden herzlich ein.\n" + "x" * a.size
 )
+if a.html is not None:
+    msg.add_alternative(a.html, subtype="html")
+if a.attach is not None:
+    msg.add_attachment(b"%PDF-1.4\n", maintype="application", subtype="pdf", filename=a.attach)
 
 
 if a.dsn:
