@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod staff;
+
 use axum::body::Body;
 use axum::http::header::{ACCEPT_LANGUAGE, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, Request, StatusCode};

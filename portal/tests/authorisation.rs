@@ -1,0 +1,147 @@
+//! The staff pages' authorisation matrix: a member without office, the chair of branch A (who
+//! sent the held message), the chair of branch B, A's press office and an admin, each against
+//! each page and action. Whatever is not theirs answers 404 (pages) or is refused (actions),
+//! and nothing changes.
+
+mod support;
+
+use axum::http::StatusCode;
+use support::org;
+use support::staff::{held_send, offices, state_of};
+use verteiler_policies::{AudienceSlug, EmailAddress, RoleFunction};
+use verteiler_store::{NewAudience, NewMember, NewRole};
+
+const OK: StatusCode = StatusCode::OK;
+const NOT_FOUND: StatusCode = StatusCode::NOT_FOUND;
+const FORBIDDEN: StatusCode = StatusCode::FORBIDDEN;
+
+#[tokio::test]
+async fn every_role_against_every_staff_page_and_action() {
+    let org = org().await;
+    let store = org.store();
+    offices(&org).await; // Anna: press office; Ben: chair and press office; Clara: no office.
+    let volksdorf_unit = store
+        .audience_by_id(org.elsewhere)
+        .await
+        .unwrap()
+        .unwrap()
+        .unit_id;
+    let person = |id: &str, first: &str, email: &str, unit_id: i64| NewMember {
+        external_id: Some(id.into()),
+        first_name: first.into(),
+        last_name: "Test".into(),
+        unit_id,
+        email: Some(EmailAddress::parse(email).unwrap()),
+    };
+    let dora = store
+        .create_member(&person(
+            "100301",
+            "Dora",
+            "dora@example.org",
+            volksdorf_unit,
+        ))
+        .await
+        .unwrap();
+    let erik = store
+        .create_member(&person("100302", "Erik", "erik@example.org", org.branch))
+        .await
+        .unwrap();
+    for (member_id, unit_id, function) in [
+        (dora, volksdorf_unit, RoleFunction::Chair),
+        (erik, org.branch, RoleFunction::Admin),
+    ] {
+        store
+            .grant_role(NewRole {
+                member_id,
+                unit_id,
+                function,
+                covers_subtree: false,
+            })
+            .await
+            .unwrap();
+    }
+    store
+        .create_audience(&NewAudience::structural(
+            AudienceSlug::parse("volksdorf").unwrap(),
+            "Ortsverband Volksdorf",
+            volksdorf_unit,
+            false,
+        ))
+        .await
+        .unwrap();
+    let held = held_send(&org, "Haushalt").await;
+    let submission = store
+        .send_record(held)
+        .await
+        .unwrap()
+        .unwrap()
+        .submission_id;
+
+    let people = [
+        "clara@example.org", // member
+        "ben@example.org",   // chair of A, the sender
+        "dora@example.org",  // chair of B
+        "anna@example.org",  // press office of A
+        "erik@example.org",  // admin
+    ];
+    let pages: [(String, [StatusCode; 5]); 8] = [
+        ("/audiences".into(), [OK; 5]),
+        (
+            "/audiences/oldenfelde".into(),
+            [NOT_FOUND, OK, NOT_FOUND, NOT_FOUND, NOT_FOUND],
+        ),
+        (
+            "/audiences/volksdorf".into(),
+            [NOT_FOUND, NOT_FOUND, OK, NOT_FOUND, NOT_FOUND],
+        ),
+        ("/held".into(), [OK; 5]),
+        (
+            format!("/held/{held}"),
+            [NOT_FOUND, NOT_FOUND, NOT_FOUND, OK, NOT_FOUND],
+        ),
+        ("/submissions".into(), [OK; 5]),
+        (
+            format!("/submissions/{submission}"),
+            [NOT_FOUND, OK, NOT_FOUND, NOT_FOUND, NOT_FOUND],
+        ),
+        ("/held/999999".into(), [NOT_FOUND; 5]),
+    ];
+    for (i, email) in people.iter().enumerate() {
+        let mut browser = org.signed_in(email).await;
+        for (path, expected) in &pages {
+            assert_eq!(
+                browser.get(path).await.status,
+                expected[i],
+                "{email} GET {path}"
+            );
+        }
+        // The queue names the held send to its approver only.
+        let queue = browser.get("/held").await;
+        assert_eq!(
+            queue.body.contains(&format!("/held/{held}")),
+            *email == "anna@example.org",
+            "{email} /held"
+        );
+        // Actions forced by everybody but the one they belong to.
+        if *email != "anna@example.org" {
+            let approve = browser
+                .post(
+                    &format!("/held/{held}/approve"),
+                    &[("content_hash", &"ab".repeat(32)), ("comment", "")],
+                )
+                .await;
+            assert_eq!(approve.status, FORBIDDEN, "{email} approves");
+        }
+        if *email != "ben@example.org" {
+            browser.get("/submissions").await;
+            let cancel = browser
+                .post(
+                    &format!("/submissions/{submission}/sends/{held}/cancel"),
+                    &[],
+                )
+                .await;
+            assert_eq!(cancel.status, NOT_FOUND, "{email} stops Ben's send");
+        }
+        assert_eq!(state_of(&org, held).await, "held", "after {email}");
+    }
+}
