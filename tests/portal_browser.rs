@@ -536,6 +536,29 @@ async fn a_member_looks_after_themselves_in_a_real_browser() {
     assert!(body_text(c).await.contains("Empfänger nach Kanal"));
     check_page(c, &axe, "23-audience").await;
 
+    // A chair writes to the branch list in the browser: checks first, then sends.
+    click(c, "form.signout button").await;
+    sign_in(c, &http, &outbox, "ole.brandt@example.org", None).await;
+    c.goto(&format!("{http}/compose?list=oldenfelde"))
+        .await
+        .unwrap();
+    check_page(c, &axe, "24-compose").await;
+    fill(c, "#subject", "Sommerfest im Park").await;
+    fill(c, "#text", "Liebe Mitglieder,\nwir feiern am Samstag.").await;
+    click(c, "button[value='check']").await;
+    let checked = body_text(c).await;
+    assert!(checked.contains("angenommen für"), "{checked}");
+    check_page(c, &axe, "25-compose-checked").await;
+    click(c, "button[value='send']").await;
+    assert!(c
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .starts_with("/submissions/"));
+    assert!(body_text(c).await.contains("Sommerfest im Park"));
+    check_page(c, &axe, "26-compose-sent").await;
+
     driver.client.clone().close().await.unwrap();
     server.kill();
 }

@@ -162,7 +162,11 @@ pub async fn page(
                 }
             }
         }
-        p { a href="/audiences" { (frame.t("audiences_title")) } }
+        p {
+            a href={ "/compose?list=" (audience.slug.as_str()) } { (frame.t("audiences_write")) }
+            " · "
+            a href="/audiences" { (frame.t("audiences_title")) }
+        }
     };
     respond(StatusCode::OK, layout(&frame, &audience.name, body))
 }

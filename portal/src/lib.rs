@@ -8,6 +8,7 @@
 
 mod account;
 mod audiences;
+mod compose;
 mod contact;
 mod health;
 mod held;
@@ -167,6 +168,7 @@ pub fn router(state: AppState) -> Router {
         .route("/me/password", post(account::set_password))
         .route("/me/export", get(account::export))
         .route("/me/delete", post(account::request_deletion))
+        .route("/compose", get(compose::page).post(compose::submit))
         .route("/audiences", get(audiences::list))
         .route("/audiences/{slug}", get(audiences::page))
         .route("/submissions", get(submissions::list))

@@ -39,13 +39,14 @@ impl<'a> Frame<'a> {
 }
 
 /// The member pages, in the order of the navigation.
-const MEMBER_PAGES: [(&str, &str); 7] = [
+const MEMBER_PAGES: [(&str, &str); 8] = [
     ("/me", "nav_overview"),
     ("/me/subscriptions", "nav_subscriptions"),
     ("/me/contact", "nav_contact"),
     ("/me/app-passwords", "nav_app_passwords"),
     ("/me/account", "nav_account"),
     ("/audiences", "nav_audiences"),
+    ("/compose", "nav_compose"),
     ("/submissions", "nav_submissions"),
 ];
 

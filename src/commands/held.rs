@@ -15,6 +15,7 @@ pub fn approval_settings(config: &Config) -> ApprovalSettings {
         list_domain: config.organisation.list_domain.clone(),
         limits: org_limits(config),
         undo_window_secs: config.delivery.undo_window_secs,
+        approval_window_secs: config.limits.approval_window_hours * 3600,
         portal_base_url: config.organisation.portal_base_url.clone(),
     }
 }

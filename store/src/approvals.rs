@@ -25,6 +25,8 @@ pub struct ApprovalSettings {
     pub limits: OrgLimits,
     /// A released send waits this long before the first copy goes out.
     pub undo_window_secs: u64,
+    /// A held send waits this long for approvals, then expires.
+    pub approval_window_secs: u64,
     /// Base of the links in notices (`https://portal.example.org`).
     pub portal_base_url: String,
 }

@@ -17,6 +17,7 @@ mod fact_cache;
 mod facts;
 mod group_commit;
 pub mod import;
+pub mod intake;
 mod member_export;
 mod native_writer;
 pub mod notices;

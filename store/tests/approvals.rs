@@ -20,6 +20,7 @@ fn settings() -> ApprovalSettings {
         list_domain: "lists.example.org".into(),
         limits: OrgLimits::default(),
         undo_window_secs: 120,
+        approval_window_secs: 72 * 3600,
         portal_base_url: "http://portal.test".into(),
     }
 }

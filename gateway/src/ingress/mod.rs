@@ -13,11 +13,8 @@ pub use message::{summarise, MessageError, MessageSummary};
 use crate::smtp::{
     AuthOutcome, Envelope, Identity, RcptOutcome, Reply, SessionHandler, SessionInfo,
 };
-use verteiler_policies::{decide, Channel, ContentHash, Decision, Lang, MessageFacts, OrgLimits};
-use verteiler_store::{
-    Ingress as IngressKind, NewNotification, NewSend, NewSubmission, Store, Submission,
-    SubmissionRecord, SubmissionWriter,
-};
+use verteiler_policies::{ContentHash, Lang, MessageFacts, OrgLimits};
+use verteiler_store::{intake, Ingress as IngressKind, NewSubmission, Store, SubmissionWriter};
 
 /// What the ingress needs to know about the organisation.
 #[derive(Debug, Clone)]
@@ -59,6 +56,7 @@ impl Ingress {
             list_domain: self.settings.list_domain.clone(),
             limits: self.settings.limits.clone(),
             undo_window_secs: self.settings.undo_window_secs,
+            approval_window_secs: self.settings.approval_window_secs,
             portal_base_url: self.settings.portal_base_url.clone(),
         }
     }
@@ -162,122 +160,54 @@ impl Ingress {
             sms_segments: 0,
             content_hash,
         };
-        let now = verteiler_store::now_ms();
-        let mut decided = Vec::new();
-        for address in envelope
+        let settings = self.approval_settings();
+        let addresses: Vec<String> = envelope
             .rcpt_to
             .iter()
             .filter(|a| !self.is_bounce_address(a))
-        {
-            let submission = Submission {
-                sender_member_id: identity.member_id,
-                audience_address: address,
-                channel: Channel::Email,
-                message: facts_message.clone(),
-            };
-            let facts = store
-                .gather_facts(&submission, &self.settings.list_domain)
-                .await?;
-            let decision = decide(&facts, &self.settings.limits);
-            let name = facts
-                .audience
-                .as_ref()
-                .map_or(address.clone(), |a| a.display_name.clone());
-            decided.push((
-                address.clone(),
-                facts.audience.as_ref().map(|a| a.id),
-                name,
-                facts.resolution.recipients,
-                decision,
-            ));
-        }
-
-        let mut lines = Vec::new();
-        let mut notifications = Vec::new();
-        let mut sends = Vec::new();
-        let link = format!(
-            "{}/submissions",
-            self.settings.portal_base_url.trim_end_matches('/')
-        );
-        for (address, audience_id, name, recipients, decision) in decided {
-            // One reply line per statement: RFC 5321 caps a reply line at 512 octets, and a
-            // mail client shows each line of a multi-line reply separately.
-            let (headline, kind) = match &decision {
-                Decision::Release { .. } => (
-                    texts::accepted(recipients, &name, self.settings.undo_window_secs, lang),
-                    "submission.released",
-                ),
-                Decision::Hold {
-                    approvals_needed: 0,
-                    ..
-                } => (texts::held_by_admin(&name, lang), "submission.held"),
-                Decision::Hold { approver_roles, .. } => {
-                    (texts::held(approver_roles, &name, lang), "submission.held")
-                }
-                Decision::Reject { .. } => {
-                    (texts::not_sent_to(&address, lang), "submission.rejected")
-                }
-            };
-            lines.push(headline);
-            lines.extend(decision.reasons().iter().map(|r| r.text(lang)));
-            let (subject, body) = texts::notification(
-                kind,
-                &name,
-                &summary.subject,
-                &decision.lines(lang),
-                &link,
-                lang,
-            );
-            notifications.push(NewNotification {
-                member_id: Some(identity.member_id),
-                to_address: notify_to.clone(),
-                kind,
-                subject,
-                body,
-            });
-            sends.push(NewSend {
-                release_at: decision
-                    .is_release()
-                    .then(|| now + self.settings.undo_window_secs as i64 * 1000),
-                expires_at: decision
-                    .is_hold()
-                    .then(|| now + self.settings.approval_window_secs as i64 * 1000),
-                address,
-                audience_id,
-                decision,
-                recipients,
-            });
-        }
-        let all_rejected = sends.iter().all(|s| s.decision.is_reject());
-        let audiences = sends.len();
-        if all_rejected {
-            // The refusal is the SMTP reply itself; a notification would only repeat it.
-            notifications.clear();
-        }
-        let stored = self
-            .writer
-            .record(SubmissionRecord {
-                submission: NewSubmission {
-                    message_id: summary.message_id.clone(),
-                    sender_member_id: identity.member_id,
-                    login: identity.login.clone(),
-                    credential_id: Some(identity.credential_id),
-                    ingress: IngressKind::Smtp,
-                    client_ip: Some(session.peer.ip().to_string()),
-                    client_name: session.helo.clone(),
-                    tls: session.tls,
-                    envelope_from: envelope.mail_from.clone(),
-                    header_from: from.clone(),
-                    subject: summary.subject.clone(),
-                    content_hash: content_hash.to_string(),
-                    raw: raw.to_vec(),
-                    message_facts: Some(facts_message),
-                    preview: Some(summary.preview.clone()),
-                },
-                sends,
-                notifications,
-            })
+            .cloned()
+            .collect();
+        let decided = store
+            .decide_addresses(identity.member_id, &addresses, &facts_message, &settings)
             .await?;
+        // One reply line per statement: RFC 5321 caps a reply line at 512 octets, and a mail
+        // client shows each line of a multi-line reply separately.
+        let lines: Vec<String> = decided
+            .iter()
+            .flat_map(|d| d.lines(self.settings.undo_window_secs, lang))
+            .collect();
+        let all_rejected = decided.iter().all(|d| d.decision.is_reject());
+        let audiences = decided.len();
+        let submission = NewSubmission {
+            message_id: summary.message_id.clone(),
+            sender_member_id: identity.member_id,
+            login: identity.login.clone(),
+            credential_id: Some(identity.credential_id),
+            ingress: IngressKind::Smtp,
+            client_ip: Some(session.peer.ip().to_string()),
+            client_name: session.helo.clone(),
+            tls: session.tls,
+            envelope_from: envelope.mail_from.clone(),
+            header_from: from.clone(),
+            subject: summary.subject.clone(),
+            content_hash: content_hash.to_string(),
+            raw: raw.to_vec(),
+            message_facts: Some(facts_message),
+            preview: Some(summary.preview.clone()),
+        };
+        let sender = intake::Sender {
+            member_id: identity.member_id,
+            notify_to,
+            lang,
+        };
+        let record = intake::submission_record(
+            submission,
+            decided,
+            &sender,
+            &settings,
+            verteiler_store::now_ms(),
+        );
+        let stored = self.writer.record(record).await?;
         tracing::info!(
             event = if all_rejected {
                 "policy.rejected"

@@ -141,6 +141,7 @@ pub async fn org_with_first_name(first_name: &str) -> Org {
         list_domain: "lists.example.org".into(),
         limits: verteiler_policies::OrgLimits::default(),
         undo_window_secs: 120,
+        approval_window_secs: 72 * 3600,
         portal_base_url: BASE.into(),
     };
     let app = router(AppState::new(

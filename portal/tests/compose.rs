@@ -1,0 +1,155 @@
+//! `/compose`: a chair writes to a list in the browser. *Prüfen* shows the engine's decision and
+//! stores nothing; *Senden* stores the submission with the same intake as SMTP; somebody
+//! without the right is refused by the engine, with the reason.
+
+mod support;
+
+use axum::http::StatusCode;
+use support::{org, Org};
+use verteiler_policies::RoleFunction;
+use verteiler_store::NewRole;
+
+async fn chair(org: &Org) {
+    org.store()
+        .grant_role(NewRole {
+            member_id: org.ben,
+            unit_id: org.branch,
+            function: RoleFunction::Chair,
+            covers_subtree: false,
+        })
+        .await
+        .unwrap();
+}
+
+fn draft<'a>(action: &'a str, subject: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("list", "oldenfelde"),
+        ("subject", subject),
+        ("text", "Liebe Mitglieder,\n\nwir laden ein."),
+        ("html", "<p>Liebe <b>Mitglieder</b></p>"),
+        ("action", action),
+    ]
+}
+
+#[tokio::test]
+async fn a_chair_checks_then_sends_through_the_same_intake_as_smtp() {
+    let org = org().await;
+    chair(&org).await;
+    let store = org.store();
+    let mut ben = org.signed_in("ben@example.org").await;
+    let page = ben.get("/compose?list=oldenfelde").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("<option value=\"oldenfelde\" selected>"),
+        "{}",
+        page.body
+    );
+
+    let checked = ben.post("/compose", &draft("check", "Sommerfest")).await;
+    assert_eq!(checked.status, StatusCode::OK);
+    assert!(
+        checked
+            .body
+            .contains("angenommen für 2 Empfänger von &quot;Ortsverband Oldenfelde&quot;"),
+        "{}",
+        checked.body
+    );
+    assert!(
+        checked.body.contains("value=\"Sommerfest\""),
+        "the draft is kept"
+    );
+    assert_eq!(
+        store.count_submissions().await.unwrap(),
+        0,
+        "a check stores nothing"
+    );
+
+    let sent = ben.post("/compose", &draft("send", "Sommerfest")).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let location = sent.location().unwrap().to_string();
+    let id: i64 = location
+        .trim_start_matches("/submissions/")
+        .parse()
+        .unwrap();
+    let raw = String::from_utf8(store.submission_raw(id).await.unwrap().unwrap()).unwrap();
+    assert!(raw.contains("Subject: Sommerfest"), "{raw}");
+    assert!(
+        raw.contains("From: \"Ben Brandt\" <ben@example.org>"),
+        "{raw}"
+    );
+    assert!(raw.contains("To: <oldenfelde@lists.example.org>"), "{raw}");
+    assert!(
+        raw.contains("text/html") && raw.contains("wir laden ein."),
+        "{raw}"
+    );
+    let sends = store.sends_of(id).await.unwrap();
+    assert_eq!(
+        (sends[0].state.as_str(), sends[0].recipients),
+        ("scheduled", 2)
+    );
+    let told = store.notifications_to("ben@example.org").await.unwrap();
+    assert_eq!(
+        told.iter()
+            .filter(|(kind, _, _)| kind == "submission.released")
+            .count(),
+        1,
+        "the sender is told, as after SMTP"
+    );
+    let shown = ben.get(&location).await;
+    assert!(shown.body.contains("Sommerfest") && shown.body.contains("geplant"));
+    let audit = store.audit_of_submission(id).await.unwrap();
+    assert_eq!(audit[0].details_json()["ingress"], "portal");
+}
+
+#[tokio::test]
+async fn without_the_right_the_engine_refuses_and_bad_drafts_are_named() {
+    let org = org().await;
+    let store = org.store();
+    // Anna holds no office: the form offers her nothing, and forcing it is decided like SMTP.
+    let mut anna = org.signed_in("anna@example.org").await;
+    assert!(anna.get("/compose").await.body.contains("keinen Verteiler"));
+    let checked = anna.post("/compose", &draft("check", "Hallo")).await;
+    assert!(
+        checked
+            .body
+            .contains("nicht an oldenfelde@lists.example.org verschickt"),
+        "{}",
+        checked.body
+    );
+    let sent = anna.post("/compose", &draft("send", "Hallo")).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    let id: i64 = sent
+        .location()
+        .unwrap()
+        .trim_start_matches("/submissions/")
+        .parse()
+        .unwrap();
+    assert_eq!(store.sends_of(id).await.unwrap()[0].state, "rejected");
+    assert!(anna
+        .get(&format!("/submissions/{id}"))
+        .await
+        .body
+        .contains("abgelehnt"));
+
+    chair(&org).await;
+    let mut ben = org.signed_in("ben@example.org").await;
+    ben.get("/compose").await;
+    let before = store.count_submissions().await.unwrap();
+    for (field, value, message) in [
+        ("subject", "  ", "Bitte geben Sie einen Betreff an."),
+        ("text", "", "Bitte schreiben Sie einen Text."),
+        ("list", "../etc", "Bitte wählen Sie einen Verteiler."),
+    ] {
+        let mut fields = draft("send", "Sommerfest");
+        fields.retain(|(name, _)| *name != field);
+        fields.push((field, value));
+        let refused = ben.post("/compose", &fields).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{field}");
+        assert!(refused.body.contains(message), "{field}: {}", refused.body);
+    }
+    assert_eq!(
+        store.count_submissions().await.unwrap(),
+        before,
+        "nothing stored"
+    );
+}

@@ -1,0 +1,271 @@
+//! The one path every submission takes, whatever brought it (SMTP, the portal's compose form):
+//! the engine decides each addressed list over the facts the store gathers, and the decisions
+//! become one record — the sends, and a notice to the sender for each — stored before the
+//! sender is told. The texts here are what the sender reads about each decision, in German and
+//! English; the reasons come from the engine's own texts.
+
+use crate::{ApprovalSettings, NewNotification, NewSend, NewSubmission, Store, StoreError};
+use crate::{Submission, SubmissionRecord};
+use verteiler_policies::{
+    decide, format_count, function_list, Channel, Decision, Lang, MessageFacts, RoleFunction,
+};
+
+/// The engine's decision for one addressed list.
+#[derive(Debug, Clone)]
+pub struct DecidedSend {
+    pub address: String,
+    pub audience_id: Option<i64>,
+    /// The list's name, or the address when it names no list.
+    pub name: String,
+    pub recipients: u64,
+    pub decision: Decision,
+}
+
+impl DecidedSend {
+    /// The sentence that heads this decision ("accepted for 212 recipients of …").
+    pub fn headline(&self, undo_window_secs: u64, lang: Lang) -> String {
+        match &self.decision {
+            Decision::Release { .. } => {
+                accepted(self.recipients, &self.name, undo_window_secs, lang)
+            }
+            Decision::Hold {
+                approvals_needed: 0,
+                ..
+            } => held_by_admin(&self.name, lang),
+            Decision::Hold { approver_roles, .. } => held(approver_roles, &self.name, lang),
+            Decision::Reject { .. } => not_sent_to(&self.address, lang),
+        }
+    }
+
+    /// The headline and then every reason, one sentence per line.
+    pub fn lines(&self, undo_window_secs: u64, lang: Lang) -> Vec<String> {
+        let mut lines = vec![self.headline(undo_window_secs, lang)];
+        lines.extend(self.decision.reasons().iter().map(|r| r.text(lang)));
+        lines
+    }
+
+    fn notice_kind(&self) -> &'static str {
+        match &self.decision {
+            Decision::Release { .. } => "submission.released",
+            Decision::Hold { .. } => "submission.held",
+            Decision::Reject { .. } => "submission.rejected",
+        }
+    }
+}
+
+/// Who is told about a submission's decisions, and in which language.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    pub member_id: i64,
+    /// The member's own verified address (also when they sent as an official address).
+    pub notify_to: String,
+    pub lang: Lang,
+}
+
+impl Store {
+    /// Asks the engine about each address, as SMTP and the portal alike do: facts gathered by
+    /// the store, decided by [`verteiler_policies::decide`]. Nothing is stored.
+    pub async fn decide_addresses(
+        &self,
+        sender_member_id: i64,
+        addresses: &[String],
+        message: &MessageFacts,
+        settings: &ApprovalSettings,
+    ) -> Result<Vec<DecidedSend>, StoreError> {
+        let mut decided = Vec::with_capacity(addresses.len());
+        for address in addresses {
+            let facts = self
+                .gather_facts(
+                    &Submission {
+                        sender_member_id,
+                        audience_address: address,
+                        channel: Channel::Email,
+                        message: message.clone(),
+                    },
+                    &settings.list_domain,
+                )
+                .await?;
+            let decision = decide(&facts, &settings.limits);
+            decided.push(DecidedSend {
+                address: address.clone(),
+                audience_id: facts.audience.as_ref().map(|a| a.id),
+                name: facts
+                    .audience
+                    .as_ref()
+                    .map_or_else(|| address.clone(), |a| a.display_name.clone()),
+                recipients: facts.resolution.recipients,
+                decision,
+            });
+        }
+        Ok(decided)
+    }
+}
+
+/// What a decided submission stores: the submission, a send per list (released ones wait for
+/// the undo window, held ones expire after the approval window) and a notice to the sender per
+/// list. When every list refused, the sender learns it at once (the SMTP reply, the page) and
+/// no notice repeats it.
+pub fn submission_record(
+    submission: NewSubmission,
+    decided: Vec<DecidedSend>,
+    sender: &Sender,
+    settings: &ApprovalSettings,
+    now: i64,
+) -> SubmissionRecord {
+    let all_rejected = decided.iter().all(|d| d.decision.is_reject());
+    let link = format!(
+        "{}/submissions",
+        settings.portal_base_url.trim_end_matches('/')
+    );
+    let mut notifications = Vec::new();
+    let mut sends = Vec::new();
+    for d in decided {
+        if !all_rejected {
+            let (subject, body) = notification(
+                d.notice_kind(),
+                &d.name,
+                &submission.subject,
+                &d.decision.lines(sender.lang),
+                &link,
+                sender.lang,
+            );
+            notifications.push(NewNotification {
+                member_id: Some(sender.member_id),
+                to_address: sender.notify_to.clone(),
+                kind: d.notice_kind(),
+                subject,
+                body,
+            });
+        }
+        sends.push(NewSend {
+            release_at: d
+                .decision
+                .is_release()
+                .then(|| now + settings.undo_window_secs as i64 * 1000),
+            expires_at: d
+                .decision
+                .is_hold()
+                .then(|| now + settings.approval_window_secs as i64 * 1000),
+            address: d.address,
+            audience_id: d.audience_id,
+            decision: d.decision,
+            recipients: d.recipients,
+        });
+    }
+    SubmissionRecord {
+        submission,
+        sends,
+        notifications,
+    }
+}
+
+pub fn accepted(recipients: u64, audience: &str, undo_secs: u64, lang: Lang) -> String {
+    let n = format_count(recipients, lang);
+    let wait = wait_text(undo_secs, lang);
+    match lang {
+        Lang::De => {
+            format!("angenommen für {n} Empfänger von \"{audience}\"; der Versand beginnt {wait}")
+        }
+        Lang::En => {
+            format!("accepted for {n} recipients of \"{audience}\"; delivery starts {wait}")
+        }
+    }
+}
+
+fn wait_text(secs: u64, lang: Lang) -> String {
+    match (lang, secs) {
+        (Lang::De, 0) => "sofort".into(),
+        (Lang::En, 0) => "now".into(),
+        (_, s) if s % 60 == 0 => format!("in {} min", s / 60),
+        (_, s) => format!("in {s} s"),
+    }
+}
+
+pub fn held(approvers: &[RoleFunction], audience: &str, lang: Lang) -> String {
+    let who = function_list(approvers, lang);
+    match lang {
+        Lang::De => format!("zur Freigabe durch {who} zurückgehalten (\"{audience}\")"),
+        Lang::En => format!("held for approval by {who} (\"{audience}\")"),
+    }
+}
+
+pub fn held_by_admin(audience: &str, lang: Lang) -> String {
+    match lang {
+        Lang::De => format!(
+            "zurückgehalten, bis eine Administratorin den Versand wieder freigibt (\"{audience}\")"
+        ),
+        Lang::En => format!("held until an administrator resumes sending (\"{audience}\")"),
+    }
+}
+
+pub fn not_sent_to(address: &str, lang: Lang) -> String {
+    match lang {
+        Lang::De => format!("nicht an {address} verschickt"),
+        Lang::En => format!("not sent to {address}"),
+    }
+}
+
+/// Subject and body of the notice about one send, with the portal link.
+fn notification(
+    kind: &str,
+    audience: &str,
+    subject: &str,
+    lines: &[String],
+    link: &str,
+    lang: Lang,
+) -> (String, String) {
+    let (title, intro) = match (kind, lang) {
+        ("submission.held", Lang::De) => (
+            "Zur Freigabe zurückgehalten",
+            "Ihre Nachricht wurde zur Freigabe zurückgehalten.",
+        ),
+        ("submission.held", Lang::En) => {
+            ("Held for approval", "Your message is held for approval.")
+        }
+        ("submission.rejected", Lang::De) => {
+            ("Nicht verschickt", "Ihre Nachricht wurde nicht verschickt.")
+        }
+        ("submission.rejected", Lang::En) => ("Not sent", "Your message was not sent."),
+        (_, Lang::De) => (
+            "Versand freigegeben",
+            "Ihre Nachricht wurde angenommen und wird verschickt.",
+        ),
+        (_, Lang::En) => (
+            "Released",
+            "Your message was accepted and will be delivered.",
+        ),
+    };
+    let subject_line = format!("[{audience}] {title}: {subject}");
+    let mut body = format!("{intro}\n\n");
+    for line in lines {
+        body.push_str(line);
+        body.push('\n');
+    }
+    body.push_str(&format!("\n{link}\n"));
+    (subject_line, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_accepted_line_names_count_audience_and_start_in_both_languages() {
+        assert_eq!(
+            accepted(212, "Distrikt Oldenfelde", 120, Lang::En),
+            "accepted for 212 recipients of \"Distrikt Oldenfelde\"; delivery starts in 2 min"
+        );
+        assert_eq!(
+            accepted(365_120, "Alle", 0, Lang::De),
+            "angenommen für 365.120 Empfänger von \"Alle\"; der Versand beginnt sofort"
+        );
+    }
+
+    #[test]
+    fn held_names_the_approvers() {
+        assert!(held(&[RoleFunction::PressOffice], "Presse", Lang::De).contains("Pressestelle"));
+        assert!(
+            held(&[RoleFunction::PressOffice], "Presse", Lang::En).contains("held for approval by")
+        );
+    }
+}
