@@ -5,6 +5,7 @@
 //! queries serves both databases through sqlx's `Any` driver; where the dialects differ the
 //! query is chosen by [`Backend`].
 
+mod admin;
 mod approvals;
 mod audiences;
 mod audit;
@@ -32,11 +33,12 @@ mod submissions;
 pub mod testing;
 mod unsubscribe;
 
+pub use admin::AudiencePolicyChange;
 pub use approvals::{
     Actor, ApprovalOutcome, ApprovalRecord, ApprovalSettings, Approver, HeldSend, StopOutcome,
 };
 pub use audiences::{ApprovalSetting, Audience, AudienceSummary, NewAudience};
-pub use audit::{AuditBreak, AuditEntry, AuditEvent, AuditVerification, GENESIS_HASH};
+pub use audit::{AuditBreak, AuditEntry, AuditEvent, AuditQuery, AuditVerification, GENESIS_HASH};
 pub use clock::now_ms;
 pub use credentials::{generate_app_password, hash_password, verify_password, AppPassword};
 pub use db::{redact_url, Backend, Readiness, Store, StoreError};

@@ -112,7 +112,7 @@ pub async fn released_send(s: &Store, sender: i64, audience_id: i64, recipients:
     let stored = s
         .record_submission(&SubmissionRecord {
             submission: NewSubmission {
-                message_id: None,
+                message_id: Some("released@example.org".into()),
                 sender_member_id: sender,
                 credential_id: None,
                 login: "chair@example.org".into(),
