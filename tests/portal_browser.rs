@@ -151,27 +151,34 @@ async fn check_page(client: &Client, axe: &str, name: &str) {
     );
 }
 
-/// The newest mail in the outbox to `to` that holds `marker`, waited for.
+/// Every mail in the outbox to `to` that holds `marker`, oldest first.
+fn mails_in_outbox(outbox: &std::path::Path, to: &str, marker: &str) -> Vec<String> {
+    let mut found: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(outbox)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().starts_with('n'))
+                .filter_map(|e| {
+                    let text = std::fs::read_to_string(e.path()).ok()?;
+                    let modified = e.metadata().ok()?.modified().ok()?;
+                    (text.contains(&format!("To: <{to}>")) && text.contains(marker))
+                        .then_some((modified, text))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found.into_iter().map(|(_, text)| text).collect()
+}
+
+/// The newest mail in the outbox to `to` that holds `marker`, waited for until there are more
+/// than `seen` of them.
 async fn mail_in_outbox(outbox: &std::path::Path, to: &str, marker: &str, seen: usize) -> String {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let mut found: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(outbox)
-            .map(|entries| {
-                entries
-                    .filter_map(Result::ok)
-                    .filter(|e| e.file_name().to_string_lossy().starts_with('n'))
-                    .filter_map(|e| {
-                        let text = std::fs::read_to_string(e.path()).ok()?;
-                        let modified = e.metadata().ok()?.modified().ok()?;
-                        (text.contains(&format!("To: <{to}>")) && text.contains(marker))
-                            .then_some((modified, text))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let mut found = mails_in_outbox(outbox, to, marker);
         if found.len() > seen {
-            found.sort();
-            return found.pop().unwrap().1;
+            return found.pop().unwrap();
         }
         assert!(Instant::now() < deadline, "no mail with {marker} to {to}");
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -244,13 +251,15 @@ async fn sign_in(c: &Client, http: &str, outbox: &std::path::Path, email: &str, 
         check_page(c, axe, "01-signin").await;
     }
     fill(c, "#email", email).await;
+    // A person signing in again gets a new link: wait for it, not the used one.
+    let earlier = mails_in_outbox(outbox, email, "/signin/link/").len();
     click(c, "form[action='/signin'] button").await;
     let sent = body_text(c).await;
     assert!(sent.contains("Postfach"), "{sent}");
     if let Some(axe) = axe {
         check_page(c, axe, "02-signin-sent").await;
     }
-    let mail = mail_in_outbox(outbox, email, "/signin/link/", 0).await;
+    let mail = mail_in_outbox(outbox, email, "/signin/link/", earlier).await;
     c.goto(&format!("{http}{}", link_path(&mail, "/signin/link/")))
         .await
         .unwrap();
@@ -258,7 +267,12 @@ async fn sign_in(c: &Client, http: &str, outbox: &std::path::Path, email: &str, 
         check_page(c, axe, "03-signin-link").await;
     }
     click(c, "main form button").await;
-    assert!(c.current_url().await.unwrap().path().ends_with("/me"));
+    let at = c.current_url().await.unwrap();
+    assert!(
+        at.path().ends_with("/me"),
+        "{at}: {}\n{mail}",
+        body_text(c).await
+    );
 }
 
 #[tokio::test]
@@ -558,6 +572,41 @@ async fn a_member_looks_after_themselves_in_a_real_browser() {
         .starts_with("/submissions/"));
     assert!(body_text(c).await.contains("Sommerfest im Park"));
     check_page(c, &axe, "26-compose-sent").await;
+
+    // The admin changes a list's rules and finds the change in the audit log.
+    click(c, "form.signout button").await;
+    sign_in(c, &http, &outbox, "aylin.kaya@example.org", None).await;
+    c.goto(&format!("{http}/admin")).await.unwrap();
+    assert!(body_text(c).await.contains("Die Kette ist unversehrt"));
+    check_page(c, &axe, "27-admin").await;
+    c.goto(&format!("{http}/admin/audiences")).await.unwrap();
+    check_page(c, &axe, "28-admin-audiences").await;
+    click(c, "a[href='/admin/audiences/oldenfelde']").await;
+    check_page(c, &axe, "29-admin-policy").await;
+    c.find(Locator::Css("#approval-above"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let threshold = c.find(Locator::Css("#threshold")).await.unwrap();
+    threshold.clear().await.unwrap();
+    threshold.send_keys("150").await.unwrap();
+    click(
+        c,
+        "form[action='/admin/audiences/oldenfelde'] button[type='submit']",
+    )
+    .await;
+    let saved = body_text(c).await;
+    assert!(saved.contains("→ ab 150 Empfängern"), "{saved}");
+    check_page(c, &axe, "30-admin-policy-saved").await;
+    click(c, "a[href^='/admin/audit?person=']").await;
+    let audit = body_text(c).await;
+    assert!(
+        audit.contains("audience.changed") && audit.contains("\"approval_threshold\":150"),
+        "{audit}"
+    );
+    check_page(c, &axe, "31-admin-audit").await;
 
     driver.client.clone().close().await.unwrap();
     server.kill();

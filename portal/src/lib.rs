@@ -7,6 +7,7 @@
 //! a socket; every state change goes through the store's operations.
 
 mod account;
+mod admin;
 mod audiences;
 mod compose;
 mod contact;
@@ -169,6 +170,15 @@ pub fn router(state: AppState) -> Router {
         .route("/me/export", get(account::export))
         .route("/me/delete", post(account::request_deletion))
         .route("/compose", get(compose::page).post(compose::submit))
+        .route("/admin", get(admin::overview))
+        .route("/admin/pause", post(admin::pause))
+        .route("/admin/resume", post(admin::resume))
+        .route("/admin/audit", get(admin::audit))
+        .route("/admin/audiences", get(admin::audiences))
+        .route(
+            "/admin/audiences/{slug}",
+            get(admin::audience).post(admin::save_audience),
+        )
         .route("/audiences", get(audiences::list))
         .route("/audiences/{slug}", get(audiences::page))
         .route("/submissions", get(submissions::list))

@@ -84,7 +84,7 @@ async fn every_role_against_every_staff_page_and_action() {
         "anna@example.org",  // press office of A
         "erik@example.org",  // admin
     ];
-    let pages: [(String, [StatusCode; 5]); 8] = [
+    let pages: [(String, [StatusCode; 5]); 11] = [
         ("/audiences".into(), [OK; 5]),
         (
             "/audiences/oldenfelde".into(),
@@ -105,6 +105,18 @@ async fn every_role_against_every_staff_page_and_action() {
             [NOT_FOUND, OK, NOT_FOUND, NOT_FOUND, NOT_FOUND],
         ),
         ("/held/999999".into(), [NOT_FOUND; 5]),
+        (
+            "/admin".into(),
+            [NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, OK],
+        ),
+        (
+            "/admin/audit".into(),
+            [NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, OK],
+        ),
+        (
+            "/admin/audiences/oldenfelde".into(),
+            [NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, OK],
+        ),
     ];
     for (i, email) in people.iter().enumerate() {
         let mut browser = org.signed_in(email).await;

@@ -1,0 +1,179 @@
+//! `/admin`: only admins of the organisation; the kill switch, a policy change within the caps
+//! with before → after in the audit log, and the audit search.
+
+mod support;
+
+use axum::http::StatusCode;
+use support::staff::{held_send, offices};
+use support::{org, Org};
+use verteiler_policies::{EmailAddress, RoleFunction};
+use verteiler_store::{ApprovalSetting, NewMember, NewRole};
+
+/// Erik: admin at the branch, a top unit of this organisation.
+async fn admin(org: &Org) -> i64 {
+    let store = org.store();
+    let erik = store
+        .create_member(&NewMember {
+            external_id: Some("100302".into()),
+            first_name: "Erik".into(),
+            last_name: "Ernst".into(),
+            unit_id: org.branch,
+            email: Some(EmailAddress::parse("erik@example.org").unwrap()),
+        })
+        .await
+        .unwrap();
+    store
+        .grant_role(NewRole {
+            member_id: erik,
+            unit_id: org.branch,
+            function: RoleFunction::Admin,
+            covers_subtree: true,
+        })
+        .await
+        .unwrap();
+    erik
+}
+
+fn policy(max_recipients: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("approval", "above"),
+        ("threshold", "150"),
+        ("approvals_needed", "2"),
+        ("max_recipients", max_recipients),
+        ("max_message_kb", ""),
+        ("sends_per_day", "4"),
+    ]
+}
+
+#[tokio::test]
+async fn nobody_but_an_admin_reaches_the_admin_pages() {
+    let org = org().await;
+    admin(&org).await;
+    for email in ["anna@example.org", "ben@example.org"] {
+        let mut browser = org.signed_in(email).await;
+        for path in [
+            "/admin",
+            "/admin/audit",
+            "/admin/audiences",
+            "/admin/audiences/oldenfelde",
+        ] {
+            assert_eq!(
+                browser.get(path).await.status,
+                StatusCode::NOT_FOUND,
+                "{email} {path}"
+            );
+        }
+        browser.get("/me").await;
+        let paused = browser.post("/admin/pause", &[("reason", "test")]).await;
+        assert_eq!(paused.status, StatusCode::NOT_FOUND, "{email}");
+        let changed = browser
+            .post("/admin/audiences/oldenfelde", &policy("300"))
+            .await;
+        assert_eq!(changed.status, StatusCode::NOT_FOUND, "{email}");
+    }
+    assert!(org.store().delivery_pause().await.unwrap().is_none());
+    let list = org
+        .store()
+        .audience_by_id(org.oldenfelde)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(list.approval, ApprovalSetting::Never, "nothing changed");
+}
+
+#[tokio::test]
+async fn an_admin_pauses_changes_a_policy_and_finds_it_in_the_audit_log() {
+    let org = org().await;
+    let erik = admin(&org).await;
+    let store = org.store();
+    let mut browser = org.signed_in("erik@example.org").await;
+    let overview = browser.get("/admin").await;
+    assert_eq!(overview.status, StatusCode::OK);
+    assert!(overview.body.contains("Der Versand läuft."));
+    assert!(
+        overview.body.contains("Die Kette ist unversehrt"),
+        "{}",
+        overview.body
+    );
+
+    let bare = browser.post("/admin/pause", &[("reason", " ")]).await;
+    assert_eq!(bare.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(store.delivery_pause().await.unwrap().is_none());
+    browser.get("/admin").await;
+    let paused = browser
+        .post("/admin/pause", &[("reason", "Spamwelle")])
+        .await;
+    assert_eq!(paused.status, StatusCode::SEE_OTHER);
+    let pause = store.delivery_pause().await.unwrap().expect("paused");
+    assert_eq!(
+        (pause.reason.as_str(), pause.by.clone()),
+        ("Spamwelle", format!("portal:member:{erik}"))
+    );
+    assert!(browser.get("/admin").await.body.contains("Spamwelle"));
+    browser.post("/admin/resume", &[]).await;
+    assert!(store.delivery_pause().await.unwrap().is_none());
+
+    // Above the organisation's cap: refused, named, unchanged.
+    browser.get("/admin/audiences/oldenfelde").await;
+    let over = browser
+        .post("/admin/audiences/oldenfelde", &policy("99999999"))
+        .await;
+    assert_eq!(over.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        over.body.contains("Obergrenze der Organisation sein"),
+        "{}",
+        over.body
+    );
+    assert_eq!(
+        store
+            .audience_by_id(org.oldenfelde)
+            .await
+            .unwrap()
+            .unwrap()
+            .approval,
+        ApprovalSetting::Never
+    );
+    let saved = browser
+        .post("/admin/audiences/oldenfelde", &policy("300"))
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert!(
+        saved
+            .body
+            .contains("Freigabe: nicht nötig → ab 150 Empfängern"),
+        "{}",
+        saved.body
+    );
+    let list = store.audience_by_id(org.oldenfelde).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            list.approval,
+            list.approvals_needed,
+            list.max_recipients,
+            list.sends_per_sender_per_day
+        ),
+        (ApprovalSetting::AboveRecipients(150), 2, Some(300), Some(4))
+    );
+    let audit = browser
+        .get(&format!("/admin/audit?person=portal:member:{erik}"))
+        .await;
+    assert!(audit.body.contains("audience.changed"), "{}", audit.body);
+    assert!(
+        audit.body.contains("delivery.paused") && audit.body.contains("delivery.resumed"),
+        "{}",
+        audit.body
+    );
+
+    // By message id: the entries of that submission only.
+    offices(&org).await;
+    held_send(&org, "Haushalt").await;
+    let found = browser
+        .get("/admin/audit?message_id=%3CHaushalt%40example.org%3E")
+        .await;
+    assert!(found.body.contains("submission.decided"), "{}", found.body);
+    assert!(!found.body.contains("audience.changed"));
+    let none = browser
+        .get("/admin/audit?message_id=nope%40example.org")
+        .await;
+    assert!(none.body.contains("Keine Einträge gefunden."));
+}
