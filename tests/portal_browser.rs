@@ -607,6 +607,11 @@ async fn a_member_looks_after_themselves_in_a_real_browser() {
         "{audit}"
     );
     check_page(c, &axe, "31-admin-audit").await;
+    c.goto(&format!("{http}/admin/units")).await.unwrap();
+    check_page(c, &axe, "32-admin-units").await;
+    click(c, "a[href='/admin/units/HH-WA-OLD']").await;
+    assert!(body_text(c).await.contains("Ole Brandt"));
+    check_page(c, &axe, "33-admin-unit").await;
 
     driver.client.clone().close().await.unwrap();
     server.kill();

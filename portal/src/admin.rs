@@ -33,7 +33,7 @@ csrf_form! {
 const AUDIT_PAGE: usize = 200;
 
 /// `Ok` for an admin; the not-found page for anybody else.
-async fn require_admin(state: &AppState, member: &Member) -> Result<(), Response> {
+pub(crate) async fn require_admin(state: &AppState, member: &Member) -> Result<(), Response> {
     match state.store.is_admin(member.id()).await {
         Ok(true) => Ok(()),
         Ok(false) => Err(not_found(&member.frame())),
@@ -102,6 +102,7 @@ pub async fn overview(State(state): State<AppState>, member: Member) -> Response
         ul {
             li { a href="/admin/audit" { (frame.t("admin_audit_title")) } }
             li { a href="/admin/audiences" { (frame.t("admin_audiences_title")) } }
+            li { a href="/admin/units" { (frame.t("admin_units_title")) } }
         }
     };
     respond(StatusCode::OK, layout(&frame, frame.t("admin_title"), body))

@@ -8,6 +8,7 @@
 
 mod account;
 mod admin;
+mod admin_units;
 mod audiences;
 mod compose;
 mod contact;
@@ -174,6 +175,10 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/pause", post(admin::pause))
         .route("/admin/resume", post(admin::resume))
         .route("/admin/audit", get(admin::audit))
+        .route("/admin/units", get(admin_units::tree))
+        .route("/admin/units/{code}", get(admin_units::unit))
+        .route("/admin/units/{code}/grant", post(admin_units::grant))
+        .route("/admin/units/{code}/revoke", post(admin_units::revoke))
         .route("/admin/audiences", get(admin::audiences))
         .route(
             "/admin/audiences/{slug}",

@@ -177,3 +177,74 @@ async fn an_admin_pauses_changes_a_policy_and_finds_it_in_the_audit_log() {
         .await;
     assert!(none.body.contains("Keine Einträge gefunden."));
 }
+
+#[tokio::test]
+async fn an_admin_grants_and_revokes_an_office_and_nobody_else_can() {
+    let org = org().await;
+    admin(&org).await;
+    let store = org.store();
+    // Ben may not touch offices.
+    let mut ben = org.signed_in("ben@example.org").await;
+    assert_eq!(ben.get("/admin/units").await.status, StatusCode::NOT_FOUND);
+    ben.get("/me").await;
+    let forced = ben
+        .post(
+            "/admin/units/HH-OLD/grant",
+            &[("email", "ben@example.org"), ("function", "chair")],
+        )
+        .await;
+    assert_eq!(forced.status, StatusCode::NOT_FOUND);
+    assert!(store
+        .roles_at(org.branch)
+        .await
+        .unwrap()
+        .iter()
+        .all(|h| h.member_id != org.ben));
+
+    let mut erik = org.signed_in("erik@example.org").await;
+    let tree = erik.get("/admin/units").await;
+    assert_eq!(tree.status, StatusCode::OK);
+    assert!(
+        tree.body.contains("href=\"/admin/units/HH-OLD\""),
+        "{}",
+        tree.body
+    );
+    erik.get("/admin/units/HH-OLD").await;
+    let unknown = erik
+        .post(
+            "/admin/units/HH-OLD/grant",
+            &[("email", "nobody@example.org"), ("function", "chair")],
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unknown.body.contains("kein aktives Mitglied"));
+    let granted = erik
+        .post(
+            "/admin/units/HH-OLD/grant",
+            &[
+                ("email", "ben@example.org"),
+                ("function", "chair"),
+                ("subtree", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(granted.status, StatusCode::SEE_OTHER);
+    let ben_chair = |holders: &[verteiler_store::RoleHolder]| {
+        holders.iter().any(|h| {
+            h.member_id == org.ben && h.function == RoleFunction::Chair && h.covers_subtree
+        })
+    };
+    assert!(ben_chair(&store.roles_at(org.branch).await.unwrap()));
+    let page = erik.get("/admin/units/HH-OLD").await;
+    assert!(page.body.contains("Ben Brandt") && page.body.contains("Vorsitz"));
+    let revoked = erik
+        .post(
+            "/admin/units/HH-OLD/revoke",
+            &[("member_id", &org.ben.to_string()), ("function", "chair")],
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    assert!(!ben_chair(&store.roles_at(org.branch).await.unwrap()));
+    let audit = erik.get("/admin/audit?person=portal:member").await;
+    assert!(audit.body.contains("role.granted") && audit.body.contains("role.revoked"));
+}

@@ -33,7 +33,7 @@ mod submissions;
 pub mod testing;
 mod unsubscribe;
 
-pub use admin::AudiencePolicyChange;
+pub use admin::{AudiencePolicyChange, RoleHolder};
 pub use approvals::{
     Actor, ApprovalOutcome, ApprovalRecord, ApprovalSettings, Approver, HeldSend, StopOutcome,
 };

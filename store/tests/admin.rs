@@ -124,3 +124,43 @@ async fn a_policy_change_is_audited_before_and_after_and_found_by_search() {
         .unwrap()
         .is_empty());
 }
+
+#[tokio::test]
+async fn roles_are_listed_per_unit_and_revoked_with_an_audit_entry() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    let org = build_org(s).await;
+    let chair = member(s, "Chair", org.old).await;
+    role(s, chair, org.old, RoleFunction::Chair).await;
+    let held = s.roles_at(org.old).await.unwrap();
+    assert_eq!(held.len(), 1);
+    assert_eq!(
+        (
+            held[0].member_id,
+            held[0].function,
+            held[0].email.as_deref(),
+            held[0].source.as_str()
+        ),
+        (
+            chair,
+            RoleFunction::Chair,
+            Some("chair@example.org"),
+            "admin"
+        )
+    );
+    assert!(s.roles_at(org.ott).await.unwrap().is_empty());
+
+    let admin = s.acting_as("aylin@example.org");
+    assert!(!admin
+        .revoke_role(chair, org.old, RoleFunction::PressOffice)
+        .await
+        .unwrap());
+    assert!(admin
+        .revoke_role(chair, org.old, RoleFunction::Chair)
+        .await
+        .unwrap());
+    assert!(s.roles_at(org.old).await.unwrap().is_empty());
+    let revoked = s.last_audit_details("role.revoked").await.unwrap().unwrap();
+    assert_eq!(revoked["function"], "chair");
+    assert_eq!(revoked["member_id"], chair);
+}
