@@ -59,10 +59,13 @@ pub async fn overview(State(state): State<AppState>, member: Member) -> Response
         return r;
     }
     let frame = member.frame();
-    let (pause, chain) = match async {
+    let now = verteiler_store::now_ms();
+    let (pause, chain, volume) = match async {
         Ok::<_, verteiler_store::StoreError>((
             state.store.delivery_pause().await?,
             state.store.audit_verify().await?,
+            // The organisation's figure does not depend on the member asked about.
+            state.store.volume_facts(member.id(), None, now).await?,
         ))
     }
     .await
@@ -94,6 +97,7 @@ pub async fn overview(State(state): State<AppState>, member: Member) -> Response
                 }
             }
         }
+        (limits_section(&frame, &org_limits(&state), volume.org_recipients_last_hour))
         h2 { (frame.t("admin_chain")) }
         @match &chain.broken {
             None => p class="wrap" { (frame.lang.text_with("admin_chain_ok", &[("entries", &format_count(chain.entries, frame.lang.policies())), ("hash", &chain.head_hash)])) },
@@ -106,6 +110,40 @@ pub async fn overview(State(state): State<AppState>, member: Member) -> Response
         }
     };
     respond(StatusCode::OK, layout(&frame, frame.t("admin_title"), body))
+}
+
+/// The circuit breaker's reading and the organisation's caps (set in the configuration file,
+/// `[limits]`; shown here, changed there).
+fn limits_section(frame: &Frame<'_>, org: &OrgLimits, last_hour: u64) -> Markup {
+    let lang = frame.lang.policies();
+    let n = |v: u64| format_count(v, lang);
+    let cap = |c: &verteiler_policies::RateCap| {
+        frame.lang.text_with(
+            "admin_rate",
+            &[("hold", &n(c.hold_above)), ("reject", &n(c.reject_above))],
+        )
+    };
+    html! {
+        h2 { (frame.t("admin_breaker")) }
+        p {
+            (frame.lang.text_with("admin_breaker_reading", &[
+                ("sent", &n(last_hour)),
+                ("cap", &n(org.circuit_breaker_recipients_per_hour)),
+            ]))
+        }
+        h2 { (frame.t("admin_limits")) }
+        p { (frame.t("admin_limits_where")) }
+        dl class="facts" {
+            dt { (frame.t("audiences_max_recipients")) } dd { (n(org.max_recipients)) }
+            dt { (frame.t("audiences_max_size")) }
+            dd { (format_bytes(org.max_message_bytes, Rounding::Down, lang)) }
+            dt { (frame.t("admin_limit_sender_hour")) } dd { (cap(&org.sender_sends_per_hour)) }
+            dt { (frame.t("admin_limit_sender_day")) } dd { (cap(&org.sender_sends_per_day)) }
+            dt { (frame.t("admin_limit_recipients_day")) } dd { (cap(&org.sender_recipients_per_day)) }
+            dt { (frame.t("admin_limit_visible")) } dd { (org.visible_recipients_threshold) }
+            dt { (frame.t("audiences_first_send")) } dd { (n(org.first_send_hold_above)) }
+        }
+    }
 }
 
 pub async fn pause(

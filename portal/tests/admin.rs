@@ -91,6 +91,13 @@ async fn an_admin_pauses_changes_a_policy_and_finds_it_in_the_audit_log() {
     assert_eq!(overview.status, StatusCode::OK);
     assert!(overview.body.contains("Der Versand läuft."));
     assert!(
+        overview
+            .body
+            .contains("In der letzten Stunde erreicht: 0 Empfänger"),
+        "{}",
+        overview.body
+    );
+    assert!(
         overview.body.contains("Die Kette ist unversehrt"),
         "{}",
         overview.body
