@@ -8,7 +8,7 @@
 //! the same answer as for a send that does not exist.
 
 use crate::csrf_form;
-use crate::member::not_found;
+use crate::member::{category_key, kind_key, not_found};
 use crate::message_view;
 use crate::page::{internal_error, layout, respond, when, Frame};
 use crate::session::{Member, MemberForm};
@@ -129,12 +129,32 @@ pub async fn page(
         Ok(raw) => raw.map(|raw| message_view::view(&raw)).unwrap_or_default(),
         Err(e) => return internal_error(member.lang, &e),
     };
+    // Whom the list addresses, as the admins defined it: what the approver weighs the
+    // figures against.
+    let definition = match held.audience_id {
+        Some(id) => match definition_of(&state, id).await {
+            Ok(d) => d,
+            Err(e) => return internal_error(member.lang, &e),
+        },
+        None => None,
+    };
     let count = format_count(held.recipients, lang);
     let usual = held.usual_size.map(|u| format_count(u, lang));
     let body = html! {
         dl class="facts" {
             dt { (frame.t("held_sender")) } dd { (held.sender) }
             dt { (frame.t("held_list")) } dd { (held.audience) " (" (held.address) ")" }
+            @if let Some((audience, unit)) = &definition {
+                dt { (frame.t("held_definition")) }
+                dd {
+                    (frame.t(kind_key(audience.kind))) ", " (frame.t(category_key(audience.category)))
+                    " · " (unit.name) " (" (unit.code) ")"
+                    @if audience.include_subunits { " " (frame.t("held_with_subunits")) }
+                    @if let Some(f) = audience.role_function {
+                        " · " (verteiler_policies::function_label(f, lang))
+                    }
+                }
+            }
             dt { (frame.t("held_recipients")) }
             dd {
                 (count)
@@ -248,6 +268,21 @@ pub async fn content(
         document,
     )
         .into_response()
+}
+
+async fn definition_of(
+    state: &AppState,
+    audience_id: i64,
+) -> Result<Option<(verteiler_store::Audience, verteiler_store::Unit)>, verteiler_store::StoreError>
+{
+    let Some(audience) = state.store.audience_by_id(audience_id).await? else {
+        return Ok(None);
+    };
+    Ok(state
+        .store
+        .unit_by_id(audience.unit_id)
+        .await?
+        .map(|unit| (audience, unit)))
 }
 
 fn actor(member: &Member) -> Actor {

@@ -39,6 +39,12 @@ async fn the_press_office_approves_on_the_page_and_nobody_else_can() {
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("Haushalt") && page.body.contains("Ben Brandt"));
     assert!(
+        page.body
+            .contains("Mitglieder einer Gliederung, Ankündigungen · Oldenfelde (HH-OLD)"),
+        "the list's definition: {}",
+        page.body
+    );
+    assert!(
         page.body.contains("&lt;b&gt;Text&lt;/b&gt; der Mitteilung"),
         "the text is shown, escaped"
     );
