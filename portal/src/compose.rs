@@ -169,16 +169,7 @@ pub async fn submit(
         None
     };
     if let Some(key) = problem {
-        let outcome = Some(Outcome::Invalid(key));
-        return render(
-            &state,
-            &member,
-            &frame,
-            &form,
-            outcome,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return refuse(&state, &member, &frame, &form, key).await;
     }
     let profile = match state.store.sender_profile(member.id()).await {
         Ok(p) => p,
@@ -191,16 +182,7 @@ pub async fn submit(
         .find(|(_, verified)| *verified)
         .map(|(address, _)| address.clone())
     else {
-        let outcome = Some(Outcome::Invalid("compose_no_address"));
-        return render(
-            &state,
-            &member,
-            &frame,
-            &form,
-            outcome,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return refuse(&state, &member, &frame, &form, "compose_no_address").await;
     };
     let address = format!("{}@{}", form.list, settings.list_domain);
     let name = format!("{} {}", member.session.first_name, member.session.last_name);
@@ -262,6 +244,19 @@ pub async fn submit(
         Ok(stored) => see_other(&format!("/submissions/{}", stored.id), vec![]),
         Err(e) => internal_error(member.lang, &e),
     }
+}
+
+/// The form again, with why the draft cannot be sent (422).
+async fn refuse(
+    state: &AppState,
+    member: &Member,
+    frame: &Frame<'_>,
+    draft: &ComposeForm,
+    key: &'static str,
+) -> Response {
+    let outcome = Some(Outcome::Invalid(key));
+    let status = StatusCode::UNPROCESSABLE_ENTITY;
+    render(state, member, frame, draft, outcome, status).await
 }
 
 /// The email as a mail client would write it: text, and the HTML as its alternative.

@@ -27,14 +27,12 @@ csrf_form! {
     RejectForm { comment: String }
 }
 
-/// The held send, if the signed-in member is one of its approvers.
-async fn reviewable(
-    state: &AppState,
-    member: &Member,
-    send_id: i64,
-) -> Result<Option<HeldSend>, Response> {
+/// The held send, if the signed-in member is one of its approvers; otherwise the answer for a
+/// send that does not exist.
+async fn reviewable(state: &AppState, member: &Member, send_id: i64) -> Result<HeldSend, Response> {
+    let missing = || not_found(&member.frame());
     let Some(settings) = &state.settings.approvals else {
-        return Ok(None);
+        return Err(missing());
     };
     let found = state
         .store
@@ -42,15 +40,15 @@ async fn reviewable(
         .await
         .map_err(|e| internal_error(member.lang, &e))?;
     let Some(held) = found else {
-        return Ok(None);
+        return Err(missing());
     };
     match state
         .store
         .may_review(&held, member.id(), &settings.limits)
         .await
     {
-        Ok(true) => Ok(Some(held)),
-        Ok(false) => Ok(None),
+        Ok(true) => Ok(held),
+        Ok(false) => Err(missing()),
         Err(e) => Err(internal_error(member.lang, &e)),
     }
 }
@@ -120,8 +118,7 @@ pub async fn page(
 ) -> Response {
     let frame = member.frame();
     let held = match reviewable(&state, &member, send_id).await {
-        Ok(Some(held)) => held,
-        Ok(None) => return not_found(&frame),
+        Ok(held) => held,
         Err(response) => return response,
     };
     let lang = frame.lang.policies();
@@ -242,8 +239,7 @@ pub async fn content(
 ) -> Response {
     let frame = member.frame();
     let held = match reviewable(&state, &member, send_id).await {
-        Ok(Some(held)) => held,
-        Ok(None) => return not_found(&frame),
+        Ok(held) => held,
         Err(response) => return response,
     };
     let html = match state.store.submission_raw(held.submission_id).await {

@@ -5,21 +5,12 @@ mod support;
 
 use axum::http::StatusCode;
 use support::org;
-use verteiler_policies::RoleFunction;
-use verteiler_store::NewRole;
+use support::staff::make_chair;
 
 #[tokio::test]
 async fn a_chair_sees_their_lists_by_channel_and_nobody_else_does() {
     let org = org().await;
-    org.store()
-        .grant_role(NewRole {
-            member_id: org.ben,
-            unit_id: org.branch,
-            function: RoleFunction::Chair,
-            covers_subtree: false,
-        })
-        .await
-        .unwrap();
+    make_chair(&org).await;
 
     let mut ben = org.signed_in("ben@example.org").await;
     let list = ben.get("/audiences").await;

@@ -5,21 +5,8 @@
 mod support;
 
 use axum::http::StatusCode;
-use support::{org, Org};
-use verteiler_policies::RoleFunction;
-use verteiler_store::NewRole;
-
-async fn chair(org: &Org) {
-    org.store()
-        .grant_role(NewRole {
-            member_id: org.ben,
-            unit_id: org.branch,
-            function: RoleFunction::Chair,
-            covers_subtree: false,
-        })
-        .await
-        .unwrap();
-}
+use support::org;
+use support::staff::make_chair;
 
 fn draft<'a>(action: &'a str, subject: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
@@ -34,7 +21,7 @@ fn draft<'a>(action: &'a str, subject: &'a str) -> Vec<(&'a str, &'a str)> {
 #[tokio::test]
 async fn a_chair_checks_then_sends_through_the_same_intake_as_smtp() {
     let org = org().await;
-    chair(&org).await;
+    make_chair(&org).await;
     let store = org.store();
     let mut ben = org.signed_in("ben@example.org").await;
     let page = ben.get("/compose?list=oldenfelde").await;
@@ -131,7 +118,7 @@ async fn without_the_right_the_engine_refuses_and_bad_drafts_are_named() {
         .body
         .contains("abgelehnt"));
 
-    chair(&org).await;
+    make_chair(&org).await;
     let mut ben = org.signed_in("ben@example.org").await;
     ben.get("/compose").await;
     let before = store.count_submissions().await.unwrap();

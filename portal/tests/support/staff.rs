@@ -121,3 +121,16 @@ pub async fn offices(org: &Org) -> i64 {
 pub async fn state_of(org: &Org, send: i64) -> String {
     org.store().send_record(send).await.unwrap().unwrap().state
 }
+
+/// Ben becomes the chair of the branch (and may write to its list).
+pub async fn make_chair(org: &Org) {
+    org.store()
+        .grant_role(NewRole {
+            member_id: org.ben,
+            unit_id: org.branch,
+            function: RoleFunction::Chair,
+            covers_subtree: false,
+        })
+        .await
+        .unwrap();
+}
