@@ -17,7 +17,7 @@ use axum::http::{header::LOCATION, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 use verteiler_policies::format_count;
-use verteiler_store::{CancelOutcome, DeliveryTotals, OwnSend, OwnSubmission};
+use verteiler_store::{Actor, CancelOutcome, DeliveryTotals, Ingress, OwnSend, OwnSubmission};
 
 csrf_form! {
     CancelForm {}
@@ -192,12 +192,12 @@ pub async fn cancel(
 ) -> Response {
     let frame = member.frame();
     // Audited like every portal change: as the member, through the portal.
-    let by = format!("portal:member:{}", member.id());
-    match state
-        .store
-        .cancel_own_send(member.id(), id, send_id, &by)
-        .await
-    {
+    let actor = Actor {
+        member_id: member.id(),
+        label: format!("portal:member:{}", member.id()),
+        ingress: Ingress::Portal,
+    };
+    match state.store.cancel_own_send(&actor, id, send_id).await {
         // Back to the submission, which now shows the send stopped.
         Ok(CancelOutcome::Cancelled { .. }) => (
             StatusCode::SEE_OTHER,

@@ -162,3 +162,46 @@ async fn the_pages_speak_english_too() {
         .body
         .contains("not sent anything"));
 }
+
+#[tokio::test]
+async fn a_held_send_stopped_by_its_sender_is_withdrawn_from_the_approvers() {
+    let org = org().await;
+    support::staff::offices(&org).await;
+    let held = support::staff::held_send(&org, "Haushalt").await;
+    let submission = org
+        .store()
+        .send_record(held)
+        .await
+        .unwrap()
+        .unwrap()
+        .submission_id;
+    let mut ben = org.signed_in("ben@example.org").await;
+    let page = ben.get(&format!("/submissions/{submission}")).await;
+    assert!(page.body.contains("wartet auf Freigabe"), "{}", page.body);
+    let stopped = ben
+        .post(
+            &format!("/submissions/{submission}/sends/{held}/cancel"),
+            &[],
+        )
+        .await;
+    assert_eq!(stopped.status, StatusCode::SEE_OTHER);
+    assert_eq!(state_of(&org, held).await, "withdrawn");
+    assert!(ben
+        .get(&format!("/submissions/{submission}"))
+        .await
+        .body
+        .contains("zurückgezogen"));
+    // The press office no longer finds it.
+    let mut anna = org.signed_in("anna@example.org").await;
+    assert_eq!(
+        anna.get(&format!("/held/{held}")).await.status,
+        StatusCode::OK
+    );
+    assert!(!anna
+        .get("/held")
+        .await
+        .body
+        .contains(&format!("/held/{held}\"")));
+    let audit = org.store().audit_of_submission(submission).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "send.withdrawn"));
+}

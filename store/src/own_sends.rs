@@ -3,7 +3,7 @@
 //! simply not found: the object-level authorisation lives in the query, not in the caller.
 
 use crate::submissions::send_from_row;
-use crate::{DeliveryTotals, SendRecord, Store, StoreError};
+use crate::{Actor, DeliveryTotals, SendRecord, StopOutcome, Store, StoreError};
 use sqlx::Row;
 use verteiler_policies::Reason;
 
@@ -41,7 +41,7 @@ pub struct OwnSubmission {
 /// What stopping one's own send did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CancelOutcome {
-    /// Stopped; this many copies not yet handed over were cancelled.
+    /// Stopped (a held send: withdrawn); this many copies not yet handed over were cancelled.
     Cancelled { copies: u64 },
     /// The send had ended already (complete, rejected, cancelled …).
     NotRunning { state: String },
@@ -106,15 +106,16 @@ impl Store {
         Ok(totals)
     }
 
-    /// Stops one of the member's own sends, audited as `by`.
+    /// Stops one of the actor's own sends. A held send is withdrawn (as `verteiler held
+    /// withdraw` does: nobody is asked to approve it any more); a released one is cancelled,
+    /// with the copies not yet handed over.
     pub async fn cancel_own_send(
         &self,
-        member_id: i64,
+        actor: &Actor,
         submission_id: i64,
         send_id: i64,
-        by: &str,
     ) -> Result<CancelOutcome, StoreError> {
-        let Some(submission) = self.own_submission(member_id, submission_id).await? else {
+        let Some(submission) = self.own_submission(actor.member_id, submission_id).await? else {
             return Ok(CancelOutcome::NotFound);
         };
         let Some(own) = submission.sends.iter().find(|o| o.send.id == send_id) else {
@@ -125,7 +126,14 @@ impl Store {
                 state: own.send.state.clone(),
             });
         }
-        let copies = self.cancel_send(send_id, by).await?;
+        if own.send.state == "held" {
+            return Ok(match self.withdraw_send(send_id, actor).await? {
+                StopOutcome::Stopped => CancelOutcome::Cancelled { copies: 0 },
+                StopOutcome::NotHeld { state } => CancelOutcome::NotRunning { state },
+                _ => CancelOutcome::NotFound,
+            });
+        }
+        let copies = self.cancel_send(send_id, &actor.label).await?;
         // The send may have finished between the look and the stop: say what it is now.
         match self.send_record(send_id).await?.map(|s| s.state) {
             Some(state) if state != "cancelled" => Ok(CancelOutcome::NotRunning { state }),

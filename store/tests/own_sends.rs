@@ -5,7 +5,15 @@ mod common;
 
 use common::*;
 use verteiler_store::testing::TestDatabase;
-use verteiler_store::CancelOutcome;
+use verteiler_store::{Actor, CancelOutcome, Ingress};
+
+fn actor(member_id: i64, label: &str) -> Actor {
+    Actor {
+        member_id,
+        label: label.into(),
+        ingress: Ingress::Portal,
+    }
+}
 
 #[tokio::test]
 async fn only_the_sender_sees_and_stops_their_send() {
@@ -43,7 +51,7 @@ async fn only_the_sender_sees_and_stops_their_send() {
     assert_eq!(totals[0].queued, 1);
 
     assert_eq!(
-        s.cancel_own_send(chair_b, submission, send, "portal:b")
+        s.cancel_own_send(&actor(chair_b, "portal:b"), submission, send)
             .await
             .unwrap(),
         CancelOutcome::NotFound,
@@ -54,7 +62,7 @@ async fn only_the_sender_sees_and_stops_their_send() {
         "scheduled"
     );
     assert_eq!(
-        s.cancel_own_send(chair_a, submission + 1, send, "portal:a")
+        s.cancel_own_send(&actor(chair_a, "portal:a"), submission + 1, send)
             .await
             .unwrap(),
         CancelOutcome::NotFound,
@@ -62,7 +70,7 @@ async fn only_the_sender_sees_and_stops_their_send() {
     );
 
     assert_eq!(
-        s.cancel_own_send(chair_a, submission, send, "portal:a")
+        s.cancel_own_send(&actor(chair_a, "portal:a"), submission, send)
             .await
             .unwrap(),
         CancelOutcome::Cancelled { copies: 1 }
@@ -76,7 +84,7 @@ async fn only_the_sender_sees_and_stops_their_send() {
     assert!(!own.sends[0].running());
     assert_eq!(s.own_totals(&own).await.unwrap()[0].cancelled, 1);
     assert_eq!(
-        s.cancel_own_send(chair_a, submission, send, "portal:a")
+        s.cancel_own_send(&actor(chair_a, "portal:a"), submission, send)
             .await
             .unwrap(),
         CancelOutcome::NotRunning {
