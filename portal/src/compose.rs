@@ -25,8 +25,6 @@ csrf_form! {
 
 /// Longest subject accepted (a subject is one line in every mail client).
 const SUBJECT_MAX: usize = 200;
-/// Characters of the text kept as the preview approvers read (as the gateway keeps).
-const PREVIEW_CHARS: usize = 4_000;
 
 #[derive(serde::Deserialize)]
 pub struct Preselect {
@@ -226,7 +224,7 @@ pub async fn submit(
         content_hash: message.content_hash.to_string(),
         raw,
         message_facts: Some(message),
-        preview: Some(form.text.chars().take(PREVIEW_CHARS).collect()),
+        preview: Some(form.text.chars().take(intake::PREVIEW_CHARS).collect()),
     };
     let sender = intake::Sender {
         member_id: member.id(),

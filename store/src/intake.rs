@@ -10,6 +10,10 @@ use verteiler_policies::{
     decide, format_count, function_list, Channel, Decision, Lang, MessageFacts, RoleFunction,
 };
 
+/// Characters of a message's text kept as its preview: what approvers read in the request
+/// before deciding. The same for every way in.
+pub const PREVIEW_CHARS: usize = 4_000;
+
 /// The engine's decision for one addressed list.
 #[derive(Debug, Clone)]
 pub struct DecidedSend {

@@ -49,9 +49,11 @@ pub enum CancelOutcome {
     NotFound,
 }
 
-const OWN_COLUMNS: &str = "sub.id AS sub_id, sub.subject, sub.created_at AS sub_created, \
+/// A submission's sends with the list names, one row per send.
+const OWN_SELECT: &str = "SELECT sub.id AS sub_id, sub.subject, sub.created_at AS sub_created, \
      s.id, s.submission_id, s.address, s.state, s.decision, s.reasons, s.recipients, \
-     s.release_at, a.name AS audience";
+     s.release_at, a.name AS audience FROM submissions sub \
+     JOIN sends s ON s.submission_id = sub.id LEFT JOIN audiences a ON a.id = s.audience_id";
 
 impl Store {
     /// The member's newest `max` submissions, newest first.
@@ -61,10 +63,7 @@ impl Store {
         max: usize,
     ) -> Result<Vec<OwnSubmission>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {OWN_COLUMNS} FROM submissions sub \
-             JOIN sends s ON s.submission_id = sub.id \
-             LEFT JOIN audiences a ON a.id = s.audience_id \
-             WHERE sub.id IN (SELECT id FROM submissions WHERE sender_member_id = $1 \
+            "{OWN_SELECT} WHERE sub.id IN (SELECT id FROM submissions WHERE sender_member_id = $1 \
                               ORDER BY id DESC LIMIT $2) \
              ORDER BY sub.id DESC, s.id"
         ))
@@ -82,10 +81,7 @@ impl Store {
         submission_id: i64,
     ) -> Result<Option<OwnSubmission>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {OWN_COLUMNS} FROM submissions sub \
-             JOIN sends s ON s.submission_id = sub.id \
-             LEFT JOIN audiences a ON a.id = s.audience_id \
-             WHERE sub.id = $1 AND sub.sender_member_id = $2 ORDER BY s.id"
+            "{OWN_SELECT} WHERE sub.id = $1 AND sub.sender_member_id = $2 ORDER BY s.id"
         ))
         .bind(submission_id)
         .bind(member_id)

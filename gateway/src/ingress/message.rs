@@ -22,8 +22,7 @@ pub struct MessageSummary {
     pub preview: String,
 }
 
-/// Characters of the text body kept as the preview.
-pub const PREVIEW_CHARS: usize = 4_000;
+pub use verteiler_store::intake::PREVIEW_CHARS;
 
 /// Why a message cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
