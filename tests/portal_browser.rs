@@ -613,6 +613,54 @@ async fn a_member_looks_after_themselves_in_a_real_browser() {
     assert!(body_text(c).await.contains("Ole Brandt"));
     check_page(c, &axe, "33-admin-unit").await;
 
+    // The admin imports a member export: the dry run first, then the confirmed import.
+    let export = env.path("export.csv");
+    std::fs::write(
+        &export,
+        "external_id;first_name;last_name;unit_code;email\n\
+         9900001;Greta;Grünwald;HH-WA-OLD;greta.gruenwald@example.org\n\
+         9900002;Hans;Haller;XX-NONE;hans.haller@example.org\n",
+    )
+    .unwrap();
+    c.goto(&format!("{http}/admin")).await.unwrap();
+    click(c, "a[href='/admin/import']").await;
+    check_page(c, &axe, "34-admin-import").await;
+    c.find(Locator::Css("#file"))
+        .await
+        .unwrap()
+        .send_keys(&export.display().to_string())
+        .await
+        .unwrap();
+    click(c, "form[action='/admin/import'] button[type='submit']").await;
+    let dry_run = body_text(c).await;
+    assert!(
+        dry_run.contains("Probelauf") && dry_run.contains("XX-NONE"),
+        "{dry_run}"
+    );
+    check_page(c, &axe, "35-admin-import-dry-run").await;
+    c.find(Locator::Css("#skip_invalid"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click(
+        c,
+        "form[action='/admin/import/confirm'] button[type='submit']",
+    )
+    .await;
+    assert!(body_text(c).await.contains("Importiert."));
+    check_page(c, &axe, "36-admin-import-done").await;
+    assert!(env
+        .db
+        .store
+        .member_id_by_email(
+            &verteiler_policies::EmailAddress::parse("greta.gruenwald@example.org").unwrap()
+        )
+        .await
+        .unwrap()
+        .is_some());
+
     driver.client.clone().close().await.unwrap();
     server.kill();
 }

@@ -50,7 +50,7 @@ fn org_limits(state: &AppState) -> OrgLimits {
 }
 
 /// The audit actor of this admin's changes through the portal.
-fn actor(member: &Member) -> String {
+pub(crate) fn actor(member: &Member) -> String {
     format!("portal:member:{}", member.id())
 }
 
@@ -107,6 +107,9 @@ pub async fn overview(State(state): State<AppState>, member: Member) -> Response
             li { a href="/admin/audit" { (frame.t("admin_audit_title")) } }
             li { a href="/admin/audiences" { (frame.t("admin_audiences_title")) } }
             li { a href="/admin/units" { (frame.t("admin_units_title")) } }
+            @if state.settings.imports.is_some() {
+                li { a href="/admin/import" { (frame.t("import_title")) } }
+            }
         }
     };
     respond(StatusCode::OK, layout(&frame, frame.t("admin_title"), body))

@@ -8,6 +8,7 @@
 
 mod account;
 mod admin;
+mod admin_import;
 mod admin_units;
 mod audiences;
 mod compose;
@@ -26,11 +27,12 @@ mod sign_in;
 mod submissions;
 mod unsubscribe;
 
+pub use admin_import::ImportSettings;
 pub use i18n::Lang;
 pub use mail::Mails;
 pub use security::{quota, SignInLimits};
 
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -48,6 +50,9 @@ pub struct PortalSettings {
     pub phone_region: String,
     /// What approving a held send on `/held/{id}` needs; without it those pages answer 404.
     pub approvals: Option<verteiler_store::ApprovalSettings>,
+    /// Where `/admin/import` keeps uploads and how it judges them; without it that page
+    /// answers 404.
+    pub imports: Option<ImportSettings>,
 }
 
 impl PortalSettings {
@@ -56,12 +61,20 @@ impl PortalSettings {
             base_url: base_url.trim_end_matches('/').to_string(),
             phone_region: "DE".into(),
             approvals: None,
+            imports: None,
         }
     }
 
     pub fn with_approvals(self, approvals: verteiler_store::ApprovalSettings) -> PortalSettings {
         PortalSettings {
             approvals: Some(approvals),
+            ..self
+        }
+    }
+
+    pub fn with_imports(self, imports: ImportSettings) -> PortalSettings {
+        PortalSettings {
+            imports: Some(imports),
             ..self
         }
     }
@@ -83,6 +96,7 @@ pub struct Settings {
     pub phone_region: String,
     pub secure_cookies: bool,
     pub approvals: Option<verteiler_store::ApprovalSettings>,
+    pub imports: Option<ImportSettings>,
 }
 
 impl AppState {
@@ -99,6 +113,7 @@ impl AppState {
                 base_url: settings.base_url,
                 phone_region: settings.phone_region,
                 approvals: settings.approvals,
+                imports: settings.imports,
             }),
             limits: Arc::new(limits),
         }
@@ -119,6 +134,11 @@ async fn security_headers(State(state): State<AppState>, request: Request, next:
 
 /// The whole HTTP surface of the portal.
 pub fn router(state: AppState) -> Router {
+    let upload_limit = state
+        .settings
+        .imports
+        .as_ref()
+        .map_or(0, |i| i.max_upload_bytes + 64 * 1024);
     Router::new()
         .route("/", get(member::root))
         .route("/healthz", get(health::healthz))
@@ -175,6 +195,13 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/pause", post(admin::pause))
         .route("/admin/resume", post(admin::resume))
         .route("/admin/audit", get(admin::audit))
+        .route(
+            "/admin/import",
+            get(admin_import::page)
+                .post(admin_import::upload)
+                .layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/admin/import/confirm", post(admin_import::confirm))
         .route("/admin/units", get(admin_units::tree))
         .route("/admin/units/{code}", get(admin_units::unit))
         .route("/admin/units/{code}/grant", post(admin_units::grant))

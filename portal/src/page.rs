@@ -50,6 +50,16 @@ const MEMBER_PAGES: [(&str, &str); 8] = [
     ("/submissions", "nav_submissions"),
 ];
 
+/// The staff pages a member's offices open: the approval queue for any office holder (it
+/// shows only what is in their scope), the admin pages for the organisation's admins.
+fn staff_pages(
+    member: &verteiler_store::PortalSession,
+) -> impl Iterator<Item = (&'static str, &'static str)> {
+    let held = member.has_office.then_some(("/held", "nav_held"));
+    let admin = member.is_admin.then_some(("/admin", "nav_admin"));
+    held.into_iter().chain(admin)
+}
+
 /// A whole page: `title` is both the tab's title and the heading.
 pub fn layout(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
     let lang = frame.lang;
@@ -71,7 +81,7 @@ pub fn layout(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
                     @if let Some(member) = frame.member {
                         nav aria-label=(lang.text("nav_label")) {
                             ul {
-                                @for (href, key) in MEMBER_PAGES {
+                                @for (href, key) in MEMBER_PAGES.into_iter().chain(staff_pages(member)) {
                                     li {
                                         @if frame.path == href {
                                             a href=(href) aria-current="page" { (lang.text(key)) }

@@ -153,7 +153,7 @@ macro_rules! csrf_form {
 }
 
 /// Compares without stopping at the first difference.
-fn same_secret(a: &str, b: &str) -> bool {
+pub(crate) fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && !a.is_empty()
         && a.bytes()
@@ -162,7 +162,7 @@ fn same_secret(a: &str, b: &str) -> bool {
             == 0
 }
 
-fn refused(lang: Lang, path: &str) -> Response {
+pub(crate) fn refused(lang: Lang, path: &str) -> Response {
     crate::page::message_page(
         &Frame::anonymous(lang, path),
         StatusCode::FORBIDDEN,

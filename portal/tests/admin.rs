@@ -4,35 +4,10 @@
 mod support;
 
 use axum::http::StatusCode;
-use support::staff::{held_send, offices};
-use support::{org, Org};
-use verteiler_policies::{EmailAddress, RoleFunction};
-use verteiler_store::{ApprovalSetting, NewMember, NewRole};
-
-/// Erik: admin at the branch, a top unit of this organisation.
-async fn admin(org: &Org) -> i64 {
-    let store = org.store();
-    let erik = store
-        .create_member(&NewMember {
-            external_id: Some("100302".into()),
-            first_name: "Erik".into(),
-            last_name: "Ernst".into(),
-            unit_id: org.branch,
-            email: Some(EmailAddress::parse("erik@example.org").unwrap()),
-        })
-        .await
-        .unwrap();
-    store
-        .grant_role(NewRole {
-            member_id: erik,
-            unit_id: org.branch,
-            function: RoleFunction::Admin,
-            covers_subtree: true,
-        })
-        .await
-        .unwrap();
-    erik
-}
+use support::staff::{admin, held_send, offices};
+use support::org;
+use verteiler_policies::RoleFunction;
+use verteiler_store::ApprovalSetting;
 
 fn policy(max_recipients: &str) -> Vec<(&str, &str)> {
     vec![
@@ -51,6 +26,12 @@ async fn nobody_but_an_admin_reaches_the_admin_pages() {
     admin(&org).await;
     for email in ["anna@example.org", "ben@example.org"] {
         let mut browser = org.signed_in(email).await;
+        let me = browser.get("/me").await;
+        assert!(!me.body.contains("href=\"/admin\""), "{email}");
+        assert!(
+            !me.body.contains("href=\"/held\""),
+            "{email} holds no office"
+        );
         for path in [
             "/admin",
             "/admin/audit",
@@ -87,6 +68,12 @@ async fn an_admin_pauses_changes_a_policy_and_finds_it_in_the_audit_log() {
     let erik = admin(&org).await;
     let store = org.store();
     let mut browser = org.signed_in("erik@example.org").await;
+    let me = browser.get("/me").await;
+    assert!(
+        me.body.contains("href=\"/admin\""),
+        "an admin finds the admin pages"
+    );
+    assert!(me.body.contains("href=\"/held\""), "and the approval queue");
     let overview = browser.get("/admin").await;
     assert_eq!(overview.status, StatusCode::OK);
     assert!(overview.body.contains("Der Versand läuft."));

@@ -35,6 +35,12 @@ async fn the_press_office_approves_on_the_page_and_nobody_else_can() {
     }
 
     let mut anna = org.signed_in("anna@example.org").await;
+    let me = anna.get("/me").await;
+    assert!(
+        me.body.contains("href=\"/held\""),
+        "the press office finds its queue"
+    );
+    assert!(!me.body.contains("href=\"/admin\""), "but no admin pages");
     let page = anna.get(&path).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("Haushalt") && page.body.contains("Ben Brandt"));

@@ -8,12 +8,7 @@ use verteiler_store::import::{ImportOptions, ImportReport, Refusal};
 
 pub async fn import(config: &Config, cmd: ImportCommand) -> anyhow::Result<ExitCode> {
     let store = open_store(config).await?;
-    let base = ImportOptions {
-        max_change_percent: config.limits.import_max_change_percent,
-        change_slack: config.limits.import_change_slack,
-        default_region: config.organisation.default_region.clone(),
-        ..ImportOptions::default()
-    };
+    let base = import_options(config);
     let (what, report, options) = match cmd {
         ImportCommand::Units(args) => {
             let options = ImportOptions {
@@ -48,6 +43,16 @@ pub async fn import(config: &Config, cmd: ImportCommand) -> anyhow::Result<ExitC
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The sync-safety limit and phone region of every import, from the CLI or the portal.
+pub fn import_options(config: &Config) -> ImportOptions {
+    ImportOptions {
+        max_change_percent: config.limits.import_max_change_percent,
+        change_slack: config.limits.import_change_slack,
+        default_region: config.organisation.default_region.clone(),
+        ..ImportOptions::default()
+    }
 }
 
 fn print_report(what: &str, report: &ImportReport, options: &ImportOptions) {

@@ -18,7 +18,7 @@ use verteiler_gateway::ingress::{Ingress, IngressSettings};
 use verteiler_gateway::smtp::{
     generate_self_signed, load_tls_config, serve_smtp, tls_config_from_pem, SmtpConfig, SmtpService,
 };
-use verteiler_portal::{router, AppState, PortalSettings};
+use verteiler_portal::{router, AppState, ImportSettings, PortalSettings};
 
 pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode> {
     let config = &loaded.config;
@@ -46,7 +46,11 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
     let app = router(AppState::new(
         store.clone(),
         PortalSettings::new(&config.organisation.portal_base_url)
-            .with_approvals(super::held::approval_settings(config)),
+            .with_approvals(super::held::approval_settings(config))
+            .with_imports(ImportSettings::new(
+                &config.http.upload_dir,
+                super::import::import_options(config),
+            )),
     ))
     // The client's address keys the sign-in limits.
     .into_make_service_with_connect_info::<std::net::SocketAddr>();

@@ -67,12 +67,15 @@ impl Default for DatabaseConfig {
 pub struct HttpConfig {
     #[serde(deserialize_with = "serde_helpers::socket_addr")]
     pub listen: SocketAddr,
+    /// Where a member export uploaded on `/admin/import` waits for the admin's confirmation.
+    pub upload_dir: PathBuf,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            upload_dir: PathBuf::from("./data/uploads"),
         }
     }
 }

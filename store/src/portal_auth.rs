@@ -44,6 +44,10 @@ pub struct PortalSession {
     pub first_name: String,
     pub last_name: String,
     pub language: String,
+    /// Holds any office (the approval queue is worth a link in the navigation).
+    pub has_office: bool,
+    /// An admin of the organisation (the admin function at a top unit; see [`Store::is_admin`]).
+    pub is_admin: bool,
 }
 
 impl Store {
@@ -237,7 +241,10 @@ impl Store {
         let now = now_ms();
         let id_hash = digest(cookie);
         let row = sqlx::query(
-            "SELECT s.member_id, s.csrf_token, s.last_seen_at, m.first_name, m.last_name, m.language \
+            "SELECT s.member_id, s.csrf_token, s.last_seen_at, m.first_name, m.last_name, m.language, \
+             EXISTS (SELECT 1 FROM roles r WHERE r.member_id = m.id) AS has_office, \
+             EXISTS (SELECT 1 FROM roles r JOIN units u ON u.id = r.unit_id \
+                     WHERE r.member_id = m.id AND r.function = 'admin' AND u.parent_id IS NULL) AS is_admin \
              FROM portal_sessions s JOIN members m ON m.id = s.member_id \
              WHERE s.id_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 AND m.status = 'active'",
         )
@@ -263,6 +270,8 @@ impl Store {
             first_name: row.try_get("first_name")?,
             last_name: row.try_get("last_name")?,
             language: row.try_get("language")?,
+            has_office: crate::sql::get_bool(&row, "has_office")?,
+            is_admin: crate::sql::get_bool(&row, "is_admin")?,
         }))
     }
 

@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use tower::ServiceExt;
 use verteiler_policies::{AudienceSlug, EmailAddress, UnitKind};
-use verteiler_portal::{router, AppState, PortalSettings};
+use verteiler_portal::{router, AppState, ImportSettings, PortalSettings};
+use verteiler_store::import::ImportOptions;
 use verteiler_store::testing::TestDatabase;
 use verteiler_store::{NewAudience, NewMember, NewUnit, Store};
 
@@ -35,6 +36,8 @@ pub struct Org {
     pub newsletter: i64,
     /// The branch's structural list.
     pub oldenfelde: i64,
+    /// Where `/admin/import` keeps uploads.
+    pub uploads: tempfile::TempDir,
 }
 
 impl Org {
@@ -144,9 +147,15 @@ pub async fn org_with_first_name(first_name: &str) -> Org {
         approval_window_secs: 72 * 3600,
         portal_base_url: BASE.into(),
     };
+    let uploads = tempfile::tempdir().unwrap();
     let app = router(AppState::new(
         store.clone(),
-        PortalSettings::new(BASE).with_approvals(approvals),
+        PortalSettings::new(BASE)
+            .with_approvals(approvals)
+            .with_imports(ImportSettings::new(
+                uploads.path(),
+                ImportOptions::default(),
+            )),
     ));
     Org {
         db,
@@ -158,6 +167,7 @@ pub async fn org_with_first_name(first_name: &str) -> Org {
         elsewhere,
         newsletter,
         oldenfelde,
+        uploads,
     }
 }
 
@@ -184,6 +194,57 @@ pub struct Browser {
 
 impl Browser {
     pub async fn request(&mut self, method: &str, path: &str, form: Option<String>) -> Page {
+        let body = form.map(|form| {
+            (
+                "application/x-www-form-urlencoded".to_string(),
+                form.into_bytes(),
+            )
+        });
+        self.send(method, path, body).await
+    }
+
+    /// Posts a `multipart/form-data` form as a browser does: the CSRF token of the last page
+    /// first, then `fields`, then the file (`name`, file name, content).
+    pub async fn post_multipart(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &str, &[u8]),
+    ) -> Page {
+        let token = self.csrf_token();
+        let mut all = vec![("csrf", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post_multipart_raw(path, &all, file).await
+    }
+
+    /// Posts exactly these parts (no token added).
+    pub async fn post_multipart_raw(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        (name, file_name, content): (&str, &str, &[u8]),
+    ) -> Page {
+        let boundary = "----verteilerTestBoundary7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for (field, value) in fields {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(content);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        self.send("POST", path, Some((content_type, body))).await
+    }
+
+    async fn send(&mut self, method: &str, path: &str, body: Option<(String, Vec<u8>)>) -> Page {
         let mut request = Request::builder().method(method).uri(path);
         if !self.cookies.is_empty() {
             let jar: Vec<String> = self
@@ -196,10 +257,10 @@ impl Browser {
         if let Some(lang) = &self.accept_language {
             request = request.header(ACCEPT_LANGUAGE, lang);
         }
-        let body = match form {
-            Some(form) => {
-                request = request.header(CONTENT_TYPE, "application/x-www-form-urlencoded");
-                Body::from(form)
+        let body = match body {
+            Some((content_type, bytes)) => {
+                request = request.header(CONTENT_TYPE, content_type);
+                Body::from(bytes)
             }
             None => Body::empty(),
         };

@@ -2,7 +2,7 @@
 
 use super::Org;
 use verteiler_policies::{
-    decide, AudienceSlug, Channel, ContentHash, MessageFacts, OrgLimits, RoleFunction,
+    decide, AudienceSlug, Channel, ContentHash, EmailAddress, MessageFacts, OrgLimits, RoleFunction,
 };
 use verteiler_store::{
     now_ms, ApprovalSetting, Ingress, NewAudience, NewMember, NewRole, NewSend, NewSubmission,
@@ -133,4 +133,29 @@ pub async fn make_chair(org: &Org) {
         })
         .await
         .unwrap();
+}
+
+/// Erik: admin at the branch, a top unit of this organisation.
+pub async fn admin(org: &Org) -> i64 {
+    let store = org.store();
+    let erik = store
+        .create_member(&NewMember {
+            external_id: Some("100302".into()),
+            first_name: "Erik".into(),
+            last_name: "Ernst".into(),
+            unit_id: org.branch,
+            email: Some(EmailAddress::parse("erik@example.org").unwrap()),
+        })
+        .await
+        .unwrap();
+    store
+        .grant_role(NewRole {
+            member_id: erik,
+            unit_id: org.branch,
+            function: RoleFunction::Admin,
+            covers_subtree: true,
+        })
+        .await
+        .unwrap();
+    erik
 }

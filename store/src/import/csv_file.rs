@@ -9,7 +9,7 @@ use std::path::Path;
 /// An open export with its columns located by name (in any order, any case).
 pub(super) struct CsvFile {
     pub path: String,
-    reader: csv::Reader<Box<dyn Read>>,
+    reader: csv::Reader<Box<dyn Read + Send>>,
     columns: HashMap<String, usize>,
 }
 
@@ -49,7 +49,8 @@ impl CsvFile {
         } else {
             b','
         };
-        let chained: Box<dyn Read> = Box::new(CrlfToLf::new(std::io::Cursor::new(body).chain(raw)));
+        let chained: Box<dyn Read + Send> =
+            Box::new(CrlfToLf::new(std::io::Cursor::new(body).chain(raw)));
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .flexible(true)

@@ -1,0 +1,528 @@
+//! `/admin/import`: an admin uploads the membership database's member export, sees the dry
+//! run (the sync-safety summary first, then every bad row), and confirms the import.
+//!
+//! The upload is kept as a file between the two steps, named by the admin's member id and a
+//! random token: only the admin who uploaded it can confirm it, and the confirmed import reads
+//! exactly the file the dry run read. The import itself is the store's, as from the CLI:
+//! nothing is written when a row is bad or the change is above the limit, unless the admin
+//! says so on the confirmation.
+
+use crate::admin::{actor, require_admin};
+use crate::csrf_form;
+use crate::member::not_found;
+use crate::page::{internal_error, layout, respond, Frame};
+use crate::session::{same_secret, Member, MemberForm};
+use crate::AppState;
+use axum::extract::multipart::{Field, Multipart};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::{html, Markup};
+use std::path::{Path, PathBuf};
+use tokio::io::AsyncWriteExt;
+use verteiler_policies::format_count;
+use verteiler_store::import::{ImportOptions, ImportReport, Refusal};
+
+/// Where uploads wait for their confirmation, and how member imports are judged.
+#[derive(Debug, Clone)]
+pub struct ImportSettings {
+    pub upload_dir: PathBuf,
+    /// The sync-safety limit and phone region, as the CLI's import uses them.
+    pub options: ImportOptions,
+    /// The largest export accepted (a whole directory of 350,000 members is about 70 MB).
+    pub max_upload_bytes: usize,
+}
+
+impl ImportSettings {
+    pub fn new(upload_dir: impl Into<PathBuf>, options: ImportOptions) -> ImportSettings {
+        ImportSettings {
+            upload_dir: upload_dir.into(),
+            options,
+            max_upload_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+/// An upload not confirmed within a day is removed with the next upload.
+const UPLOAD_TTL: std::time::Duration = std::time::Duration::from_secs(86_400);
+/// Bad rows listed on the report; the count names them all.
+const ERRORS_SHOWN: usize = 200;
+/// Units listed besides those above the limit.
+const UNITS_SHOWN: usize = 40;
+
+csrf_form! {
+    ConfirmForm {
+        upload: String,
+        full: Option<String>,
+        skip_invalid: Option<String>,
+        allow_large_change: Option<String>
+    }
+}
+
+async fn import_settings<'a>(
+    state: &'a AppState,
+    member: &Member,
+) -> Result<&'a ImportSettings, Response> {
+    require_admin(state, member).await?;
+    state
+        .settings
+        .imports
+        .as_ref()
+        .ok_or_else(|| not_found(&member.frame()))
+}
+
+pub async fn page(State(state): State<AppState>, member: Member) -> Response {
+    if let Err(r) = import_settings(&state, &member).await {
+        return r;
+    }
+    let frame = member.frame();
+    respond(
+        StatusCode::OK,
+        layout(&frame, frame.t("import_title"), upload_form(&frame, None)),
+    )
+}
+
+fn upload_form(frame: &Frame<'_>, error: Option<&str>) -> Markup {
+    html! {
+        @if let Some(key) = error {
+            p class="error" role="alert" { (frame.t(key)) }
+        }
+        p { (frame.t("import_intro")) }
+        form method="post" action="/admin/import" enctype="multipart/form-data" {
+            // First in the form, so the token is checked before the file is read.
+            (frame.csrf_field())
+            p {
+                label for="file" { (frame.t("import_file")) }
+                input id="file" name="file" type="file" accept=".csv,text/csv" required;
+            }
+            p {
+                input id="full" name="full" type="checkbox" value="1";
+                label class="inline" for="full" { (frame.t("import_full")) }
+            }
+            button type="submit" { (frame.t("import_check")) }
+        }
+        p { a href="/admin" { (frame.t("admin_title")) } }
+    }
+}
+
+/// The staged file of `member`'s upload `token`; `None` for anything but a token we made.
+fn staged_path(settings: &ImportSettings, member: &Member, token: &str) -> Option<PathBuf> {
+    (token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())).then(|| {
+        settings
+            .upload_dir
+            .join(format!("{}-{token}.csv", member.id()))
+    })
+}
+
+/// Why an upload was not taken; each is a text key for the admin.
+enum UploadError {
+    Csrf,
+    NoFile,
+    TooLarge,
+    Unreadable,
+    Io(std::io::Error),
+}
+
+/// Reads the form: the CSRF token first, then the options and the file, streamed to disk.
+async fn receive(
+    settings: &ImportSettings,
+    member: &Member,
+    mut multipart: Multipart,
+) -> Result<(String, bool), UploadError> {
+    let mut checked = false;
+    let mut full = false;
+    let mut staged: Option<String> = None;
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(UploadError::TooLarge)
+            }
+            Err(_) => return Err(UploadError::Unreadable),
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        if !checked {
+            // Nothing of a form is read before its token is known to be this session's.
+            let token = if name == "csrf" {
+                field.text().await.unwrap_or_default()
+            } else {
+                String::new()
+            };
+            if !same_secret(&token, &member.session.csrf_token) {
+                return Err(UploadError::Csrf);
+            }
+            checked = true;
+            continue;
+        }
+        match name.as_str() {
+            "full" => full = true,
+            "file" if staged.is_none() => {
+                let token = verteiler_store::new_secret();
+                let path = staged_path(settings, member, &token).ok_or(UploadError::NoFile)?;
+                match store_upload(field, &path, settings.max_upload_bytes).await {
+                    Ok(0) => {
+                        let _ = tokio::fs::remove_file(&path).await;
+                        return Err(UploadError::NoFile);
+                    }
+                    Ok(_) => staged = Some(token),
+                    Err(e) => {
+                        let _ = tokio::fs::remove_file(&path).await;
+                        return Err(e);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if !checked {
+        return Err(UploadError::Csrf);
+    }
+    staged.map(|token| (token, full)).ok_or(UploadError::NoFile)
+}
+
+/// Writes the file field to `path`; returns its size.
+async fn store_upload(
+    mut field: Field<'_>,
+    path: &Path,
+    max_bytes: usize,
+) -> Result<usize, UploadError> {
+    let mut file = tokio::fs::File::create(path)
+        .await
+        .map_err(UploadError::Io)?;
+    let mut size = 0;
+    loop {
+        match field.chunk().await {
+            Ok(Some(chunk)) => {
+                size += chunk.len();
+                if size > max_bytes {
+                    return Err(UploadError::TooLarge);
+                }
+                file.write_all(&chunk).await.map_err(UploadError::Io)?;
+            }
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(UploadError::TooLarge)
+            }
+            Err(_) => return Err(UploadError::Unreadable),
+        }
+    }
+    file.sync_all().await.map_err(UploadError::Io)?;
+    Ok(size)
+}
+
+/// Removes uploads older than [`UPLOAD_TTL`]: a dry run nobody confirmed.
+async fn remove_stale(dir: &Path) {
+    let Ok(mut entries) = tokio::fs::read_dir(dir).await else {
+        return;
+    };
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        let stale = entry
+            .metadata()
+            .await
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > UPLOAD_TTL);
+        if stale {
+            let _ = tokio::fs::remove_file(entry.path()).await;
+        }
+    }
+}
+
+pub async fn upload(
+    State(state): State<AppState>,
+    member: Member,
+    multipart: Multipart,
+) -> Response {
+    let settings = match import_settings(&state, &member).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let frame = member.frame();
+    if let Err(e) = tokio::fs::create_dir_all(&settings.upload_dir).await {
+        return internal_error(member.lang, &e);
+    }
+    remove_stale(&settings.upload_dir).await;
+    let (token, full) = match receive(settings, &member, multipart).await {
+        Ok(v) => v,
+        Err(UploadError::Csrf) => {
+            tracing::warn!(event = "http.csrf_refused", member = member.id(), path = %member.path);
+            return crate::session::refused(member.lang, &member.path);
+        }
+        Err(UploadError::Io(e)) => return internal_error(member.lang, &e),
+        Err(error) => {
+            let (status, key) = match error {
+                UploadError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "import_too_large"),
+                UploadError::NoFile => (StatusCode::UNPROCESSABLE_ENTITY, "import_no_file"),
+                _ => (StatusCode::BAD_REQUEST, "import_unreadable"),
+            };
+            return respond(
+                status,
+                layout(
+                    &frame,
+                    frame.t("import_title"),
+                    upload_form(&frame, Some(key)),
+                ),
+            );
+        }
+    };
+    let options = ImportOptions {
+        dry_run: true,
+        full,
+        ..settings.options.clone()
+    };
+    run(&state, &member, settings, &token, &options).await
+}
+
+pub async fn confirm(
+    State(state): State<AppState>,
+    MemberForm { member, form }: MemberForm<ConfirmForm>,
+) -> Response {
+    let settings = match import_settings(&state, &member).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let options = ImportOptions {
+        dry_run: false,
+        full: form.full.is_some(),
+        skip_invalid: form.skip_invalid.is_some(),
+        allow_large_change: form.allow_large_change.is_some(),
+        ..settings.options.clone()
+    };
+    run(&state, &member, settings, &form.upload, &options).await
+}
+
+/// Runs the import of a staged upload and shows its report.
+async fn run(
+    state: &AppState,
+    member: &Member,
+    settings: &ImportSettings,
+    token: &str,
+    options: &ImportOptions,
+) -> Response {
+    let frame = member.frame();
+    let gone = || {
+        respond(
+            StatusCode::NOT_FOUND,
+            layout(
+                &frame,
+                frame.t("import_title"),
+                upload_form(&frame, Some("import_gone")),
+            ),
+        )
+    };
+    let Some(path) = staged_path(settings, member, token) else {
+        return gone();
+    };
+    if !path.exists() {
+        return gone();
+    }
+    let store = state.store.acting_as(actor(member));
+    let report = match store.import_members(&path, options).await {
+        Ok(report) => report,
+        Err(verteiler_store::import::ImportError::Store(e)) => {
+            return internal_error(member.lang, &e)
+        }
+        // The file itself is not an export we can read: no header, missing columns.
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&path).await;
+            let body = html! {
+                p class="error" role="alert" { (frame.t("import_not_an_export")) }
+                p class="wrap" { code { (e.to_string().replace(&format!("{}: ", path.display()), "")) } }
+                (upload_form(&frame, None))
+            };
+            return respond(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                layout(&frame, frame.t("import_title"), body),
+            );
+        }
+    };
+    if report.written {
+        let _ = tokio::fs::remove_file(&path).await;
+    }
+    let status = if report.refusal.is_some() && !options.dry_run {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    respond(
+        status,
+        layout(
+            &frame,
+            frame.t("import_title"),
+            report_page(&frame, &report, options, token),
+        ),
+    )
+}
+
+fn report_page(
+    frame: &Frame<'_>,
+    report: &ImportReport,
+    options: &ImportOptions,
+    token: &str,
+) -> Markup {
+    let lang = frame.lang.policies();
+    let n = |v: u64| format_count(v, lang);
+    let too_large: Vec<_> = report.changes.iter().filter(|c| c.too_large).collect();
+    let others: Vec<_> = report
+        .changes
+        .iter()
+        .filter(|c| !c.too_large)
+        .take(UNITS_SHOWN)
+        .collect();
+    let hidden = report.changes.len() - too_large.len() - others.len();
+    html! {
+        section aria-labelledby="safety" {
+            h2 id="safety" { (frame.t("import_safety")) }
+            @if report.first_import {
+                p { (frame.t("import_first")) }
+            } @else if too_large.is_empty() {
+                p role="status" { (frame.t("import_within_limit")) }
+            } @else {
+                p class="error" role="alert" {
+                    (frame.lang.text_with("import_above_limit", &[
+                        ("units", &n(too_large.len() as u64)),
+                        ("percent", &options.max_change_percent.to_string()),
+                        ("slack", &n(options.change_slack)),
+                    ]))
+                }
+            }
+            p {
+                (frame.lang.text_with("import_directory", &[
+                    ("before", &n(report.directory_before)),
+                    ("touched", &n(report.directory_changes)),
+                ]))
+            }
+            @if !report.changes.is_empty() {
+                table class="stack" {
+                    caption { (frame.t("import_units_caption")) }
+                    thead {
+                        tr {
+                            @for key in UNIT_COLUMNS { th scope="col" { (frame.t(key)) } }
+                        }
+                    }
+                    tbody {
+                        @for c in too_large.iter().chain(others.iter()) {
+                            tr class=[c.too_large.then_some("above")] {
+                                td data-label=(frame.t(UNIT_COLUMNS[0])) {
+                                    (c.unit_code)
+                                    @if c.too_large { " " strong { (frame.t("import_unit_above")) } }
+                                }
+                                td data-label=(frame.t(UNIT_COLUMNS[1])) { (n(c.members_before)) }
+                                td data-label=(frame.t(UNIT_COLUMNS[2])) { (n(c.added)) }
+                                td data-label=(frame.t(UNIT_COLUMNS[3])) { (n(c.changed)) }
+                                td data-label=(frame.t(UNIT_COLUMNS[4])) { (n(c.removed)) }
+                            }
+                        }
+                    }
+                }
+                @if hidden > 0 {
+                    p { (frame.lang.text_with("import_more_units", &[("n", &n(hidden as u64))])) }
+                }
+            }
+        }
+        section aria-labelledby="rows" {
+            h2 id="rows" { (frame.t("import_rows")) }
+            p {
+                (frame.lang.text_with("import_counts", &[
+                    ("rows", &n(report.rows)),
+                    ("created", &n(report.created)),
+                    ("updated", &n(report.updated)),
+                    ("unchanged", &n(report.unchanged)),
+                    ("bad", &n(report.errors.len() as u64)),
+                ]))
+                @if options.full {
+                    " " (frame.lang.text_with("import_marked_left", &[("n", &n(report.marked_left))]))
+                }
+            }
+            @if !report.errors.is_empty() {
+                table class="stack" {
+                    caption {
+                        (frame.lang.text_with("import_errors_caption", &[("max", &ERRORS_SHOWN.to_string())]))
+                    }
+                    thead {
+                        tr {
+                            @for key in ERROR_COLUMNS { th scope="col" { (frame.t(key)) } }
+                        }
+                    }
+                    tbody {
+                        @for e in report.errors.iter().take(ERRORS_SHOWN) {
+                            tr {
+                                td data-label=(frame.t(ERROR_COLUMNS[0])) { (e.line) }
+                                td data-label=(frame.t(ERROR_COLUMNS[1])) { (e.field.unwrap_or("")) }
+                                td data-label=(frame.t(ERROR_COLUMNS[2])) { (e.reason) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (outcome(frame, report, options, token))
+    }
+}
+
+const UNIT_COLUMNS: [&str; 5] = [
+    "admin_unit",
+    "import_members_before",
+    "import_added",
+    "import_changed",
+    "import_removed",
+];
+const ERROR_COLUMNS: [&str; 3] = ["import_line", "import_field", "import_reason"];
+
+/// What happened, and on a dry run or a refusal the confirmation with what it must say.
+fn outcome(
+    frame: &Frame<'_>,
+    report: &ImportReport,
+    options: &ImportOptions,
+    token: &str,
+) -> Markup {
+    if report.written {
+        return html! {
+            section role="status" aria-labelledby="done" {
+                h2 id="done" { (frame.t("import_done")) }
+                p { a href={ "/admin/audit?person=portal:member:" (frame.member.map_or(0, |m| m.member_id)) } { (frame.t("admin_see_audit")) } }
+            }
+        };
+    }
+    let bad_rows = !report.errors.is_empty();
+    let too_large =
+        report.changes.iter().any(|c| c.too_large) || report.refusal == Some(Refusal::LargeChange);
+    let refused_key = match (&report.refusal, options.dry_run) {
+        (Some(Refusal::InvalidRows), false) => Some("import_refused_rows"),
+        (Some(Refusal::LargeChange), false) => Some("import_refused_large"),
+        _ => None,
+    };
+    html! {
+        section aria-labelledby="confirm" {
+            h2 id="confirm" { (frame.t("import_confirm_title")) }
+            @if let Some(key) = refused_key {
+                p class="error" role="alert" { (frame.t(key)) }
+            } @else {
+                p { (frame.t("import_dry_run")) }
+            }
+            form method="post" action="/admin/import/confirm" {
+                (frame.csrf_field())
+                input type="hidden" name="upload" value=(token);
+                @if options.full {
+                    input type="hidden" name="full" value="1";
+                }
+                @if bad_rows {
+                    p {
+                        input id="skip_invalid" name="skip_invalid" type="checkbox" value="1";
+                        label class="inline" for="skip_invalid" { (frame.t("import_skip_invalid")) }
+                    }
+                }
+                @if too_large {
+                    p {
+                        input id="allow_large_change" name="allow_large_change" type="checkbox" value="1";
+                        label class="inline" for="allow_large_change" { (frame.t("import_allow_large")) }
+                    }
+                }
+                button type="submit" { (frame.t("import_confirm")) }
+            }
+            p { a href="/admin/import" { (frame.t("import_other_file")) } }
+        }
+    }
+}
