@@ -559,9 +559,16 @@ async fn a_member_looks_after_themselves_in_a_real_browser() {
     check_page(c, &axe, "24-compose").await;
     fill(c, "#subject", "Sommerfest im Park").await;
     fill(c, "#text", "Liebe Mitglieder,\nwir feiern am Samstag.").await;
+    let flyer = env.path("Sommerfest.txt");
+    std::fs::write(&flyer, "Sommerfest am Samstag, 15 Uhr, im Park.\n").unwrap();
+    fill(c, "#attachments", &flyer.display().to_string()).await;
     click(c, "button[value='check']").await;
     let checked = body_text(c).await;
     assert!(checked.contains("angenommen für"), "{checked}");
+    assert!(
+        checked.contains("Sommerfest.txt"),
+        "the attachment waits: {checked}"
+    );
     check_page(c, &axe, "25-compose-checked").await;
     click(c, "button[value='send']").await;
     assert!(c
@@ -572,6 +579,19 @@ async fn a_member_looks_after_themselves_in_a_real_browser() {
         .starts_with("/submissions/"));
     assert!(body_text(c).await.contains("Sommerfest im Park"));
     check_page(c, &axe, "26-compose-sent").await;
+    let sent_id: i64 = c
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .trim_start_matches("/submissions/")
+        .parse()
+        .unwrap();
+    let raw = env.db.store.submission_raw(sent_id).await.unwrap().unwrap();
+    assert!(
+        String::from_utf8_lossy(&raw).contains("filename=\"Sommerfest.txt\""),
+        "the attachment went with the message"
+    );
 
     // The admin changes a list's rules and finds the change in the audit log.
     click(c, "form.signout button").await;

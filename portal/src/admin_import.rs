@@ -11,40 +11,36 @@ use crate::admin::{actor, require_admin};
 use crate::csrf_form;
 use crate::member::not_found;
 use crate::page::{internal_error, layout, respond, Frame};
-use crate::session::{same_secret, Member, MemberForm};
+use crate::session::{Member, MemberForm};
+use crate::uploads::{self, UploadError};
 use crate::AppState;
-use axum::extract::multipart::{Field, Multipart};
+use axum::extract::multipart::Multipart;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup};
 use std::path::{Path, PathBuf};
-use tokio::io::AsyncWriteExt;
 use verteiler_policies::format_count;
 use verteiler_store::import::{ImportOptions, ImportReport, Refusal};
 
-/// Where uploads wait for their confirmation, and how member imports are judged.
+/// How member imports from the portal are judged.
 #[derive(Debug, Clone)]
 pub struct ImportSettings {
-    pub upload_dir: PathBuf,
     /// The sync-safety limit and phone region, as the CLI's import uses them.
     pub options: ImportOptions,
     /// The largest export accepted (a whole directory of 350,000 members is about 70 MB).
-    pub max_upload_bytes: usize,
+    pub max_upload_bytes: u64,
 }
 
 impl ImportSettings {
-    pub fn new(upload_dir: impl Into<PathBuf>, options: ImportOptions) -> ImportSettings {
+    pub fn new(options: ImportOptions) -> ImportSettings {
         ImportSettings {
-            upload_dir: upload_dir.into(),
             options,
             max_upload_bytes: 256 * 1024 * 1024,
         }
     }
 }
 
-/// An upload not confirmed within a day is removed with the next upload.
-const UPLOAD_TTL: std::time::Duration = std::time::Duration::from_secs(86_400);
 /// Bad rows listed on the report; the count names them all.
 const ERRORS_SHOWN: usize = 200;
 /// Units listed besides those above the limit.
@@ -105,129 +101,14 @@ fn upload_form(frame: &Frame<'_>, error: Option<&str>) -> Markup {
     }
 }
 
+/// Where uploads wait for their confirmation.
+fn imports_dir(state: &AppState) -> PathBuf {
+    state.settings.upload_dir.join("imports")
+}
+
 /// The staged file of `member`'s upload `token`; `None` for anything but a token we made.
-fn staged_path(settings: &ImportSettings, member: &Member, token: &str) -> Option<PathBuf> {
-    (token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())).then(|| {
-        settings
-            .upload_dir
-            .join(format!("{}-{token}.csv", member.id()))
-    })
-}
-
-/// Why an upload was not taken; each is a text key for the admin.
-enum UploadError {
-    Csrf,
-    NoFile,
-    TooLarge,
-    Unreadable,
-    Io(std::io::Error),
-}
-
-/// Reads the form: the CSRF token first, then the options and the file, streamed to disk.
-async fn receive(
-    settings: &ImportSettings,
-    member: &Member,
-    mut multipart: Multipart,
-) -> Result<(String, bool), UploadError> {
-    let mut checked = false;
-    let mut full = false;
-    let mut staged: Option<String> = None;
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => break,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                return Err(UploadError::TooLarge)
-            }
-            Err(_) => return Err(UploadError::Unreadable),
-        };
-        let name = field.name().unwrap_or_default().to_string();
-        if !checked {
-            // Nothing of a form is read before its token is known to be this session's.
-            let token = if name == "csrf" {
-                field.text().await.unwrap_or_default()
-            } else {
-                String::new()
-            };
-            if !same_secret(&token, &member.session.csrf_token) {
-                return Err(UploadError::Csrf);
-            }
-            checked = true;
-            continue;
-        }
-        match name.as_str() {
-            "full" => full = true,
-            "file" if staged.is_none() => {
-                let token = verteiler_store::new_secret();
-                let path = staged_path(settings, member, &token).ok_or(UploadError::NoFile)?;
-                match store_upload(field, &path, settings.max_upload_bytes).await {
-                    Ok(0) => {
-                        let _ = tokio::fs::remove_file(&path).await;
-                        return Err(UploadError::NoFile);
-                    }
-                    Ok(_) => staged = Some(token),
-                    Err(e) => {
-                        let _ = tokio::fs::remove_file(&path).await;
-                        return Err(e);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    if !checked {
-        return Err(UploadError::Csrf);
-    }
-    staged.map(|token| (token, full)).ok_or(UploadError::NoFile)
-}
-
-/// Writes the file field to `path`; returns its size.
-async fn store_upload(
-    mut field: Field<'_>,
-    path: &Path,
-    max_bytes: usize,
-) -> Result<usize, UploadError> {
-    let mut file = tokio::fs::File::create(path)
-        .await
-        .map_err(UploadError::Io)?;
-    let mut size = 0;
-    loop {
-        match field.chunk().await {
-            Ok(Some(chunk)) => {
-                size += chunk.len();
-                if size > max_bytes {
-                    return Err(UploadError::TooLarge);
-                }
-                file.write_all(&chunk).await.map_err(UploadError::Io)?;
-            }
-            Ok(None) => break,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                return Err(UploadError::TooLarge)
-            }
-            Err(_) => return Err(UploadError::Unreadable),
-        }
-    }
-    file.sync_all().await.map_err(UploadError::Io)?;
-    Ok(size)
-}
-
-/// Removes uploads older than [`UPLOAD_TTL`]: a dry run nobody confirmed.
-async fn remove_stale(dir: &Path) {
-    let Ok(mut entries) = tokio::fs::read_dir(dir).await else {
-        return;
-    };
-    while let Ok(Some(entry)) = entries.next_entry().await {
-        let stale = entry
-            .metadata()
-            .await
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > UPLOAD_TTL);
-        if stale {
-            let _ = tokio::fs::remove_file(entry.path()).await;
-        }
-    }
+fn staged_path(dir: &Path, member: &Member, token: &str) -> Option<PathBuf> {
+    uploads::is_token(token).then(|| dir.join(format!("{}-{token}.csv", member.id())))
 }
 
 pub async fn upload(
@@ -240,39 +121,49 @@ pub async fn upload(
         Err(r) => return r,
     };
     let frame = member.frame();
-    if let Err(e) = tokio::fs::create_dir_all(&settings.upload_dir).await {
-        return internal_error(member.lang, &e);
-    }
-    remove_stale(&settings.upload_dir).await;
-    let (token, full) = match receive(settings, &member, multipart).await {
-        Ok(v) => v,
+    let dir = imports_dir(&state);
+    uploads::remove_stale(&dir).await;
+    let token = uploads::new_token();
+    let Some(path) = staged_path(&dir, &member, &token) else {
+        return internal_error(member.lang, &std::io::Error::other("upload token"));
+    };
+    let received = uploads::receive(&member, multipart, settings.max_upload_bytes, |_, _| {
+        path.clone()
+    })
+    .await;
+    let problem = match received {
+        Ok(form) => match form.files.as_slice() {
+            [file] if file.size > 0 => {
+                let options = ImportOptions {
+                    dry_run: true,
+                    full: form.has("full"),
+                    ..settings.options.clone()
+                };
+                return run(&state, &member, &token, &options).await;
+            }
+            files => {
+                for file in files {
+                    let _ = tokio::fs::remove_file(&file.path).await;
+                }
+                (StatusCode::UNPROCESSABLE_ENTITY, "import_no_file")
+            }
+        },
         Err(UploadError::Csrf) => {
             tracing::warn!(event = "http.csrf_refused", member = member.id(), path = %member.path);
             return crate::session::refused(member.lang, &member.path);
         }
         Err(UploadError::Io(e)) => return internal_error(member.lang, &e),
-        Err(error) => {
-            let (status, key) = match error {
-                UploadError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "import_too_large"),
-                UploadError::NoFile => (StatusCode::UNPROCESSABLE_ENTITY, "import_no_file"),
-                _ => (StatusCode::BAD_REQUEST, "import_unreadable"),
-            };
-            return respond(
-                status,
-                layout(
-                    &frame,
-                    frame.t("import_title"),
-                    upload_form(&frame, Some(key)),
-                ),
-            );
-        }
+        Err(UploadError::TooLarge) => (StatusCode::PAYLOAD_TOO_LARGE, "import_too_large"),
+        Err(UploadError::Unreadable) => (StatusCode::BAD_REQUEST, "import_unreadable"),
     };
-    let options = ImportOptions {
-        dry_run: true,
-        full,
-        ..settings.options.clone()
-    };
-    run(&state, &member, settings, &token, &options).await
+    respond(
+        problem.0,
+        layout(
+            &frame,
+            frame.t("import_title"),
+            upload_form(&frame, Some(problem.1)),
+        ),
+    )
 }
 
 pub async fn confirm(
@@ -290,17 +181,11 @@ pub async fn confirm(
         allow_large_change: form.allow_large_change.is_some(),
         ..settings.options.clone()
     };
-    run(&state, &member, settings, &form.upload, &options).await
+    run(&state, &member, &form.upload, &options).await
 }
 
 /// Runs the import of a staged upload and shows its report.
-async fn run(
-    state: &AppState,
-    member: &Member,
-    settings: &ImportSettings,
-    token: &str,
-    options: &ImportOptions,
-) -> Response {
+async fn run(state: &AppState, member: &Member, token: &str, options: &ImportOptions) -> Response {
     let frame = member.frame();
     let gone = || {
         respond(
@@ -312,7 +197,7 @@ async fn run(
             ),
         )
     };
-    let Some(path) = staged_path(settings, member, token) else {
+    let Some(path) = staged_path(&imports_dir(state), member, token) else {
         return gone();
     };
     if !path.exists() {

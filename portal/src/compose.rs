@@ -5,22 +5,134 @@
 //! facts, the engine decides each list, and the decision is stored with the submission before
 //! the page answers. *Prüfen* runs exactly that decision without storing anything; *Senden*
 //! stores it and shows the submission's page with its state and reasons.
+//!
+//! The form is `multipart/form-data` for its attachments. Browsers cannot refill a file
+//! input, so the attachments of a checked draft wait in the upload directory (named by the
+//! member and a random token carried in the form) until the draft is sent or a day is over;
+//! the message's facts (size, attachments) are read from the built message exactly as the
+//! gateway reads a submitted one.
 
-use crate::csrf_form;
 use crate::page::{internal_error, layout, respond, Frame};
-use crate::session::{see_other, Member, MemberForm};
+use crate::session::{see_other, CsrfField, Member, MemberForm};
+use crate::uploads::{self, ReceivedForm, UploadError};
 use crate::AppState;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequest, FromRequestParts, Multipart, Query, Request, State};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup};
-use sha2::{Digest, Sha256};
-use verteiler_policies::{format_count, ContentHash, Lang as PolicyLang, MessageFacts};
+use std::path::PathBuf;
+use verteiler_policies::{format_bytes, format_count, Lang as PolicyLang, Rounding};
 use verteiler_store::intake::{self, DecidedSend};
 use verteiler_store::{ApprovalSettings, Ingress, NewSubmission, SendableAudience};
 
-csrf_form! {
-    ComposeForm { list: String, subject: String, text: String, html: String, action: String }
+/// The compose form: the fields of the message, the action, and the token of the attachments
+/// waiting from an earlier check.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct ComposeForm {
+    pub csrf: String,
+    pub list: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub action: String,
+    pub draft: String,
+    /// Present when the waiting attachments are to be left out.
+    pub drop_attachments: Option<String>,
+}
+
+impl CsrfField for ComposeForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl ComposeForm {
+    fn from_received(form: &ReceivedForm) -> ComposeForm {
+        ComposeForm {
+            csrf: form.field("csrf"),
+            list: form.field("list"),
+            subject: form.field("subject"),
+            text: form.field("text"),
+            html: form.field("html"),
+            action: form.field("action"),
+            draft: form.field("draft"),
+            drop_attachments: form.has("drop_attachments").then(String::new),
+        }
+    }
+}
+
+/// One attachment of a draft, as it waits on disk.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Attachment {
+    file_name: String,
+    content_type: String,
+    /// The file's name inside the draft's folder.
+    stored_as: String,
+    size: u64,
+}
+
+/// The attachments of a draft: a folder per draft, with a manifest naming its files.
+struct Attachments {
+    dir: PathBuf,
+    token: String,
+    list: Vec<Attachment>,
+}
+
+const MANIFEST: &str = "manifest.json";
+
+fn drafts_dir(state: &AppState) -> PathBuf {
+    state.settings.upload_dir.join("drafts")
+}
+
+fn draft_dir(state: &AppState, member: &Member, token: &str) -> Option<PathBuf> {
+    uploads::is_token(token).then(|| drafts_dir(state).join(format!("{}-{token}", member.id())))
+}
+
+impl Attachments {
+    fn none() -> Attachments {
+        Attachments {
+            dir: PathBuf::new(),
+            token: String::new(),
+            list: Vec::new(),
+        }
+    }
+
+    /// The attachments waiting under `token` for this member (none for a foreign token).
+    async fn load(state: &AppState, member: &Member, token: &str) -> Attachments {
+        let Some(dir) = draft_dir(state, member, token) else {
+            return Attachments::none();
+        };
+        let list = match tokio::fs::read(dir.join(MANIFEST)).await {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+            Err(_) => return Attachments::none(),
+        };
+        Attachments {
+            dir,
+            token: token.to_string(),
+            list,
+        }
+    }
+
+    async fn save(&self) -> std::io::Result<()> {
+        let manifest = serde_json::to_vec(&self.list).map_err(std::io::Error::other)?;
+        tokio::fs::write(self.dir.join(MANIFEST), manifest).await
+    }
+
+    async fn remove(&self) {
+        if !self.token.is_empty() {
+            let _ = tokio::fs::remove_dir_all(&self.dir).await;
+        }
+    }
+
+    fn total_bytes(&self) -> u64 {
+        self.list.iter().map(|a| a.size).sum()
+    }
+
+    async fn read(&self, attachment: &Attachment) -> std::io::Result<Vec<u8>> {
+        tokio::fs::read(self.dir.join(&attachment.stored_as)).await
+    }
 }
 
 /// Longest subject accepted (a subject is one line in every mail client).
@@ -38,20 +150,18 @@ pub async fn page(
 ) -> Response {
     let frame = member.frame();
     let draft = ComposeForm {
-        csrf: String::new(),
         list: pre.list.unwrap_or_default(),
-        subject: String::new(),
-        text: String::new(),
-        html: String::new(),
-        action: String::new(),
+        ..ComposeForm::default()
     };
-    render(&state, &member, &frame, &draft, None, StatusCode::OK).await
+    let none = Attachments::none();
+    render(&state, &member, &frame, &draft, &none, None, StatusCode::OK).await
 }
 
 /// What the form shows below it: the decision of a check, or why the draft cannot be sent.
 enum Outcome {
     Checked(Vec<DecidedSend>),
     Invalid(&'static str),
+    Upload(&'static str),
 }
 
 async fn render(
@@ -59,6 +169,7 @@ async fn render(
     member: &Member,
     frame: &Frame<'_>,
     draft: &ComposeForm,
+    attachments: &Attachments,
     outcome: Option<Outcome>,
     status: StatusCode,
 ) -> Response {
@@ -78,7 +189,7 @@ async fn render(
         @if lists.is_empty() {
             p { (frame.t("audiences_empty")) }
         } @else {
-            (form(frame, &lists, draft))
+            (form(frame, &lists, draft, attachments))
         }
     };
     respond(status, layout(frame, frame.t("compose_title"), body))
@@ -101,18 +212,27 @@ fn outcome_box(frame: &Frame<'_>, settings: &ApprovalSettings, outcome: &Outcome
                     p { (frame.t("compose_checked")) }
                 }
             }
-            Outcome::Invalid(key) => {
+            Outcome::Invalid(key) | Outcome::Upload(key) => {
                 p class="error" role="alert" { (frame.t(key)) }
             }
         }
     }
 }
 
-fn form(frame: &Frame<'_>, lists: &[SendableAudience], draft: &ComposeForm) -> Markup {
+fn form(
+    frame: &Frame<'_>,
+    lists: &[SendableAudience],
+    draft: &ComposeForm,
+    attachments: &Attachments,
+) -> Markup {
     let lang = frame.lang.policies();
     html! {
-        form method="post" action="/compose" {
+        form method="post" action="/compose" enctype="multipart/form-data" {
+            // First in the form: the token is checked before any file is read.
             (frame.csrf_field())
+            @if !attachments.list.is_empty() {
+                input type="hidden" name="draft" value=(attachments.token);
+            }
             p {
                 label for="list" { (frame.t("compose_list")) }
                 select id="list" name="list" {
@@ -137,6 +257,24 @@ fn form(frame: &Frame<'_>, lists: &[SendableAudience], draft: &ComposeForm) -> M
                 textarea id="html" name="html" rows="6" aria-describedby="html-hint" { (draft.html) }
                 span id="html-hint" class="hint" { (frame.t("compose_html_hint")) }
             }
+            @if !attachments.list.is_empty() {
+                section aria-labelledby="attached" {
+                    h2 id="attached" { (frame.t("compose_attached")) }
+                    ul {
+                        @for a in &attachments.list {
+                            li { (a.file_name) " (" (format_bytes(a.size, Rounding::Up, lang)) ")" }
+                        }
+                    }
+                    p {
+                        input id="drop_attachments" name="drop_attachments" type="checkbox" value="1";
+                        label class="inline" for="drop_attachments" { (frame.t("compose_drop_attachments")) }
+                    }
+                }
+            }
+            p {
+                label for="attachments" { (frame.t("compose_attachments")) }
+                input id="attachments" name="attachments" type="file" multiple;
+            }
             p {
                 button type="submit" name="action" value="check" { (frame.t("compose_check")) }
                 " "
@@ -146,14 +284,138 @@ fn form(frame: &Frame<'_>, lists: &[SendableAudience], draft: &ComposeForm) -> M
     }
 }
 
-pub async fn submit(
-    State(state): State<AppState>,
-    MemberForm { member, form }: MemberForm<ComposeForm>,
-) -> Response {
+/// Reads the form in either encoding: `multipart/form-data` from the page (with files, kept
+/// in the draft's folder with those of an earlier check), or a plain form without files.
+async fn read_form(
+    state: &AppState,
+    request: Request,
+) -> Result<(Member, ComposeForm, Attachments, Option<&'static str>), Response> {
+    let multipart = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !multipart {
+        let MemberForm { member, form } =
+            MemberForm::<ComposeForm>::from_request(request, state).await?;
+        let mut attachments = Attachments::load(state, &member, &form.draft).await;
+        if form.drop_attachments.is_some() {
+            attachments.remove().await;
+            attachments = Attachments::none();
+        }
+        return Ok((member, form, attachments, None));
+    }
+    let (mut parts, body) = request.into_parts();
+    let member = Member::from_request_parts(&mut parts, state).await?;
+    let multipart = Multipart::from_request(Request::from_parts(parts, body), state)
+        .await
+        .map_err(|_| internal_error(member.lang, &std::io::Error::other("multipart")))?;
+    let drafts = drafts_dir(state);
+    uploads::remove_stale(&drafts).await;
+    let token = uploads::new_token();
+    let Some(dir) = draft_dir(state, &member, &token) else {
+        return Err(internal_error(
+            member.lang,
+            &std::io::Error::other("draft token"),
+        ));
+    };
+    let max = max_attachment_bytes(state);
+    let received = uploads::receive(&member, multipart, max, |n, _| dir.join(n.to_string())).await;
+    let received = match received {
+        Ok(r) => r,
+        Err(UploadError::Csrf) => {
+            tracing::warn!(event = "http.csrf_refused", member = member.id(), path = %member.path);
+            return Err(crate::session::refused(member.lang, &member.path));
+        }
+        Err(UploadError::Io(e)) => return Err(internal_error(member.lang, &e)),
+        Err(e) => {
+            let _ = tokio::fs::remove_dir_all(&dir).await;
+            let key = match e {
+                UploadError::TooLarge => "compose_attachments_too_large",
+                _ => "compose_upload_failed",
+            };
+            let form = ComposeForm::default();
+            return Ok((member, form, Attachments::none(), Some(key)));
+        }
+    };
+    let form = ComposeForm::from_received(&received);
+    let earlier = Attachments::load(state, &member, &form.draft).await;
+    let mut attachments = Attachments {
+        dir: dir.clone(),
+        token,
+        list: Vec::new(),
+    };
+    // The attachments of the earlier check move into this draft's folder, then the new ones.
+    if form.drop_attachments.is_none() {
+        for a in &earlier.list {
+            let stored_as = format!("{}", attachments.list.len() + received.files.len());
+            tokio::fs::create_dir_all(&dir)
+                .await
+                .map_err(|e| internal_error(member.lang, &e))?;
+            tokio::fs::rename(earlier.dir.join(&a.stored_as), dir.join(&stored_as))
+                .await
+                .map_err(|e| internal_error(member.lang, &e))?;
+            attachments.list.push(Attachment {
+                stored_as,
+                ..a.clone()
+            });
+        }
+    }
+    earlier.remove().await;
+    for (n, file) in received.files.iter().enumerate() {
+        attachments.list.push(Attachment {
+            file_name: file.file_name.clone(),
+            content_type: file.content_type.clone(),
+            stored_as: n.to_string(),
+            size: file.size,
+        });
+    }
+    if attachments.list.is_empty() {
+        let _ = tokio::fs::remove_dir_all(&dir).await;
+        attachments = Attachments::none();
+    } else {
+        attachments
+            .save()
+            .await
+            .map_err(|e| internal_error(member.lang, &e))?;
+    }
+    let problem = (attachments.total_bytes() > max).then_some("compose_attachments_too_large");
+    Ok((member, form, attachments, problem))
+}
+
+/// Attachments together may be as large as the organisation lets a message be; the engine
+/// then judges the whole message against the list's own limit.
+pub(crate) fn max_attachment_bytes(state: &AppState) -> u64 {
+    state
+        .settings
+        .approvals
+        .as_ref()
+        .map_or(0, |a| a.limits.max_message_bytes)
+}
+
+pub async fn submit(State(state): State<AppState>, request: Request) -> Response {
+    let (member, form, attachments, upload_problem) = match read_form(&state, request).await {
+        Ok(read) => read,
+        Err(response) => return response,
+    };
     let frame = member.frame();
     let Some(settings) = state.settings.approvals.clone() else {
         return crate::member::not_found(&frame);
     };
+    if let Some(key) = upload_problem {
+        let outcome = Some(Outcome::Upload(key));
+        let status = StatusCode::PAYLOAD_TOO_LARGE;
+        return render(
+            &state,
+            &member,
+            &frame,
+            &form,
+            &attachments,
+            outcome,
+            status,
+        )
+        .await;
+    }
     let subject = form.subject.trim();
     let problem = if subject.is_empty() {
         Some("compose_subject_missing")
@@ -167,7 +429,7 @@ pub async fn submit(
         None
     };
     if let Some(key) = problem {
-        return refuse(&state, &member, &frame, &form, key).await;
+        return refuse(&state, &member, &frame, &form, &attachments, key).await;
     }
     let profile = match state.store.sender_profile(member.id()).await {
         Ok(p) => p,
@@ -180,23 +442,37 @@ pub async fn submit(
         .find(|(_, verified)| *verified)
         .map(|(address, _)| address.clone())
     else {
-        return refuse(&state, &member, &frame, &form, "compose_no_address").await;
+        return refuse(
+            &state,
+            &member,
+            &frame,
+            &form,
+            &attachments,
+            "compose_no_address",
+        )
+        .await;
     };
     let address = format!("{}@{}", form.list, settings.list_domain);
     let name = format!("{} {}", member.session.first_name, member.session.last_name);
-    let raw = match build_message(&name, &from, &address, subject, &form, &settings) {
+    let built = build_message(
+        &name,
+        &from,
+        &address,
+        subject,
+        &form,
+        &attachments,
+        &settings,
+    );
+    let raw = match built.await {
         Ok(raw) => raw,
         Err(e) => return internal_error(member.lang, &e),
     };
-    let message = MessageFacts {
-        size_bytes: raw.len() as u64,
-        attachment_count: 0,
-        attachment_bytes: 0,
-        // To: names only the list; nobody's address is shown to the others.
-        visible_recipients: 0,
-        sms_segments: 0,
-        content_hash: ContentHash::from_bytes(Sha256::digest(&raw).into()),
+    // The facts are read from the message itself, as the gateway reads a submitted one.
+    let summary = match intake::summarise(&raw, &settings.list_domain) {
+        Ok(summary) => summary,
+        Err(e) => return internal_error(member.lang, &e),
     };
+    let message = summary.facts(raw.len() as u64, 0);
     let decided = match state
         .store
         .decide_addresses(member.id(), &[address], &message, &settings)
@@ -207,7 +483,17 @@ pub async fn submit(
     };
     if form.action != "send" {
         let outcome = Some(Outcome::Checked(decided));
-        return render(&state, &member, &frame, &form, outcome, StatusCode::OK).await;
+        let status = StatusCode::OK;
+        return render(
+            &state,
+            &member,
+            &frame,
+            &form,
+            &attachments,
+            outcome,
+            status,
+        )
+        .await;
     }
     let submission = NewSubmission {
         message_id: None,
@@ -239,7 +525,11 @@ pub async fn submit(
         verteiler_store::now_ms(),
     );
     match state.store.record_submission(&record).await {
-        Ok(stored) => see_other(&format!("/submissions/{}", stored.id), vec![]),
+        Ok(stored) => {
+            // The message is stored whole; its attachments need not wait any longer.
+            attachments.remove().await;
+            see_other(&format!("/submissions/{}", stored.id), vec![])
+        }
         Err(e) => internal_error(member.lang, &e),
     }
 }
@@ -250,20 +540,23 @@ async fn refuse(
     member: &Member,
     frame: &Frame<'_>,
     draft: &ComposeForm,
+    attachments: &Attachments,
     key: &'static str,
 ) -> Response {
     let outcome = Some(Outcome::Invalid(key));
     let status = StatusCode::UNPROCESSABLE_ENTITY;
-    render(state, member, frame, draft, outcome, status).await
+    render(state, member, frame, draft, attachments, outcome, status).await
 }
 
-/// The email as a mail client would write it: text, and the HTML as its alternative.
-fn build_message(
+/// The email as a mail client would write it: text, the HTML as its alternative, and the
+/// attachments.
+async fn build_message(
     name: &str,
     from: &str,
     to: &str,
     subject: &str,
     form: &ComposeForm,
+    attachments: &Attachments,
     settings: &ApprovalSettings,
 ) -> std::io::Result<Vec<u8>> {
     let id = format!(
@@ -280,6 +573,10 @@ fn build_message(
         .text_body(form.text.replace("\r\n", "\n"));
     if !form.html.trim().is_empty() {
         builder = builder.html_body(form.html.clone());
+    }
+    for a in &attachments.list {
+        let content = attachments.read(a).await?;
+        builder = builder.attachment(a.content_type.clone(), a.file_name.clone(), content);
     }
     builder.write_to_vec()
 }

@@ -26,6 +26,7 @@ mod session;
 mod sign_in;
 mod submissions;
 mod unsubscribe;
+mod uploads;
 
 pub use admin_import::ImportSettings;
 pub use i18n::Lang;
@@ -50,9 +51,11 @@ pub struct PortalSettings {
     pub phone_region: String,
     /// What approving a held send on `/held/{id}` needs; without it those pages answer 404.
     pub approvals: Option<verteiler_store::ApprovalSettings>,
-    /// Where `/admin/import` keeps uploads and how it judges them; without it that page
-    /// answers 404.
+    /// How `/admin/import` judges an upload; without it that page answers 404.
     pub imports: Option<ImportSettings>,
+    /// Where uploads wait for a second request: a member export for its confirmation,
+    /// attachments between checking and sending a message.
+    pub upload_dir: std::path::PathBuf,
 }
 
 impl PortalSettings {
@@ -62,12 +65,20 @@ impl PortalSettings {
             phone_region: "DE".into(),
             approvals: None,
             imports: None,
+            upload_dir: std::env::temp_dir().join("verteiler-uploads"),
         }
     }
 
     pub fn with_approvals(self, approvals: verteiler_store::ApprovalSettings) -> PortalSettings {
         PortalSettings {
             approvals: Some(approvals),
+            ..self
+        }
+    }
+
+    pub fn with_upload_dir(self, upload_dir: impl Into<std::path::PathBuf>) -> PortalSettings {
+        PortalSettings {
+            upload_dir: upload_dir.into(),
             ..self
         }
     }
@@ -97,6 +108,7 @@ pub struct Settings {
     pub secure_cookies: bool,
     pub approvals: Option<verteiler_store::ApprovalSettings>,
     pub imports: Option<ImportSettings>,
+    pub upload_dir: std::path::PathBuf,
 }
 
 impl AppState {
@@ -114,6 +126,7 @@ impl AppState {
                 phone_region: settings.phone_region,
                 approvals: settings.approvals,
                 imports: settings.imports,
+                upload_dir: settings.upload_dir,
             }),
             limits: Arc::new(limits),
         }
@@ -138,7 +151,11 @@ pub fn router(state: AppState) -> Router {
         .settings
         .imports
         .as_ref()
-        .map_or(0, |i| i.max_upload_bytes + 64 * 1024);
+        .map_or(0, |i| i.max_upload_bytes as usize + 64 * 1024);
+    // Attachments are encoded on the way in (about a third larger) and come with the text.
+    let compose_limit = (compose::max_attachment_bytes(&state) as usize)
+        .saturating_mul(2)
+        .max(1024 * 1024);
     Router::new()
         .route("/", get(member::root))
         .route("/healthz", get(health::healthz))
@@ -190,7 +207,12 @@ pub fn router(state: AppState) -> Router {
         .route("/me/password", post(account::set_password))
         .route("/me/export", get(account::export))
         .route("/me/delete", post(account::request_deletion))
-        .route("/compose", get(compose::page).post(compose::submit))
+        .route(
+            "/compose",
+            get(compose::page)
+                .post(compose::submit)
+                .layer(DefaultBodyLimit::max(compose_limit)),
+        )
         .route("/admin", get(admin::overview))
         .route("/admin/pause", post(admin::pause))
         .route("/admin/resume", post(admin::resume))

@@ -4,8 +4,8 @@
 mod support;
 
 use axum::http::StatusCode;
-use support::staff::{admin, held_send, offices};
 use support::org;
+use support::staff::{admin, held_send, offices};
 use verteiler_policies::RoleFunction;
 use verteiler_store::ApprovalSetting;
 

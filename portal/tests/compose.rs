@@ -140,3 +140,147 @@ async fn without_the_right_the_engine_refuses_and_bad_drafts_are_named() {
         "nothing stored"
     );
 }
+
+/// The parts of the compose form as the page posts them (`multipart/form-data`).
+fn parts<'a>(action: &'a str, draft: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("draft", draft),
+        ("list", "oldenfelde"),
+        ("subject", "Einladung"),
+        ("text", "Liebe Mitglieder,\n\nanbei die Einladung."),
+        ("html", ""),
+        ("action", action),
+    ]
+}
+
+fn draft_token(page: &str) -> String {
+    let marker = "name=\"draft\" value=\"";
+    let at = page.find(marker).expect("a waiting draft") + marker.len();
+    page[at..at + 64].to_string()
+}
+
+fn drafts(org: &support::Org) -> usize {
+    std::fs::read_dir(org.uploads.path().join("drafts")).map_or(0, |d| d.count())
+}
+
+#[tokio::test]
+async fn attachments_wait_between_check_and_send_and_are_weighed_by_the_engine() {
+    let org = org().await;
+    make_chair(&org).await;
+    let store = org.store();
+    let mut ben = org.signed_in("ben@example.org").await;
+    let page = ben.get("/compose").await;
+    assert!(page.body.contains("enctype=\"multipart/form-data\""));
+
+    let pdf = b"%PDF-1.4 Einladung zur Mitgliederversammlung".repeat(100);
+    let checked = ben
+        .post_multipart(
+            "/compose",
+            &parts("check", ""),
+            ("attachments", "C:\\Users\\ben\\Einladung.pdf", &pdf),
+        )
+        .await;
+    assert_eq!(checked.status, StatusCode::OK, "{}", checked.body);
+    assert!(
+        checked.body.contains("angenommen für 2 Empfänger"),
+        "{}",
+        checked.body
+    );
+    assert!(
+        checked.body.contains("<li>Einladung.pdf (5 kB)</li>"),
+        "{}",
+        checked.body
+    );
+    assert_eq!(store.count_submissions().await.unwrap(), 0);
+    let token = draft_token(&checked.body);
+    assert_eq!(drafts(&org), 1);
+
+    // Another member cannot send Ben's attachments: the draft is found by member and token.
+    let mut anna = org.signed_in("anna@example.org").await;
+    anna.get("/compose").await;
+    let foreign = anna
+        .post_multipart(
+            "/compose",
+            &parts("check", &token),
+            ("attachments", "", b""),
+        )
+        .await;
+    assert!(!foreign.body.contains("Einladung.pdf"), "{}", foreign.body);
+
+    // A list that takes small messages only refuses the message with its attachment.
+    let list = store.audience_by_id(org.oldenfelde).await.unwrap().unwrap();
+    store
+        .set_audience_policy(
+            list.id,
+            &verteiler_store::AudiencePolicyChange {
+                approval: list.approval,
+                approvals_needed: list.approvals_needed,
+                max_recipients: None,
+                max_message_bytes: Some(3_000),
+                sends_per_sender_per_day: None,
+            },
+        )
+        .await
+        .unwrap();
+    let too_big = ben
+        .post_multipart(
+            "/compose",
+            &parts("check", &token),
+            ("attachments", "", b""),
+        )
+        .await;
+    assert!(
+        too_big.body.contains("Die Nachricht ist"),
+        "{}",
+        too_big.body
+    );
+    assert!(too_big.body.contains("Einladung.pdf"), "still attached");
+    let token = draft_token(&too_big.body);
+    store
+        .set_audience_policy(
+            list.id,
+            &verteiler_store::AudiencePolicyChange {
+                approval: list.approval,
+                approvals_needed: list.approvals_needed,
+                max_recipients: None,
+                max_message_bytes: None,
+                sends_per_sender_per_day: None,
+            },
+        )
+        .await
+        .unwrap();
+
+    // Sent without choosing the file again: the waiting attachment goes with the message.
+    let sent = ben
+        .post_multipart("/compose", &parts("send", &token), ("attachments", "", b""))
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let id: i64 = sent
+        .location()
+        .unwrap()
+        .trim_start_matches("/submissions/")
+        .parse()
+        .unwrap();
+    let raw = String::from_utf8(store.submission_raw(id).await.unwrap().unwrap()).unwrap();
+    assert!(raw.contains("filename=\"Einladung.pdf\""), "{raw}");
+    assert!(
+        raw.contains("application/pdf") || raw.contains("text/csv"),
+        "{raw}"
+    );
+    assert_eq!(drafts(&org), 0, "a sent draft's attachments are removed");
+
+    // A form without the session's token is refused before any file is kept.
+    let forged = ben
+        .post_multipart_raw(
+            "/compose",
+            &[
+                ("csrf", "forged"),
+                ("list", "oldenfelde"),
+                ("action", "send"),
+            ],
+            ("attachments", "x.pdf", &pdf),
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(drafts(&org), 0);
+}

@@ -25,7 +25,7 @@ fn upload_token(page: &str) -> String {
 }
 
 fn staged_files(org: &Org) -> usize {
-    std::fs::read_dir(org.uploads.path()).map_or(0, |d| d.count())
+    std::fs::read_dir(org.uploads.path().join("imports")).map_or(0, |d| d.count())
 }
 
 #[tokio::test]

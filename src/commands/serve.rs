@@ -47,10 +47,8 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
         store.clone(),
         PortalSettings::new(&config.organisation.portal_base_url)
             .with_approvals(super::held::approval_settings(config))
-            .with_imports(ImportSettings::new(
-                &config.http.upload_dir,
-                super::import::import_options(config),
-            )),
+            .with_upload_dir(&config.http.upload_dir)
+            .with_imports(ImportSettings::new(super::import::import_options(config))),
     ))
     // The client's address keys the sign-in limits.
     .into_make_service_with_connect_info::<std::net::SocketAddr>();

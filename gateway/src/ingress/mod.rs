@@ -4,16 +4,15 @@
 
 mod approval;
 mod bounce;
-mod message;
 mod texts;
 
 pub use bounce::{classify_bounce, BounceReport};
-pub use message::{summarise, MessageError, MessageSummary};
+pub use verteiler_store::intake::{summarise, MessageError, MessageSummary};
 
 use crate::smtp::{
     AuthOutcome, Envelope, Identity, RcptOutcome, Reply, SessionHandler, SessionInfo,
 };
-use verteiler_policies::{ContentHash, Lang, MessageFacts, OrgLimits};
+use verteiler_policies::{Lang, OrgLimits};
 use verteiler_store::{intake, Ingress as IngressKind, NewSubmission, Store, SubmissionWriter};
 
 /// What the ingress needs to know about the organisation.
@@ -151,15 +150,8 @@ impl Ingress {
             .iter()
             .find(|(_, verified)| *verified)
             .map_or_else(|| from.clone(), |(address, _)| address.clone());
-        let content_hash = ContentHash::from_bytes(summary.content_hash);
-        let facts_message = MessageFacts {
-            size_bytes: raw.len() as u64,
-            attachment_count: summary.attachment_count,
-            attachment_bytes: summary.attachment_bytes,
-            visible_recipients: summary.visible_recipients,
-            sms_segments: 0,
-            content_hash,
-        };
+        let facts_message = summary.facts(raw.len() as u64, 0);
+        let content_hash = facts_message.content_hash;
         let settings = self.approval_settings();
         let addresses: Vec<String> = envelope
             .rcpt_to

@@ -152,10 +152,8 @@ pub async fn org_with_first_name(first_name: &str) -> Org {
         store.clone(),
         PortalSettings::new(BASE)
             .with_approvals(approvals)
-            .with_imports(ImportSettings::new(
-                uploads.path(),
-                ImportOptions::default(),
-            )),
+            .with_upload_dir(uploads.path())
+            .with_imports(ImportSettings::new(ImportOptions::default())),
     ));
     Org {
         db,

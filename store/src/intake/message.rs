@@ -22,7 +22,7 @@ pub struct MessageSummary {
     pub preview: String,
 }
 
-pub use verteiler_store::intake::PREVIEW_CHARS;
+use super::PREVIEW_CHARS;
 
 /// Why a message cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,6 +50,21 @@ fn addresses(address: Option<&Address<'_>>) -> Vec<String> {
             })
             .collect(),
         None => Vec::new(),
+    }
+}
+
+impl MessageSummary {
+    /// What the policy engine weighs of a message of `size_bytes` (its raw length) whose SMS
+    /// rendering has `sms_segments` segments.
+    pub fn facts(&self, size_bytes: u64, sms_segments: u32) -> verteiler_policies::MessageFacts {
+        verteiler_policies::MessageFacts {
+            size_bytes,
+            attachment_count: self.attachment_count,
+            attachment_bytes: self.attachment_bytes,
+            visible_recipients: self.visible_recipients,
+            sms_segments,
+            content_hash: verteiler_policies::ContentHash::from_bytes(self.content_hash),
+        }
     }
 }
 

@@ -4,6 +4,10 @@
 //! sender is told. The texts here are what the sender reads about each decision, in German and
 //! English; the reasons come from the engine's own texts.
 
+mod message;
+
+pub use message::{summarise, MessageError, MessageSummary};
+
 use crate::{ApprovalSettings, NewNotification, NewSend, NewSubmission, Store, StoreError};
 use crate::{Submission, SubmissionRecord};
 use verteiler_policies::{
