@@ -22,7 +22,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup};
 use std::path::PathBuf;
-use verteiler_policies::{format_bytes, format_count, Lang as PolicyLang, Rounding};
+use verteiler_policies::{
+    format_bytes, format_count, Lang as PolicyLang, Rounding, SmsEncoding, SmsText,
+};
 use verteiler_store::intake::{self, DecidedSend};
 use verteiler_store::{ApprovalSettings, Ingress, NewSubmission, SendableAudience};
 
@@ -36,6 +38,8 @@ pub struct ComposeForm {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// The text for members reached by SMS; without it they get a rendering of the email.
+    pub sms_text: String,
     pub action: String,
     pub draft: String,
     /// Present when the waiting attachments are to be left out.
@@ -56,6 +60,7 @@ impl ComposeForm {
             subject: form.field("subject"),
             text: form.field("text"),
             html: form.field("html"),
+            sms_text: form.field("sms_text"),
             action: form.field("action"),
             draft: form.field("draft"),
             drop_attachments: form.has("drop_attachments").then(String::new),
@@ -137,6 +142,8 @@ impl Attachments {
 
 /// Longest subject accepted (a subject is one line in every mail client).
 const SUBJECT_MAX: usize = 200;
+/// Longest SMS text accepted: ten parts of GSM text; the list's own limit is the engine's.
+const SMS_MAX: usize = 1_530;
 
 #[derive(serde::Deserialize)]
 pub struct Preselect {
@@ -159,7 +166,8 @@ pub async fn page(
 
 /// What the form shows below it: the decision of a check, or why the draft cannot be sent.
 enum Outcome {
-    Checked(Vec<DecidedSend>),
+    /// The decision, and the SMS text's measure when one was written.
+    Checked(Vec<DecidedSend>, Option<SmsText>),
     Invalid(&'static str),
     Upload(&'static str),
 }
@@ -199,7 +207,7 @@ fn outcome_box(frame: &Frame<'_>, settings: &ApprovalSettings, outcome: &Outcome
     let lang = frame.lang.policies();
     html! {
         @match outcome {
-            Outcome::Checked(decided) => {
+            Outcome::Checked(decided, sms) => {
                 section class="decision" aria-labelledby="decision" role="status" {
                     h2 id="decision" { (frame.t("compose_decision")) }
                     @for d in decided {
@@ -209,6 +217,9 @@ fn outcome_box(frame: &Frame<'_>, settings: &ApprovalSettings, outcome: &Outcome
                             ul { @for line in &lines[1..] { li { (line) } } }
                         }
                     }
+                    @if let Some(sms) = sms {
+                        p { (sms_measure(frame, sms)) }
+                    }
                     p { (frame.t("compose_checked")) }
                 }
             }
@@ -217,6 +228,22 @@ fn outcome_box(frame: &Frame<'_>, settings: &ApprovalSettings, outcome: &Outcome
             }
         }
     }
+}
+
+/// "2 SMS parts (GSM 7-bit, 214 characters)": what the networks will bill per recipient.
+fn sms_measure(frame: &Frame<'_>, sms: &SmsText) -> String {
+    let encoding = match sms.encoding() {
+        SmsEncoding::Gsm7 => "compose_sms_gsm",
+        SmsEncoding::Ucs2 => "compose_sms_ucs2",
+    };
+    frame.lang.text_with(
+        "compose_sms_measure",
+        &[
+            ("parts", &sms.segments().to_string()),
+            ("encoding", frame.t(encoding)),
+            ("units", &sms.units().to_string()),
+        ],
+    )
 }
 
 fn form(
@@ -256,6 +283,11 @@ fn form(
                 label for="html" { (frame.t("compose_html")) }
                 textarea id="html" name="html" rows="6" aria-describedby="html-hint" { (draft.html) }
                 span id="html-hint" class="hint" { (frame.t("compose_html_hint")) }
+            }
+            p {
+                label for="sms_text" { (frame.t("compose_sms")) }
+                textarea id="sms_text" name="sms_text" rows="3" maxlength=(SMS_MAX) aria-describedby="sms-hint" { (draft.sms_text) }
+                span id="sms-hint" class="hint" { (frame.t("compose_sms_hint")) }
             }
             @if !attachments.list.is_empty() {
                 section aria-labelledby="attached" {
@@ -423,6 +455,8 @@ pub async fn submit(State(state): State<AppState>, request: Request) -> Response
         Some("compose_subject_invalid")
     } else if form.text.trim().is_empty() {
         Some("compose_text_missing")
+    } else if form.sms_text.trim().chars().count() > SMS_MAX {
+        Some("compose_sms_too_long")
     } else if verteiler_policies::AudienceSlug::parse(&form.list).is_err() {
         Some("compose_list_missing")
     } else {
@@ -472,7 +506,11 @@ pub async fn submit(State(state): State<AppState>, request: Request) -> Response
         Ok(summary) => summary,
         Err(e) => return internal_error(member.lang, &e),
     };
-    let message = summary.facts(raw.len() as u64, 0);
+    let sms = Some(form.sms_text.trim())
+        .filter(|t| !t.is_empty())
+        .map(SmsText::new);
+    let segments = sms.as_ref().map_or(0, SmsText::segments);
+    let message = summary.facts(raw.len() as u64, segments);
     let decided = match state
         .store
         .decide_addresses(member.id(), &[address], &message, &settings)
@@ -482,7 +520,7 @@ pub async fn submit(State(state): State<AppState>, request: Request) -> Response
         Err(e) => return internal_error(member.lang, &e),
     };
     if form.action != "send" {
-        let outcome = Some(Outcome::Checked(decided));
+        let outcome = Some(Outcome::Checked(decided, sms));
         let status = StatusCode::OK;
         return render(
             &state,
@@ -511,6 +549,7 @@ pub async fn submit(State(state): State<AppState>, request: Request) -> Response
         raw,
         message_facts: Some(message),
         preview: Some(form.text.chars().take(intake::PREVIEW_CHARS).collect()),
+        sms_text: sms.map(|s| s.text().to_string()),
     };
     let sender = intake::Sender {
         member_id: member.id(),

@@ -174,10 +174,11 @@ fn send_section(
 }
 
 /// The totals a sender follows, as label key and figure.
-fn counts(t: &DeliveryTotals) -> [(&'static str, u64); 6] {
+fn counts(t: &DeliveryTotals) -> [(&'static str, u64); 7] {
     [
         ("totals_queued", t.queued.saturating_sub(t.deferred)),
         ("totals_sent", t.sent),
+        ("totals_sms", t.sms),
         ("totals_deferred", t.deferred),
         ("totals_bounced", t.bounced),
         ("totals_failed", t.failed + t.unreachable),

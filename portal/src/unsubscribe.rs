@@ -213,6 +213,7 @@ mod tests {
                     raw: b"From: anna@example.org\r\nSubject: Einladung\r\n\r\nHallo".to_vec(),
                     message_facts: None,
                     preview: None,
+                    sms_text: None,
                 },
                 sends: vec![NewSend {
                     address: "oldenfelde@lists.example.org".into(),

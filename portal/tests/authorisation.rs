@@ -84,7 +84,7 @@ async fn every_role_against_every_staff_page_and_action() {
         "anna@example.org",  // press office of A
         "erik@example.org",  // admin
     ];
-    let pages: [(String, [StatusCode; 5]); 11] = [
+    let pages: [(String, [StatusCode; 5]); 14] = [
         ("/audiences".into(), [OK; 5]),
         (
             "/audiences/oldenfelde".into(),
@@ -117,6 +117,15 @@ async fn every_role_against_every_staff_page_and_action() {
             "/admin/audiences/oldenfelde".into(),
             [NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, OK],
         ),
+        (
+            "/admin/units".into(),
+            [NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, OK],
+        ),
+        (
+            "/admin/import".into(),
+            [NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, OK],
+        ),
+        ("/compose".into(), [OK; 5]),
     ];
     for (i, email) in people.iter().enumerate() {
         let mut browser = org.signed_in(email).await;

@@ -14,6 +14,10 @@ fn draft<'a>(action: &'a str, subject: &'a str) -> Vec<(&'a str, &'a str)> {
         ("subject", subject),
         ("text", "Liebe Mitglieder,\n\nwir laden ein."),
         ("html", "<p>Liebe <b>Mitglieder</b></p>"),
+        (
+            "sms_text",
+            "Einladung: Sommerfest am Samstag, 15 Uhr, Eintritt 5 €.",
+        ),
         ("action", action),
     ]
 }
@@ -45,6 +49,14 @@ async fn a_chair_checks_then_sends_through_the_same_intake_as_smtp() {
         checked.body.contains("value=\"Sommerfest\""),
         "the draft is kept"
     );
+    // 55 characters, the euro sign two septets: one GSM part.
+    assert!(
+        checked
+            .body
+            .contains("SMS: 1 Teil(e) je Empfänger (GSM 7-Bit, 56 Einheiten)"),
+        "{}",
+        checked.body
+    );
     assert_eq!(
         store.count_submissions().await.unwrap(),
         0,
@@ -60,6 +72,10 @@ async fn a_chair_checks_then_sends_through_the_same_intake_as_smtp() {
         .unwrap();
     let raw = String::from_utf8(store.submission_raw(id).await.unwrap().unwrap()).unwrap();
     assert!(raw.contains("Subject: Sommerfest"), "{raw}");
+    assert_eq!(
+        store.submission_sms_text(id).await.unwrap().as_deref(),
+        Some("Einladung: Sommerfest am Samstag, 15 Uhr, Eintritt 5 €.")
+    );
     assert!(
         raw.contains("From: \"Ben Brandt\" <ben@example.org>"),
         "{raw}"

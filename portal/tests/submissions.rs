@@ -30,6 +30,7 @@ async fn bens_send(org: &Org, subject: &str) -> (i64, i64) {
                 raw: format!("Subject: {subject}\r\n\r\nText").into_bytes(),
                 message_facts: None,
                 preview: None,
+                sms_text: None,
             },
             sends: vec![
                 NewSend {

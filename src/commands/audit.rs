@@ -218,8 +218,8 @@ async fn print_submission(store: &Store, submission_id: i64) -> anyhow::Result<(
         }
         let t = store.delivery_totals(send.id).await?;
         println!(
-            "  delivery:  {} sent, {} queued, {} failed, {} bounced, {} cancelled, {} not by email",
-            t.sent, t.queued, t.failed, t.bounced, t.cancelled, t.unreachable
+            "  delivery:  {} sent, {} queued, {} failed, {} bounced, {} cancelled, {} by SMS, {} not reached",
+            t.sent, t.queued, t.failed, t.bounced, t.cancelled, t.sms, t.unreachable
         );
     }
     Ok(())

@@ -57,8 +57,9 @@ pub async fn send(config: &Config, cmd: SendCommand) -> anyhow::Result<ExitCode>
                 "deferred:   {} of the queued (a temporary failure; retried with backoff)",
                 t.deferred
             );
+            println!("sms:        {} texts in the SMS outbox", t.sms);
             println!(
-                "not by email: {} (no usable address, or SMS/post preferred)",
+                "not reached: {} (no address for the chosen channel, post, or no channel chosen)",
                 t.unreachable
             );
             if send.reasons != "[]" {

@@ -75,6 +75,8 @@ pub struct DeliveryTotals {
     pub failed: u64,
     pub bounced: u64,
     pub cancelled: u64,
+    /// Recipients reached by SMS instead of email (their texts are in the SMS outbox).
+    pub sms: u64,
     pub unreachable: u64,
 }
 
@@ -163,6 +165,10 @@ async fn finish(
     Ok(())
 }
 
+/// A rendering of an email for SMS recipients points to the message, it does not replace it:
+/// two parts at most.
+pub const SMS_RENDERING_SEGMENTS: u32 = 2;
+
 fn token() -> String {
     let mut bytes = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut bytes);
@@ -241,21 +247,45 @@ impl Store {
             .await?;
         let last = recipients.len() < batch;
         let mut queued = Vec::new();
+        let mut texts = Vec::new();
         let mut unreachable = 0i64;
         for r in &recipients {
             let wants = crate::sendable::wanted_channel(r, audience.category);
-            match (&r.email, wants) {
-                (Some(email), Some(Channel::Email)) => {
+            match (wants, &r.email, &r.phone) {
+                (Some(Channel::Email), Some(email), _) => {
                     queued.push((r.member_id, email.to_lowercase()))
                 }
-                // SMS and post come with their own channel; until then such members, and
-                // those who chose no channel, are counted as not reached by email, never
+                (Some(Channel::Sms), _, Some(phone)) => texts.push((r.member_id, phone.clone())),
+                // Post comes with its own list; such members, those without an address for
+                // their channel and those who chose none are counted as not reached, never
                 // dropped unseen.
                 _ => unreachable += 1,
             }
         }
         let now = now_ms();
+        let sms_body = if texts.is_empty() {
+            String::new()
+        } else {
+            self.sms_body(submission_id, &audience.name).await?
+        };
         let mut tx = self.pool.begin().await?;
+        for rows in texts.chunks(1_000) {
+            let sql = format!(
+                "INSERT INTO sms_outbox (member_id, to_number, kind, body, created_at, send_id)                  VALUES {} ON CONFLICT DO NOTHING",
+                Placeholders::new(self.backend).values(rows.len(), 6)
+            );
+            let mut q = sqlx::query(&sql);
+            for (member_id, phone) in rows {
+                q = q
+                    .bind(*member_id)
+                    .bind(phone.clone())
+                    .bind("list")
+                    .bind(sms_body.clone())
+                    .bind(now)
+                    .bind(send_id);
+            }
+            q.execute(&mut *tx).await?;
+        }
         for rows in queued.chunks(1_000) {
             let sql = format!(
                 "INSERT INTO deliveries (send_id, member_id, address, token, state, next_attempt_at, \
@@ -302,7 +332,8 @@ impl Store {
                 .send(send_id)
                 .details(serde_json::json!({
                     "copies_queued": queued.len(),
-                    "not_by_email": unreachable,
+                    "texts_queued": texts.len(),
+                    "not_reached": unreachable,
                     "cursor": next_cursor,
                     "last_batch": last,
                 }))],
@@ -316,6 +347,33 @@ impl Store {
         } else {
             Expansion::Progress { queued }
         })
+    }
+
+    /// The text SMS recipients of a submission get: the sender's own SMS text, else a
+    /// rendering of the email of at most [`SMS_RENDERING_SEGMENTS`] parts.
+    async fn sms_body(&self, submission_id: i64, list: &str) -> Result<String, StoreError> {
+        let row = sqlx::query(
+            "SELECT sub.sms_text, sub.subject, sub.preview, m.first_name, m.last_name \
+             FROM submissions sub JOIN members m ON m.id = sub.sender_member_id WHERE sub.id = $1",
+        )
+        .bind(submission_id)
+        .fetch_one(&self.pool)
+        .await?;
+        if let Some(text) = row.try_get::<Option<String>, _>("sms_text")? {
+            return Ok(text);
+        }
+        let subject: String = row.try_get("subject")?;
+        let preview: Option<String> = row.try_get("preview")?;
+        let first: String = row.try_get("first_name")?;
+        let last: String = row.try_get("last_name")?;
+        let rendering = verteiler_policies::sms_rendering(
+            list,
+            &subject,
+            preview.as_deref().unwrap_or(""),
+            &format!("{first} {last}"),
+            SMS_RENDERING_SEGMENTS,
+        );
+        Ok(rendering.text().to_string())
     }
 
     async fn hold_send(&self, send_id: i64, reasons: &[Reason]) -> Result<(), StoreError> {
@@ -623,8 +681,15 @@ impl Store {
         .bind(send_id)
         .fetch_one(&self.pool)
         .await?;
+        let sms: i64 = sqlx::query_scalar(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM sms_outbox WHERE send_id = $1",
+        )
+        .bind(send_id)
+        .fetch_one(&self.pool)
+        .await?;
         Ok(DeliveryTotals {
             deferred: deferred.max(0) as u64,
+            sms: sms.max(0) as u64,
             ..totals_from(rows, unreachable)
         })
     }

@@ -52,6 +52,8 @@ pub struct NewSubmission {
     pub message_facts: Option<verteiler_policies::MessageFacts>,
     /// The beginning of the text body, shown to approvers.
     pub preview: Option<String>,
+    /// The text for members reached by SMS, when the sender wrote one.
+    pub sms_text: Option<String>,
 }
 
 /// The engine's decision for one addressed audience of a submission.
@@ -215,8 +217,8 @@ fn insert_submissions(
     let mut statement = Statement::new(format!(
         "INSERT INTO submissions (id, message_id, sender_member_id, credential_id, ingress, client_ip, \
          client_name, tls, envelope_from, header_from, subject, size_bytes, content_hash, raw, created_at, \
-         message_facts, preview) VALUES {}",
-        Placeholders::new(backend).values(rows.len(), 17)
+         message_facts, preview, sms_text) VALUES {}",
+        Placeholders::new(backend).values(rows.len(), 18)
     ));
     for (id, submission) in rows {
         statement.push(*id);
@@ -241,6 +243,7 @@ fn insert_submissions(
                 .and_then(|m| serde_json::to_string(m).ok()),
         );
         statement.push(&submission.preview);
+        statement.push(&submission.sms_text);
     }
     statement
 }
@@ -276,7 +279,7 @@ async fn allocate_submission_ids(
     })
 }
 
-/// Rows per multi-row submissions insert (17 columns each).
+/// Rows per multi-row submissions insert (18 columns each).
 const SUBMISSIONS_PER_INSERT: usize = 200;
 
 /// Inserts sends as (submission id, send) rows.
@@ -572,6 +575,20 @@ impl Store {
                 .fetch_optional(&self.pool)
                 .await?,
         )
+    }
+
+    /// The SMS text the sender wrote for a submission (`None`: none was written, or no such
+    /// submission).
+    pub async fn submission_sms_text(
+        &self,
+        submission_id: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let text: Option<Option<String>> =
+            sqlx::query_scalar("SELECT sms_text FROM submissions WHERE id = $1")
+                .bind(submission_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(text.flatten())
     }
 
     pub async fn count_submissions(&self) -> Result<u64, StoreError> {

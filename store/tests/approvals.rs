@@ -118,6 +118,7 @@ async fn submit(s: &Store, sender: i64, address: &str) -> (Decision, i64) {
                 raw: b"From: presse@example.org\r\nSubject: Stellungnahme\r\n\r\nText".to_vec(),
                 message_facts: Some(msg),
                 preview: None,
+                sms_text: None,
             },
             sends: vec![NewSend {
                 address: address.into(),

@@ -429,3 +429,68 @@ async fn copies_go_out_while_later_batches_are_queued_but_not_once_the_send_is_h
         "a held send's deliveries are not claimed, not even after their lease"
     );
 }
+
+/// Imports members of HH-WA-OLD (numbers and addresses from the membership database count as
+/// verified).
+async fn import_members(s: &Store, rows: &[(&str, &str, &str, &str)]) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("members.csv");
+    let mut csv = String::from("external_id;first_name;last_name;unit_code;email;phone\n");
+    for (id, name, email, phone) in rows {
+        csv.push_str(&format!("{id};{name};Texter;HH-WA-OLD;{email};{phone}\n"));
+    }
+    std::fs::write(&path, csv).unwrap();
+    let options = verteiler_store::import::ImportOptions {
+        allow_large_change: true,
+        ..Default::default()
+    };
+    let report = s.import_members(&path, &options).await.unwrap();
+    assert!(report.written, "{:?}", report.errors);
+}
+
+#[tokio::test]
+async fn members_who_chose_sms_get_a_text_not_a_copy_and_nobody_gets_both() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    let (chair, list) = setup(s, 3).await;
+    import_members(
+        s,
+        &[
+            ("900001", "Sabine", "sabine@example.org", "+49 151 11111111"),
+            ("900002", "Tarek", "", "+49 151 22222222"),
+        ],
+    )
+    .await;
+    let sabine = s
+        .member_id_by_email(&verteiler_policies::EmailAddress::parse("sabine@example.org").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let category = s.audience_by_id(list).await.unwrap().unwrap().category;
+    s.set_channel_preference(sabine, category, verteiler_policies::ChannelPreference::Sms)
+        .await
+        .unwrap();
+    // Tarek has a number but no address and chose nothing: not reached, and counted.
+    let send = released_send(s, chair, list, 5).await;
+    assert_eq!(
+        s.expand_send(send, 100).await.unwrap(),
+        Expansion::Done { queued: 3 }
+    );
+    let totals = s.delivery_totals(send).await.unwrap();
+    assert_eq!((totals.queued, totals.sms, totals.unreachable), (3, 1, 1));
+    let texts = s.sms_outbox_for("+4915111111111").await.unwrap();
+    assert_eq!(texts.len(), 1);
+    let (kind, body) = &texts[0];
+    assert_eq!(kind, "list");
+    // No SMS text was written: a rendering of the email, with the subject and the sender.
+    assert!(
+        body.contains("] Einladung: ") && body.ends_with(" - Chair Test"),
+        "{body}"
+    );
+    assert!(s.sms_outbox_for("+4915122222222").await.unwrap().is_empty());
+    let claimed = s.claim_deliveries(now_ms(), 60_000, 100).await.unwrap();
+    assert!(
+        claimed.iter().all(|d| d.address != "sabine@example.org"),
+        "an SMS recipient gets no email copy of the same send"
+    );
+}

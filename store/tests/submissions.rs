@@ -63,6 +63,7 @@ async fn decided_record(
             raw: body.to_vec(),
             message_facts: None,
             preview: None,
+            sms_text: None,
         },
         sends: vec![NewSend {
             address: address.into(),
@@ -229,6 +230,7 @@ fn record(sender: i64, n: usize) -> SubmissionRecord {
             raw: format!("From: chair@example.org\r\n\r\n{n}").into_bytes(),
             message_facts: None,
             preview: None,
+            sms_text: None,
         },
         sends: Vec::new(),
         notifications: Vec::new(),

@@ -186,6 +186,7 @@ impl Ingress {
             raw: raw.to_vec(),
             message_facts: Some(facts_message),
             preview: Some(summary.preview.clone()),
+            sms_text: None,
         };
         let sender = intake::Sender {
             member_id: identity.member_id,

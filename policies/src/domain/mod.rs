@@ -8,6 +8,7 @@ mod email;
 mod kinds;
 mod phone;
 mod slug;
+mod sms_text;
 
 pub use content_hash::{ContentHash, InvalidContentHash};
 pub use email::{EmailAddress, InvalidEmail};
@@ -17,3 +18,4 @@ pub use kinds::{
 };
 pub use phone::{InvalidPhone, PhoneNumber};
 pub use slug::{AudienceSlug, InvalidSlug};
+pub use sms_text::{sms_rendering, SmsEncoding, SmsText};

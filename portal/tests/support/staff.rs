@@ -70,6 +70,7 @@ pub async fn held_send_of(org: &Org, subject: &str, raw: Vec<u8>) -> i64 {
                 raw,
                 message_facts: Some(message),
                 preview: Some("<b>Text</b> der Mitteilung".into()),
+                sms_text: None,
             },
             sends: vec![NewSend {
                 address,

@@ -127,6 +127,7 @@ pub async fn released_send(s: &Store, sender: i64, audience_id: i64, recipients:
                 raw: b"From: chair@example.org\r\nSubject: Einladung\r\n\r\nHallo".to_vec(),
                 message_facts: None,
                 preview: None,
+                sms_text: None,
             },
             sends: vec![NewSend {
                 address: "list@lists.example.org".into(),
