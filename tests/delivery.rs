@@ -41,19 +41,30 @@ async fn a_released_message_reaches_each_member_alone_and_the_sender_is_told() {
     else {
         return;
     };
-    let send = send_to_oldenfelde_until_complete(&env, &server, Duration::from_secs(60)).await;
+    let (send, reply) = send_to_oldenfelde(&env, &server).await;
+    wait_until_complete(&env, send, Duration::from_secs(60)).await;
     let store = &env.db.store;
     let totals = store.delivery_totals(send).await.unwrap();
     assert_eq!(
-        totals.sent + totals.unreachable,
+        totals.sent + totals.sms + totals.unreachable,
         212,
-        "every member is delivered or counted as unreachable: {totals:?}"
-    );
-    assert!(
-        totals.unreachable >= 1,
-        "the demo's SMS member is not mailed"
+        "every member is delivered, texted or counted as not reached: {totals:?}"
     );
     assert_eq!(totals.failed + totals.queued, 0, "{totals:?}");
+    // The reply says how the recipients are reached, and that is how they were reached.
+    let split = format!(
+        "212 Empfänger: {} per E-Mail, {} per SMS",
+        totals.sent, totals.sms
+    );
+    assert!(reply.text.contains(&split), "{split} in {}", reply.text);
+    // Zoë prefers SMS: a text with the list, the subject and the sender, and no copy.
+    let texts = store.sms_outbox_for("+4915123456789").await.unwrap();
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    assert!(
+        texts[0].1.starts_with("[Distrikt Oldenfelde] "),
+        "{texts:?}"
+    );
+    assert!(texts[0].1.ends_with(" - Ole Brandt"), "{texts:?}");
 
     let outbox = env.path("data/outbox");
     let copies = outbox_files(&outbox, "d");

@@ -69,6 +69,7 @@ fn statement() -> Facts {
             recipients: 12_400,
             outside_scope: 0,
             error: None,
+            by_channel: Default::default(),
         },
         message: MessageFacts {
             size_bytes: 184_000,

@@ -23,17 +23,7 @@ pub struct SendableAudience {
     pub recipients: u64,
 }
 
-/// How an audience's recipients would be reached, by their own channel choice.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ChannelCounts {
-    pub email: u64,
-    pub sms: u64,
-    pub post: u64,
-    /// Chose no channel for this kind of mail.
-    pub declined: u64,
-    /// Chose a channel they have no verified address or number for.
-    pub no_address: u64,
-}
+pub use verteiler_policies::ChannelCounts;
 
 /// The channel a recipient wants for mail of `category`: their own choice, email by default;
 /// statutory notices reach everybody, whatever they chose. `None`: they chose none.
@@ -47,16 +37,15 @@ pub(crate) fn wanted_channel(r: &Recipient, category: Category) -> Option<Channe
     })
 }
 
-impl ChannelCounts {
-    fn add(&mut self, r: &Recipient, category: Category) {
-        match wanted_channel(r, category) {
-            Some(Channel::Email) if r.email.is_some() => self.email += 1,
-            Some(Channel::Sms) if r.phone.is_some() => self.sms += 1,
-            // The postal address lives with the member; delivery by post checks it.
-            Some(Channel::Post) => self.post += 1,
-            None => self.declined += 1,
-            Some(_) => self.no_address += 1,
-        }
+/// Counts one recipient under the channel that would reach them.
+fn count_recipient(counts: &mut ChannelCounts, r: &Recipient, category: Category) {
+    match wanted_channel(r, category) {
+        Some(Channel::Email) if r.email.is_some() => counts.email += 1,
+        Some(Channel::Sms) if r.phone.is_some() => counts.sms += 1,
+        // The postal address lives with the member; delivery by post checks it.
+        Some(Channel::Post) => counts.post += 1,
+        None => counts.declined += 1,
+        Some(_) => counts.no_address += 1,
     }
 }
 
@@ -143,7 +132,7 @@ impl Store {
         let mut batches = std::pin::pin!(self.resolve(audience));
         while let Some(batch) = batches.try_next().await? {
             for r in &batch {
-                counts.add(r, audience.category);
+                count_recipient(&mut counts, r, audience.category);
             }
         }
         Ok(counts)

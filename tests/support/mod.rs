@@ -254,6 +254,14 @@ pub async fn send_to_oldenfelde_until_complete(
     server: &Server,
     within: Duration,
 ) -> i64 {
+    let (send, _) = send_to_oldenfelde(env, server).await;
+    wait_until_complete(env, send, within).await;
+    send
+}
+
+/// Sends a message as the demo chair to the Oldenfelde list and expects 250; returns the send's
+/// id and the reply.
+pub async fn send_to_oldenfelde(env: &Env, server: &Server) -> (i64, SmtpOutcome) {
     let r = smtplib_send(
         &server.smtp(),
         CHAIR.0,
@@ -269,11 +277,17 @@ pub async fn send_to_oldenfelde_until_complete(
         .await
         .unwrap()[0];
     let send = store.sends_of(submission).await.unwrap()[0].id;
+    (send, r)
+}
+
+/// Waits until the send is complete.
+pub async fn wait_until_complete(env: &Env, send: i64, within: Duration) {
+    let store = &env.db.store;
     let deadline = std::time::Instant::now() + within;
     loop {
         let state = store.send_record(send).await.unwrap().unwrap().state;
         if state == "complete" {
-            return send;
+            return;
         }
         assert!(
             std::time::Instant::now() < deadline,

@@ -156,6 +156,28 @@ pub struct ResolutionSummary {
     pub outside_scope: u64,
     /// Set when resolution failed; the counts are then ignored.
     pub error: Option<String>,
+    /// How the recipients would be reached, by their own channel choice.
+    #[serde(default)]
+    pub by_channel: ChannelCounts,
+}
+
+/// How an audience's recipients would be reached, by their own channel choice.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelCounts {
+    pub email: u64,
+    pub sms: u64,
+    pub post: u64,
+    /// Chose no channel for this kind of mail.
+    pub declined: u64,
+    /// Chose a channel they have no verified address or number for.
+    pub no_address: u64,
+}
+
+impl ChannelCounts {
+    /// Everybody counted.
+    pub fn total(&self) -> u64 {
+        self.email + self.sms + self.post + self.declined + self.no_address
+    }
 }
 
 /// The figures of the message itself.

@@ -54,8 +54,8 @@ mod texts;
 
 pub use decision::{Decision, HeaderTreatment};
 pub use facts::{
-    Approval, ApprovalRule, AudienceFacts, AudiencePolicy, Facts, MessageFacts, ResolutionSummary,
-    RoleGrant, SenderFacts, VolumeFacts,
+    Approval, ApprovalRule, AudienceFacts, AudiencePolicy, ChannelCounts, Facts, MessageFacts,
+    ResolutionSummary, RoleGrant, SenderFacts, VolumeFacts,
 };
 pub use lang::{format_bytes, format_count, Lang, Rounding};
 pub use limits::{effective_limits, EffectiveLimits, OrgLimits, RateCap};

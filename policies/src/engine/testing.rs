@@ -68,6 +68,7 @@ pub(crate) fn facts() -> Facts {
             recipients: 210,
             outside_scope: 0,
             error: None,
+            by_channel: Default::default(),
         },
         message: MessageFacts {
             size_bytes: 20_000,

@@ -103,6 +103,7 @@ pub fn submission(
             recipients,
             outside_scope: 0,
             error: None,
+            by_channel: Default::default(),
         },
         message: MessageFacts {
             size_bytes: 30_000,

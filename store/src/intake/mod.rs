@@ -11,7 +11,8 @@ pub use message::{summarise, MessageError, MessageSummary};
 use crate::{ApprovalSettings, NewNotification, NewSend, NewSubmission, Store, StoreError};
 use crate::{Submission, SubmissionRecord};
 use verteiler_policies::{
-    decide, format_count, function_list, Channel, Decision, Lang, MessageFacts, RoleFunction,
+    decide, format_count, function_list, Channel, ChannelCounts, Decision, Lang, MessageFacts,
+    RoleFunction,
 };
 
 /// Characters of a message's text kept as its preview: what approvers read in the request
@@ -26,6 +27,8 @@ pub struct DecidedSend {
     /// The list's name, or the address when it names no list.
     pub name: String,
     pub recipients: u64,
+    /// How those recipients would be reached.
+    pub by_channel: ChannelCounts,
     pub decision: Decision,
 }
 
@@ -48,6 +51,9 @@ impl DecidedSend {
     /// The headline and then every reason, one sentence per line.
     pub fn lines(&self, undo_window_secs: u64, lang: Lang) -> Vec<String> {
         let mut lines = vec![self.headline(undo_window_secs, lang)];
+        if !self.decision.is_reject() {
+            lines.extend(by_channel(&self.by_channel, lang));
+        }
         lines.extend(self.decision.reasons().iter().map(|r| r.text(lang)));
         lines
     }
@@ -102,6 +108,7 @@ impl Store {
                     .as_ref()
                     .map_or_else(|| address.clone(), |a| a.display_name.clone()),
                 recipients: facts.resolution.recipients,
+                by_channel: facts.resolution.by_channel.clone(),
                 decision,
             });
         }
@@ -178,6 +185,37 @@ pub fn accepted(recipients: u64, audience: &str, undo_secs: u64, lang: Lang) -> 
             format!("accepted for {n} recipients of \"{audience}\"; delivery starts {wait}")
         }
     }
+}
+
+/// "212 recipients: 180 by email, 25 by SMS, 7 by post", when not all of them are reached by
+/// email (an all-email list needs no second line).
+pub fn by_channel(counts: &ChannelCounts, lang: Lang) -> Option<String> {
+    let total = counts.total();
+    if counts.email == total {
+        return None;
+    }
+    let n = |v| format_count(v, lang);
+    let parts: Vec<String> = [
+        (counts.email, "per E-Mail", "by email"),
+        (counts.sms, "per SMS", "by SMS"),
+        (counts.post, "per Post", "by post"),
+        (
+            counts.declined + counts.no_address,
+            "nicht erreichbar (kein Kanal gewählt oder keine Adresse dafür)",
+            "not reachable (no channel chosen, or no address for it)",
+        ),
+    ]
+    .into_iter()
+    .filter(|(count, _, _)| *count > 0)
+    .map(|(count, de, en)| match lang {
+        Lang::De => format!("{} {de}", n(count)),
+        Lang::En => format!("{} {en}", n(count)),
+    })
+    .collect();
+    Some(match lang {
+        Lang::De => format!("{} Empfänger: {}", n(total), parts.join(", ")),
+        Lang::En => format!("{} recipients: {}", n(total), parts.join(", ")),
+    })
 }
 
 fn wait_text(secs: u64, lang: Lang) -> String {
@@ -267,6 +305,38 @@ mod tests {
             accepted(365_120, "Alle", 0, Lang::De),
             "angenommen für 365.120 Empfänger von \"Alle\"; der Versand beginnt sofort"
         );
+    }
+
+    #[test]
+    fn the_channel_line_splits_the_recipients_only_when_not_all_get_email() {
+        let counts = ChannelCounts {
+            email: 180,
+            sms: 25,
+            post: 7,
+            declined: 0,
+            no_address: 0,
+        };
+        assert_eq!(
+            by_channel(&counts, Lang::En).as_deref(),
+            Some("212 recipients: 180 by email, 25 by SMS, 7 by post")
+        );
+        let german = ChannelCounts {
+            declined: 2,
+            no_address: 1,
+            ..counts
+        };
+        assert_eq!(
+            by_channel(&german, Lang::De).as_deref(),
+            Some(
+                "215 Empfänger: 180 per E-Mail, 25 per SMS, 7 per Post, 3 nicht erreichbar \
+                 (kein Kanal gewählt oder keine Adresse dafür)"
+            )
+        );
+        let all_email = ChannelCounts {
+            email: 40,
+            ..ChannelCounts::default()
+        };
+        assert_eq!(by_channel(&all_email, Lang::De), None);
     }
 
     #[test]
