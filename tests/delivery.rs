@@ -65,6 +65,27 @@ async fn a_released_message_reaches_each_member_alone_and_the_sender_is_told() {
         "{texts:?}"
     );
     assert!(texts[0].1.ends_with(" - Ole Brandt"), "{texts:?}");
+    // The demo's provider is the SMS outbox: one JSON file per text, measured for the network.
+    let sms_dir = env.path("data/sms-outbox");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let zoe = loop {
+        let found = std::fs::read_dir(&sms_dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| std::fs::read(e.path()).ok())
+            .filter_map(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .find(|v| v["to"] == "+4915123456789" && v["kind"] == "list");
+        if let Some(found) = found {
+            break found;
+        }
+        assert!(Instant::now() < deadline, "no text for Zoë in {sms_dir:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(zoe["text"], texts[0].1.as_str());
+    assert_eq!(zoe["encoding"], "gsm7");
+    assert_eq!(zoe["send_id"], send);
+    assert!(zoe["segments"].as_u64().unwrap() <= 2, "{zoe}");
 
     let outbox = env.path("data/outbox");
     let copies = outbox_files(&outbox, "d");

@@ -6,4 +6,5 @@
 
 pub mod delivery;
 pub mod ingress;
+pub mod sms;
 pub mod smtp;

@@ -2,7 +2,7 @@
 
 use super::open_store;
 use super::policy::org_limits;
-use crate::config::{Config, LoadedConfig, RelayTls};
+use crate::config::{Config, LoadedConfig, RelayTls, SmsProvider};
 use anyhow::Context;
 use secrecy::ExposeSecret;
 use std::num::NonZeroU32;
@@ -15,6 +15,7 @@ use verteiler_gateway::delivery::{
     RelayTlsMode, Transport,
 };
 use verteiler_gateway::ingress::{Ingress, IngressSettings};
+use verteiler_gateway::sms::{run_texts, SmsOutbox, SmsSettings};
 use verteiler_gateway::smtp::{
     generate_self_signed, load_tls_config, serve_smtp, tls_config_from_pem, SmtpConfig, SmtpService,
 };
@@ -31,6 +32,7 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
     }
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop_rx_for_tasks = stop_rx.clone();
+    let stop_rx_for_texts = stop_rx.clone();
     let stopped = move || {
         let mut rx = stop_rx.clone();
         async move {
@@ -111,6 +113,20 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
         stop_rx_for_tasks,
     ));
 
+    // Text messages: list texts from fan-out and the portal's phone codes go to the provider.
+    let sms_task = match config.sms.provider {
+        SmsProvider::Outbox => tokio::spawn(run_texts(
+            store.clone(),
+            SmsOutbox::new(&config.sms.outbox_dir),
+            SmsSettings::default(),
+            stop_rx_for_texts,
+        )),
+        other => anyhow::bail!(
+            "sms.provider = \"{}\" is not available in this version; use \"outbox\"",
+            serde_json::to_value(other)?.as_str().unwrap_or("?")
+        ),
+    };
+
     // Four eyes: ask approvers about new held sends, expire requests past their window.
     let approvals_task = tokio::spawn(run_approvals(
         store.clone(),
@@ -141,6 +157,7 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
             .context("serving SMTP over TLS")?;
     }
     delivery_task.await.context("the delivery task failed")?;
+    sms_task.await.context("the SMS task failed")?;
     approvals_task.await.context("the approvals task failed")?;
     tracing::info!(
         event = "server.stopped",

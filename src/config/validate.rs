@@ -195,6 +195,18 @@ pub(super) fn validate(config: &Config, origin: &dyn Fn(&str) -> Origin) -> Vec<
             format!("{base:?} must start with http:// or https:// and name a host"),
         );
     }
+    // Fail closed: a configured SMS gateway this version cannot speak would leave every SMS
+    // member without their texts while the sends look delivered.
+    if c.sms.provider != super::SmsProvider::Outbox {
+        let name = serde_json::to_value(c.sms.provider)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        v.invalid(
+            "sms.provider",
+            format!("{name:?} is not available in this version yet; use \"outbox\""),
+        );
+    }
     let region = &org.default_region;
     if region.len() != 2 || !region.bytes().all(|b| b.is_ascii_uppercase()) {
         v.invalid(
@@ -384,6 +396,15 @@ mod tests {
         }
         // The bad selector without a key file is reported once, as the missing file.
         assert_eq!(errors.len(), 23, "{errors:#?}");
+    }
+
+    #[test]
+    fn an_sms_provider_this_version_cannot_speak_is_refused() {
+        let mut c = Config::default();
+        c.sms.provider = super::super::SmsProvider::Smpp;
+        let errors = errors_for(&c);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].contains("sms.provider") && errors[0].contains("\"smpp\""));
     }
 
     #[test]

@@ -65,6 +65,20 @@ pub struct ClaimedNotification {
     pub created_at: i64,
 }
 
+/// A text of the SMS outbox, claimed for one attempt.
+#[derive(Debug, Clone)]
+pub struct ClaimedText {
+    pub id: i64,
+    /// E.164.
+    pub to_number: String,
+    /// `list` for a list send's text, `phone_code` and the like for the portal's own.
+    pub kind: String,
+    pub body: String,
+    pub send_id: Option<i64>,
+    pub attempts: u32,
+    pub created_at: i64,
+}
+
 /// Delivery totals of one send, for reports and tests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeliveryTotals {
@@ -85,6 +99,7 @@ pub struct DeliveryTotals {
 enum Queue {
     Deliveries,
     Notifications,
+    Texts,
 }
 
 impl Queue {
@@ -92,6 +107,7 @@ impl Queue {
         match self {
             Queue::Deliveries => "deliveries",
             Queue::Notifications => "notifications",
+            Queue::Texts => "sms_outbox",
         }
     }
 
@@ -104,7 +120,7 @@ impl Queue {
                 "state = 'queued' AND EXISTS (SELECT 1 FROM sends s \
                  WHERE s.id = deliveries.send_id AND s.state IN ('scheduled', 'sending'))"
             }
-            Queue::Notifications => "sent_at IS NULL AND failed_at IS NULL",
+            Queue::Notifications | Queue::Texts => "sent_at IS NULL AND failed_at IS NULL",
         }
     }
 }
@@ -137,26 +153,25 @@ async fn finish(
             Some(error.as_str()),
             now,
         ),
-        (Queue::Notifications, Attempt::Sent) => (
-            "UPDATE notifications SET sent_at = $1, lease_until = NULL, last_error = $2 \
-                 WHERE id = $3",
+        (Queue::Notifications | Queue::Texts, Attempt::Sent) => (
+            "UPDATE {table} SET sent_at = $1, lease_until = NULL, last_error = $2 WHERE id = $3",
             None,
             now,
         ),
-        (Queue::Notifications, Attempt::Retry { at, error }) => (
-            "UPDATE notifications SET next_attempt_at = $1, lease_until = NULL, last_error = $2 \
+        (Queue::Notifications | Queue::Texts, Attempt::Retry { at, error }) => (
+            "UPDATE {table} SET next_attempt_at = $1, lease_until = NULL, last_error = $2 \
                  WHERE id = $3",
             Some(error.as_str()),
             *at,
         ),
-        (Queue::Notifications, Attempt::Failed { error }) => (
-            "UPDATE notifications SET failed_at = $1, lease_until = NULL, last_error = $2 \
-                 WHERE id = $3",
+        (Queue::Notifications | Queue::Texts, Attempt::Failed { error }) => (
+            "UPDATE {table} SET failed_at = $1, lease_until = NULL, last_error = $2 WHERE id = $3",
             Some(error.as_str()),
             now,
         ),
     };
-    sqlx::query(sql)
+    let sql = sql.replace("{table}", queue.table());
+    sqlx::query(&sql)
         .bind(at)
         .bind(error)
         .bind(id)
@@ -627,15 +642,60 @@ impl Store {
         &self,
         outcomes: &[(i64, Attempt)],
     ) -> Result<(), StoreError> {
+        self.finish_all(Queue::Notifications, outcomes).await
+    }
+
+    /// Records the outcomes of claimed texts in one transaction.
+    pub async fn finish_texts(&self, outcomes: &[(i64, Attempt)]) -> Result<(), StoreError> {
+        self.finish_all(Queue::Texts, outcomes).await
+    }
+
+    async fn finish_all(
+        &self,
+        queue: Queue,
+        outcomes: &[(i64, Attempt)],
+    ) -> Result<(), StoreError> {
         if outcomes.is_empty() {
             return Ok(());
         }
         let mut tx = self.pool.begin().await?;
         for (id, outcome) in outcomes {
-            finish(&mut tx, Queue::Notifications, *id, outcome).await?;
+            finish(&mut tx, queue, *id, outcome).await?;
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Claims up to `limit` due texts of the SMS outbox for `lease_ms`.
+    pub async fn claim_texts(
+        &self,
+        now: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<ClaimedText>, StoreError> {
+        let rows = self
+            .claim(
+                Queue::Texts,
+                "id, to_number, kind, body, send_id, attempts, created_at",
+                now,
+                lease_ms,
+                limit,
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ClaimedText {
+                    id: r.try_get("id")?,
+                    to_number: r.try_get("to_number")?,
+                    kind: r.try_get("kind")?,
+                    body: r.try_get("body")?,
+                    send_id: r.try_get("send_id")?,
+                    attempts: r.try_get::<i64, _>("attempts")?.clamp(0, u32::MAX as i64) as u32,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
     }
 
     /// Marks sends whose every delivery has an outcome as complete; returns how many.

@@ -43,8 +43,8 @@ pub use clock::now_ms;
 pub use credentials::{generate_app_password, hash_password, verify_password, AppPassword};
 pub use db::{redact_url, Backend, Readiness, Store, StoreError};
 pub use delivery::{
-    Attempt, BounceOutcome, ClaimedDelivery, ClaimedNotification, DeliveryPause, DeliveryTotals,
-    DueSend, Expansion, QueueOverview, SendContent,
+    Attempt, BounceOutcome, ClaimedDelivery, ClaimedNotification, ClaimedText, DeliveryPause,
+    DeliveryTotals, DueSend, Expansion, QueueOverview, SendContent,
 };
 pub use directory::{DirectoryCounts, NewMember, NewRole, NewUnit, Unit};
 pub use fact_cache::FACT_CACHE_TTL;

@@ -493,4 +493,37 @@ async fn members_who_chose_sms_get_a_text_not_a_copy_and_nobody_gets_both() {
         claimed.iter().all(|d| d.address != "sabine@example.org"),
         "an SMS recipient gets no email copy of the same send"
     );
+
+    // The text is a queue entry like a notification: claimed, retried later, then sent.
+    let now = now_ms();
+    let texts = s.claim_texts(now, 60_000, 10).await.unwrap();
+    assert_eq!(texts.len(), 1);
+    assert_eq!(
+        (texts[0].to_number.as_str(), texts[0].send_id),
+        ("+4915111111111", Some(send))
+    );
+    assert!(
+        s.claim_texts(now, 60_000, 10).await.unwrap().is_empty(),
+        "a claimed text is leased"
+    );
+    let retry = Attempt::Retry {
+        at: now + 30_000,
+        error: "provider busy".into(),
+    };
+    s.finish_texts(&[(texts[0].id, retry)]).await.unwrap();
+    assert!(s
+        .claim_texts(now + 1_000, 60_000, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let again = s.claim_texts(now + 31_000, 60_000, 10).await.unwrap();
+    assert_eq!((again.len(), again[0].attempts), (1, 2));
+    s.finish_texts(&[(again[0].id, Attempt::Sent)])
+        .await
+        .unwrap();
+    assert!(s
+        .claim_texts(now + 10_000_000, 60_000, 10)
+        .await
+        .unwrap()
+        .is_empty());
 }

@@ -132,7 +132,7 @@ fn domain_of(address: &str) -> &str {
 }
 
 /// Sleeps for `idle`, or less if `stop` turns true; returns whether to stop.
-async fn idle(stop: &mut watch::Receiver<bool>, pause: Duration) -> bool {
+pub(crate) async fn idle(stop: &mut watch::Receiver<bool>, pause: Duration) -> bool {
     if *stop.borrow() {
         return true;
     }
@@ -351,28 +351,13 @@ impl Engine {
 
     /// Turns a transport outcome into what the store records, with backoff for retries.
     fn attempt(&self, outcome: Outcome, attempts: u32, created_at: i64) -> Attempt {
-        match outcome {
-            Outcome::Sent => Attempt::Sent,
-            Outcome::Permanent(error) => Attempt::Failed { error },
-            Outcome::Temporary(error) => {
-                let now = now_ms();
-                if now - created_at >= self.settings.max_age.as_millis() as i64 {
-                    Attempt::Failed {
-                        error: format!("{error} (gave up after {attempts} attempts)"),
-                    }
-                } else {
-                    Attempt::Retry {
-                        at: now
-                            + backoff_ms(
-                                attempts,
-                                self.settings.retry_first,
-                                self.settings.retry_max,
-                            ),
-                        error,
-                    }
-                }
-            }
-        }
+        let s = &self.settings;
+        let retry = Retry {
+            first: s.retry_first,
+            max: s.retry_max,
+            max_age: s.max_age,
+        };
+        retry.attempt(outcome, attempts, created_at)
     }
 
     async fn notification_loop(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
@@ -441,6 +426,38 @@ impl Engine {
 }
 
 /// Exponential backoff with ±20 % jitter, so retries of one outage do not arrive together.
+/// How temporary failures are retried: the first wait, doubling up to `max`, until the item is
+/// `max_age` old.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Retry {
+    pub first: Duration,
+    pub max: Duration,
+    pub max_age: Duration,
+}
+
+impl Retry {
+    /// What the store records for an outcome of an item tried `attempts` times.
+    pub(crate) fn attempt(self, outcome: Outcome, attempts: u32, created_at: i64) -> Attempt {
+        match outcome {
+            Outcome::Sent => Attempt::Sent,
+            Outcome::Permanent(error) => Attempt::Failed { error },
+            Outcome::Temporary(error) => {
+                let now = now_ms();
+                if now - created_at >= self.max_age.as_millis() as i64 {
+                    Attempt::Failed {
+                        error: format!("{error} (gave up after {attempts} attempts)"),
+                    }
+                } else {
+                    Attempt::Retry {
+                        at: now + backoff_ms(attempts, self.first, self.max),
+                        error,
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn backoff_ms(attempts: u32, first: Duration, max: Duration) -> i64 {
     let first = first.as_millis().min(i64::MAX as u128) as i64;
     let max = max.as_millis().min(i64::MAX as u128) as i64;

@@ -2,13 +2,13 @@
 
 pub mod copy;
 pub mod dkim;
-mod engine;
+pub(crate) mod engine;
 mod mx;
 mod pacing;
 mod relay;
 mod smtp_failure;
 mod smtp_pool;
-mod transport;
+pub(crate) mod transport;
 
 pub use engine::{run_delivery, DeliverySettings};
 pub use mx::{Mx, MxError, MxSettings};

@@ -69,7 +69,7 @@ impl Outbox {
         let name = name.to_string();
         let head = format!("Return-Path: <{return_path}>\r\nDelivered-To: {recipient}\r\n");
         let written = tokio::task::spawn_blocking(move || {
-            write_atomically(&dir, &name, head.as_bytes(), &message)
+            write_atomically(&dir, &format!("{name}.eml"), head.as_bytes(), &message)
         })
         .await;
         match written {
@@ -81,14 +81,19 @@ impl Outbox {
     }
 }
 
-/// Writes `name.eml` whole or not at all: a temporary file, synced, then renamed into place.
-fn write_atomically(dir: &Path, name: &str, head: &[u8], body: &[u8]) -> std::io::Result<()> {
+/// Writes `file` whole or not at all: a temporary file, synced, then renamed into place.
+pub(crate) fn write_atomically(
+    dir: &Path,
+    file: &str,
+    head: &[u8],
+    body: &[u8],
+) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(head)?;
-    file.write_all(body)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, dir.join(format!("{name}.eml")))?;
+    let tmp = dir.join(format!(".{file}.tmp"));
+    let mut out = std::fs::File::create(&tmp)?;
+    out.write_all(head)?;
+    out.write_all(body)?;
+    out.sync_all()?;
+    std::fs::rename(&tmp, dir.join(file))?;
     std::fs::File::open(dir)?.sync_all()
 }

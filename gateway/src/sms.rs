@@ -1,0 +1,154 @@
+//! Text messages out: the SMS loop claims due texts from the store's SMS outbox (list texts
+//! written by fan-out, the portal's phone codes), hands each to the configured provider and
+//! records the outcome, retrying temporary failures with the delivery's backoff.
+//!
+//! Providers sit behind [`SmsProvider`]. The `outbox` provider (the demo's default) writes one
+//! JSON file per text; SMPP and HTTP providers implement the same trait.
+
+use crate::delivery::engine::{idle, Retry};
+use crate::delivery::transport::write_atomically;
+use crate::delivery::Outcome;
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::sync::watch;
+use verteiler_policies::SmsText;
+use verteiler_store::{now_ms, ClaimedText, Store};
+
+/// One text on its way to a provider, measured for the network.
+#[derive(Debug, Clone)]
+pub struct OutgoingText {
+    /// The outbox row's id: the provider's reference for receipts.
+    pub id: i64,
+    /// E.164.
+    pub to: String,
+    pub kind: String,
+    pub text: SmsText,
+    pub send_id: Option<i64>,
+}
+
+impl OutgoingText {
+    pub fn from_claimed(c: &ClaimedText) -> OutgoingText {
+        OutgoingText {
+            id: c.id,
+            to: c.to_number.clone(),
+            kind: c.kind.clone(),
+            text: SmsText::new(&c.body),
+            send_id: c.send_id,
+        }
+    }
+}
+
+/// Something that takes text messages for delivery.
+pub trait SmsProvider: Send + Sync + 'static {
+    /// Hands one text over; `Outcome::Sent` once the provider has taken it.
+    fn submit(&self, text: &OutgoingText) -> impl Future<Output = Outcome> + Send;
+}
+
+/// Writes each text as `{id}.json` into a directory: what a provider would have been given.
+#[derive(Debug, Clone)]
+pub struct SmsOutbox {
+    dir: PathBuf,
+}
+
+impl SmsOutbox {
+    pub fn new(dir: impl Into<PathBuf>) -> SmsOutbox {
+        SmsOutbox { dir: dir.into() }
+    }
+}
+
+impl SmsProvider for SmsOutbox {
+    async fn submit(&self, text: &OutgoingText) -> Outcome {
+        let json = serde_json::json!({
+            "id": text.id,
+            "to": text.to,
+            "kind": text.kind,
+            "send_id": text.send_id,
+            "text": text.text.text(),
+            "encoding": text.text.encoding().as_str(),
+            "segments": text.text.segments(),
+            "parts": text.text.parts(),
+        });
+        let body = match serde_json::to_vec_pretty(&json) {
+            Ok(body) => body,
+            Err(e) => return Outcome::Permanent(format!("the text cannot be written: {e}")),
+        };
+        let dir = self.dir.clone();
+        let file = format!("{}.json", text.id);
+        let written =
+            tokio::task::spawn_blocking(move || write_atomically(&dir, &file, b"", &body)).await;
+        match written {
+            Ok(Ok(())) => Outcome::Sent,
+            Ok(Err(e)) => Outcome::Temporary(format!("writing to the SMS outbox failed: {e}")),
+            Err(e) => Outcome::Temporary(format!("the SMS outbox writer stopped: {e}")),
+        }
+    }
+}
+
+/// How the SMS loop paces itself and retries.
+#[derive(Debug, Clone)]
+pub struct SmsSettings {
+    pub lease: Duration,
+    pub idle_poll: Duration,
+    pub retry_first: Duration,
+    pub retry_max: Duration,
+    /// A text older than this fails instead of being retried once more.
+    pub max_age: Duration,
+}
+
+impl Default for SmsSettings {
+    fn default() -> Self {
+        SmsSettings {
+            lease: Duration::from_secs(60),
+            idle_poll: Duration::from_millis(500),
+            retry_first: Duration::from_secs(60),
+            retry_max: Duration::from_secs(3_600),
+            // A text is news: after a day it is not worth sending any more.
+            max_age: Duration::from_secs(86_400),
+        }
+    }
+}
+
+/// Texts claimed per round trip.
+const CLAIM: usize = 50;
+
+/// Runs the SMS loop until `stop` turns true.
+pub async fn run_texts<P: SmsProvider>(
+    store: Store,
+    provider: P,
+    settings: SmsSettings,
+    mut stop: watch::Receiver<bool>,
+) {
+    let retry = Retry {
+        first: settings.retry_first,
+        max: settings.retry_max,
+        max_age: settings.max_age,
+    };
+    loop {
+        let lease = settings.lease.as_millis() as i64;
+        let claimed = match store.claim_texts(now_ms(), lease, CLAIM).await {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                tracing::error!(event = "sms.claim_failed", error = %e);
+                Vec::new()
+            }
+        };
+        let mut outcomes = Vec::with_capacity(claimed.len());
+        for c in &claimed {
+            let outcome = provider.submit(&OutgoingText::from_claimed(c)).await;
+            outcomes.push((c.id, retry.attempt(outcome, c.attempts, c.created_at)));
+        }
+        if let Err(e) = store.finish_texts(&outcomes).await {
+            // Unrecorded texts come back when their lease runs out.
+            tracing::error!(event = "sms.record_failed", texts = outcomes.len(), error = %e);
+        }
+        let pause = if claimed.is_empty() {
+            settings.idle_poll
+        } else {
+            Duration::ZERO
+        };
+        if idle(&mut stop, pause).await {
+            return;
+        }
+    }
+}
