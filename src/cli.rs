@@ -137,6 +137,16 @@ pub enum SendCommand {
         #[arg(long = "as")]
         by: String,
     },
+    /// The send's postal list for the unit's secretary, as CSV (name, postal address, subject,
+    /// list): members who chose post, and for statutory mail everybody reached neither by
+    /// email nor by SMS. A member without a postal address is listed with an empty one.
+    PostalList {
+        /// The send's id.
+        send_id: i64,
+        /// Write the CSV here instead of to standard output.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -86,6 +86,28 @@ async fn a_released_message_reaches_each_member_alone_and_the_sender_is_told() {
     assert_eq!(zoe["encoding"], "gsm7");
     assert_eq!(zoe["send_id"], send);
     assert!(zoe["segments"].as_u64().unwrap() <= 2, "{zoe}");
+    // Those who chose post are on the send's postal list, as many as the reply said.
+    let by_post: usize = reply
+        .text
+        .split(", ")
+        .find_map(|part| part.strip_suffix(" per Post"))
+        .map_or(0, |n| n.trim().parse().unwrap());
+    assert!(
+        by_post > 0,
+        "the demo has members who chose post: {}",
+        reply.text
+    );
+    let out = env.run(&["send", "postal-list", &send.to_string()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let csv = stdout(&out);
+    assert_eq!(csv.lines().next(), Some("name;postal_address;subject;list"));
+    assert_eq!(csv.lines().count() - 1, by_post, "{csv}");
+    assert!(
+        csv.lines()
+            .skip(1)
+            .all(|l| l.contains(";Einladung zur Mitgliederversammlung;Distrikt Oldenfelde")),
+        "{csv}"
+    );
 
     let outbox = env.path("data/outbox");
     let copies = outbox_files(&outbox, "d");

@@ -241,6 +241,10 @@ pub fn router(state: AppState) -> Router {
             "/submissions/{id}/sends/{send}/cancel",
             post(submissions::cancel),
         )
+        .route(
+            "/submissions/{id}/sends/{send}/postal.csv",
+            get(submissions::postal_list),
+        )
         .route("/held", get(held::queue))
         .route("/held/{id}", get(held::page))
         .route("/held/{id}/content", get(held::content))

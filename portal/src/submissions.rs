@@ -13,7 +13,10 @@ use crate::page::{internal_error, layout, respond, when, Frame};
 use crate::session::{Member, MemberForm};
 use crate::AppState;
 use axum::extract::{Path, State};
-use axum::http::{header::LOCATION, StatusCode};
+use axum::http::{
+    header::{self, LOCATION},
+    StatusCode,
+};
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 use verteiler_policies::format_count;
@@ -161,6 +164,13 @@ fn send_section(
                         }
                     }
                 }
+                @if own.audience.is_some() && matches!(send.state.as_str(), "scheduled" | "sending" | "complete") {
+                    p {
+                        a href={ "/submissions/" (submission) "/sends/" (send.id) "/postal.csv" } download {
+                            (frame.t("submissions_postal_list"))
+                        }
+                    }
+                }
                 @if own.cancellable() {
                     form method="post" action={ "/submissions/" (submission) "/sends/" (send.id) "/cancel" } {
                         (frame.csrf_field())
@@ -222,4 +232,42 @@ pub async fn cancel(
         Ok(CancelOutcome::NotFound) => not_found(&frame),
         Err(e) => internal_error(member.lang, &e),
     }
+}
+
+/// The postal list of one of the member's own sends, as CSV for the unit's secretary.
+pub async fn postal_list(
+    State(state): State<AppState>,
+    Path((id, send_id)): Path<(i64, i64)>,
+    member: Member,
+) -> Response {
+    let frame = member.frame();
+    let own = match state.store.own_submission(member.id(), id).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return not_found(&frame),
+        Err(e) => return internal_error(member.lang, &e),
+    };
+    if !own.sends.iter().any(|s| s.send.id == send_id) {
+        return not_found(&frame);
+    }
+    let list = match state.store.postal_list(send_id).await {
+        Ok(Some(list)) => list,
+        Ok(None) => return not_found(&frame),
+        Err(e) => return internal_error(member.lang, &e),
+    };
+    let csv = match list.to_csv() {
+        Ok(csv) => csv,
+        Err(e) => return internal_error(member.lang, &e),
+    };
+    let disposition = format!("attachment; filename=\"postal-list-{send_id}.csv\"");
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+            // Names and home addresses: no cache keeps them.
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        csv,
+    )
+        .into_response()
 }

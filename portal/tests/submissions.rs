@@ -206,3 +206,52 @@ async fn a_held_send_stopped_by_its_sender_is_withdrawn_from_the_approvers() {
     let audit = org.store().audit_of_submission(submission).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "send.withdrawn"));
 }
+
+#[tokio::test]
+async fn the_sender_downloads_the_postal_list_and_nobody_else_can() {
+    let org = org().await;
+    org.store()
+        .set_channel_preference(
+            org.anna,
+            verteiler_policies::Category::Announcement,
+            verteiler_policies::ChannelPreference::Post,
+        )
+        .await
+        .unwrap();
+    let (submission, send) = bens_send(&org, "Sommerfest").await;
+    let csv = format!("/submissions/{submission}/sends/{send}/postal.csv");
+
+    let mut ben = org.signed_in("ben@example.org").await;
+    let page = ben.get(&format!("/submissions/{submission}")).await;
+    assert!(
+        page.body.contains(&format!("href=\"{csv}\"")),
+        "{}",
+        page.body
+    );
+    let download = ben.get(&csv).await;
+    assert_eq!(download.status, StatusCode::OK);
+    assert_eq!(download.headers["content-type"], "text/csv; charset=utf-8");
+    assert!(download.headers["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment;"));
+    assert_eq!(
+        download.body,
+        "name;postal_address;subject;list\nAnna Albers;;Sommerfest;Ortsverband Oldenfelde\n",
+        "Anna chose post and has no postal address yet"
+    );
+
+    let mut anna = org.signed_in("anna@example.org").await;
+    assert_eq!(anna.get(&csv).await.status, StatusCode::NOT_FOUND);
+    let other = org.store().sends_of(submission).await.unwrap()[1].id;
+    let refused = ben
+        .get(&format!(
+            "/submissions/{submission}/sends/{other}/postal.csv"
+        ))
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::NOT_FOUND,
+        "a refused address has no list"
+    );
+}

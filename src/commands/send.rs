@@ -4,6 +4,7 @@
 use super::open_store;
 use crate::cli::SendCommand;
 use crate::config::Config;
+use anyhow::Context;
 use std::process::ExitCode;
 
 pub async fn send(config: &Config, cmd: SendCommand) -> anyhow::Result<ExitCode> {
@@ -87,6 +88,35 @@ pub async fn send(config: &Config, cmd: SendCommand) -> anyhow::Result<ExitCode>
                 "send {send_id} to {} cancelled: {cancelled} copies stopped, {sent} already sent",
                 send.address
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        SendCommand::PostalList { send_id, output } => {
+            let Some(list) = store.postal_list(send_id).await? else {
+                eprintln!("no send to a list has the id {send_id}");
+                return Ok(ExitCode::FAILURE);
+            };
+            let csv = list.to_csv()?;
+            let without = list
+                .recipients
+                .iter()
+                .filter(|r| r.address.is_none())
+                .count();
+            match output {
+                Some(path) => {
+                    std::fs::write(&path, &csv)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    eprintln!(
+                        "{} letters for send {send_id} ({}) written to {}",
+                        list.recipients.len(),
+                        list.subject,
+                        path.display()
+                    );
+                }
+                None => std::io::Write::write_all(&mut std::io::stdout(), &csv)?,
+            }
+            if without > 0 {
+                eprintln!("{without} of them have no postal address: ask their unit for one");
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -24,6 +24,7 @@ mod native_writer;
 pub mod notices;
 mod own_sends;
 mod portal_auth;
+mod postal;
 mod resolve;
 mod self_service;
 mod sendable;
@@ -52,6 +53,7 @@ pub use facts::{SenderProfile, Submission};
 pub use group_commit::{SubmissionWriter, MAX_GROUP};
 pub use own_sends::{CancelOutcome, OwnSend, OwnSubmission};
 pub use portal_auth::{new_secret, PortalSession, SESSION_TTL_MS, SIGN_IN_LINK_TTL_MS};
+pub use postal::{PostalList, PostalRecipient};
 pub use resolve::{Recipient, RESOLVE_BATCH};
 pub use self_service::{
     ConfirmOutcome, Confirmable, ContactChange, ContactPoint, MemberOverview, PhoneOutcome,

@@ -527,3 +527,71 @@ async fn members_who_chose_sms_get_a_text_not_a_copy_and_nobody_gets_both() {
         .unwrap()
         .is_empty());
 }
+
+#[tokio::test]
+async fn a_statutory_send_puts_everybody_it_cannot_reach_otherwise_on_the_postal_list() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    let org = build_org(s).await;
+    let chair = member(s, "Chair", org.old).await;
+    role(s, chair, org.old, RoleFunction::Chair).await;
+    // Greta: email only. Hans: nothing but a postal address. Ida: SMS. Jan: chose post.
+    // Kai: no address at all.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("members.csv");
+    std::fs::write(
+        &path,
+        "external_id;first_name;last_name;unit_code;email;phone;street;postcode;city;preferred_channel\n\
+         1;Greta;Grün;HH-WA-OLD;greta@example.org;;;;;\n\
+         2;Hans;Haller;HH-WA-OLD;;;Waldweg 1;22359;Hamburg;\n\
+         3;Ida;Iske;HH-WA-OLD;;0151 33333333;Ahornweg 2;22359;Hamburg;sms\n\
+         4;Jan;Janssen;HH-WA-OLD;jan@example.org;;Birkenweg 3;22359;Hamburg;post\n\
+         5;Kai;Kranz;HH-WA-OLD;;;;;;\n",
+    )
+    .unwrap();
+    let options = verteiler_store::import::ImportOptions {
+        allow_large_change: true,
+        ..Default::default()
+    };
+    let report = s.import_members(&path, &options).await.unwrap();
+    assert!(report.written, "{:?}", report.errors);
+    let mut statutory = verteiler_store::NewAudience::structural(
+        slug("mitgliederversammlung"),
+        "Mitgliederversammlung Oldenfelde",
+        org.old,
+        false,
+    );
+    statutory.category = verteiler_policies::Category::Statutory;
+    let statutory = s.create_audience(&statutory).await.unwrap();
+    let send = released_send(s, chair, statutory, 6).await;
+
+    let list = s.postal_list(send).await.unwrap().unwrap();
+    let letters: Vec<(&str, Option<&str>)> = list
+        .recipients
+        .iter()
+        .map(|r| (r.name.as_str(), r.address.as_deref()))
+        .collect();
+    assert_eq!(
+        letters,
+        [
+            ("Hans Haller", Some("Waldweg 1, 22359 Hamburg")),
+            ("Jan Janssen", Some("Birkenweg 3, 22359 Hamburg")),
+            ("Kai Kranz", None),
+        ],
+        "not Greta (email), not Ida (SMS), not the chair (email)"
+    );
+    assert_eq!(list.subject, "Einladung");
+    let csv = String::from_utf8(list.to_csv().unwrap()).unwrap();
+    assert_eq!(csv.lines().next(), Some("name;postal_address;subject;list"));
+    assert!(csv.contains(
+        "Hans Haller;Waldweg 1, 22359 Hamburg;Einladung;Mitgliederversammlung Oldenfelde"
+    ));
+
+    // An announcement reaches by post only those who chose it.
+    let announcement = structural(s, "oldenfelde", org.old, false).await;
+    let send = released_send(s, chair, announcement.id, 6).await;
+    let list = s.postal_list(send).await.unwrap().unwrap();
+    let names: Vec<&str> = list.recipients.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["Jan Janssen"]);
+    assert!(s.postal_list(999_999).await.unwrap().is_none());
+}
