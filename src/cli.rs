@@ -51,6 +51,9 @@ pub enum Command {
     /// organisation-wide kill switch.
     #[command(subcommand)]
     Send(SendCommand),
+    /// Text messages received: record what a provider's inbox forwarded (STOP and the like).
+    #[command(subcommand)]
+    Sms(SmsCommand),
     /// Four eyes: list held sends, look at one, approve, reject or withdraw it, expire old
     /// requests.
     #[command(subcommand)]
@@ -146,6 +149,19 @@ pub enum SendCommand {
         /// Write the CSV here instead of to standard output.
         #[arg(long, short, value_name = "FILE")]
         output: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SmsCommand {
+    /// Handle a text received from a number: "STOP", "STOPP" or "ABMELDEN" ends texts to it
+    /// (statutory notice excepted) and is confirmed once; anything else is ignored.
+    Inbound {
+        /// The sender's number (E.164, or the network's digits with country code).
+        #[arg(long)]
+        from: String,
+        /// The text as received.
+        text: String,
     },
 }
 

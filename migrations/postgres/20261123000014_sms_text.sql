@@ -14,3 +14,10 @@ ALTER TABLE sms_outbox ADD COLUMN attempts BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE sms_outbox ADD COLUMN failed_at BIGINT;
 ALTER TABLE sms_outbox ADD COLUMN last_error TEXT;
 CREATE INDEX sms_outbox_due ON sms_outbox(next_attempt_at, id);
+
+-- Numbers that answered STOP: no more texts except statutory notice (E.164).
+CREATE TABLE sms_opt_outs (
+    number      TEXT   PRIMARY KEY,
+    at          BIGINT NOT NULL,
+    source      TEXT   NOT NULL
+);

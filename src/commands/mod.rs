@@ -47,6 +47,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audience(cmd) => audience::audience(&loaded.config, cmd).await,
         Command::Member(cmd) => member::member(&loaded.config, cmd).await,
         Command::Send(cmd) => send::send(&loaded.config, cmd).await,
+        Command::Sms(cmd) => send::sms(&loaded.config, cmd).await,
         Command::Held(cmd) => held::held(&loaded.config, cmd).await,
         Command::Audit(cmd) => audit::audit(&loaded.config, cmd).await,
         Command::Policy(PolicyCommand::Simulate(args)) => {

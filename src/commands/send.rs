@@ -2,10 +2,11 @@
 //! switch.
 
 use super::open_store;
-use crate::cli::SendCommand;
+use crate::cli::{SendCommand, SmsCommand};
 use crate::config::Config;
 use anyhow::Context;
 use std::process::ExitCode;
+use verteiler_store::Inbound;
 
 pub async fn send(config: &Config, cmd: SendCommand) -> anyhow::Result<ExitCode> {
     let store = open_store(config).await?;
@@ -116,6 +117,28 @@ pub async fn send(config: &Config, cmd: SendCommand) -> anyhow::Result<ExitCode>
             }
             if without > 0 {
                 eprintln!("{without} of them have no postal address: ask their unit for one");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+pub async fn sms(config: &Config, cmd: SmsCommand) -> anyhow::Result<ExitCode> {
+    let store = open_store(config).await?;
+    match cmd {
+        SmsCommand::Inbound { from, text } => {
+            match store.receive_text(&from, &text, "cli").await? {
+                Inbound::OptedOut { number } => {
+                    println!("{number} gets no more texts (statutory notice excepted); confirmation queued")
+                }
+                Inbound::AlreadyOptedOut { number } => {
+                    println!("{number} had already stopped texts; nothing sent again")
+                }
+                Inbound::Ignored => println!("not a stop word: nothing to do"),
+                Inbound::BadNumber(reason) => {
+                    eprintln!("{from:?} is not a phone number: {reason}");
+                    return Ok(ExitCode::FAILURE);
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

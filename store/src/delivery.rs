@@ -10,7 +10,7 @@ use crate::sql::Placeholders;
 use crate::{now_ms, Audience, Backend, Store, StoreError};
 use rand::RngCore;
 use sqlx::Row;
-use verteiler_policies::{audience_growth, Channel, Reason};
+use verteiler_policies::{audience_growth, Category, Channel, Reason};
 
 /// A send whose undo window has passed and whose expansion is not finished.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -276,6 +276,14 @@ impl Store {
                 // dropped unseen.
                 _ => unreachable += 1,
             }
+        }
+        // A number that answered STOP gets statutory notice only.
+        if !texts.is_empty() && audience.category != Category::Statutory {
+            let numbers: Vec<String> = texts.iter().map(|(_, phone)| phone.clone()).collect();
+            let stopped = self.opted_out(&numbers).await?;
+            let before = texts.len();
+            texts.retain(|(_, phone)| !stopped.contains(phone));
+            unreachable += (before - texts.len()) as i64;
         }
         let now = now_ms();
         let sms_body = if texts.is_empty() {

@@ -28,6 +28,7 @@ mod postal;
 mod resolve;
 mod self_service;
 mod sendable;
+mod sms_opt_out;
 mod sql;
 mod statement;
 mod submissions;
@@ -61,6 +62,7 @@ pub use self_service::{
     PHONE_CODE_ATTEMPTS,
 };
 pub use sendable::{ChannelCounts, SendableAudience, SENDABLE_MAX};
+pub use sms_opt_out::{is_stop, Inbound};
 pub use submissions::{
     Ingress, NewNotification, NewSend, NewSubmission, SendRecord, StoredSubmission,
     SubmissionRecord,

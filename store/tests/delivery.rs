@@ -595,3 +595,81 @@ async fn a_statutory_send_puts_everybody_it_cannot_reach_otherwise_on_the_postal
     assert_eq!(names, ["Jan Janssen"]);
     assert!(s.postal_list(999_999).await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn stop_ends_texts_but_statutory_notice_and_is_confirmed_once() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    let (chair, list) = setup(s, 1).await;
+    import_members(
+        s,
+        &[("900001", "Sabine", "sabine@example.org", "+49 151 11111111")],
+    )
+    .await;
+    let sabine = s
+        .member_id_by_email(&verteiler_policies::EmailAddress::parse("sabine@example.org").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut statutory = verteiler_store::NewAudience::structural(
+        slug("mitgliederversammlung"),
+        "Mitgliederversammlung",
+        s.audience_by_id(list).await.unwrap().unwrap().unit_id,
+        false,
+    );
+    statutory.category = verteiler_policies::Category::Statutory;
+    let statutory = s.create_audience(&statutory).await.unwrap();
+    for category in [
+        verteiler_policies::Category::Announcement,
+        verteiler_policies::Category::Statutory,
+    ] {
+        s.set_channel_preference(sabine, category, verteiler_policies::ChannelPreference::Sms)
+            .await
+            .unwrap();
+    }
+
+    use verteiler_store::Inbound;
+    assert_eq!(
+        s.receive_text("4915111111111", "Stopp!", "smpp")
+            .await
+            .unwrap(),
+        Inbound::OptedOut {
+            number: "+4915111111111".into()
+        }
+    );
+    assert_eq!(
+        s.receive_text("+49 151 11111111", "STOP", "http")
+            .await
+            .unwrap(),
+        Inbound::AlreadyOptedOut {
+            number: "+4915111111111".into()
+        }
+    );
+    assert_eq!(
+        s.receive_text("+4915111111111", "Danke!", "smpp")
+            .await
+            .unwrap(),
+        Inbound::Ignored
+    );
+    let texts = s.sms_outbox_for("+4915111111111").await.unwrap();
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|(kind, _)| kind == "sms.opted_out")
+            .count(),
+        1,
+        "confirmed once: {texts:?}"
+    );
+
+    let announcement = released_send(s, chair, list, 2).await;
+    s.expand_send(announcement, 100).await.unwrap();
+    let totals = s.delivery_totals(announcement).await.unwrap();
+    assert_eq!((totals.sms, totals.unreachable), (0, 1), "{totals:?}");
+    let notice = released_send(s, chair, statutory, 2).await;
+    s.expand_send(notice, 100).await.unwrap();
+    assert_eq!(
+        s.delivery_totals(notice).await.unwrap().sms,
+        1,
+        "statutory notice still reaches the number"
+    );
+}
