@@ -21,3 +21,7 @@ CREATE TABLE sms_opt_outs (
     at          BIGINT NOT NULL,
     source      TEXT   NOT NULL
 );
+
+-- The provider's delivery receipt of a text: 'delivered' or 'failed', and when.
+ALTER TABLE sms_outbox ADD COLUMN receipt TEXT;
+ALTER TABLE sms_outbox ADD COLUMN receipt_at BIGINT;

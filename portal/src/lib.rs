@@ -24,6 +24,7 @@ mod public;
 mod security;
 mod session;
 mod sign_in;
+mod sms_webhook;
 mod submissions;
 mod unsubscribe;
 mod uploads;
@@ -56,6 +57,8 @@ pub struct PortalSettings {
     /// Where uploads wait for a second request: a member export for its confirmation,
     /// attachments between checking and sending a message.
     pub upload_dir: std::path::PathBuf,
+    /// The HTTP SMS provider's signing secret; without it `/sms/webhook` answers 404.
+    pub sms_webhook_secret: Option<String>,
 }
 
 impl PortalSettings {
@@ -66,6 +69,7 @@ impl PortalSettings {
             approvals: None,
             imports: None,
             upload_dir: std::env::temp_dir().join("verteiler-uploads"),
+            sms_webhook_secret: None,
         }
     }
 
@@ -79,6 +83,13 @@ impl PortalSettings {
     pub fn with_upload_dir(self, upload_dir: impl Into<std::path::PathBuf>) -> PortalSettings {
         PortalSettings {
             upload_dir: upload_dir.into(),
+            ..self
+        }
+    }
+
+    pub fn with_sms_webhook_secret(self, secret: Option<String>) -> PortalSettings {
+        PortalSettings {
+            sms_webhook_secret: secret,
             ..self
         }
     }
@@ -109,6 +120,7 @@ pub struct Settings {
     pub approvals: Option<verteiler_store::ApprovalSettings>,
     pub imports: Option<ImportSettings>,
     pub upload_dir: std::path::PathBuf,
+    pub sms_webhook_secret: Option<String>,
 }
 
 impl AppState {
@@ -127,6 +139,7 @@ impl AppState {
                 approvals: settings.approvals,
                 imports: settings.imports,
                 upload_dir: settings.upload_dir,
+                sms_webhook_secret: settings.sms_webhook_secret,
             }),
             limits: Arc::new(limits),
         }
@@ -168,6 +181,10 @@ pub fn router(state: AppState) -> Router {
             get(unsubscribe::confirm_page).post(unsubscribe::unsubscribe),
         )
         .route("/signin", get(sign_in::page).post(sign_in::request_link))
+        .route(
+            "/sms/webhook",
+            post(sms_webhook::webhook).layer(DefaultBodyLimit::max(64 * 1024)),
+        )
         .route("/signin/password", post(sign_in::with_password))
         .route(
             "/signin/link/{token}",

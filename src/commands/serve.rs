@@ -15,7 +15,7 @@ use verteiler_gateway::delivery::{
     RelayTlsMode, Transport,
 };
 use verteiler_gateway::ingress::{Ingress, IngressSettings};
-use verteiler_gateway::sms::{run_texts, SmsOutbox, SmsSettings};
+use verteiler_gateway::sms::{run_texts, HttpProvider, HttpSettings, SmsOutbox, SmsSettings};
 use verteiler_gateway::smtp::{
     generate_self_signed, load_tls_config, serve_smtp, tls_config_from_pem, SmtpConfig, SmtpService,
 };
@@ -50,6 +50,12 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
         PortalSettings::new(&config.organisation.portal_base_url)
             .with_approvals(super::held::approval_settings(config))
             .with_upload_dir(&config.http.upload_dir)
+            .with_sms_webhook_secret(
+                (config.sms.provider == SmsProvider::Http)
+                    .then_some(config.sms.http.webhook_secret.as_ref())
+                    .flatten()
+                    .map(|s| s.expose_secret().to_string()),
+            )
             .with_imports(ImportSettings::new(super::import::import_options(config))),
     ))
     // The client's address keys the sign-in limits.
@@ -121,6 +127,24 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
             SmsSettings::default(),
             stop_rx_for_texts,
         )),
+        SmsProvider::Http => {
+            let http = &config.sms.http;
+            let provider = HttpProvider::new(HttpSettings {
+                url: http.url.clone(),
+                token: http.token.as_ref().map(|t| t.expose_secret().to_string()),
+                to_field: http.to_field.clone(),
+                text_field: http.text_field.clone(),
+                reference_field: http.reference_field.clone(),
+                timeout: std::time::Duration::from_secs(http.timeout_secs.into()),
+            })
+            .context("setting up the HTTP SMS provider (sms.http)")?;
+            tokio::spawn(run_texts(
+                store.clone(),
+                provider,
+                SmsSettings::default(),
+                stop_rx_for_texts,
+            ))
+        }
         other => anyhow::bail!(
             "sms.provider = \"{}\" is not available in this version; use \"outbox\"",
             serde_json::to_value(other)?.as_str().unwrap_or("?")

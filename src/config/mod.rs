@@ -310,6 +310,7 @@ impl Default for MxConfig {
 pub struct SmsConfig {
     pub provider: SmsProvider,
     pub outbox_dir: PathBuf,
+    pub http: SmsHttpConfig,
 }
 
 impl Default for SmsConfig {
@@ -317,7 +318,58 @@ impl Default for SmsConfig {
         Self {
             provider: SmsProvider::Outbox,
             outbox_dir: PathBuf::from("./data/sms-outbox"),
+            http: SmsHttpConfig::default(),
         }
+    }
+}
+
+/// `[sms.http]`: an SMS provider's JSON API, used when `sms.provider = "http"`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SmsHttpConfig {
+    pub url: String,
+    #[serde(
+        serialize_with = "serde_helpers::redacted",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub token: Option<SecretString>,
+    pub to_field: String,
+    pub text_field: String,
+    pub reference_field: String,
+    pub timeout_secs: u32,
+    /// Signs the provider's calls to the portal's `/sms/webhook` (HMAC-SHA256 of the body).
+    #[serde(
+        serialize_with = "serde_helpers::redacted",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub webhook_secret: Option<SecretString>,
+}
+
+impl Default for SmsHttpConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            token: None,
+            to_field: "to".into(),
+            text_field: "text".into(),
+            reference_field: "reference".into(),
+            timeout_secs: 10,
+            webhook_secret: None,
+        }
+    }
+}
+
+/// Compares the secrets too (they have no `PartialEq` of their own).
+impl PartialEq for SmsHttpConfig {
+    fn eq(&self, other: &Self) -> bool {
+        let secret = |s: &Option<SecretString>| s.as_ref().map(|s| s.expose_secret().to_string());
+        self.url == other.url
+            && secret(&self.token) == secret(&other.token)
+            && self.to_field == other.to_field
+            && self.text_field == other.text_field
+            && self.reference_field == other.reference_field
+            && self.timeout_secs == other.timeout_secs
+            && secret(&self.webhook_secret) == secret(&other.webhook_secret)
     }
 }
 

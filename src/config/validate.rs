@@ -197,7 +197,25 @@ pub(super) fn validate(config: &Config, origin: &dyn Fn(&str) -> Origin) -> Vec<
     }
     // Fail closed: a configured SMS gateway this version cannot speak would leave every SMS
     // member without their texts while the sends look delivered.
-    if c.sms.provider != super::SmsProvider::Outbox {
+    if c.sms.provider == super::SmsProvider::Http {
+        let http = &c.sms.http;
+        if http.url.is_empty() {
+            v.missing("sms.http.url", "sms.provider", "= \"http\"");
+        } else if !(http.url.starts_with("https://") || http.url.starts_with("http://")) {
+            v.invalid(
+                "sms.http.url",
+                format!(
+                    "{:?} must start with https:// (or http:// on this host)",
+                    http.url
+                ),
+            );
+        }
+        if http.webhook_secret.is_none() {
+            v.missing("sms.http.webhook_secret", "sms.provider", "= \"http\"");
+        }
+        v.in_range("sms.http.timeout_secs", http.timeout_secs, 1..=300);
+    }
+    if c.sms.provider == super::SmsProvider::Smpp {
         let name = serde_json::to_value(c.sms.provider)
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
@@ -405,6 +423,23 @@ mod tests {
         let errors = errors_for(&c);
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert!(errors[0].contains("sms.provider") && errors[0].contains("\"smpp\""));
+    }
+
+    #[test]
+    fn the_http_sms_provider_needs_its_url_and_webhook_secret() {
+        let mut c = Config::default();
+        c.sms.provider = super::super::SmsProvider::Http;
+        let errors = errors_for(&c);
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].contains("sms.http.url") && errors[0].contains("sms.provider"));
+        assert!(errors[1].contains("sms.http.webhook_secret"));
+        c.sms.http.url = "ftp://sms.example.net".into();
+        c.sms.http.webhook_secret = Some("s".to_string().into());
+        let errors = errors_for(&c);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].contains("must start with https://"));
+        c.sms.http.url = "https://sms.example.net/v1/messages".into();
+        assert!(errors_for(&c).is_empty());
     }
 
     #[test]

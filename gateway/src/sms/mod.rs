@@ -5,6 +5,10 @@
 //! Providers sit behind [`SmsProvider`]. The `outbox` provider (the demo's default) writes one
 //! JSON file per text; SMPP and HTTP providers implement the same trait.
 
+mod http;
+
+pub use http::{outcome_of, HttpProvider, HttpSettings};
+
 use crate::delivery::engine::{idle, Retry};
 use crate::delivery::transport::write_atomically;
 use crate::delivery::Outcome;
