@@ -341,7 +341,7 @@ async fn read_form(
     let member = Member::from_request_parts(&mut parts, state).await?;
     let multipart = Multipart::from_request(Request::from_parts(parts, body), state)
         .await
-        .map_err(|_| internal_error(member.lang, &std::io::Error::other("multipart")))?;
+        .map_err(|_| crate::session::bad_form(member.lang, &member.path))?;
     let drafts = drafts_dir(state);
     uploads::remove_stale(&drafts).await;
     let token = uploads::new_token();

@@ -171,7 +171,7 @@ pub(crate) fn refused(lang: Lang, path: &str) -> Response {
     )
 }
 
-fn bad_form(lang: Lang, path: &str) -> Response {
+pub(crate) fn bad_form(lang: Lang, path: &str) -> Response {
     crate::page::message_page(
         &Frame::anonymous(lang, path),
         StatusCode::BAD_REQUEST,

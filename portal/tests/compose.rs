@@ -299,4 +299,8 @@ async fn attachments_wait_between_check_and_send_and_are_weighed_by_the_engine()
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     assert_eq!(drafts(&org), 0);
+    let broken = ben
+        .post_bytes("/compose", "multipart/form-data", b"no boundary")
+        .await;
+    assert_eq!(broken.status, StatusCode::BAD_REQUEST);
 }

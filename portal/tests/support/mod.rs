@@ -242,6 +242,12 @@ impl Browser {
         self.send("POST", path, Some((content_type, body))).await
     }
 
+    /// Posts `body` as `content_type`, exactly as given.
+    pub async fn post_bytes(&mut self, path: &str, content_type: &str, body: &[u8]) -> Page {
+        let body = Some((content_type.to_string(), body.to_vec()));
+        self.send("POST", path, body).await
+    }
+
     async fn send(&mut self, method: &str, path: &str, body: Option<(String, Vec<u8>)>) -> Page {
         let mut request = Request::builder().method(method).uri(path);
         if !self.cookies.is_empty() {
