@@ -378,12 +378,12 @@ async fn read_form(
         list: Vec::new(),
     };
     // The attachments of the earlier check move into this draft's folder, then the new ones.
-    if form.drop_attachments.is_none() {
+    if form.drop_attachments.is_none() && !earlier.list.is_empty() {
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .map_err(|e| internal_error(member.lang, &e))?;
         for a in &earlier.list {
             let stored_as = format!("{}", attachments.list.len() + received.files.len());
-            tokio::fs::create_dir_all(&dir)
-                .await
-                .map_err(|e| internal_error(member.lang, &e))?;
             tokio::fs::rename(earlier.dir.join(&a.stored_as), dir.join(&stored_as))
                 .await
                 .map_err(|e| internal_error(member.lang, &e))?;
