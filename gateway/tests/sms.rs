@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use verteiler_gateway::delivery::Outcome;
-use verteiler_gateway::sms::{run_texts, OutgoingText, SmsOutbox, SmsProvider, SmsSettings};
+use verteiler_gateway::sms::{
+    run_texts, OutgoingText, SmsOutbox, SmsProvider, SmsSettings, Submitted,
+};
 use verteiler_policies::{EmailAddress, UnitKind};
 use verteiler_store::testing::TestDatabase;
 use verteiler_store::{ContactChange, NewMember, NewUnit, PortalMail, Store};
@@ -125,12 +127,12 @@ struct Flaky {
 }
 
 impl SmsProvider for Flaky {
-    async fn submit(&self, _: &OutgoingText) -> Outcome {
+    async fn submit(&self, _: &OutgoingText) -> Submitted {
         if self.seen.fetch_add(1, Ordering::SeqCst) < self.fail {
-            Outcome::Temporary("throttled (ESME_RTHROTTLED)".into())
+            Outcome::Temporary("throttled (ESME_RTHROTTLED)".into()).into()
         } else {
             self.taken.fetch_add(1, Ordering::SeqCst);
-            Outcome::Sent
+            Outcome::Sent.into()
         }
     }
 }

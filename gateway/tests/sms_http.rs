@@ -28,14 +28,21 @@ async fn messages(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    api.seen.lock().unwrap().push((auth, body));
+    let mut seen = api.seen.lock().unwrap();
+    seen.push((auth, body));
+    let count = seen.len();
     let mut answers = api.answers.lock().unwrap();
     let status = if answers.is_empty() {
         StatusCode::OK
     } else {
         answers.remove(0)
     };
-    (status, format!("{{\"status\":\"{}\"}}", status.as_u16()))
+    // The provider's own id for the text, as such APIs answer.
+    let answer = format!(
+        "{{\"status\":\"{}\",\"id\":\"msg-{count}\"}}",
+        status.as_u16()
+    );
+    (status, answer)
 }
 
 async fn api(answers: Vec<StatusCode>) -> (Arc<Api>, String) {
@@ -76,7 +83,12 @@ fn settings(url: &str) -> HttpSettings {
 async fn a_text_is_posted_in_the_configured_shape_with_the_bearer_token() {
     let (api, url) = api(vec![]).await;
     let provider = HttpProvider::new(settings(&url)).unwrap();
-    assert_eq!(provider.submit(&text()).await, Outcome::Sent);
+    let submitted = provider.submit(&text()).await;
+    assert_eq!(
+        (submitted.outcome, submitted.provider_ids),
+        (Outcome::Sent, vec!["msg-1".to_string()]),
+        "the answer's id is kept for the receipts that name it"
+    );
     let seen = api.seen.lock().unwrap();
     assert_eq!(seen.len(), 1);
     let (auth, body) = &seen[0];
@@ -105,12 +117,12 @@ async fn throttling_and_outages_are_temporary_a_bad_request_is_permanent() {
     ])
     .await;
     let provider = HttpProvider::new(settings(&url)).unwrap();
-    let outcomes = [
-        provider.submit(&text()).await,
-        provider.submit(&text()).await,
-        provider.submit(&text()).await,
-        provider.submit(&text()).await,
-    ];
+    let mut outcomes = Vec::new();
+    for _ in 0..4 {
+        let submitted = provider.submit(&text()).await;
+        assert!(submitted.provider_ids.is_empty(), "a refusal names no text");
+        outcomes.push(submitted.outcome);
+    }
     assert!(
         matches!(&outcomes[0], Outcome::Temporary(e) if e.contains("429")),
         "{outcomes:?}"
@@ -134,7 +146,7 @@ async fn throttling_and_outages_are_temporary_a_bad_request_is_permanent() {
         l.local_addr().unwrap()
     };
     let gone = HttpProvider::new(settings(&format!("http://{closed}/v1/messages"))).unwrap();
-    let outcome = gone.submit(&text()).await;
+    let outcome = gone.submit(&text()).await.outcome;
     assert!(
         matches!(&outcome, Outcome::Temporary(e) if !e.contains(&closed.to_string())),
         "{outcome:?}"

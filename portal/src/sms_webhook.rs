@@ -18,8 +18,13 @@ use verteiler_store::Inbound;
 #[derive(Debug, serde::Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 enum Call {
-    /// The fate of one of our texts, named by the reference we gave it.
-    Receipt { reference: String, status: String },
+    /// The fate of one of our texts, named by the reference we gave it or by the id the
+    /// provider answered with (`sms.http.id_field`).
+    Receipt {
+        reference: Option<String>,
+        id: Option<String>,
+        status: String,
+    },
     /// A text somebody sent to our number.
     Inbound { from: String, text: String },
 }
@@ -61,17 +66,36 @@ pub async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: By
     };
     let store = &state.store;
     match call {
-        Call::Receipt { reference, status } => {
-            let Ok(id) = reference.parse::<i64>() else {
-                return answer(StatusCode::BAD_REQUEST, "the reference is not one of ours");
-            };
+        Call::Receipt {
+            reference,
+            id,
+            status,
+        } => {
             let delivered = match status.to_ascii_lowercase().as_str() {
                 "delivered" | "delivrd" => true,
                 "failed" | "undeliv" | "undelivered" | "rejected" | "expired" => false,
                 // Interim states ("accepted", "enroute") change nothing.
                 _ => return answer(StatusCode::OK, "ignored"),
             };
-            match store.record_text_receipt(id, delivered).await {
+            let recorded = match (reference, id) {
+                (Some(reference), _) => {
+                    let Ok(reference) = reference.parse::<i64>() else {
+                        return answer(StatusCode::BAD_REQUEST, "the reference is not one of ours");
+                    };
+                    store.record_text_receipt(reference, delivered).await
+                }
+                (None, Some(id)) if !id.is_empty() => store
+                    .record_part_receipt(&id, delivered)
+                    .await
+                    .map(|()| true),
+                _ => {
+                    return answer(
+                        StatusCode::BAD_REQUEST,
+                        "a receipt needs a reference or an id",
+                    )
+                }
+            };
+            match recorded {
                 Ok(true) => answer(StatusCode::OK, "recorded"),
                 Ok(false) => answer(StatusCode::NOT_FOUND, "unknown reference"),
                 Err(e) => {

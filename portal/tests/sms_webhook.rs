@@ -88,6 +88,26 @@ async fn only_signed_calls_count_and_stop_and_receipts_are_recorded() {
         store.text_receipt(text.id).await.unwrap().as_deref(),
         Some("delivered")
     );
+    // A receipt naming the provider's id of the text (from its answer to our POST).
+    store
+        .finish_texts(
+            &[(text.id, verteiler_store::Attempt::Sent)],
+            &[(text.id, "prov-77".to_string())],
+        )
+        .await
+        .unwrap();
+    let by_id = r#"{"type":"receipt","id":"prov-77","status":"failed"}"#;
+    let (status, body) = call(&app, by_id, &signature(by_id)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        store.text_receipt(text.id).await.unwrap().as_deref(),
+        Some("failed")
+    );
+    let neither = r#"{"type":"receipt","status":"delivered"}"#;
+    assert_eq!(
+        call(&app, neither, &signature(neither)).await.0,
+        StatusCode::BAD_REQUEST
+    );
     let unknown = r#"{"type":"receipt","reference":"999999","status":"delivered"}"#;
     assert_eq!(
         call(&app, unknown, &signature(unknown)).await.0,

@@ -15,7 +15,9 @@ use verteiler_gateway::delivery::{
     RelayTlsMode, Transport,
 };
 use verteiler_gateway::ingress::{Ingress, IngressSettings};
-use verteiler_gateway::sms::{run_texts, HttpProvider, HttpSettings, SmsOutbox, SmsSettings};
+use verteiler_gateway::sms::{
+    run_texts, HttpProvider, HttpSettings, SmppProvider, SmppSettings, SmsOutbox, SmsSettings,
+};
 use verteiler_gateway::smtp::{
     generate_self_signed, load_tls_config, serve_smtp, tls_config_from_pem, SmtpConfig, SmtpService,
 };
@@ -135,6 +137,7 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
                 to_field: http.to_field.clone(),
                 text_field: http.text_field.clone(),
                 reference_field: http.reference_field.clone(),
+                id_field: http.id_field.clone(),
                 timeout: std::time::Duration::from_secs(http.timeout_secs.into()),
             })
             .context("setting up the HTTP SMS provider (sms.http)")?;
@@ -145,10 +148,23 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
                 stop_rx_for_texts,
             ))
         }
-        other => anyhow::bail!(
-            "sms.provider = \"{}\" is not available in this version; use \"outbox\"",
-            serde_json::to_value(other)?.as_str().unwrap_or("?")
-        ),
+        SmsProvider::Smpp => {
+            let (provider, session) = SmppProvider::start(
+                smpp_settings(&config.sms.smpp),
+                store.clone(),
+                stop_rx_for_texts.clone(),
+            );
+            let texts = run_texts(
+                store.clone(),
+                provider,
+                SmsSettings::default(),
+                stop_rx_for_texts,
+            );
+            tokio::spawn(async move {
+                texts.await;
+                let _ = session.await;
+            })
+        }
     };
 
     // Four eyes: ask approvers about new held sends, expire requests past their window.
@@ -407,5 +423,27 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
             _ = ctrl_c => tracing::info!(event = "server.shutdown", signal = "SIGINT", "shutting down"),
             _ = terminate => tracing::info!(event = "server.shutdown", signal = "SIGTERM", "shutting down"),
         }
+    }
+}
+
+/// The SMPP client's settings from `[sms.smpp]` (validated at start-up).
+fn smpp_settings(smpp: &crate::config::SmsSmppConfig) -> SmppSettings {
+    let secs = |s: u32| std::time::Duration::from_secs(s.into());
+    let password = smpp
+        .password
+        .as_ref()
+        .map(|p| p.expose_secret().to_string());
+    SmppSettings {
+        system_type: smpp.system_type.clone(),
+        source_addr: smpp.source_addr.clone(),
+        window: smpp.window as usize,
+        enquire_link: secs(smpp.enquire_link_secs),
+        response_timeout: secs(smpp.response_timeout_secs),
+        reconnect_max: secs(smpp.reconnect_max_secs),
+        ..SmppSettings::new(
+            &smpp.address,
+            &smpp.system_id,
+            &password.unwrap_or_default(),
+        )
     }
 }

@@ -311,6 +311,7 @@ pub struct SmsConfig {
     pub provider: SmsProvider,
     pub outbox_dir: PathBuf,
     pub http: SmsHttpConfig,
+    pub smpp: SmsSmppConfig,
 }
 
 impl Default for SmsConfig {
@@ -319,6 +320,7 @@ impl Default for SmsConfig {
             provider: SmsProvider::Outbox,
             outbox_dir: PathBuf::from("./data/sms-outbox"),
             http: SmsHttpConfig::default(),
+            smpp: SmsSmppConfig::default(),
         }
     }
 }
@@ -336,6 +338,8 @@ pub struct SmsHttpConfig {
     pub to_field: String,
     pub text_field: String,
     pub reference_field: String,
+    /// The answer's field with the provider's id of the text (receipts may name it).
+    pub id_field: String,
     pub timeout_secs: u32,
     /// Signs the provider's calls to the portal's `/sms/webhook` (HMAC-SHA256 of the body).
     #[serde(
@@ -353,6 +357,7 @@ impl Default for SmsHttpConfig {
             to_field: "to".into(),
             text_field: "text".into(),
             reference_field: "reference".into(),
+            id_field: "id".into(),
             timeout_secs: 10,
             webhook_secret: None,
         }
@@ -368,8 +373,61 @@ impl PartialEq for SmsHttpConfig {
             && self.to_field == other.to_field
             && self.text_field == other.text_field
             && self.reference_field == other.reference_field
+            && self.id_field == other.id_field
             && self.timeout_secs == other.timeout_secs
             && secret(&self.webhook_secret) == secret(&other.webhook_secret)
+    }
+}
+
+/// `[sms.smpp]`: an SMSC spoken to over SMPP, used when `sms.provider = "smpp"`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SmsSmppConfig {
+    /// `host:port` of the SMSC.
+    pub address: String,
+    pub system_id: String,
+    #[serde(
+        serialize_with = "serde_helpers::redacted",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub password: Option<SecretString>,
+    pub system_type: String,
+    pub source_addr: String,
+    pub window: u32,
+    pub enquire_link_secs: u32,
+    pub response_timeout_secs: u32,
+    pub reconnect_max_secs: u32,
+}
+
+impl Default for SmsSmppConfig {
+    fn default() -> Self {
+        Self {
+            address: String::new(),
+            system_id: String::new(),
+            password: None,
+            system_type: String::new(),
+            source_addr: "verteiler".into(),
+            window: 50,
+            enquire_link_secs: 30,
+            response_timeout_secs: 10,
+            reconnect_max_secs: 60,
+        }
+    }
+}
+
+/// Compares the password too (it has no `PartialEq` of its own).
+impl PartialEq for SmsSmppConfig {
+    fn eq(&self, other: &Self) -> bool {
+        let secret = |s: &Option<SecretString>| s.as_ref().map(|s| s.expose_secret().to_string());
+        self.address == other.address
+            && self.system_id == other.system_id
+            && secret(&self.password) == secret(&other.password)
+            && self.system_type == other.system_type
+            && self.source_addr == other.source_addr
+            && self.window == other.window
+            && self.enquire_link_secs == other.enquire_link_secs
+            && self.response_timeout_secs == other.response_timeout_secs
+            && self.reconnect_max_secs == other.reconnect_max_secs
     }
 }
 

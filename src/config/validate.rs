@@ -1,5 +1,6 @@
 //! Rules that types alone do not express: ranges, URL schemes, keys required by other keys.
 
+use secrecy::ExposeSecret;
 use std::ops::RangeInclusive;
 
 use super::errors::{ConfigError, Origin};
@@ -216,13 +217,73 @@ pub(super) fn validate(config: &Config, origin: &dyn Fn(&str) -> Origin) -> Vec<
         v.in_range("sms.http.timeout_secs", http.timeout_secs, 1..=300);
     }
     if c.sms.provider == super::SmsProvider::Smpp {
-        let name = serde_json::to_value(c.sms.provider)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        v.invalid(
-            "sms.provider",
-            format!("{name:?} is not available in this version yet; use \"outbox\""),
+        let smpp = &c.sms.smpp;
+        if smpp.address.is_empty() {
+            v.missing("sms.smpp.address", "sms.provider", "= \"smpp\"");
+        } else if smpp
+            .address
+            .rsplit_once(':')
+            .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
+        {
+            v.invalid(
+                "sms.smpp.address",
+                format!(
+                    "{:?} is not host:port (for example smsc.example.net:2775)",
+                    smpp.address
+                ),
+            );
+        }
+        if smpp.system_id.is_empty() {
+            v.missing("sms.smpp.system_id", "sms.provider", "= \"smpp\"");
+        }
+        if smpp.password.is_none() {
+            v.missing("sms.smpp.password", "sms.provider", "= \"smpp\"");
+        }
+        // SMPP's fields are C strings of fixed capacity; a longer value cannot be sent.
+        let password_len = smpp
+            .password
+            .as_ref()
+            .map_or(0, |p| p.expose_secret().len());
+        for (key, len, max) in [
+            ("sms.smpp.system_id", smpp.system_id.len(), 15),
+            ("sms.smpp.password", password_len, 8),
+            ("sms.smpp.system_type", smpp.system_type.len(), 12),
+            ("sms.smpp.source_addr", smpp.source_addr.len(), 20),
+        ] {
+            if len > max {
+                v.invalid(
+                    key,
+                    format!("is {len} bytes long; SMPP allows at most {max}"),
+                );
+            }
+        }
+        let source = smpp.source_addr.strip_prefix('+');
+        let alphanumeric = source.is_none() && smpp.source_addr.len() <= 11;
+        let number = source.is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        if !(alphanumeric || number) {
+            v.invalid(
+                "sms.smpp.source_addr",
+                format!(
+                    "{:?} is neither a number in E.164 (+49…) nor a name of at most 11 characters",
+                    smpp.source_addr
+                ),
+            );
+        }
+        v.in_range("sms.smpp.window", smpp.window, 1..=1000);
+        v.in_range(
+            "sms.smpp.enquire_link_secs",
+            smpp.enquire_link_secs,
+            1..=3600,
+        );
+        v.in_range(
+            "sms.smpp.response_timeout_secs",
+            smpp.response_timeout_secs,
+            1..=300,
+        );
+        v.in_range(
+            "sms.smpp.reconnect_max_secs",
+            smpp.reconnect_max_secs,
+            1..=3600,
         );
     }
     let region = &org.default_region;
@@ -417,12 +478,39 @@ mod tests {
     }
 
     #[test]
-    fn an_sms_provider_this_version_cannot_speak_is_refused() {
+    fn the_smpp_provider_needs_its_smsc_and_fields_smpp_can_carry() {
         let mut c = Config::default();
         c.sms.provider = super::super::SmsProvider::Smpp;
         let errors = errors_for(&c);
-        assert_eq!(errors.len(), 1, "{errors:?}");
-        assert!(errors[0].contains("sms.provider") && errors[0].contains("\"smpp\""));
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        for (error, key) in errors.iter().zip(["address", "system_id", "password"]) {
+            assert!(
+                error.contains(&format!("sms.smpp.{key}")) && error.contains("sms.provider"),
+                "{error}"
+            );
+        }
+        c.sms.smpp.address = "smsc.example.net".into();
+        c.sms.smpp.system_id = "a-system-id-too-long".into();
+        c.sms.smpp.password = Some("ninechars".to_string().into());
+        c.sms.smpp.source_addr = "Demo-Partei e.V.".into();
+        c.sms.smpp.window = 0;
+        let errors = errors_for(&c);
+        for key in ["address", "system_id", "password", "source_addr", "window"] {
+            assert!(
+                errors
+                    .iter()
+                    .any(|e| e.contains(&format!("sms.smpp.{key}"))),
+                "{key} not in {errors:#?}"
+            );
+        }
+        c.sms.smpp.address = "smsc.example.net:2775".into();
+        c.sms.smpp.system_id = "verteiler".into();
+        c.sms.smpp.password = Some("secret".to_string().into());
+        c.sms.smpp.source_addr = "+4930123456".into();
+        c.sms.smpp.window = 50;
+        assert!(errors_for(&c).is_empty(), "{:?}", errors_for(&c));
+        c.sms.smpp.source_addr = "DemoPartei".into();
+        assert!(errors_for(&c).is_empty());
     }
 
     #[test]

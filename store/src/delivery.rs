@@ -96,7 +96,7 @@ pub struct DeliveryTotals {
 
 /// Which table a lease-based claim reads.
 #[derive(Clone, Copy)]
-enum Queue {
+pub(crate) enum Queue {
     Deliveries,
     Notifications,
     Texts,
@@ -125,7 +125,7 @@ impl Queue {
     }
 }
 
-async fn finish(
+pub(crate) async fn finish(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     queue: Queue,
     id: i64,
@@ -651,11 +651,6 @@ impl Store {
         outcomes: &[(i64, Attempt)],
     ) -> Result<(), StoreError> {
         self.finish_all(Queue::Notifications, outcomes).await
-    }
-
-    /// Records the outcomes of claimed texts in one transaction.
-    pub async fn finish_texts(&self, outcomes: &[(i64, Attempt)]) -> Result<(), StoreError> {
-        self.finish_all(Queue::Texts, outcomes).await
     }
 
     async fn finish_all(

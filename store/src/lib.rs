@@ -29,6 +29,7 @@ mod resolve;
 mod self_service;
 mod sendable;
 mod sms_opt_out;
+mod sms_receipts;
 mod sql;
 mod statement;
 mod submissions;
@@ -63,6 +64,7 @@ pub use self_service::{
 };
 pub use sendable::{ChannelCounts, SendableAudience, SENDABLE_MAX};
 pub use sms_opt_out::{is_stop, Inbound};
+pub use sms_receipts::TextState;
 pub use submissions::{
     Ingress, NewNotification, NewSend, NewSubmission, SendRecord, StoredSubmission,
     SubmissionRecord,

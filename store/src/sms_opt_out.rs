@@ -100,28 +100,6 @@ impl Store {
         Ok(Inbound::OptedOut { number })
     }
 
-    /// Records a provider's delivery receipt for the text with outbox id `id`; `false` when no
-    /// text has that id.
-    pub async fn record_text_receipt(&self, id: i64, delivered: bool) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE sms_outbox SET receipt = $1, receipt_at = $2 WHERE id = $3")
-            .bind(if delivered { "delivered" } else { "failed" })
-            .bind(now_ms())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// The receipt recorded for a text, if any (`delivered` or `failed`).
-    pub async fn text_receipt(&self, id: i64) -> Result<Option<String>, StoreError> {
-        let receipt: Option<Option<String>> =
-            sqlx::query_scalar("SELECT receipt FROM sms_outbox WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(receipt.flatten())
-    }
-
     /// Which of `numbers` (E.164) answered STOP.
     pub(crate) async fn opted_out(
         &self,

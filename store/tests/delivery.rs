@@ -510,7 +510,7 @@ async fn members_who_chose_sms_get_a_text_not_a_copy_and_nobody_gets_both() {
         at: now + 30_000,
         error: "provider busy".into(),
     };
-    s.finish_texts(&[(texts[0].id, retry)]).await.unwrap();
+    s.finish_texts(&[(texts[0].id, retry)], &[]).await.unwrap();
     assert!(s
         .claim_texts(now + 1_000, 60_000, 10)
         .await
@@ -518,14 +518,52 @@ async fn members_who_chose_sms_get_a_text_not_a_copy_and_nobody_gets_both() {
         .is_empty());
     let again = s.claim_texts(now + 31_000, 60_000, 10).await.unwrap();
     assert_eq!((again.len(), again[0].attempts), (1, 2));
-    s.finish_texts(&[(again[0].id, Attempt::Sent)])
-        .await
-        .unwrap();
+    let id = again[0].id;
+    // The SMSC acknowledged the first part before the loop recorded the batch's ids.
+    s.record_part_receipt("smsc-1", true).await.unwrap();
+    s.finish_texts(
+        &[(id, Attempt::Sent)],
+        &[(id, "smsc-1".to_string()), (id, "smsc-2".to_string())],
+    )
+    .await
+    .unwrap();
     assert!(s
         .claim_texts(now + 10_000_000, 60_000, 10)
         .await
         .unwrap()
         .is_empty());
+    assert_eq!(
+        s.text_receipt(id).await.unwrap(),
+        None,
+        "one part of two delivered is not the text delivered"
+    );
+    s.record_part_receipt("smsc-2", true).await.unwrap();
+    assert_eq!(
+        s.text_receipt(id).await.unwrap().as_deref(),
+        Some("delivered")
+    );
+    s.record_part_receipt("smsc-1", false).await.unwrap();
+    assert_eq!(
+        s.text_receipt(id).await.unwrap().as_deref(),
+        Some("failed"),
+        "a part that failed fails the text"
+    );
+    assert_eq!(
+        s.text_provider_ids(id).await.unwrap(),
+        vec!["smsc-1".to_string(), "smsc-2".to_string()]
+    );
+    let state = &s.texts_to("+4915111111111").await.unwrap()[0];
+    assert_eq!(
+        (
+            state.sent,
+            state.failed,
+            state.attempts,
+            state.receipt.as_deref()
+        ),
+        (true, false, 2, Some("failed"))
+    );
+    // A receipt for an id nobody recorded is kept, and harms nothing.
+    s.record_part_receipt("smsc-unknown", true).await.unwrap();
 }
 
 #[tokio::test]

@@ -8,6 +8,8 @@
 //! end-to-end tests of the real binary (`tests/delivery_relay.rs`, `tests/delivery_mx.rs`), so
 //! all of them talk to the same server.
 
+pub mod smsc;
+
 use base64::Engine as _;
 use std::collections::HashSet;
 use std::net::SocketAddr;

@@ -6,7 +6,7 @@
 //! temporary, retried with backoff; any other 4xx is permanent — the request itself is wrong
 //! and sending it again would not help.
 
-use super::{OutgoingText, SmsProvider};
+use super::{OutgoingText, SmsProvider, Submitted};
 use crate::delivery::Outcome;
 use std::time::Duration;
 
@@ -19,6 +19,8 @@ pub struct HttpSettings {
     pub to_field: String,
     pub text_field: String,
     pub reference_field: String,
+    /// The answer's field holding the provider's id of the text, which receipts may name.
+    pub id_field: String,
     pub timeout: Duration,
 }
 
@@ -30,6 +32,7 @@ impl std::fmt::Debug for HttpSettings {
             .field("to_field", &self.to_field)
             .field("text_field", &self.text_field)
             .field("reference_field", &self.reference_field)
+            .field("id_field", &self.id_field)
             .field("timeout", &self.timeout)
             .finish()
     }
@@ -43,6 +46,7 @@ impl HttpSettings {
             to_field: "to".into(),
             text_field: "text".into(),
             reference_field: "reference".into(),
+            id_field: "id".into(),
             timeout: Duration::from_secs(10),
         }
     }
@@ -82,8 +86,18 @@ pub fn outcome_of(status: reqwest::StatusCode, body: &str) -> Outcome {
     }
 }
 
+/// The provider's id of the text in its answer, if it gave one (a string or a number).
+fn provider_id(answer: &str, field: &str) -> Option<String> {
+    let json: serde_json::Value = serde_json::from_str(answer).ok()?;
+    match json.get(field)? {
+        serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 impl SmsProvider for HttpProvider {
-    async fn submit(&self, text: &OutgoingText) -> Outcome {
+    async fn submit(&self, text: &OutgoingText) -> Submitted {
         let s = &self.settings;
         let mut body = serde_json::Map::new();
         body.insert(s.to_field.clone(), text.to.clone().into());
@@ -97,14 +111,27 @@ impl SmsProvider for HttpProvider {
             Ok(response) => {
                 let status = response.status();
                 let answer = response.text().await.unwrap_or_default();
-                outcome_of(status, &answer)
+                let outcome = outcome_of(status, &answer);
+                let provider_ids = match outcome {
+                    Outcome::Sent => provider_id(&answer, &s.id_field).into_iter().collect(),
+                    _ => Vec::new(),
+                };
+                Submitted {
+                    outcome,
+                    provider_ids,
+                }
             }
             // No answer: the provider may be down or the network gone; the text waits.
             // The URL stays out of the message: a provider's key may sit in its query.
             Err(e) => Outcome::Temporary(format!(
                 "the SMS provider did not answer: {}",
                 e.without_url()
-            )),
+            ))
+            .into(),
         }
+    }
+    fn window(&self) -> usize {
+        // A few requests at once hide the round trip without flooding the provider's API.
+        4
     }
 }

@@ -3,15 +3,18 @@
 //! records the outcome, retrying temporary failures with the delivery's backoff.
 //!
 //! Providers sit behind [`SmsProvider`]. The `outbox` provider (the demo's default) writes one
-//! JSON file per text; SMPP and HTTP providers implement the same trait.
+//! JSON file per text; the SMPP and HTTP providers implement the same trait.
 
 mod http;
+pub mod smpp;
 
 pub use http::{outcome_of, HttpProvider, HttpSettings};
+pub use smpp::{SmppProvider, SmppSettings, SmscEvent, SmscEvents};
 
 use crate::delivery::engine::{idle, Retry};
 use crate::delivery::transport::write_atomically;
 use crate::delivery::Outcome;
+use futures::StreamExt;
 use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -43,10 +46,32 @@ impl OutgoingText {
     }
 }
 
+/// What became of a text handed to a provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submitted {
+    pub outcome: Outcome,
+    /// The provider's ids of the text's parts, which its delivery receipts name.
+    pub provider_ids: Vec<String>,
+}
+
+impl From<Outcome> for Submitted {
+    fn from(outcome: Outcome) -> Submitted {
+        Submitted {
+            outcome,
+            provider_ids: Vec::new(),
+        }
+    }
+}
+
 /// Something that takes text messages for delivery.
 pub trait SmsProvider: Send + Sync + 'static {
     /// Hands one text over; `Outcome::Sent` once the provider has taken it.
-    fn submit(&self, text: &OutgoingText) -> impl Future<Output = Outcome> + Send;
+    fn submit(&self, text: &OutgoingText) -> impl Future<Output = Submitted> + Send;
+
+    /// How many texts may be on their way to the provider at once.
+    fn window(&self) -> usize {
+        1
+    }
 }
 
 /// Writes each text as `{id}.json` into a directory: what a provider would have been given.
@@ -62,7 +87,7 @@ impl SmsOutbox {
 }
 
 impl SmsProvider for SmsOutbox {
-    async fn submit(&self, text: &OutgoingText) -> Outcome {
+    async fn submit(&self, text: &OutgoingText) -> Submitted {
         let json = serde_json::json!({
             "id": text.id,
             "to": text.to,
@@ -75,7 +100,7 @@ impl SmsProvider for SmsOutbox {
         });
         let body = match serde_json::to_vec_pretty(&json) {
             Ok(body) => body,
-            Err(e) => return Outcome::Permanent(format!("the text cannot be written: {e}")),
+            Err(e) => return Outcome::Permanent(format!("the text cannot be written: {e}")).into(),
         };
         let dir = self.dir.clone();
         let file = format!("{}.json", text.id);
@@ -86,6 +111,7 @@ impl SmsProvider for SmsOutbox {
             Ok(Err(e)) => Outcome::Temporary(format!("writing to the SMS outbox failed: {e}")),
             Err(e) => Outcome::Temporary(format!("the SMS outbox writer stopped: {e}")),
         }
+        .into()
     }
 }
 
@@ -113,7 +139,8 @@ impl Default for SmsSettings {
     }
 }
 
-/// Texts claimed per round trip.
+/// Texts claimed per round trip, at least: a provider with a wide window gets four windows'
+/// worth, so the window stays full while a batch is recorded.
 const CLAIM: usize = 50;
 
 /// Runs the SMS loop until `stop` turns true.
@@ -128,21 +155,26 @@ pub async fn run_texts<P: SmsProvider>(
         max: settings.retry_max,
         max_age: settings.max_age,
     };
+    let window = provider.window().max(1);
+    let claim = CLAIM.max(window * 4);
     loop {
         let lease = settings.lease.as_millis() as i64;
-        let claimed = match store.claim_texts(now_ms(), lease, CLAIM).await {
+        let claimed = match store.claim_texts(now_ms(), lease, claim).await {
             Ok(claimed) => claimed,
             Err(e) => {
                 tracing::error!(event = "sms.claim_failed", error = %e);
                 Vec::new()
             }
         };
-        let mut outcomes = Vec::with_capacity(claimed.len());
-        for c in &claimed {
-            let outcome = provider.submit(&OutgoingText::from_claimed(c)).await;
-            outcomes.push((c.id, retry.attempt(outcome, c.attempts, c.created_at)));
+        let texts = claimed.iter().map(OutgoingText::from_claimed).collect();
+        let submitted = submit_all(&provider, texts, window).await;
+        let mut outcomes = Vec::with_capacity(submitted.len());
+        let mut provider_ids = Vec::new();
+        for (c, s) in claimed.iter().zip(submitted) {
+            provider_ids.extend(s.provider_ids.into_iter().map(|id| (c.id, id)));
+            outcomes.push((c.id, retry.attempt(s.outcome, c.attempts, c.created_at)));
         }
-        if let Err(e) = store.finish_texts(&outcomes).await {
+        if let Err(e) = store.finish_texts(&outcomes, &provider_ids).await {
             // Unrecorded texts come back when their lease runs out.
             tracing::error!(event = "sms.record_failed", texts = outcomes.len(), error = %e);
         }
@@ -155,4 +187,36 @@ pub async fn run_texts<P: SmsProvider>(
             return;
         }
     }
+}
+
+/// Submits the texts with up to `window` on their way at once; the results in the texts' order.
+async fn submit_all<P: SmsProvider>(
+    provider: &P,
+    texts: Vec<OutgoingText>,
+    window: usize,
+) -> Vec<Submitted> {
+    let mut results: Vec<Option<Submitted>> = vec![None; texts.len()];
+    let mut pending = futures::stream::FuturesUnordered::new();
+    let mut queue = texts.into_iter().enumerate();
+    loop {
+        while pending.len() < window {
+            let Some((at, text)) = queue.next() else {
+                break;
+            };
+            pending.push(submit_one(provider, at, text));
+        }
+        match pending.next().await {
+            Some((at, submitted)) => results[at] = Some(submitted),
+            None => break,
+        }
+    }
+    results.into_iter().flatten().collect()
+}
+
+async fn submit_one<P: SmsProvider>(
+    provider: &P,
+    at: usize,
+    text: OutgoingText,
+) -> (usize, Submitted) {
+    (at, provider.submit(&text).await)
 }

@@ -24,6 +24,29 @@ const GSM_BASIC: [char; 128] = [
 /// GSM 03.38's extension table: each is sent as the escape and one more septet.
 const GSM_EXTENSION: [char; 10] = ['\u{0C}', '^', '{', '}', '\\', '[', '~', ']', '|', '€'];
 
+/// The septet that follows the escape for each character of [`GSM_EXTENSION`].
+const GSM_EXTENSION_CODES: [u8; 10] = [0x0A, 0x14, 0x28, 0x29, 0x2F, 0x3C, 0x3D, 0x3E, 0x40, 0x65];
+
+/// Reads GSM 03.38 septets, one per octet (SMPP's unpacked form of data_coding 0), as a text;
+/// a septet outside the tables reads as `?`, an unknown escape as a space (as 03.38 says).
+pub fn decode_gsm_unpacked(septets: &[u8]) -> String {
+    let mut text = String::with_capacity(septets.len());
+    let mut escaped = false;
+    for &s in septets {
+        let s = s & 0x7F;
+        if escaped {
+            escaped = false;
+            let at = GSM_EXTENSION_CODES.iter().position(|&c| c == s);
+            text.push(at.map_or(' ', |i| GSM_EXTENSION[i]));
+        } else if s == 0x1B {
+            escaped = true;
+        } else {
+            text.push(GSM_BASIC[s as usize]);
+        }
+    }
+    text
+}
+
 /// Marks a cut text. Three dots, not "…", and a hyphen, not a dash, in the renderings: either
 /// of those would make the whole message UCS-2 and halve what fits.
 const CUT: &str = "...";
@@ -214,6 +237,18 @@ pub fn sms_rendering(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unpacked_septets_read_back_with_the_extension_table() {
+        // "Preis: 5€ {x}" and "STOP" as an SMSC hands them over.
+        let septets = [
+            0x50, 0x72, 0x65, 0x69, 0x73, 0x3A, 0x20, 0x35, 0x1B, 0x65, 0x20, 0x1B, 0x28, 0x78,
+            0x1B, 0x29,
+        ];
+        assert_eq!(decode_gsm_unpacked(&septets), "Preis: 5€ {x}");
+        assert_eq!(decode_gsm_unpacked(b"STOP"), "STOP");
+        assert_eq!(decode_gsm_unpacked(&[0x7B, 0x1B]), "ä");
+    }
 
     #[test]
     fn german_umlauts_and_eszett_are_gsm_characters() {
