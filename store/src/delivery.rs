@@ -6,11 +6,12 @@
 //! skips addresses it already queued, a claim that is never finished runs out and the delivery
 //! comes back, so a crash at any point neither loses nor duplicates a copy.
 
+use crate::sendable::Reach;
 use crate::sql::Placeholders;
 use crate::{now_ms, Audience, Backend, Store, StoreError};
 use rand::RngCore;
 use sqlx::Row;
-use verteiler_policies::{audience_growth, Category, Channel, Reason};
+use verteiler_policies::{audience_growth, Category, Reason};
 
 /// A send whose undo window has passed and whose expansion is not finished.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -265,16 +266,12 @@ impl Store {
         let mut texts = Vec::new();
         let mut unreachable = 0i64;
         for r in &recipients {
-            let wants = crate::sendable::wanted_channel(r, audience.category);
-            match (wants, &r.email, &r.phone) {
-                (Some(Channel::Email), Some(email), _) => {
-                    queued.push((r.member_id, email.to_lowercase()))
-                }
-                (Some(Channel::Sms), _, Some(phone)) => texts.push((r.member_id, phone.clone())),
-                // Post comes with its own list; such members, those without an address for
-                // their channel and those who chose none are counted as not reached, never
-                // dropped unseen.
-                _ => unreachable += 1,
+            match crate::sendable::reach(r, audience.category) {
+                Reach::Email(email) => queued.push((r.member_id, email.to_lowercase())),
+                Reach::Sms(phone) => texts.push((r.member_id, phone.to_string())),
+                // Post comes with its own list; those who chose no channel and those without
+                // any address are counted as not reached, never dropped unseen.
+                Reach::Post | Reach::Declined | Reach::NoAddress => unreachable += 1,
             }
         }
         // A number that answered STOP gets statutory notice only.

@@ -9,7 +9,7 @@ use crate::{Store, StoreError};
 use futures::TryStreamExt;
 use sqlx::Row;
 use std::collections::HashMap;
-use verteiler_policies::{Category, Channel};
+use verteiler_policies::Category;
 
 /// One letter to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,13 +32,7 @@ pub struct PostalList {
 
 /// Whether a recipient of mail of `category` is one for the postal list.
 fn by_post(r: &Recipient, category: Category) -> bool {
-    match crate::sendable::wanted_channel(r, category) {
-        Some(Channel::Post) => true,
-        Some(Channel::Email) if r.email.is_some() => false,
-        Some(Channel::Sms) if r.phone.is_some() => false,
-        // Not reachable the way they chose (or at all): statutory notice still goes out.
-        _ => category == Category::Statutory,
-    }
+    crate::sendable::reach(r, category) == crate::sendable::Reach::Post
 }
 
 impl Store {

@@ -37,15 +37,43 @@ pub(crate) fn wanted_channel(r: &Recipient, category: Category) -> Option<Channe
     })
 }
 
+/// How a recipient is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reach<'a> {
+    Email(&'a str),
+    Sms(&'a str),
+    /// On the secretary's postal list.
+    Post,
+    /// Chose no channel for this kind of mail.
+    Declined,
+    /// No address or number for any channel, and the mail is not statutory.
+    NoAddress,
+}
+
+/// The channel that reaches a recipient: the one they chose when they have an address for it,
+/// else email, else SMS; a statutory notice nobody can be sent electronically goes by post.
+/// One channel per recipient and send, never two.
+pub(crate) fn reach(r: &Recipient, category: Category) -> Reach<'_> {
+    let wanted = wanted_channel(r, category);
+    match (wanted, r.email.as_deref(), r.phone.as_deref()) {
+        (None, _, _) => Reach::Declined,
+        (Some(Channel::Post), _, _) => Reach::Post,
+        (Some(Channel::Sms), _, Some(phone)) => Reach::Sms(phone),
+        (Some(_), Some(email), _) => Reach::Email(email),
+        (Some(_), None, Some(phone)) => Reach::Sms(phone),
+        (Some(_), None, None) if category == Category::Statutory => Reach::Post,
+        (Some(_), None, None) => Reach::NoAddress,
+    }
+}
+
 /// Counts one recipient under the channel that would reach them.
 fn count_recipient(counts: &mut ChannelCounts, r: &Recipient, category: Category) {
-    match wanted_channel(r, category) {
-        Some(Channel::Email) if r.email.is_some() => counts.email += 1,
-        Some(Channel::Sms) if r.phone.is_some() => counts.sms += 1,
-        // The postal address lives with the member; delivery by post checks it.
-        Some(Channel::Post) => counts.post += 1,
-        None => counts.declined += 1,
-        Some(_) => counts.no_address += 1,
+    match reach(r, category) {
+        Reach::Email(_) => counts.email += 1,
+        Reach::Sms(_) => counts.sms += 1,
+        Reach::Post => counts.post += 1,
+        Reach::Declined => counts.declined += 1,
+        Reach::NoAddress => counts.no_address += 1,
     }
 }
 

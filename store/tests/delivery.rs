@@ -458,6 +458,7 @@ async fn members_who_chose_sms_get_a_text_not_a_copy_and_nobody_gets_both() {
         &[
             ("900001", "Sabine", "sabine@example.org", "+49 151 11111111"),
             ("900002", "Tarek", "", "+49 151 22222222"),
+            ("900003", "Uwe", "", ""),
         ],
     )
     .await;
@@ -470,14 +471,15 @@ async fn members_who_chose_sms_get_a_text_not_a_copy_and_nobody_gets_both() {
     s.set_channel_preference(sabine, category, verteiler_policies::ChannelPreference::Sms)
         .await
         .unwrap();
-    // Tarek has a number but no address and chose nothing: not reached, and counted.
-    let send = released_send(s, chair, list, 5).await;
+    // Tarek has a number but no address: email, else SMS, so a text. Uwe has neither: not
+    // reached, and counted.
+    let send = released_send(s, chair, list, 6).await;
     assert_eq!(
         s.expand_send(send, 100).await.unwrap(),
         Expansion::Done { queued: 3 }
     );
     let totals = s.delivery_totals(send).await.unwrap();
-    assert_eq!((totals.queued, totals.sms, totals.unreachable), (3, 1, 1));
+    assert_eq!((totals.queued, totals.sms, totals.unreachable), (3, 2, 1));
     let texts = s.sms_outbox_for("+4915111111111").await.unwrap();
     assert_eq!(texts.len(), 1);
     let (kind, body) = &texts[0];
@@ -487,7 +489,11 @@ async fn members_who_chose_sms_get_a_text_not_a_copy_and_nobody_gets_both() {
         body.contains("] Einladung: ") && body.ends_with(" - Chair Test"),
         "{body}"
     );
-    assert!(s.sms_outbox_for("+4915122222222").await.unwrap().is_empty());
+    assert_eq!(
+        s.sms_outbox_for("+4915122222222").await.unwrap().len(),
+        1,
+        "no address, a number: the text reaches Tarek"
+    );
     let claimed = s.claim_deliveries(now_ms(), 60_000, 100).await.unwrap();
     assert!(
         claimed.iter().all(|d| d.address != "sabine@example.org"),
@@ -496,12 +502,17 @@ async fn members_who_chose_sms_get_a_text_not_a_copy_and_nobody_gets_both() {
 
     // The text is a queue entry like a notification: claimed, retried later, then sent.
     let now = now_ms();
-    let texts = s.claim_texts(now, 60_000, 10).await.unwrap();
-    assert_eq!(texts.len(), 1);
-    assert_eq!(
-        (texts[0].to_number.as_str(), texts[0].send_id),
-        ("+4915111111111", Some(send))
-    );
+    let (texts, tarek): (Vec<_>, Vec<_>) = s
+        .claim_texts(now, 60_000, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .partition(|t| t.to_number == "+4915111111111");
+    assert_eq!((texts.len(), tarek.len()), (1, 1));
+    assert_eq!(texts[0].send_id, Some(send));
+    s.finish_texts(&[(tarek[0].id, Attempt::Sent)], &[])
+        .await
+        .unwrap();
     assert!(
         s.claim_texts(now, 60_000, 10).await.unwrap().is_empty(),
         "a claimed text is leased"
