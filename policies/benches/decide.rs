@@ -85,6 +85,7 @@ fn statement() -> Facts {
             sender_recipients_today: 12_400,
             audience_sends_today: 1,
             org_recipients_last_hour: 61_000,
+            unit_sms_segments_this_month: 0,
         },
         approvals: vec![
             Approval {

@@ -41,6 +41,9 @@ pub fn org_limits(config: &Config) -> OrgLimits {
             limits.sends_per_audience_per_day.into(),
         ),
         circuit_breaker_recipients_per_hour: limits.org_recipients_per_hour,
+        sms_parts_hold_above: config.sms.parts_hold_above,
+        sms_cost_per_segment_cents: config.sms.cost_per_segment_cents,
+        sms_monthly_budget_cents: config.sms.monthly_budget_cents_per_unit,
         ..defaults
     }
 }

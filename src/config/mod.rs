@@ -310,6 +310,12 @@ impl Default for MxConfig {
 pub struct SmsConfig {
     pub provider: SmsProvider,
     pub outbox_dir: PathBuf,
+    /// What one SMS part costs, in euro cents (0: costs are not counted).
+    pub cost_per_segment_cents: u64,
+    /// What the sends of one unit may spend on SMS per calendar month, in euro cents (0: none).
+    pub monthly_budget_cents_per_unit: u64,
+    /// SMS parts of one send (segments × SMS recipients) above which it is held for approval.
+    pub parts_hold_above: u64,
     pub http: SmsHttpConfig,
     pub smpp: SmsSmppConfig,
 }
@@ -319,6 +325,9 @@ impl Default for SmsConfig {
         Self {
             provider: SmsProvider::Outbox,
             outbox_dir: PathBuf::from("./data/sms-outbox"),
+            cost_per_segment_cents: 0,
+            monthly_budget_cents_per_unit: 0,
+            parts_hold_above: verteiler_policies::OrgLimits::default().sms_parts_hold_above,
             http: SmsHttpConfig::default(),
             smpp: SmsSmppConfig::default(),
         }

@@ -181,9 +181,7 @@ pub(crate) async fn finish(
     Ok(())
 }
 
-/// A rendering of an email for SMS recipients points to the message, it does not replace it:
-/// two parts at most.
-pub const SMS_RENDERING_SEGMENTS: u32 = 2;
+pub use verteiler_policies::SMS_RENDERING_SEGMENTS;
 
 fn token() -> String {
     let mut bytes = [0u8; 16];
@@ -289,6 +287,7 @@ impl Store {
             self.sms_body(submission_id, &audience.name).await?
         };
         let mut tx = self.pool.begin().await?;
+        let mut texts_written = 0u64;
         for rows in texts.chunks(1_000) {
             let sql = format!(
                 "INSERT INTO sms_outbox (member_id, to_number, kind, body, created_at, send_id)                  VALUES {} ON CONFLICT DO NOTHING",
@@ -304,7 +303,21 @@ impl Store {
                     .bind(now)
                     .bind(send_id);
             }
-            q.execute(&mut *tx).await?;
+            texts_written += q.execute(&mut *tx).await?.rows_affected();
+        }
+        if texts_written > 0 {
+            // What this batch costs the unit this month, for its SMS budget.
+            let segments = texts_written * u64::from(verteiler_policies::SmsText::new(&sms_body).segments());
+            sqlx::query(
+                "INSERT INTO unit_sms_monthly (unit_id, month, segments) VALUES ($1, $2, $3) \
+                 ON CONFLICT (unit_id, month) DO UPDATE \
+                 SET segments = unit_sms_monthly.segments + excluded.segments",
+            )
+            .bind(audience.scope_unit_id)
+            .bind(crate::clock::month_of(now))
+            .bind(segments as i64)
+            .execute(&mut *tx)
+            .await?;
         }
         for rows in queued.chunks(1_000) {
             let sql = format!(

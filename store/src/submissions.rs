@@ -512,12 +512,16 @@ impl Store {
                (SELECT CAST(COALESCE(SUM(recipients), 0) AS BIGINT) FROM org_volume_hourly \
                 WHERE hour >= $3) AS org_hour, \
                (SELECT CAST(COUNT(*) AS BIGINT) FROM subscriptions \
-                WHERE audience_id = $4 AND member_id = $1 AND state = 'confirmed') AS subscribed",
+                WHERE audience_id = $4 AND member_id = $1 AND state = 'confirmed') AS subscribed, \
+               (SELECT CAST(COALESCE(SUM(m.segments), 0) AS BIGINT) FROM unit_sms_monthly m \
+                JOIN audiences a ON a.scope_unit_id = m.unit_id \
+                WHERE a.id = $4 AND m.month = $5) AS unit_sms",
         )
         .bind(sender_member_id)
         .bind(hour - 24)
         .bind(hour - 1)
         .bind(audience_id)
+        .bind(crate::clock::month_of(now))
         .fetch_one(&self.pool)
         .await?;
         let get = |c: &str| row.try_get::<i64, _>(c).map(|v| v.max(0) as u64);
@@ -527,6 +531,7 @@ impl Store {
             sender_recipients_today: get("recipients")?,
             audience_sends_today: get("audience_day")?,
             org_recipients_last_hour: get("org_hour")?,
+            unit_sms_segments_this_month: get("unit_sms")?,
         };
         Ok((volume, get("subscribed")? > 0))
     }

@@ -494,6 +494,10 @@ async fn members_who_chose_sms_get_a_text_not_a_copy_and_nobody_gets_both() {
         1,
         "no address, a number: the text reaches Tarek"
     );
+    // The unit's SMS spending this month counts both texts' parts, for its budget.
+    let segments = u64::from(verteiler_policies::SmsText::new(body).segments());
+    let volume = s.volume_facts(chair, Some(list), now_ms()).await.unwrap();
+    assert_eq!(volume.unit_sms_segments_this_month, 2 * segments);
     let claimed = s.claim_deliveries(now_ms(), 60_000, 100).await.unwrap();
     assert!(
         claimed.iter().all(|d| d.address != "sabine@example.org"),

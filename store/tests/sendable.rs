@@ -96,18 +96,18 @@ async fn an_audience_is_counted_by_the_channel_each_member_chose() {
         choose(none, ChannelPreference::None).await.unwrap(),
         "a branch list's mail may be declined"
     );
-    // SMS chosen without a verified number: not reachable that way.
+    // SMS chosen without a verified number: reached by email instead, not left out.
     assert!(choose(sms, ChannelPreference::Sms).await.unwrap());
 
     let counts = s.channel_counts(&list).await.unwrap();
     assert_eq!(
         counts,
         ChannelCounts {
-            email: 1,
+            email: 2,
             sms: 0,
             post: 1,
             declined: 1,
-            no_address: 1,
+            no_address: 0,
         }
     );
 }

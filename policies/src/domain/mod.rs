@@ -18,4 +18,6 @@ pub use kinds::{
 };
 pub use phone::{InvalidPhone, PhoneNumber};
 pub use slug::{AudienceSlug, InvalidSlug};
-pub use sms_text::{decode_gsm_unpacked, sms_rendering, SmsEncoding, SmsText};
+pub use sms_text::{
+    decode_gsm_unpacked, sms_rendering, SmsEncoding, SmsText, SMS_RENDERING_SEGMENTS,
+};

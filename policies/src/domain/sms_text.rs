@@ -51,6 +51,10 @@ pub fn decode_gsm_unpacked(septets: &[u8]) -> String {
 /// of those would make the whole message UCS-2 and halve what fits.
 const CUT: &str = "...";
 
+/// A rendering of an email for SMS recipients points to the message, it does not replace it:
+/// two parts at most. The policy engine counts an emailed send's texts at this size.
+pub const SMS_RENDERING_SEGMENTS: u32 = 2;
+
 const GSM_SINGLE: usize = 160;
 const GSM_PART: usize = 153;
 const UCS2_SINGLE: usize = 70;

@@ -202,6 +202,9 @@ pub struct VolumeFacts {
     pub audience_sends_today: u64,
     /// Recipients reached by the whole organisation in the last hour.
     pub org_recipients_last_hour: u64,
+    /// SMS parts the sends of the audience's unit produced this calendar month.
+    #[serde(default)]
+    pub unit_sms_segments_this_month: u64,
 }
 
 /// One person's approval of one exact content.

@@ -82,6 +82,17 @@ pub enum Rounding {
 }
 
 /// Writes a byte size in decimal units as people read them: 812 Bytes, 640 kB, 12,5 MB.
+/// An amount of euro cents the way the language writes money: `1.234,50 €`, `€1,234.50`.
+pub fn format_euros(cents: u64, lang: Lang) -> String {
+    let whole = format_count(cents / 100, lang);
+    let sep = lang.decimal_separator();
+    let fraction = cents % 100;
+    match lang {
+        Lang::De => format!("{whole}{sep}{fraction:02} €"),
+        Lang::En => format!("€{whole}{sep}{fraction:02}"),
+    }
+}
+
 pub fn format_bytes(bytes: u64, rounding: Rounding, lang: Lang) -> String {
     let divide = |n: u64, d: u64| match rounding {
         Rounding::Up => n.div_ceil(d),
@@ -171,6 +182,13 @@ mod tests {
         assert_eq!(format_count(212, Lang::De), "212");
         assert_eq!(format_count(0, Lang::En), "0");
         assert_eq!(format_count(1_000_000, Lang::En), "1,000,000");
+    }
+
+    #[test]
+    fn money_is_written_the_way_each_language_writes_it() {
+        assert_eq!(format_euros(123_450, Lang::De), "1.234,50 €");
+        assert_eq!(format_euros(123_450, Lang::En), "€1,234.50");
+        assert_eq!(format_euros(9, Lang::De), "0,09 €");
     }
 
     #[test]

@@ -51,6 +51,14 @@ pub struct OrgLimits {
     pub first_send_hold_above: u64,
     /// Who approves held sends of an audience whose policy names no approver functions.
     pub default_approver_functions: Vec<RoleFunction>,
+    /// SMS parts of one send (segments × SMS recipients) above which a person looks first:
+    /// every part is paid for, and a text cannot be called back.
+    pub sms_parts_hold_above: u64,
+    /// What one SMS part costs, in cents; 0 when nobody counts the cost.
+    pub sms_cost_per_segment_cents: u64,
+    /// What a unit's sends may spend on SMS in a calendar month, in cents; 0: no budget. A
+    /// send that would go beyond it waits for approval, with the figures.
+    pub sms_monthly_budget_cents: u64,
 }
 
 impl Default for OrgLimits {
@@ -85,6 +93,10 @@ impl Default for OrgLimits {
             usual_size_slack: 20,
             first_send_hold_above: 500,
             default_approver_functions: vec![RoleFunction::Chair, RoleFunction::Admin],
+            // A branch's invitation by SMS to a few hundred members passes; a state's does not.
+            sms_parts_hold_above: 2_000,
+            sms_cost_per_segment_cents: 0,
+            sms_monthly_budget_cents: 0,
         }
     }
 }

@@ -76,6 +76,7 @@ pub fn decide(facts: &Facts, limits: &OrgLimits) -> Decision {
     rules::blast_radius::check(&ctx, &mut reasons);
     rules::visible_recipients::check(&ctx, &mut reasons);
     rules::size::check(&ctx, &mut reasons);
+    rules::sms::check(&ctx, &mut reasons);
     rules::rate::check(&ctx, &mut reasons);
     let approvals_missing = rules::four_eyes::apply(&ctx, &mut reasons);
     let headers = rules::visible_recipients::header_treatment(&ctx);

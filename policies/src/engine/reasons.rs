@@ -63,6 +63,21 @@ coded_enum! {
         AttachmentBytes = "size.attachments" { bytes: u64, limit: u64 },
         AttachmentCount = "size.attachment_count" { count: u64, limit: u64 },
         SmsSegments = "size.sms_segments" { segments: u64, limit: u64 },
+        /// Many paid SMS parts in one send: segments of the text × members reached by SMS.
+        SmsParts = "sms.parts" {
+            audience: String,
+            recipients: u64,
+            segments: u64,
+            parts: u64,
+            hold_above: u64,
+        },
+        /// The send would take the unit's SMS spending this month beyond its budget (cents).
+        SmsBudget = "sms.budget" {
+            audience: String,
+            cost_cents: u64,
+            spent_cents: u64,
+            budget_cents: u64,
+        },
         /// `sends` includes this one; `limit` is the step that was passed.
         SenderHourlySends = "rate.sender_hour" { sends: u64, limit: u64, severity: Severity },
         SenderDailySends = "rate.sender_day" { sends: u64, limit: u64, severity: Severity },
@@ -108,6 +123,8 @@ impl Reason {
             | Reason::BlastRadiusFirstSend { .. }
             | Reason::AudienceGrew { .. }
             | Reason::CircuitBreaker { .. }
+            | Reason::SmsParts { .. }
+            | Reason::SmsBudget { .. }
             | Reason::ApprovalRequired { .. } => Severity::Hold,
             Reason::SenderHourlySends { severity, .. }
             | Reason::SenderDailySends { severity, .. }
@@ -124,6 +141,8 @@ impl Reason {
             Reason::BlastRadiusAboveUsual { .. }
             | Reason::BlastRadiusFirstSend { .. }
             | Reason::AudienceGrew { .. }
+            | Reason::SmsParts { .. }
+            | Reason::SmsBudget { .. }
             | Reason::ApprovalRequired { .. } => true,
             Reason::SenderHourlySends { severity, .. }
             | Reason::SenderDailySends { severity, .. }
@@ -258,6 +277,41 @@ impl Reason {
                 lang,
                 &[("segments", Count(*segments)), ("limit", Count(*limit))],
             ),
+            Reason::SmsParts {
+                audience,
+                recipients,
+                segments,
+                parts,
+                hold_above,
+            } => render(
+                t,
+                lang,
+                &[
+                    ("audience", Text(audience)),
+                    ("recipients", Count(*recipients)),
+                    ("segments", Count(*segments)),
+                    ("parts", Count(*parts)),
+                    ("limit", Count(*hold_above)),
+                ],
+            ),
+            Reason::SmsBudget {
+                audience,
+                cost_cents,
+                spent_cents,
+                budget_cents,
+            } => {
+                let money = |c: &u64| super::lang::format_euros(*c, lang);
+                render(
+                    t,
+                    lang,
+                    &[
+                        ("audience", Text(audience)),
+                        ("cost", Text(&money(cost_cents))),
+                        ("spent", Text(&money(spent_cents))),
+                        ("budget", Text(&money(budget_cents))),
+                    ],
+                )
+            }
             Reason::SenderHourlySends { sends, limit, .. }
             | Reason::SenderDailySends { sends, limit, .. } => render(
                 t,

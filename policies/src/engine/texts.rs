@@ -89,6 +89,16 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "The text message would need {segments} parts; at most {limit} {limit:is/are} allowed. Please shorten the text.",
     ),
     (
+        "sms.parts",
+        "An den Verteiler {audience} gingen {recipients} {recipients:SMS/SMS} zu je {segments} {segments:Teil/Teilen}, zusammen {parts} bezahlte SMS-Teile; ab {limit} sieht sich jemand den Versand vorher an.",
+        "The list {audience} would get {recipients} text {recipients:message/messages} of {segments} {segments:part/parts} each, {parts} paid SMS parts in all; above {limit} somebody looks at the send first.",
+    ),
+    (
+        "sms.budget",
+        "Die SMS an den Verteiler {audience} kosten {cost}; diesen Monat wurden schon {spent} ausgegeben, das Monatsbudget der Gliederung beträgt {budget}.",
+        "The text messages to the list {audience} cost {cost}; {spent} has already been spent this month, and the unit's monthly budget is {budget}.",
+    ),
+    (
         "rate.sender_hour",
         "Mit dieser Nachricht wären es {sends} Nachrichten desselben Absenders in der letzten Stunde; die Grenze liegt bei {limit}.",
         "With this message, the same sender would have sent {sends} messages in the last hour; the limit is {limit}.",
@@ -300,6 +310,19 @@ mod tests {
             Reason::SmsSegments {
                 segments: 9,
                 limit: 1,
+            },
+            Reason::SmsParts {
+                audience: "OV".into(),
+                recipients: 1_000,
+                segments: 3,
+                parts: 3_000,
+                hold_above: 2_000,
+            },
+            Reason::SmsBudget {
+                audience: "OV".into(),
+                cost_cents: 27_000,
+                spent_cents: 5_000,
+                budget_cents: 30_000,
             },
             Reason::SenderHourlySends {
                 sends: 9,

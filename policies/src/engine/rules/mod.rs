@@ -8,6 +8,7 @@ pub(crate) mod four_eyes;
 pub(crate) mod growth;
 pub(crate) mod rate;
 pub(crate) mod size;
+pub(crate) mod sms;
 pub(crate) mod visible_recipients;
 
 use super::facts::{AudienceFacts, Facts};
@@ -18,6 +19,7 @@ pub(crate) struct Ctx<'a> {
     pub facts: &'a Facts,
     pub audience: Option<&'a AudienceFacts>,
     pub limits: EffectiveLimits<'a>,
+    pub org: &'a OrgLimits,
 }
 
 impl<'a> Ctx<'a> {
@@ -27,6 +29,7 @@ impl<'a> Ctx<'a> {
             facts,
             audience,
             limits: effective_limits(audience, org),
+            org,
         }
     }
 

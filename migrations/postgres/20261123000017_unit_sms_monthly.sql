@@ -1,0 +1,9 @@
+-- SMS parts the sends of each unit (the scope of their audience) produced per calendar month
+-- (UTC, as YYYYMM): the spending the policy engine holds against the unit's monthly budget.
+-- Counted when fan-out writes the texts; one row per unit and month, read by primary key.
+CREATE TABLE unit_sms_monthly (
+    unit_id  BIGINT NOT NULL REFERENCES units(id),
+    month    BIGINT NOT NULL,
+    segments BIGINT NOT NULL,
+    PRIMARY KEY (unit_id, month)
+);
