@@ -25,7 +25,9 @@ csrf_form! {
         approvals_needed: String,
         max_recipients: String,
         max_message_kb: String,
-        sends_per_day: String
+        sends_per_day: String,
+        // A checkbox: absent when not ticked.
+        email_and_sms: Option<String>
     }
 }
 
@@ -243,6 +245,7 @@ fn current_form(a: &verteiler_store::Audience) -> PolicyForm {
         max_recipients: opt(a.max_recipients),
         max_message_kb: opt(a.max_message_bytes.map(|b| b / 1000)),
         sends_per_day: opt(a.sends_per_sender_per_day.map(u64::from)),
+        email_and_sms: a.email_and_sms.then(|| "1".to_string()),
     }
 }
 
@@ -292,6 +295,11 @@ fn policy_page(
             p {
                 label for="sends_per_day" { (frame.t("admin_sends_per_day")) }
                 input id="sends_per_day" name="sends_per_day" inputmode="numeric" value=(form.sends_per_day);
+            }
+            p {
+                input id="email_and_sms" name="email_and_sms" type="checkbox" value="1"
+                    checked[form.email_and_sms.is_some()];
+                label class="inline" for="email_and_sms" { (frame.t("admin_email_and_sms")) }
             }
             button type="submit" { (frame.t("admin_save")) }
         }
@@ -379,6 +387,7 @@ fn parse_policy(form: &PolicyForm, org: &OrgLimits) -> Result<AudiencePolicyChan
         max_recipients,
         max_message_bytes,
         sends_per_sender_per_day,
+        email_and_sms: form.email_and_sms.is_some(),
     })
 }
 

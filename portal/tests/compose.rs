@@ -234,6 +234,7 @@ async fn attachments_wait_between_check_and_send_and_are_weighed_by_the_engine()
                 max_recipients: None,
                 max_message_bytes: Some(3_000),
                 sends_per_sender_per_day: None,
+                email_and_sms: false,
             },
         )
         .await
@@ -261,6 +262,7 @@ async fn attachments_wait_between_check_and_send_and_are_weighed_by_the_engine()
                 max_recipients: None,
                 max_message_bytes: None,
                 sends_per_sender_per_day: None,
+                email_and_sms: false,
             },
         )
         .await

@@ -13,6 +13,8 @@ pub struct AudiencePolicyChange {
     pub max_recipients: Option<u64>,
     pub max_message_bytes: Option<u64>,
     pub sends_per_sender_per_day: Option<u32>,
+    /// "Email and SMS": members with both get both.
+    pub email_and_sms: bool,
 }
 
 fn policy_json(p: &AudiencePolicyChange) -> serde_json::Value {
@@ -28,6 +30,7 @@ fn policy_json(p: &AudiencePolicyChange) -> serde_json::Value {
         "max_recipients": p.max_recipients,
         "max_message_bytes": p.max_message_bytes,
         "sends_per_sender_per_day": p.sends_per_sender_per_day,
+        "email_and_sms": p.email_and_sms,
     })
 }
 
@@ -69,6 +72,7 @@ impl Store {
             max_recipients: before.max_recipients,
             max_message_bytes: before.max_message_bytes,
             sends_per_sender_per_day: before.sends_per_sender_per_day,
+            email_and_sms: before.email_and_sms,
         };
         let (rule, threshold) = match change.approval {
             ApprovalSetting::Never => ("never", None),
@@ -79,7 +83,7 @@ impl Store {
         sqlx::query(
             "UPDATE audiences SET approval_rule = $1, approval_threshold = $2, \
              approvals_needed = $3, max_recipients = $4, max_message_bytes = $5, \
-             sends_per_sender_per_day = $6, updated_at = $7 WHERE id = $8",
+             sends_per_sender_per_day = $6, email_and_sms = $7, updated_at = $8 WHERE id = $9",
         )
         .bind(rule)
         .bind(threshold)
@@ -87,6 +91,7 @@ impl Store {
         .bind(change.max_recipients.map(|v| v as i64))
         .bind(change.max_message_bytes.map(|v| v as i64))
         .bind(change.sends_per_sender_per_day.map(i64::from))
+        .bind(change.email_and_sms)
         .bind(now)
         .bind(audience_id)
         .execute(&mut *tx)

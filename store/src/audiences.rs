@@ -47,6 +47,8 @@ pub struct Audience {
     pub usual_size: Option<u64>,
     /// An official From: address for members who may send to this audience.
     pub sender_address: Option<String>,
+    /// The policy says "email and SMS": a member with both gets both.
+    pub email_and_sms: bool,
 }
 
 /// What `audience list` shows: definition only, never recipients.
@@ -232,6 +234,7 @@ pub(crate) fn audience_from_row(row: &sqlx::any::AnyRow) -> Result<Audience, sql
             .try_get::<Option<i64>, _>("usual_size")?
             .map(|v| v.max(0) as u64),
         sender_address: row.try_get("sender_address")?,
+        email_and_sms: crate::sql::get_bool(row, "email_and_sms")?,
     })
 }
 

@@ -261,24 +261,41 @@ impl Store {
             .await?;
         let last = recipients.len() < batch;
         let mut queued = Vec::new();
-        let mut texts = Vec::new();
+        // (member, number, whether the text is the member's only channel)
+        let mut texts: Vec<(Option<i64>, String, bool)> = Vec::new();
         let mut unreachable = 0i64;
         for r in &recipients {
-            match crate::sendable::reach(r, audience.category) {
+            let reached = crate::sendable::reach(r, audience.category);
+            match reached {
                 Reach::Email(email) => queued.push((r.member_id, email.to_lowercase())),
-                Reach::Sms(phone) => texts.push((r.member_id, phone.to_string())),
+                Reach::Sms(phone) => texts.push((r.member_id, phone.to_string(), true)),
                 // Post comes with its own list; those who chose no channel and those without
                 // any address are counted as not reached, never dropped unseen.
                 Reach::Post | Reach::Declined | Reach::NoAddress => unreachable += 1,
             }
+            if audience.email_and_sms {
+                match crate::sendable::also(r, reached) {
+                    Some(Reach::Sms(phone)) => texts.push((r.member_id, phone.to_string(), false)),
+                    Some(Reach::Email(email)) => queued.push((r.member_id, email.to_lowercase())),
+                    _ => {}
+                }
+            }
         }
-        // A number that answered STOP gets statutory notice only.
+        // A number that answered STOP gets statutory notice only; a member it was the only
+        // channel of is then not reached.
         if !texts.is_empty() && audience.category != Category::Statutory {
-            let numbers: Vec<String> = texts.iter().map(|(_, phone)| phone.clone()).collect();
+            let numbers: Vec<String> = texts.iter().map(|t| t.1.clone()).collect();
             let stopped = self.opted_out(&numbers).await?;
-            let before = texts.len();
-            texts.retain(|(_, phone)| !stopped.contains(phone));
-            unreachable += (before - texts.len()) as i64;
+            let emailed: std::collections::HashSet<i64> =
+                queued.iter().filter_map(|q| q.0).collect();
+            texts.retain(|(member, phone, only_channel)| {
+                let keep = !stopped.contains(phone);
+                // Reached by email after all when the policy says "email and SMS".
+                if !keep && *only_channel && !member.is_some_and(|m| emailed.contains(&m)) {
+                    unreachable += 1;
+                }
+                keep
+            });
         }
         let now = now_ms();
         let sms_body = if texts.is_empty() {
@@ -294,7 +311,7 @@ impl Store {
                 Placeholders::new(self.backend).values(rows.len(), 6)
             );
             let mut q = sqlx::query(&sql);
-            for (member_id, phone) in rows {
+            for (member_id, phone, _) in rows {
                 q = q
                     .bind(*member_id)
                     .bind(phone.clone())
@@ -307,7 +324,8 @@ impl Store {
         }
         if texts_written > 0 {
             // What this batch costs the unit this month, for its SMS budget.
-            let segments = texts_written * u64::from(verteiler_policies::SmsText::new(&sms_body).segments());
+            let segments =
+                texts_written * u64::from(verteiler_policies::SmsText::new(&sms_body).segments());
             sqlx::query(
                 "INSERT INTO unit_sms_monthly (unit_id, month, segments) VALUES ($1, $2, $3) \
                  ON CONFLICT (unit_id, month) DO UPDATE \

@@ -66,9 +66,25 @@ pub(crate) fn reach(r: &Recipient, category: Category) -> Reach<'_> {
     }
 }
 
+/// The second channel of a recipient of an "email and SMS" audience: a text for one reached
+/// by email who has a number, the email for one reached by SMS who has an address.
+pub(crate) fn also<'a>(r: &'a Recipient, reach: Reach<'_>) -> Option<Reach<'a>> {
+    match (reach, r.email.as_deref(), r.phone.as_deref()) {
+        (Reach::Email(_), _, Some(phone)) => Some(Reach::Sms(phone)),
+        (Reach::Sms(_), Some(email), _) => Some(Reach::Email(email)),
+        _ => None,
+    }
+}
+
 /// Counts one recipient under the channel that would reach them.
-fn count_recipient(counts: &mut ChannelCounts, r: &Recipient, category: Category) {
-    match reach(r, category) {
+fn count_recipient(counts: &mut ChannelCounts, r: &Recipient, audience: &crate::Audience) {
+    let reached = reach(r, audience.category);
+    match audience.email_and_sms.then(|| also(r, reached)).flatten() {
+        Some(Reach::Sms(_)) => counts.also_sms += 1,
+        Some(Reach::Email(_)) => counts.also_email += 1,
+        _ => {}
+    }
+    match reached {
         Reach::Email(_) => counts.email += 1,
         Reach::Sms(_) => counts.sms += 1,
         Reach::Post => counts.post += 1,
@@ -160,7 +176,7 @@ impl Store {
         let mut batches = std::pin::pin!(self.resolve(audience));
         while let Some(batch) = batches.try_next().await? {
             for r in &batch {
-                count_recipient(&mut counts, r, audience.category);
+                count_recipient(&mut counts, r, audience);
             }
         }
         Ok(counts)

@@ -40,6 +40,7 @@ async fn a_policy_change_is_audited_before_and_after_and_found_by_search() {
         max_recipients: Some(300),
         max_message_bytes: Some(5_000_000),
         sends_per_sender_per_day: Some(4),
+        email_and_sms: true,
     };
     let started = now_ms();
     let admin = s.acting_as("aylin@example.org");
@@ -60,9 +61,16 @@ async fn a_policy_change_is_audited_before_and_after_and_found_by_search() {
             after.approval,
             after.approvals_needed,
             after.max_recipients,
-            after.sends_per_sender_per_day
+            after.sends_per_sender_per_day,
+            after.email_and_sms
         ),
-        (ApprovalSetting::AboveRecipients(150), 2, Some(300), Some(4))
+        (
+            ApprovalSetting::AboveRecipients(150),
+            2,
+            Some(300),
+            Some(4),
+            true
+        )
     );
 
     let found = s
@@ -82,6 +90,13 @@ async fn a_policy_change_is_audited_before_and_after_and_found_by_search() {
     assert_eq!(details["before"]["approval"], "never");
     assert_eq!(details["after"]["approval_threshold"], 150);
     assert_eq!(details["after"]["approvals_needed"], 2);
+    assert_eq!(
+        (
+            &details["before"]["email_and_sms"],
+            &details["after"]["email_and_sms"]
+        ),
+        (&serde_json::json!(false), &serde_json::json!(true))
+    );
     assert!(s
         .audit_search(
             &AuditQuery {

@@ -582,6 +582,108 @@ async fn members_who_chose_sms_get_a_text_not_a_copy_and_nobody_gets_both() {
 }
 
 #[tokio::test]
+async fn an_email_and_sms_list_reaches_members_with_both_on_both() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    let (chair, list) = setup(s, 1).await;
+    import_members(
+        s,
+        &[
+            ("900001", "Sabine", "sabine@example.org", "+49 151 11111111"),
+            ("900002", "Tarek", "", "+49 151 22222222"),
+            ("900003", "Vera", "vera@example.org", "+49 151 33333333"),
+        ],
+    )
+    .await;
+    let audience = s.audience_by_id(list).await.unwrap().unwrap();
+    let vera = s
+        .member_id_by_email(&verteiler_policies::EmailAddress::parse("vera@example.org").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    s.set_channel_preference(
+        vera,
+        audience.category,
+        verteiler_policies::ChannelPreference::Sms,
+    )
+    .await
+    .unwrap();
+    // Vera's number answered STOP: her email still reaches her.
+    s.receive_text("+4915133333333", "STOP", "test")
+        .await
+        .unwrap();
+    let change = verteiler_store::AudiencePolicyChange {
+        approval: audience.approval,
+        approvals_needed: audience.approvals_needed,
+        max_recipients: None,
+        max_message_bytes: None,
+        sends_per_sender_per_day: None,
+        email_and_sms: true,
+    };
+    s.set_audience_policy(list, &change).await.unwrap();
+    let audience = s.audience_by_id(list).await.unwrap().unwrap();
+    let counts = s.channel_counts(&audience).await.unwrap();
+    assert_eq!(
+        (counts.email, counts.sms, counts.also_sms, counts.also_email),
+        (2, 2, 1, 1),
+        "chair and Sabine by email, Sabine also by SMS; Tarek and Vera by SMS, Vera also by email"
+    );
+
+    let send = released_send(s, chair, list, 4).await;
+    assert_eq!(
+        s.expand_send(send, 100).await.unwrap(),
+        Expansion::Done { queued: 3 }
+    );
+    let claimed = s.claim_deliveries(now_ms(), 60_000, 100).await.unwrap();
+    let mut addresses: Vec<&str> = claimed.iter().map(|d| d.address.as_str()).collect();
+    addresses.sort();
+    assert_eq!(addresses.len(), 3);
+    assert!(addresses.contains(&"sabine@example.org") && addresses.contains(&"vera@example.org"));
+    assert_eq!(
+        s.sms_outbox_for("+4915111111111").await.unwrap().len(),
+        1,
+        "Sabine: both"
+    );
+    assert_eq!(
+        s.sms_outbox_for("+4915122222222").await.unwrap().len(),
+        1,
+        "Tarek: a text"
+    );
+    let vera_texts: Vec<String> = s
+        .sms_outbox_for("+4915133333333")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(kind, _)| kind)
+        .collect();
+    assert_eq!(
+        vera_texts,
+        ["sms.opted_out"],
+        "Vera: the opt-out confirmation, no list text"
+    );
+    let totals = s.delivery_totals(send).await.unwrap();
+    assert_eq!(
+        (totals.sms, totals.unreachable),
+        (2, 0),
+        "nobody unreached: Vera got the email"
+    );
+
+    // Without the option, one channel each again.
+    s.set_audience_policy(
+        list,
+        &verteiler_store::AudiencePolicyChange {
+            email_and_sms: false,
+            ..change
+        },
+    )
+    .await
+    .unwrap();
+    let audience = s.audience_by_id(list).await.unwrap().unwrap();
+    let counts = s.channel_counts(&audience).await.unwrap();
+    assert_eq!((counts.also_sms, counts.also_email), (0, 0));
+}
+
+#[tokio::test]
 async fn a_statutory_send_puts_everybody_it_cannot_reach_otherwise_on_the_postal_list() {
     let db = TestDatabase::new().await;
     let s = &db.store;

@@ -108,6 +108,7 @@ async fn an_audience_is_counted_by_the_channel_each_member_chose() {
             post: 1,
             declined: 1,
             no_address: 0,
+            ..ChannelCounts::default()
         }
     );
 }

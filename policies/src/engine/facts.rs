@@ -171,6 +171,12 @@ pub struct ChannelCounts {
     pub declined: u64,
     /// Chose a channel they have no verified address or number for.
     pub no_address: u64,
+    /// Of those counted under `email`, how many also get a text (the audience's policy says
+    /// "email and SMS"); of those under `sms`, how many also get the email.
+    #[serde(default)]
+    pub also_sms: u64,
+    #[serde(default)]
+    pub also_email: u64,
 }
 
 impl ChannelCounts {

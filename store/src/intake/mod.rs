@@ -191,7 +191,7 @@ pub fn accepted(recipients: u64, audience: &str, undo_secs: u64, lang: Lang) -> 
 /// email (an all-email list needs no second line).
 pub fn by_channel(counts: &ChannelCounts, lang: Lang) -> Option<String> {
     let total = counts.total();
-    if counts.email == total {
+    if counts.email == total && counts.also_sms == 0 {
         return None;
     }
     let n = |v| format_count(v, lang);
@@ -211,6 +211,19 @@ pub fn by_channel(counts: &ChannelCounts, lang: Lang) -> Option<String> {
         Lang::De => format!("{} {de}", n(count)),
         Lang::En => format!("{} {en}", n(count)),
     })
+    .chain(
+        // The audience's policy says "email and SMS": some get both.
+        [
+            (counts.also_sms, "per SMS", "by SMS"),
+            (counts.also_email, "per E-Mail", "by email"),
+        ]
+        .into_iter()
+        .filter(|(count, _, _)| *count > 0)
+        .map(|(count, de, en)| match lang {
+            Lang::De => format!("zusätzlich {} {de}", n(count)),
+            Lang::En => format!("{} also {en}", n(count)),
+        }),
+    )
     .collect();
     Some(match lang {
         Lang::De => format!("{} Empfänger: {}", n(total), parts.join(", ")),
@@ -313,8 +326,7 @@ mod tests {
             email: 180,
             sms: 25,
             post: 7,
-            declined: 0,
-            no_address: 0,
+            ..ChannelCounts::default()
         };
         assert_eq!(
             by_channel(&counts, Lang::En).as_deref(),
@@ -337,6 +349,18 @@ mod tests {
             ..ChannelCounts::default()
         };
         assert_eq!(by_channel(&all_email, Lang::De), None);
+        let both = ChannelCounts {
+            also_sms: 12,
+            ..all_email
+        };
+        assert_eq!(
+            by_channel(&both, Lang::De).as_deref(),
+            Some("40 Empfänger: 40 per E-Mail, zusätzlich 12 per SMS")
+        );
+        assert_eq!(
+            by_channel(&both, Lang::En).as_deref(),
+            Some("40 recipients: 40 by email, 12 also by SMS")
+        );
     }
 
     #[test]

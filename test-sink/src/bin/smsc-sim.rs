@@ -18,7 +18,10 @@ async fn main() {
         tokio::time::sleep(std::time::Duration::from_secs(5)).await;
         let accepted = smsc.accepted();
         if accepted != last {
-            eprintln!("smsc-sim: {accepted} parts accepted, {} receipts answered", smsc.receipts_answered());
+            eprintln!(
+                "smsc-sim: {accepted} parts accepted, {} receipts answered",
+                smsc.receipts_answered()
+            );
             last = accepted;
         }
     }

@@ -6,8 +6,8 @@
 //! [`SMS_RENDERING_SEGMENTS`] parts; it is counted at that size, never smaller.
 
 use super::Ctx;
-use crate::domain::SMS_RENDERING_SEGMENTS;
 use crate::domain::Channel;
+use crate::domain::SMS_RENDERING_SEGMENTS;
 use crate::engine::reasons::Reason;
 
 pub(crate) fn check(ctx: &Ctx<'_>, reasons: &mut Vec<Reason>) {
@@ -15,9 +15,10 @@ pub(crate) fn check(ctx: &Ctx<'_>, reasons: &mut Vec<Reason>) {
         return;
     }
     let facts = ctx.facts;
+    let by_channel = &facts.resolution.by_channel;
     let recipients = match facts.channel {
         Channel::Sms => facts.resolution.recipients,
-        _ => facts.resolution.by_channel.sms,
+        _ => by_channel.sms + by_channel.also_sms,
     };
     if recipients == 0 {
         return;
@@ -95,7 +96,10 @@ mod tests {
         f.message.sms_segments = 0;
         assert_eq!(decide(&f, &limits()).codes(), ["sms.parts"]);
         f.resolution.by_channel.sms = 0;
-        assert!(decide(&f, &limits()).is_release(), "no SMS member, no SMS cost");
+        assert!(
+            decide(&f, &limits()).is_release(),
+            "no SMS member, no SMS cost"
+        );
     }
 
     #[test]
