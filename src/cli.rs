@@ -163,6 +163,19 @@ pub enum SmsCommand {
         /// The text as received.
         text: String,
     },
+    /// A unit's SMS spending this month against its monthly budget; with --set or --clear,
+    /// changes the unit's own budget (audited). Without one of its own, a unit has the
+    /// organisation's `sms.monthly_budget_cents_per_unit`.
+    Budget {
+        /// The unit's code, as in the member export (e.g. HH-WA-OLD).
+        unit: String,
+        /// The unit's own monthly budget, in euro cents (e.g. 5000 for 50 €).
+        #[arg(long, value_name = "CENTS", conflicts_with = "clear")]
+        set: Option<u64>,
+        /// Remove the unit's own budget: the organisation's applies again.
+        #[arg(long)]
+        clear: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

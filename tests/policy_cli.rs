@@ -59,3 +59,66 @@ async fn simulate_explains_release_refusal_and_hold_without_storing_anything() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn an_sms_budget_holds_a_send_that_would_go_beyond_it_with_the_figures() {
+    let env = Env::new().await;
+    assert!(env.run(&["demo", "--members", "600"]).status.success());
+    let priced = |args: &[&str]| {
+        let out = env
+            .command()
+            .env("VERTEILER_SMS__COST_PER_SEGMENT_CENTS", "9")
+            .args(args)
+            .output()
+            .expect("running verteiler");
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+
+    let text = priced(&["sms", "budget", "HH-WA-OLD"]);
+    assert!(
+        text.contains("parts:   0 at 9 ct = 0.00 €") && text.contains("budget:  none"),
+        "{text}"
+    );
+    let simulate = [
+        "policy",
+        "simulate",
+        "--as",
+        "ole.brandt@example.org",
+        "--to",
+        "oldenfelde",
+        "--lang",
+        "en",
+    ];
+    let text = priced(&simulate);
+    assert!(
+        text.contains("decision:     RELEASE"),
+        "no budget, no hold: {text}"
+    );
+
+    let text = priced(&["sms", "budget", "HH-WA-OLD", "--set", "100"]);
+    assert!(
+        text.contains("budget:  1.00 € a month (the unit's own)"),
+        "{text}"
+    );
+    let text = priced(&simulate);
+    assert!(
+        text.contains("decision:     HOLD")
+            && text.contains("the unit's monthly budget is €1.00")
+            && text.contains("€0.00 has already been spent this month"),
+        "{text}"
+    );
+
+    let text = priced(&["sms", "budget", "HH-WA-OLD", "--clear"]);
+    assert!(text.contains("budget:  none"), "{text}");
+    let out = env.run(&["sms", "budget", "XX-NOPE"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("no unit has the code \"XX-NOPE\""));
+    let audit = env.run(&["audit", "export", "--since", "2000-01-01"]);
+    let entries = stdout(&audit);
+    assert_eq!(
+        entries.matches("\"unit.sms_budget\"").count(),
+        2,
+        "set and cleared, both audited: {entries}"
+    );
+}

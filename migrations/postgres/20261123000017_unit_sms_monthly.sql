@@ -7,3 +7,11 @@ CREATE TABLE unit_sms_monthly (
     segments BIGINT NOT NULL,
     PRIMARY KEY (unit_id, month)
 );
+
+-- A unit's own monthly SMS budget in euro cents, where it differs from the organisation's
+-- `sms.monthly_budget_cents_per_unit` (set with `verteiler sms budget`, audited).
+CREATE TABLE unit_sms_budgets (
+    unit_id       BIGINT PRIMARY KEY REFERENCES units(id),
+    monthly_cents BIGINT NOT NULL,
+    set_at        BIGINT NOT NULL
+);

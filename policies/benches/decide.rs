@@ -86,6 +86,7 @@ fn statement() -> Facts {
             audience_sends_today: 1,
             org_recipients_last_hour: 61_000,
             unit_sms_segments_this_month: 0,
+            unit_sms_budget_cents: None,
         },
         approvals: vec![
             Approval {

@@ -142,5 +142,44 @@ pub async fn sms(config: &Config, cmd: SmsCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        SmsCommand::Budget { unit, set, clear } => {
+            let Some(found) = store.unit_by_code(&unit).await? else {
+                eprintln!("no unit has the code {unit:?}");
+                return Ok(ExitCode::FAILURE);
+            };
+            if set.is_some() || clear {
+                store.set_unit_sms_budget(found.id, set).await?;
+            }
+            let spending = store.unit_sms_spending(found.id).await?;
+            let price = config.sms.cost_per_segment_cents;
+            let euros = |cents: u64| format!("{}.{:02} €", cents / 100, cents % 100);
+            println!("unit:    {} {}", found.code, found.name);
+            println!(
+                "month:   {}-{:02} (UTC)",
+                spending.month / 100,
+                spending.month % 100
+            );
+            if price > 0 {
+                println!(
+                    "parts:   {} at {price} ct = {}",
+                    spending.segments,
+                    euros(spending.segments * price)
+                );
+            } else {
+                println!(
+                    "parts:   {} (sms.cost_per_segment_cents is 0: costs are not counted)",
+                    spending.segments
+                );
+            }
+            match (
+                spending.own_budget_cents,
+                config.sms.monthly_budget_cents_per_unit,
+            ) {
+                (Some(own), _) => println!("budget:  {} a month (the unit's own)", euros(own)),
+                (None, 0) => println!("budget:  none"),
+                (None, org) => println!("budget:  {} a month (the organisation's)", euros(org)),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

@@ -28,6 +28,7 @@ mod postal;
 mod resolve;
 mod self_service;
 mod sendable;
+mod sms_budgets;
 mod sms_opt_out;
 mod sms_receipts;
 mod sql;
@@ -63,6 +64,7 @@ pub use self_service::{
     PHONE_CODE_ATTEMPTS,
 };
 pub use sendable::{ChannelCounts, SendableAudience, SENDABLE_MAX};
+pub use sms_budgets::SmsSpending;
 pub use sms_opt_out::{is_stop, Inbound};
 pub use sms_receipts::TextState;
 pub use submissions::{

@@ -515,7 +515,9 @@ impl Store {
                 WHERE audience_id = $4 AND member_id = $1 AND state = 'confirmed') AS subscribed, \
                (SELECT CAST(COALESCE(SUM(m.segments), 0) AS BIGINT) FROM unit_sms_monthly m \
                 JOIN audiences a ON a.scope_unit_id = m.unit_id \
-                WHERE a.id = $4 AND m.month = $5) AS unit_sms",
+                WHERE a.id = $4 AND m.month = $5) AS unit_sms, \
+               (SELECT b.monthly_cents FROM unit_sms_budgets b \
+                JOIN audiences a ON a.scope_unit_id = b.unit_id WHERE a.id = $4) AS unit_budget",
         )
         .bind(sender_member_id)
         .bind(hour - 24)
@@ -532,6 +534,9 @@ impl Store {
             audience_sends_today: get("audience_day")?,
             org_recipients_last_hour: get("org_hour")?,
             unit_sms_segments_this_month: get("unit_sms")?,
+            unit_sms_budget_cents: row
+                .try_get::<Option<i64>, _>("unit_budget")?
+                .map(|v| v.max(0) as u64),
         };
         Ok((volume, get("subscribed")? > 0))
     }

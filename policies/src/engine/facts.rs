@@ -211,6 +211,9 @@ pub struct VolumeFacts {
     /// SMS parts the sends of the audience's unit produced this calendar month.
     #[serde(default)]
     pub unit_sms_segments_this_month: u64,
+    /// The unit's own monthly SMS budget in cents, where one is set; else the organisation's.
+    #[serde(default)]
+    pub unit_sms_budget_cents: Option<u64>,
 }
 
 /// One person's approval of one exact content.

@@ -39,7 +39,10 @@ pub(crate) fn check(ctx: &Ctx<'_>, reasons: &mut Vec<Reason>) {
         });
     }
     let price = org.sms_cost_per_segment_cents;
-    let budget = org.sms_monthly_budget_cents;
+    let budget = facts
+        .volume
+        .unit_sms_budget_cents
+        .unwrap_or(org.sms_monthly_budget_cents);
     if price == 0 || budget == 0 {
         return;
     }
@@ -126,5 +129,22 @@ mod tests {
         };
         f.volume.unit_sms_segments_this_month = 1_000_000;
         assert!(decide(&f, &unpriced).is_release(), "no price, no budget");
+
+        // The unit's own budget replaces the organisation's.
+        f.volume.unit_sms_segments_this_month = 1_000;
+        f.volume.unit_sms_budget_cents = Some(9_000);
+        let d = decide(&f, &limits());
+        assert_eq!(d.codes(), ["sms.budget"]);
+        assert!(
+            d.text(Lang::En).contains("monthly budget is €90.00"),
+            "{}",
+            d.text(Lang::En)
+        );
+        f.volume.unit_sms_budget_cents = Some(1_000_000);
+        f.volume.unit_sms_segments_this_month = 100_000;
+        assert!(
+            decide(&f, &limits()).is_release(),
+            "a larger budget of its own"
+        );
     }
 }
