@@ -22,7 +22,7 @@ use verteiler_policies::{AudienceKind, Category, ChannelPreference, EmailAddress
 /// A link proving an address or confirming a subscription is valid this long.
 pub const CONFIRM_LINK_TTL_MS: i64 = 48 * 3_600 * 1000;
 /// A phone code is valid this long …
-pub const PHONE_CODE_TTL_MS: i64 = 15 * 60 * 1000;
+pub const PHONE_CODE_TTL_MS: i64 = 10 * 60 * 1000;
 /// … and for this many wrong guesses (of a million possible codes).
 pub const PHONE_CODE_ATTEMPTS: i64 = 5;
 

@@ -51,19 +51,38 @@ impl Store {
         provider_id: &str,
         delivered: bool,
     ) -> Result<(), StoreError> {
+        self.record_part_receipts(&[(provider_id.to_string(), delivered)])
+            .await
+    }
+
+    /// Records many parts' receipts in one transaction: an SMSC sends one per part, as fast as
+    /// we send the parts.
+    pub async fn record_part_receipts(
+        &self,
+        receipts: &[(String, bool)],
+    ) -> Result<(), StoreError> {
+        if receipts.is_empty() {
+            return Ok(());
+        }
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
-        let outbox_id: Option<Option<i64>> = sqlx::query_scalar(
-            "INSERT INTO sms_parts (provider_id, receipt, receipt_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (provider_id) DO UPDATE SET receipt = excluded.receipt, \
-             receipt_at = excluded.receipt_at RETURNING outbox_id",
-        )
-        .bind(provider_id)
-        .bind(verdict(delivered))
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(Some(outbox_id)) = outbox_id {
+        let mut texts = Vec::new();
+        for (provider_id, delivered) in receipts {
+            let outbox_id: Option<Option<i64>> = sqlx::query_scalar(
+                "INSERT INTO sms_parts (provider_id, receipt, receipt_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (provider_id) DO UPDATE SET receipt = excluded.receipt, \
+                 receipt_at = excluded.receipt_at RETURNING outbox_id",
+            )
+            .bind(provider_id)
+            .bind(verdict(*delivered))
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            texts.extend(outbox_id.flatten());
+        }
+        texts.sort_unstable();
+        texts.dedup();
+        for outbox_id in texts {
             settle(&mut tx, outbox_id, now).await?;
         }
         tx.commit().await?;

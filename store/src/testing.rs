@@ -126,7 +126,7 @@ fn replace_database(url: &str, name: &str) -> String {
 }
 
 /// Lets every sign-in link, confirmation link and phone code run out, as if their time had
-/// passed: tests of expiry must not sleep for 15 minutes.
+/// passed: tests of expiry must not sleep for minutes.
 pub async fn expire_portal_secrets(store: &Store) -> Result<(), StoreError> {
     sqlx::query("UPDATE sign_in_links SET expires_at = 0")
         .execute(&store.pool)
@@ -135,6 +135,37 @@ pub async fn expire_portal_secrets(store: &Store) -> Result<(), StoreError> {
         .execute(&store.pool)
         .await?;
     Ok(())
+}
+
+/// Queues one list text of `body` to each of `numbers` (E.164), as fan-out would, in batches:
+/// the SMPP benchmark's load.
+pub async fn queue_texts(store: &Store, numbers: &[String], body: &str) -> Result<(), StoreError> {
+    let now = crate::now_ms();
+    for chunk in numbers.chunks(1_000) {
+        let mut tx = store.pool.begin().await?;
+        for number in chunk {
+            sqlx::query(
+                "INSERT INTO sms_outbox (to_number, kind, body, created_at) VALUES ($1, 'list', $2, $3)",
+            )
+            .bind(number)
+            .bind(body)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+/// Texts of the SMS outbox handed to the provider, and those with a delivery receipt.
+pub async fn texts_sent_and_receipted(store: &Store) -> Result<(u64, u64), StoreError> {
+    let (sent, receipted): (i64, i64) = sqlx::query_as(
+        "SELECT CAST(COUNT(sent_at) AS BIGINT), CAST(COUNT(receipt) AS BIGINT) FROM sms_outbox",
+    )
+    .fetch_one(&store.pool)
+    .await?;
+    Ok((sent.max(0) as u64, receipted.max(0) as u64))
 }
 
 #[cfg(test)]

@@ -99,25 +99,32 @@ pub enum SmscEvent {
     Inbound { from: String, text: String },
 }
 
-/// Records what the SMSC tells us; `false` when it could not be recorded, so the SMSC is
-/// asked to send it again.
+/// Records what the SMSC tells us, a batch at a time; `false` when the batch could not be
+/// recorded, so the SMSC is asked to send it again.
 pub trait SmscEvents: Send + Sync + 'static {
-    fn record(&self, event: SmscEvent) -> impl Future<Output = bool> + Send;
+    fn record(&self, events: Vec<SmscEvent>) -> impl Future<Output = bool> + Send;
 }
 
-/// The store records receipts and inbound texts.
+/// The store records receipts (in one transaction per batch) and inbound texts.
 impl SmscEvents for verteiler_store::Store {
-    async fn record(&self, event: SmscEvent) -> bool {
-        let recorded = match event {
-            SmscEvent::Receipt {
-                message_id,
-                delivered,
-            } => self.record_part_receipt(&message_id, delivered).await,
-            SmscEvent::Inbound { from, text } => self
-                .receive_text(&from, &text, "smpp")
-                .await
-                .map(|inbound| tracing::info!(event = "sms.inbound", outcome = ?inbound)),
-        };
+    async fn record(&self, events: Vec<SmscEvent>) -> bool {
+        let mut receipts = Vec::with_capacity(events.len());
+        let mut recorded = Ok(());
+        for event in events {
+            match event {
+                SmscEvent::Receipt {
+                    message_id,
+                    delivered,
+                } => receipts.push((message_id, delivered)),
+                SmscEvent::Inbound { from, text } => {
+                    recorded =
+                        recorded.and(self.receive_text(&from, &text, "smpp").await.map(
+                            |inbound| tracing::info!(event = "sms.inbound", outcome = ?inbound),
+                        ))
+                }
+            }
+        }
+        let recorded = recorded.and(self.record_part_receipts(&receipts).await);
         match recorded {
             Ok(()) => true,
             Err(e) => {
@@ -262,5 +269,20 @@ impl SmsProvider for SmppProvider {
 
     fn window(&self) -> usize {
         self.shared.settings.window.max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SmppSettings;
+
+    #[test]
+    fn the_password_never_shows_in_debug_output() {
+        let settings = SmppSettings::new("smsc.example.net:2775", "verteiler", "s3cr3t!");
+        let shown = format!("{settings:?}");
+        assert!(
+            !shown.contains("s3cr3t!") && shown.contains("[redacted]"),
+            "{shown}"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! The connection to the SMSC: bind, serve, and bind again when it is lost.
 
 use super::parts::event_of;
-use super::{throttling, PartResult, Request, SmppSettings, SmscEvents};
+use super::{throttling, PartResult, Request, SmppSettings, SmscEvent, SmscEvents};
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use rusmpp::pdus::{BindTransceiver, DeliverSmResp};
@@ -235,8 +235,10 @@ async fn serve<E: SmscEvents>(
         last_sent: Instant::now(),
         paused_until: None,
     };
-    // Answers to the SMSC's deliver_sm, sent once the event is recorded.
+    // The SMSC's deliver_sm go to a recorder, and are answered once they are recorded.
     let (answers, mut answered) = mpsc::unbounded_channel::<Command>();
+    let (deliveries, delivered) = mpsc::unbounded_channel();
+    tokio::spawn(record(delivered, Arc::clone(events), answers));
     let tick = (settings.enquire_link / 2)
         .min(settings.response_timeout / 2)
         .clamp(Duration::from_millis(20), Duration::from_secs(1));
@@ -247,7 +249,7 @@ async fn serve<E: SmscEvents>(
             frame = stream.next() => match frame {
                 None => Err("the SMSC closed the connection".to_string()),
                 Some(Err(e)) => Err(format!("unreadable data from the SMSC: {e}")),
-                Some(Ok(command)) => handle(&mut session, command, events, &answers).await,
+                Some(Ok(command)) => handle(&mut session, command, &deliveries).await,
             },
             request = requests.recv(), if paused.is_none() => match request {
                 Some(request) => session.submit(request, requests).await,
@@ -287,12 +289,42 @@ async fn serve<E: SmscEvents>(
     end
 }
 
+/// Receipts and inbound texts recorded at most this many at a time.
+const RECORD_BATCH: usize = 500;
+
+/// Records what the SMSC delivers, in batches (what arrived while the last batch was being
+/// recorded), and answers each `deliver_sm`: OK once recorded, else a temporary error so the
+/// SMSC sends it again. Ends with the session.
+async fn record<E: SmscEvents>(
+    mut delivered: mpsc::UnboundedReceiver<(u32, SmscEvent)>,
+    events: Arc<E>,
+    answers: mpsc::UnboundedSender<Command>,
+) {
+    while let Some(first) = delivered.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < RECORD_BATCH {
+            match delivered.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let (sequences, batch): (Vec<u32>, Vec<SmscEvent>) = batch.into_iter().unzip();
+        let status = if events.record(batch).await {
+            CommandStatus::EsmeRok
+        } else {
+            CommandStatus::EsmeRxTAppn
+        };
+        for seq in sequences {
+            let _ = answers.send(Command::new(status, seq, DeliverSmResp::default()));
+        }
+    }
+}
+
 /// Handles one command from the SMSC.
-async fn handle<E: SmscEvents>(
+async fn handle(
     session: &mut Session<'_>,
     command: Command,
-    events: &Arc<E>,
-    answers: &mpsc::UnboundedSender<Command>,
+    deliveries: &mpsc::UnboundedSender<(u32, SmscEvent)>,
 ) -> Result<(), String> {
     let seq = command.sequence_number();
     let status = command.status();
@@ -326,25 +358,21 @@ async fn handle<E: SmscEvents>(
                 ))
                 .await
         }
-        Some(Pdu::DeliverSm(sm)) => {
-            let event = event_of(sm);
-            let events = Arc::clone(events);
-            let answers = answers.clone();
+        Some(Pdu::DeliverSm(sm)) => match event_of(sm) {
             // Recorded off the session's task, so a slow store never holds up the link.
-            tokio::spawn(async move {
-                let recorded = match event {
-                    Some(event) => events.record(event).await,
-                    None => true,
-                };
-                let status = if recorded {
-                    CommandStatus::EsmeRok
-                } else {
-                    CommandStatus::EsmeRxTAppn
-                };
-                let _ = answers.send(Command::new(status, seq, DeliverSmResp::default()));
-            });
-            Ok(())
-        }
+            Some(event) => deliveries
+                .send((seq, event))
+                .map_err(|_| "the recorder of receipts stopped".to_string()),
+            None => {
+                session
+                    .send(Command::new(
+                        CommandStatus::EsmeRok,
+                        seq,
+                        DeliverSmResp::default(),
+                    ))
+                    .await
+            }
+        },
         Some(Pdu::Unbind) => {
             let _ = session
                 .send(Command::new(CommandStatus::EsmeRok, seq, Pdu::UnbindResp))
