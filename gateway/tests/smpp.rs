@@ -3,11 +3,17 @@
 //! store: bind, a long text as concatenated parts, receipts, throttling, a lost connection,
 //! enquire_link, and a member's STOP.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use verteiler_gateway::sms::{run_texts, SmppProvider, SmppSettings, SmsSettings};
-use verteiler_policies::{decode_gsm_unpacked, EmailAddress, UnitKind};
+use verteiler_gateway::delivery::Outcome;
+use verteiler_gateway::sms::{
+    run_texts, OutgoingText, SmppProvider, SmppSettings, SmsProvider, SmsSettings, SmscEvent,
+    SmscEvents,
+};
+use verteiler_policies::{decode_gsm_unpacked, EmailAddress, SmsText, UnitKind};
 use verteiler_store::testing::TestDatabase;
 use verteiler_store::{ContactChange, NewMember, NewUnit, PortalMail, Store, TextState};
 use verteiler_test_sink::smsc::Smsc;
@@ -271,4 +277,82 @@ async fn stop_from_a_phone_opts_the_number_out_and_is_confirmed_once() {
     assert_eq!(db.store.texts_to(NUMBER).await.unwrap().len(), 2);
     assert_eq!(smsc.accepted(), 2);
     running.stop().await;
+}
+
+#[tokio::test]
+async fn a_text_with_a_part_throttled_is_sent_again_whole_and_only_the_whole_send_counts() {
+    let db = TestDatabase::new().await;
+    let body = format!("Einladung: {}", "y".repeat(320));
+    text_waiting(&db.store, &body).await;
+    let smsc = Smsc::start("verteiler", "secret").await;
+    // Part 1 accepted, part 2 throttled, part 3 accepted: the text is not sent yet.
+    smsc.throttle_pattern(&[false, true, false]);
+    let running = start(&db.store, smpp(&smsc, "secret"));
+    wait_for("the text delivered", async || {
+        the_text(&db.store).await.receipt.as_deref() == Some("delivered")
+    })
+    .await;
+    let state = the_text(&db.store).await;
+    assert_eq!(state.attempts, 2, "{state:?}");
+    assert_eq!(
+        smsc.accepted(),
+        5,
+        "two parts of the first attempt, three of the second"
+    );
+    let ids = db.store.text_provider_ids(state.id).await.unwrap();
+    assert_eq!(
+        ids.len(),
+        3,
+        "only the parts of the attempt that went through whole"
+    );
+    running.stop().await;
+    // The first attempt's receipts belong to no text; they go with the pruning.
+    let pruned = db
+        .store
+        .prune_unmatched_receipts(verteiler_store::now_ms() + 1)
+        .await
+        .unwrap();
+    assert_eq!(pruned, 2);
+    assert_eq!(
+        the_text(&db.store).await.receipt.as_deref(),
+        Some("delivered")
+    );
+}
+
+/// Fails to record the first batch it is given, as a store that is briefly unavailable.
+#[derive(Clone, Default)]
+struct FlakyRecorder(Arc<AtomicUsize>);
+
+impl SmscEvents for FlakyRecorder {
+    async fn record(&self, _: Vec<SmscEvent>) -> bool {
+        self.0.fetch_add(1, Ordering::SeqCst) > 0
+    }
+}
+
+#[tokio::test]
+async fn a_receipt_that_cannot_be_recorded_is_refused_so_the_smsc_keeps_it() {
+    let smsc = Smsc::start("verteiler", "secret").await;
+    let recorder = FlakyRecorder::default();
+    let (stop, stopped) = watch::channel(false);
+    let (provider, session) = SmppProvider::start(smpp(&smsc, "secret"), recorder.clone(), stopped);
+    let text = |id| OutgoingText {
+        id,
+        to: NUMBER.into(),
+        kind: "list".into(),
+        text: SmsText::new("Ihr Code: 123456"),
+        send_id: None,
+    };
+    assert_eq!(provider.submit(&text(1)).await.outcome, Outcome::Sent);
+    wait_for("the first receipt refused", async || {
+        smsc.refused_answers() == 1
+    })
+    .await;
+    assert_eq!(provider.submit(&text(2)).await.outcome, Outcome::Sent);
+    wait_for("the second receipt taken", async || {
+        smsc.receipts_answered() == 1
+    })
+    .await;
+    assert_eq!(recorder.0.load(Ordering::SeqCst), 2);
+    stop.send(true).unwrap();
+    session.await.unwrap();
 }

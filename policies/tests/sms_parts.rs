@@ -3,13 +3,13 @@
 //! the number of parts.
 
 use proptest::prelude::*;
-use verteiler_policies::{SmsEncoding, SmsText};
+use verteiler_policies::{decode_gsm_unpacked, encode_gsm_unpacked, SmsEncoding, SmsText};
 
 fn texts() -> impl Strategy<Value = String> {
     prop::collection::vec(
         prop_oneof![
             4 => prop::sample::select(vec!['a', 'Z', ' ', '.', '7', 'ä', 'ß', '\n']),
-            1 => prop::sample::select(vec!['€', '^', '{', '|']),
+            1 => prop::sample::select(vec!['€', '^', '{', '|', '\u{0C}']),
             1 => prop::sample::select(vec!['á', 'ж', '👍', '`']),
         ],
         0..500,
@@ -38,6 +38,18 @@ proptest! {
                 prop_assert!(units <= limit, "{} units in {:?}", units, part);
                 prop_assert!(!part.is_empty());
             }
+        }
+        // What goes on the wire: a GSM part's septets are its units and read back as the part.
+        if sms.encoding() == SmsEncoding::Gsm7 {
+            for part in &parts {
+                let septets = encode_gsm_unpacked(part);
+                prop_assert!(septets.is_some(), "{:?}", part);
+                let septets = septets.unwrap_or_default();
+                prop_assert_eq!(septets.len(), SmsText::new(part).units());
+                prop_assert_eq!(&decode_gsm_unpacked(&septets), part);
+            }
+        } else {
+            prop_assert!(encode_gsm_unpacked(&text).is_none());
         }
     }
 }

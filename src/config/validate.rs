@@ -239,22 +239,27 @@ pub(super) fn validate(config: &Config, origin: &dyn Fn(&str) -> Origin) -> Vec<
         if smpp.password.is_none() {
             v.missing("sms.smpp.password", "sms.provider", "= \"smpp\"");
         }
-        // SMPP's fields are C strings of fixed capacity; a longer value cannot be sent.
-        let password_len = smpp
+        // SMPP's fields are ASCII C strings of fixed capacity; anything else cannot be sent,
+        // and the bind would fail on every attempt instead of at start-up.
+        let password = smpp
             .password
             .as_ref()
-            .map_or(0, |p| p.expose_secret().len());
-        for (key, len, max) in [
-            ("sms.smpp.system_id", smpp.system_id.len(), 15),
-            ("sms.smpp.password", password_len, 8),
-            ("sms.smpp.system_type", smpp.system_type.len(), 12),
-            ("sms.smpp.source_addr", smpp.source_addr.len(), 20),
+            .map(|p| p.expose_secret().to_string());
+        for (key, value, max) in [
+            ("sms.smpp.system_id", smpp.system_id.as_str(), 15),
+            ("sms.smpp.password", password.as_deref().unwrap_or(""), 8),
+            ("sms.smpp.system_type", smpp.system_type.as_str(), 12),
+            ("sms.smpp.source_addr", smpp.source_addr.as_str(), 20),
         ] {
+            let len = value.len();
             if len > max {
                 v.invalid(
                     key,
                     format!("is {len} bytes long; SMPP allows at most {max}"),
                 );
+            } else if !value.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+                // The value itself stays out of the message: it may be the password.
+                v.invalid(key, "may hold only printable ASCII characters".into());
             }
         }
         let source = smpp.source_addr.strip_prefix('+');
@@ -493,9 +498,17 @@ mod tests {
         c.sms.smpp.system_id = "a-system-id-too-long".into();
         c.sms.smpp.password = Some("ninechars".to_string().into());
         c.sms.smpp.source_addr = "Demo-Partei e.V.".into();
+        c.sms.smpp.system_type = "Prüfung".into();
         c.sms.smpp.window = 0;
         let errors = errors_for(&c);
-        for key in ["address", "system_id", "password", "source_addr", "window"] {
+        for key in [
+            "address",
+            "system_id",
+            "password",
+            "system_type",
+            "source_addr",
+            "window",
+        ] {
             assert!(
                 errors
                     .iter()
@@ -503,10 +516,15 @@ mod tests {
                 "{key} not in {errors:#?}"
             );
         }
+        assert!(
+            errors.iter().all(|e| !e.contains("ninechars")),
+            "the password is never repeated: {errors:#?}"
+        );
         c.sms.smpp.address = "smsc.example.net:2775".into();
         c.sms.smpp.system_id = "verteiler".into();
         c.sms.smpp.password = Some("secret".to_string().into());
         c.sms.smpp.source_addr = "+4930123456".into();
+        c.sms.smpp.system_type = String::new();
         c.sms.smpp.window = 50;
         assert!(errors_for(&c).is_empty(), "{:?}", errors_for(&c));
         c.sms.smpp.source_addr = "DemoPartei".into();

@@ -261,24 +261,28 @@ impl Store {
             .await?;
         let last = recipients.len() < batch;
         let mut queued = Vec::new();
-        // (member, number, whether the text is the member's only channel)
+        // (member, number, whether the member is reached by email as well)
         let mut texts: Vec<(Option<i64>, String, bool)> = Vec::new();
         let mut unreachable = 0i64;
         for r in &recipients {
             let reached = crate::sendable::reach(r, audience.category);
+            // The policy says "email and SMS": a second channel where the member has one.
+            let second = audience
+                .email_and_sms
+                .then(|| crate::sendable::also(r, reached))
+                .flatten();
+            let emailed_too = matches!(second, Some(Reach::Email(_)));
             match reached {
                 Reach::Email(email) => queued.push((r.member_id, email.to_lowercase())),
-                Reach::Sms(phone) => texts.push((r.member_id, phone.to_string(), true)),
+                Reach::Sms(phone) => texts.push((r.member_id, phone.to_string(), emailed_too)),
                 // Post comes with its own list; those who chose no channel and those without
                 // any address are counted as not reached, never dropped unseen.
                 Reach::Post | Reach::Declined | Reach::NoAddress => unreachable += 1,
             }
-            if audience.email_and_sms {
-                match crate::sendable::also(r, reached) {
-                    Some(Reach::Sms(phone)) => texts.push((r.member_id, phone.to_string(), false)),
-                    Some(Reach::Email(email)) => queued.push((r.member_id, email.to_lowercase())),
-                    _ => {}
-                }
+            match second {
+                Some(Reach::Sms(phone)) => texts.push((r.member_id, phone.to_string(), true)),
+                Some(Reach::Email(email)) => queued.push((r.member_id, email.to_lowercase())),
+                _ => {}
             }
         }
         // A number that answered STOP gets statutory notice only; a member it was the only
@@ -286,12 +290,9 @@ impl Store {
         if !texts.is_empty() && audience.category != Category::Statutory {
             let numbers: Vec<String> = texts.iter().map(|t| t.1.clone()).collect();
             let stopped = self.opted_out(&numbers).await?;
-            let emailed: std::collections::HashSet<i64> =
-                queued.iter().filter_map(|q| q.0).collect();
-            texts.retain(|(member, phone, only_channel)| {
+            texts.retain(|(_, phone, emailed_too)| {
                 let keep = !stopped.contains(phone);
-                // Reached by email after all when the policy says "email and SMS".
-                if !keep && *only_channel && !member.is_some_and(|m| emailed.contains(&m)) {
+                if !keep && !emailed_too {
                     unreachable += 1;
                 }
                 keep

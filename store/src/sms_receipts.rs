@@ -65,9 +65,13 @@ impl Store {
             return Ok(());
         }
         let now = now_ms();
+        // Parts first, then texts, each in order: the same order `finish_texts` takes its
+        // locks in, so the two never wait on each other in a circle (PostgreSQL).
+        let mut receipts = receipts.to_vec();
+        receipts.sort();
         let mut tx = self.pool.begin().await?;
         let mut texts = Vec::new();
-        for (provider_id, delivered) in receipts {
+        for (provider_id, delivered) in &receipts {
             let outbox_id: Option<Option<i64>> = sqlx::query_scalar(
                 "INSERT INTO sms_parts (provider_id, receipt, receipt_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (provider_id) DO UPDATE SET receipt = excluded.receipt, \
@@ -99,10 +103,12 @@ impl Store {
             return Ok(());
         }
         let now = now_ms();
+        // Parts before texts, each sorted: the lock order of `record_part_receipts`.
+        let mut provider_ids: Vec<&(i64, String)> = provider_ids.iter().collect();
+        provider_ids.sort_by(|a, b| a.1.cmp(&b.1));
+        let mut outcomes: Vec<&(i64, Attempt)> = outcomes.iter().collect();
+        outcomes.sort_by_key(|(id, _)| *id);
         let mut tx = self.pool.begin().await?;
-        for (id, outcome) in outcomes {
-            finish(&mut tx, Queue::Texts, *id, outcome).await?;
-        }
         let mut with_early_receipts = Vec::new();
         for (outbox_id, provider_id) in provider_ids {
             let early: Option<Option<String>> = sqlx::query_scalar(
@@ -118,12 +124,28 @@ impl Store {
                 with_early_receipts.push(*outbox_id);
             }
         }
+        for (id, outcome) in outcomes {
+            finish(&mut tx, Queue::Texts, *id, outcome).await?;
+        }
+        with_early_receipts.sort_unstable();
         with_early_receipts.dedup();
         for outbox_id in with_early_receipts {
             settle(&mut tx, outbox_id, now).await?;
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Removes receipts of parts no text claimed since `before` (unix ms): parts of attempts
+    /// that failed and were sent again, ids nobody recorded. Returns how many.
+    pub async fn prune_unmatched_receipts(&self, before: i64) -> Result<u64, StoreError> {
+        Ok(
+            sqlx::query("DELETE FROM sms_parts WHERE outbox_id IS NULL AND receipt_at < $1")
+                .bind(before)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
     }
 
     /// The receipt recorded for a text, if any (`delivered` or `failed`).

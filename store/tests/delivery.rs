@@ -579,6 +579,18 @@ async fn members_who_chose_sms_get_a_text_not_a_copy_and_nobody_gets_both() {
     );
     // A receipt for an id nobody recorded is kept, and harms nothing.
     s.record_part_receipt("smsc-unknown", true).await.unwrap();
+    assert_eq!(s.text_receipt(id).await.unwrap().as_deref(), Some("failed"));
+    assert_eq!(
+        s.prune_unmatched_receipts(now_ms() - 60_000).await.unwrap(),
+        0,
+        "kept a while"
+    );
+    assert_eq!(s.prune_unmatched_receipts(now_ms() + 1).await.unwrap(), 1);
+    assert_eq!(
+        s.text_provider_ids(id).await.unwrap().len(),
+        2,
+        "the text's parts stay"
+    );
 }
 
 #[tokio::test]

@@ -63,14 +63,16 @@ struct State {
     binds: u64,
     refused_binds: u64,
     enquire_links: u64,
-    /// Answer this many more submits with ESME_RTHROTTLED.
-    throttle: u64,
+    /// For each coming submit, in order: answer it with ESME_RTHROTTLED?
+    throttles: std::collections::VecDeque<bool>,
     throttled: u64,
     /// Close the connection, unanswered, on the submit after this many more.
     drop_after: Option<u64>,
     receipts: bool,
     receipts_answered: u64,
     inbound_answered: u64,
+    /// deliver_sm the client answered with an error (it could not record them).
+    refused_answers: u64,
     /// The bound session's way out, for `deliver_sm` the test asks for.
     pushes: Option<mpsc::UnboundedSender<Command>>,
     push_sequence: u32,
@@ -149,6 +151,11 @@ impl Smsc {
         self.with(|s| s.receipts_answered)
     }
 
+    /// `deliver_sm` the client answered with an error status.
+    pub fn refused_answers(&self) -> u64 {
+        self.with(|s| s.refused_answers)
+    }
+
     /// Inbound texts the client acknowledged.
     pub fn inbound_answered(&self) -> u64 {
         self.with(|s| s.inbound_answered)
@@ -156,7 +163,13 @@ impl Smsc {
 
     /// Answers the next `n` submits with ESME_RTHROTTLED.
     pub fn throttle_next(&self, n: u64) {
-        self.with(|s| s.throttle = n);
+        self.throttle_pattern(&vec![true; n as usize]);
+    }
+
+    /// For the coming submits in order, whether each is answered with ESME_RTHROTTLED
+    /// (`[false, true]`: accept the next, throttle the one after).
+    pub fn throttle_pattern(&self, pattern: &[bool]) {
+        self.with(|s| s.throttles = pattern.iter().copied().collect());
     }
 
     /// Accepts `n` more submits, then closes the connection instead of answering the next.
@@ -270,8 +283,7 @@ async fn serve(stream: TcpStream, state: Arc<Mutex<State>>) {
                     if let Some(n) = s.drop_after.as_mut() {
                         *n -= 1;
                     }
-                    if s.throttle > 0 {
-                        s.throttle -= 1;
+                    if s.throttles.pop_front() == Some(true) {
                         s.throttled += 1;
                         answers.push(Command::new(
                             CommandStatus::EsmeRthrottled,
@@ -317,7 +329,10 @@ async fn serve(stream: TcpStream, state: Arc<Mutex<State>>) {
                         Pdu::EnquireLinkResp,
                     ));
                 }
-                Some(Pdu::DeliverSmResp(_)) if command.status() == CommandStatus::EsmeRok => {
+                Some(Pdu::DeliverSmResp(_)) if command.status() != CommandStatus::EsmeRok => {
+                    s.refused_answers += 1;
+                }
+                Some(Pdu::DeliverSmResp(_)) => {
                     if seq >= 0x4000_0000 {
                         s.inbound_answered += 1;
                     } else {

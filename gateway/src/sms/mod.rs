@@ -139,6 +139,11 @@ impl Default for SmsSettings {
     }
 }
 
+/// A receipt no text claimed is kept this long (its text's ids may still be on their way)…
+const UNMATCHED_KEPT: Duration = Duration::from_secs(7 * 86_400);
+/// … and looked for this often, when the loop is idle.
+const UNMATCHED_PRUNE_EVERY: Duration = Duration::from_secs(3_600);
+
 /// Texts claimed per round trip, at least: a provider with a wide window gets four windows'
 /// worth, so the window stays full while a batch is recorded.
 const CLAIM: usize = 50;
@@ -157,6 +162,7 @@ pub async fn run_texts<P: SmsProvider>(
     };
     let window = provider.window().max(1);
     let claim = CLAIM.max(window * 4);
+    let mut pruned_at = tokio::time::Instant::now();
     loop {
         let lease = settings.lease.as_millis() as i64;
         let claimed = match store.claim_texts(now_ms(), lease, claim).await {
@@ -167,11 +173,18 @@ pub async fn run_texts<P: SmsProvider>(
             }
         };
         let texts = claimed.iter().map(OutgoingText::from_claimed).collect();
-        let submitted = submit_all(&provider, texts, window).await;
+        // The batch must be recorded before its lease runs out, or another claim would send
+        // its texts again: what is not handed over by then waits for the next round.
+        let deadline = tokio::time::Instant::now() + settings.lease.mul_f32(0.75);
+        let submitted = submit_all(&provider, texts, window, deadline).await;
         let mut outcomes = Vec::with_capacity(submitted.len());
         let mut provider_ids = Vec::new();
         for (c, s) in claimed.iter().zip(submitted) {
-            provider_ids.extend(s.provider_ids.into_iter().map(|id| (c.id, id)));
+            // Only a text sent whole has parts whose receipts speak for it; the parts a failed
+            // attempt got through are sent again with the text.
+            if s.outcome == Outcome::Sent {
+                provider_ids.extend(s.provider_ids.into_iter().map(|id| (c.id, id)));
+            }
             outcomes.push((c.id, retry.attempt(s.outcome, c.attempts, c.created_at)));
         }
         if let Err(e) = store.finish_texts(&outcomes, &provider_ids).await {
@@ -183,6 +196,15 @@ pub async fn run_texts<P: SmsProvider>(
         } else {
             Duration::ZERO
         };
+        if claimed.is_empty() && pruned_at.elapsed() > UNMATCHED_PRUNE_EVERY {
+            pruned_at = tokio::time::Instant::now();
+            let before = now_ms() - UNMATCHED_KEPT.as_millis() as i64;
+            match store.prune_unmatched_receipts(before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(event = "sms.unmatched_receipts_pruned", receipts = n),
+                Err(e) => tracing::warn!(event = "sms.prune_failed", error = %e),
+            }
+        }
         if idle(&mut stop, pause).await {
             return;
         }
@@ -190,12 +212,19 @@ pub async fn run_texts<P: SmsProvider>(
 }
 
 /// Submits the texts with up to `window` on their way at once; the results in the texts' order.
+/// A text not handed over by `deadline` is a temporary failure.
 async fn submit_all<P: SmsProvider>(
     provider: &P,
     texts: Vec<OutgoingText>,
     window: usize,
+    deadline: tokio::time::Instant,
 ) -> Vec<Submitted> {
-    let mut results: Vec<Option<Submitted>> = vec![None; texts.len()];
+    let late = || {
+        Submitted::from(Outcome::Temporary(
+            "not handed over within the lease".into(),
+        ))
+    };
+    let mut results: Vec<Submitted> = vec![late(); texts.len()];
     let mut pending = futures::stream::FuturesUnordered::new();
     let mut queue = texts.into_iter().enumerate();
     loop {
@@ -205,12 +234,19 @@ async fn submit_all<P: SmsProvider>(
             };
             pending.push(submit_one(provider, at, text));
         }
-        match pending.next().await {
-            Some((at, submitted)) => results[at] = Some(submitted),
-            None => break,
+        match tokio::time::timeout_at(deadline, pending.next()).await {
+            Ok(Some((at, submitted))) => results[at] = submitted,
+            Ok(None) => break,
+            Err(_) => {
+                tracing::warn!(
+                    event = "sms.batch_late",
+                    unfinished = pending.len() + queue.len()
+                );
+                break;
+            }
         }
     }
-    results.into_iter().flatten().collect()
+    results
 }
 
 async fn submit_one<P: SmsProvider>(

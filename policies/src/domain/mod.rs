@@ -19,5 +19,6 @@ pub use kinds::{
 pub use phone::{InvalidPhone, PhoneNumber};
 pub use slug::{AudienceSlug, InvalidSlug};
 pub use sms_text::{
-    decode_gsm_unpacked, sms_rendering, SmsEncoding, SmsText, SMS_RENDERING_SEGMENTS,
+    decode_gsm_unpacked, encode_gsm_unpacked, sms_rendering, SmsEncoding, SmsText,
+    SMS_RENDERING_SEGMENTS,
 };

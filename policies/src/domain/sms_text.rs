@@ -27,6 +27,25 @@ const GSM_EXTENSION: [char; 10] = ['\u{0C}', '^', '{', '}', '\\', '[', '~', ']',
 /// The septet that follows the escape for each character of [`GSM_EXTENSION`].
 const GSM_EXTENSION_CODES: [u8; 10] = [0x0A, 0x14, 0x28, 0x29, 0x2F, 0x3C, 0x3D, 0x3E, 0x40, 0x65];
 
+/// Writes a text as GSM 03.38 septets, one per octet (SMPP's unpacked form of data_coding 0),
+/// an extension character as the escape and its code; `None` when a character is in neither
+/// table (the text needs UCS-2).
+pub fn encode_gsm_unpacked(text: &str) -> Option<Vec<u8>> {
+    let mut septets = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        if c == '\u{1B}' {
+            return None;
+        }
+        if let Some(code) = GSM_BASIC.iter().position(|&b| b == c) {
+            septets.push(code as u8);
+        } else {
+            let at = GSM_EXTENSION.iter().position(|&e| e == c)?;
+            septets.extend([0x1B, GSM_EXTENSION_CODES[at]]);
+        }
+    }
+    Some(septets)
+}
+
 /// Reads GSM 03.38 septets, one per octet (SMPP's unpacked form of data_coding 0), as a text;
 /// a septet outside the tables reads as `?`, an unknown escape as a space (as 03.38 says).
 pub fn decode_gsm_unpacked(septets: &[u8]) -> String {
@@ -252,6 +271,13 @@ mod tests {
         assert_eq!(decode_gsm_unpacked(&septets), "Preis: 5€ {x}");
         assert_eq!(decode_gsm_unpacked(b"STOP"), "STOP");
         assert_eq!(decode_gsm_unpacked(&[0x7B, 0x1B]), "ä");
+        assert_eq!(encode_gsm_unpacked("Preis: 5€ {x}").unwrap(), septets);
+        // Form feed is in the extension table too (rusmpp's encoder lacks it).
+        assert_eq!(
+            encode_gsm_unpacked("a\u{0C}b").unwrap(),
+            [0x61, 0x1B, 0x0A, 0x62]
+        );
+        assert_eq!(encode_gsm_unpacked("Łódź"), None);
     }
 
     #[test]

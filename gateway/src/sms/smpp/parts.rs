@@ -2,7 +2,6 @@
 
 use super::{SmppSettings, SmscEvent};
 use crate::sms::OutgoingText;
-use rusmpp::extra::encoding::gsm7bit::Gsm7BitUnpacked;
 use rusmpp::pdus::{DeliverSm, SubmitSm};
 use rusmpp::tlvs::TlvValue;
 use rusmpp::types::{COctetString, OctetString};
@@ -11,7 +10,7 @@ use rusmpp::values::{
 };
 use rusmpp::values::{GsmFeatures, MCDeliveryReceipt};
 use std::str::FromStr;
-use verteiler_policies::{decode_gsm_unpacked, SmsEncoding};
+use verteiler_policies::{decode_gsm_unpacked, encode_gsm_unpacked, SmsEncoding};
 
 /// The `submit_sm` requests for one text: one per part; a long text's parts carry the
 /// concatenation header `05 00 03 ref total n`.
@@ -39,9 +38,9 @@ pub fn submit_parts(
         .enumerate()
         .map(|(n, part)| {
             let (mut payload, data_coding) = if gsm {
-                let bytes = Gsm7BitUnpacked::new()
-                    .encode_to_vec(part)
-                    .map_err(|e| format!("the text cannot be encoded in GSM 7-bit: {e:?}"))?;
+                // Our own table, the one SmsText measured with (rusmpp's lacks form feed).
+                let bytes = encode_gsm_unpacked(part)
+                    .ok_or_else(|| format!("the text cannot be encoded in GSM 7-bit: {part:?}"))?;
                 (bytes, DataCoding::McSpecific)
             } else {
                 // UTF-16 big-endian, as networks carry data_coding 8 today: an emoji is a
@@ -125,12 +124,7 @@ pub fn delivery_receipt(sm: &DeliverSm) -> Option<(String, ReceiptState)> {
             _ => {}
         }
     }
-    let is_receipt = matches!(
-        sm.esm_class.message_type,
-        MessageType::ShortMessageContainsMCDeliveryReceipt
-            | MessageType::ShortMessageContainsIntermediateDeliveryNotification
-    );
-    if !is_receipt && id.is_none() {
+    if !is_receipt(sm) && id.is_none() {
         return None;
     }
     let body = String::from_utf8_lossy(sm.short_message().as_ref()).into_owned();
@@ -148,6 +142,15 @@ pub fn delivery_receipt(sm: &DeliverSm) -> Option<(String, ReceiptState)> {
     Some((id, state))
 }
 
+/// Whether the SMSC marked the `deliver_sm` as a receipt or a notification of ours.
+fn is_receipt(sm: &DeliverSm) -> bool {
+    matches!(
+        sm.esm_class.message_type,
+        MessageType::ShortMessageContainsMCDeliveryReceipt
+            | MessageType::ShortMessageContainsIntermediateDeliveryNotification
+    )
+}
+
 /// What a `deliver_sm` tells us: a receipt, a member's text, or nothing to record.
 pub(super) fn event_of(sm: &DeliverSm) -> Option<SmscEvent> {
     if let Some((message_id, state)) = delivery_receipt(sm) {
@@ -162,6 +165,11 @@ pub(super) fn event_of(sm: &DeliverSm) -> Option<SmscEvent> {
             }),
             ReceiptState::Interim => None,
         };
+    }
+    if is_receipt(sm) {
+        // A receipt without a readable id names nothing of ours; it is not a member's text.
+        tracing::warn!(event = "smpp.receipt_without_id");
+        return None;
     }
     let mut bytes: &[u8] = sm.short_message().as_ref();
     if sm.esm_class.gsm_features == GsmFeatures::UdhiIndicator {
@@ -227,6 +235,11 @@ mod tests {
             );
         }
         assert_eq!(event_of(&deliver(receipt, &format!("{text}ENROUTE"))), None);
+        assert_eq!(
+            event_of(&deliver(receipt, "sub:001 dlvrd:001 stat:DELIVRD")),
+            None,
+            "a receipt without an id is neither recorded nor read as a member's STOP"
+        );
     }
 
     #[test]

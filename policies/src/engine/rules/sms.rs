@@ -39,11 +39,13 @@ pub(crate) fn check(ctx: &Ctx<'_>, reasons: &mut Vec<Reason>) {
         });
     }
     let price = org.sms_cost_per_segment_cents;
-    let budget = facts
-        .volume
-        .unit_sms_budget_cents
-        .unwrap_or(org.sms_monthly_budget_cents);
-    if price == 0 || budget == 0 {
+    // The organisation's 0 means "no budget"; a unit's own 0 means "nothing to spend".
+    let budget = match facts.volume.unit_sms_budget_cents {
+        Some(own) => own,
+        None if org.sms_monthly_budget_cents == 0 => return,
+        None => org.sms_monthly_budget_cents,
+    };
+    if price == 0 {
         return;
     }
     let cost = parts.saturating_mul(price);
@@ -146,5 +148,19 @@ mod tests {
             decide(&f, &limits()).is_release(),
             "a larger budget of its own"
         );
+        f.volume.unit_sms_budget_cents = Some(0);
+        f.volume.unit_sms_segments_this_month = 0;
+        assert_eq!(
+            decide(&f, &limits()).codes(),
+            ["sms.budget"],
+            "a unit's own budget of 0 is nothing to spend, not no budget"
+        );
+        let no_org_budget = OrgLimits {
+            sms_monthly_budget_cents: 0,
+            ..limits()
+        };
+        assert_eq!(decide(&f, &no_org_budget).codes(), ["sms.budget"]);
+        f.volume.unit_sms_budget_cents = None;
+        assert!(decide(&f, &no_org_budget).is_release());
     }
 }
