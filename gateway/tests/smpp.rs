@@ -13,57 +13,19 @@ use verteiler_gateway::sms::{
     run_texts, OutgoingText, SmppProvider, SmppSettings, SmsProvider, SmsSettings, SmscEvent,
     SmscEvents,
 };
-use verteiler_policies::{decode_gsm_unpacked, EmailAddress, SmsText, UnitKind};
+use verteiler_policies::{decode_gsm_unpacked, SmsText};
 use verteiler_store::testing::TestDatabase;
-use verteiler_store::{ContactChange, NewMember, NewUnit, PortalMail, Store, TextState};
+use verteiler_store::{Store, TextState};
 use verteiler_test_sink::smsc::Smsc;
 
-/// The portal's phone-code text, here whatever the test wants sent.
-struct Texts(String);
-
-impl PortalMail for Texts {
-    fn sign_in(&self, _: &str, _: &str) -> (String, String) {
-        Default::default()
-    }
-    fn confirm_subscription(&self, _: &str, _: &str, _: &str) -> (String, String) {
-        Default::default()
-    }
-    fn verify_email(&self, _: &str, _: &str) -> (String, String) {
-        Default::default()
-    }
-    fn phone_code(&self, _: &str, _: &str) -> String {
-        self.0.clone()
-    }
-}
+mod sms_support;
+use sms_support::member_adds_numbers;
 
 const NUMBER: &str = "+4915123456789";
 
 /// A member adds a phone number: the text `body` waits in the SMS outbox for it.
 async fn text_waiting(store: &Store, body: &str) {
-    let unit = store
-        .create_unit(&NewUnit {
-            code: "HH".into(),
-            name: "Hamburg".into(),
-            kind: UnitKind::State,
-            parent_code: None,
-        })
-        .await
-        .unwrap();
-    let member = store
-        .create_member(&NewMember {
-            external_id: Some("1".into()),
-            first_name: "Zoë".into(),
-            last_name: "Nguyen".into(),
-            unit_id: unit,
-            email: Some(EmailAddress::parse("zoe@example.org").unwrap()),
-        })
-        .await
-        .unwrap();
-    let added = store
-        .add_phone(member, "0151 23456789", "DE", &Texts(body.into()))
-        .await
-        .unwrap();
-    assert!(matches!(added, ContactChange::Done), "{added:?}");
+    member_adds_numbers(store, &["0151 23456789"], body).await;
 }
 
 fn smpp(smsc: &Smsc, password: &str) -> SmppSettings {

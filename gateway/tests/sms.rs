@@ -10,53 +10,17 @@ use verteiler_gateway::delivery::Outcome;
 use verteiler_gateway::sms::{
     run_texts, OutgoingText, SmsOutbox, SmsProvider, SmsSettings, Submitted,
 };
-use verteiler_policies::{EmailAddress, UnitKind};
 use verteiler_store::testing::TestDatabase;
-use verteiler_store::{ContactChange, NewMember, NewUnit, PortalMail, Store};
+use verteiler_store::Store;
 
-struct Codes;
+mod sms_support;
+use sms_support::member_adds_numbers;
 
-impl PortalMail for Codes {
-    fn sign_in(&self, _: &str, _: &str) -> (String, String) {
-        Default::default()
-    }
-    fn confirm_subscription(&self, _: &str, _: &str, _: &str) -> (String, String) {
-        Default::default()
-    }
-    fn verify_email(&self, _: &str, _: &str) -> (String, String) {
-        Default::default()
-    }
-    fn phone_code(&self, code: &str, _: &str) -> String {
-        // Long and with a euro sign: two GSM parts.
-        format!("Ihr Code: {code}. {}€", "x".repeat(150))
-    }
-}
-
-/// A member who adds two numbers: two phone codes wait in the SMS outbox.
+/// A member who adds two numbers: two phone codes wait in the SMS outbox, long and with a
+/// euro sign (two GSM parts each).
 async fn two_codes(store: &Store) {
-    let unit = store
-        .create_unit(&NewUnit {
-            code: "HH".into(),
-            name: "Hamburg".into(),
-            kind: UnitKind::State,
-            parent_code: None,
-        })
-        .await
-        .unwrap();
-    let member = store
-        .create_member(&NewMember {
-            external_id: Some("1".into()),
-            first_name: "Zoë".into(),
-            last_name: "Nguyen".into(),
-            unit_id: unit,
-            email: Some(EmailAddress::parse("zoe@example.org").unwrap()),
-        })
-        .await
-        .unwrap();
-    for number in ["0151 23456789", "0171 9876543"] {
-        let added = store.add_phone(member, number, "DE", &Codes).await.unwrap();
-        assert!(matches!(added, ContactChange::Done), "{added:?}");
-    }
+    let template = format!("Ihr Code: {{code}}. {}€", "x".repeat(150));
+    member_adds_numbers(store, &["0151 23456789", "0171 9876543"], &template).await;
 }
 
 fn settings() -> SmsSettings {
