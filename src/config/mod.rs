@@ -255,8 +255,7 @@ impl PartialEq for RelayConfig {
         self.host == other.host
             && self.port == other.port
             && self.username == other.username
-            && self.password.as_ref().map(ExposeSecret::expose_secret)
-                == other.password.as_ref().map(ExposeSecret::expose_secret)
+            && exposed(&self.password) == exposed(&other.password)
             && self.tls == other.tls
     }
 }
@@ -334,6 +333,11 @@ impl Default for SmsConfig {
     }
 }
 
+/// A secret as text, for the configs' equality (`SecretString` has no `PartialEq`).
+fn exposed(secret: &Option<SecretString>) -> Option<&str> {
+    secret.as_ref().map(|s| s.expose_secret())
+}
+
 /// `[sms.http]`: an SMS provider's JSON API, used when `sms.provider = "http"`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -376,15 +380,14 @@ impl Default for SmsHttpConfig {
 /// Compares the secrets too (they have no `PartialEq` of their own).
 impl PartialEq for SmsHttpConfig {
     fn eq(&self, other: &Self) -> bool {
-        let secret = |s: &Option<SecretString>| s.as_ref().map(|s| s.expose_secret().to_string());
         self.url == other.url
-            && secret(&self.token) == secret(&other.token)
+            && exposed(&self.token) == exposed(&other.token)
             && self.to_field == other.to_field
             && self.text_field == other.text_field
             && self.reference_field == other.reference_field
             && self.id_field == other.id_field
             && self.timeout_secs == other.timeout_secs
-            && secret(&self.webhook_secret) == secret(&other.webhook_secret)
+            && exposed(&self.webhook_secret) == exposed(&other.webhook_secret)
     }
 }
 
@@ -427,10 +430,9 @@ impl Default for SmsSmppConfig {
 /// Compares the password too (it has no `PartialEq` of its own).
 impl PartialEq for SmsSmppConfig {
     fn eq(&self, other: &Self) -> bool {
-        let secret = |s: &Option<SecretString>| s.as_ref().map(|s| s.expose_secret().to_string());
         self.address == other.address
             && self.system_id == other.system_id
-            && secret(&self.password) == secret(&other.password)
+            && exposed(&self.password) == exposed(&other.password)
             && self.system_type == other.system_type
             && self.source_addr == other.source_addr
             && self.window == other.window

@@ -430,6 +430,14 @@ async fn copies_go_out_while_later_batches_are_queued_but_not_once_the_send_is_h
     );
 }
 
+/// The id of the member with this address.
+async fn member_with_email(s: &Store, email: &str) -> i64 {
+    s.member_id_by_email(&verteiler_policies::EmailAddress::parse(email).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
 /// Imports members of HH-WA-OLD (numbers and addresses from the membership database count as
 /// verified).
 async fn import_members(s: &Store, rows: &[(&str, &str, &str, &str)]) {
@@ -462,11 +470,7 @@ async fn members_who_chose_sms_get_a_text_not_a_copy_and_nobody_gets_both() {
         ],
     )
     .await;
-    let sabine = s
-        .member_id_by_email(&verteiler_policies::EmailAddress::parse("sabine@example.org").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let sabine = member_with_email(s, "sabine@example.org").await;
     let category = s.audience_by_id(list).await.unwrap().unwrap().category;
     s.set_channel_preference(sabine, category, verteiler_policies::ChannelPreference::Sms)
         .await
@@ -608,11 +612,7 @@ async fn an_email_and_sms_list_reaches_members_with_both_on_both() {
     )
     .await;
     let audience = s.audience_by_id(list).await.unwrap().unwrap();
-    let vera = s
-        .member_id_by_email(&verteiler_policies::EmailAddress::parse("vera@example.org").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let vera = member_with_email(s, "vera@example.org").await;
     s.set_channel_preference(
         vera,
         audience.category,
@@ -773,11 +773,7 @@ async fn stop_ends_texts_but_statutory_notice_and_is_confirmed_once() {
         &[("900001", "Sabine", "sabine@example.org", "+49 151 11111111")],
     )
     .await;
-    let sabine = s
-        .member_id_by_email(&verteiler_policies::EmailAddress::parse("sabine@example.org").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let sabine = member_with_email(s, "sabine@example.org").await;
     let mut statutory = verteiler_store::NewAudience::structural(
         slug("mitgliederversammlung"),
         "Mitgliederversammlung",
