@@ -31,7 +31,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the gateway: HTTP portal (and, as later parts land, SMTP and delivery) in one process.
+    /// Run everything in one process: the SMTP submission listener, delivery (mail and SMS) and
+    /// the HTTP portal.
     Serve(ServeArgs),
     /// Apply pending database migrations and exit (serve does this too at start).
     Migrate,

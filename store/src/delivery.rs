@@ -641,38 +641,7 @@ impl Store {
     /// Records the outcomes of several deliveries in one transaction: with many workers, one
     /// commit per copy would have them queue for SQLite's single writer.
     pub async fn finish_deliveries(&self, outcomes: &[(i64, Attempt)]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        // Nearly every outcome is a success: those share one statement, so a busy queue costs
-        // one round trip per group instead of one per copy. As in `finish`, a copy that went
-        // out while its send was being cancelled counts as sent.
-        let sent: Vec<i64> = outcomes
-            .iter()
-            .filter(|(_, outcome)| *outcome == Attempt::Sent)
-            .map(|(id, _)| *id)
-            .collect();
-        for ids in sent.chunks(500) {
-            let mut p = Placeholders::new(self.backend);
-            // Two placeholders for one value: on SQLite they are positional.
-            let (sent_at, updated_at, list) = (p.one(), p.one(), p.list(ids.len()));
-            let sql = format!(
-                "UPDATE deliveries SET state = 'sent', sent_at = {sent_at}, lease_until = NULL, \
-                 last_error = NULL, updated_at = {updated_at} \
-                 WHERE state IN ('queued', 'cancelled') AND id IN ({list})"
-            );
-            let now = now_ms();
-            let mut query = sqlx::query(&sql).bind(now).bind(now);
-            for id in ids {
-                query = query.bind(*id);
-            }
-            query.execute(&mut *tx).await?;
-        }
-        for (id, outcome) in outcomes {
-            if *outcome != Attempt::Sent {
-                finish(&mut tx, Queue::Deliveries, *id, outcome).await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(())
+        self.finish_all(Queue::Deliveries, outcomes).await
     }
 
     pub async fn finish_notifications(
@@ -691,8 +660,50 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.pool.begin().await?;
+        // Nearly every outcome is a success: those share one statement, so a busy queue holds
+        // the write lock for one statement per group instead of one per item (on SQLite the
+        // submissions' group commits wait for it). As in `finish`, a copy that went out while
+        // its send was being cancelled counts as sent.
+        let sent: Vec<i64> = outcomes
+            .iter()
+            .filter(|(_, outcome)| *outcome == Attempt::Sent)
+            .map(|(id, _)| *id)
+            .collect();
+        for ids in sent.chunks(500) {
+            let mut p = Placeholders::new(self.backend);
+            let sql = match queue {
+                Queue::Deliveries => {
+                    // Two placeholders for one value: on SQLite they are positional.
+                    let (sent_at, updated_at, list) = (p.one(), p.one(), p.list(ids.len()));
+                    format!(
+                        "UPDATE deliveries SET state = 'sent', sent_at = {sent_at}, \
+                         lease_until = NULL, last_error = NULL, updated_at = {updated_at} \
+                         WHERE state IN ('queued', 'cancelled') AND id IN ({list})"
+                    )
+                }
+                Queue::Notifications | Queue::Texts => {
+                    let (sent_at, list) = (p.one(), p.list(ids.len()));
+                    format!(
+                        "UPDATE {} SET sent_at = {sent_at}, lease_until = NULL, \
+                         last_error = NULL WHERE id IN ({list})",
+                        queue.table()
+                    )
+                }
+            };
+            let now = now_ms();
+            let mut query = sqlx::query(&sql).bind(now);
+            if matches!(queue, Queue::Deliveries) {
+                query = query.bind(now);
+            }
+            for id in ids {
+                query = query.bind(*id);
+            }
+            query.execute(&mut *tx).await?;
+        }
         for (id, outcome) in outcomes {
-            finish(&mut tx, queue, *id, outcome).await?;
+            if *outcome != Attempt::Sent {
+                finish(&mut tx, queue, *id, outcome).await?;
+            }
         }
         tx.commit().await?;
         Ok(())

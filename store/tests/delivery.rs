@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use verteiler_policies::{Reason, RoleFunction};
 use verteiler_store::testing::TestDatabase;
-use verteiler_store::{now_ms, Attempt, Expansion, Store};
+use verteiler_store::{now_ms, Attempt, Expansion, NewNotification, Store};
 
 async fn setup(s: &Store, members: usize) -> (i64, i64) {
     let org = build_org(s).await;
@@ -393,6 +393,59 @@ async fn one_group_of_outcomes_records_each_delivery_its_own_way() {
         .unwrap();
     let totals = s.delivery_totals(send).await.unwrap();
     assert_eq!((totals.sent, totals.cancelled), (4, 0));
+}
+
+#[tokio::test]
+async fn one_group_of_notice_outcomes_records_each_notice_its_own_way() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    let (chair, list) = setup(s, 2).await;
+    let notices = (0..5)
+        .map(|n| NewNotification {
+            member_id: Some(chair),
+            to_address: format!("chair{n}@example.org"),
+            kind: "submission.released",
+            subject: format!("Notice {n}"),
+            body: "Ihre Nachricht wurde angenommen.".into(),
+        })
+        .collect();
+    released_send_with_notices(s, chair, list, 2, notices).await;
+    let now = now_ms();
+    let claimed = s.claim_notifications(now, 60_000, 10).await.unwrap();
+    assert_eq!(claimed.len(), 5);
+    let retry_at = now + 600_000;
+    let outcomes = vec![
+        (claimed[0].id, Attempt::Sent),
+        (
+            claimed[1].id,
+            Attempt::Retry {
+                at: retry_at,
+                error: "451 later".into(),
+            },
+        ),
+        (claimed[2].id, Attempt::Sent),
+        (
+            claimed[3].id,
+            Attempt::Failed {
+                error: "550 no such user".into(),
+            },
+        ),
+        (claimed[4].id, Attempt::Sent),
+    ];
+    s.finish_notifications(&outcomes).await.unwrap();
+    assert!(
+        s.claim_notifications(now + 60_001, 60_000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "sent and failed notices are done, the deferred one waits for its retry time"
+    );
+    let retried = s.claim_notifications(retry_at, 60_000, 10).await.unwrap();
+    assert_eq!(
+        retried.iter().map(|n| n.id).collect::<Vec<_>>(),
+        vec![claimed[1].id]
+    );
+    assert_eq!(retried[0].attempts, 2);
 }
 
 #[tokio::test]

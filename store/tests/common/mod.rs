@@ -14,8 +14,8 @@ use verteiler_policies::{
     AudienceSlug, Decision, EmailAddress, HeaderTreatment, RoleFunction, UnitKind,
 };
 use verteiler_store::{
-    now_ms, Audience, Ingress, NewAudience, NewMember, NewRole, NewSend, NewSubmission, NewUnit,
-    Store, SubmissionRecord,
+    now_ms, Audience, Ingress, NewAudience, NewMember, NewNotification, NewRole, NewSend,
+    NewSubmission, NewUnit, Store, SubmissionRecord,
 };
 
 pub struct Org {
@@ -109,6 +109,17 @@ pub async fn structural(store: &Store, s: &str, unit_id: i64, include_subunits: 
 /// Stores a released send from `sender` to the audience `audience_id`, decided for
 /// `recipients` and due now; returns the send's id.
 pub async fn released_send(s: &Store, sender: i64, audience_id: i64, recipients: u64) -> i64 {
+    released_send_with_notices(s, sender, audience_id, recipients, Vec::new()).await
+}
+
+/// A released send whose record also queues `notifications` (to its sender, say).
+pub async fn released_send_with_notices(
+    s: &Store,
+    sender: i64,
+    audience_id: i64,
+    recipients: u64,
+    notifications: Vec<NewNotification>,
+) -> i64 {
     let stored = s
         .record_submission(&SubmissionRecord {
             submission: NewSubmission {
@@ -139,7 +150,7 @@ pub async fn released_send(s: &Store, sender: i64, audience_id: i64, recipients:
                 release_at: Some(now_ms() - 1),
                 expires_at: None,
             }],
-            notifications: Vec::new(),
+            notifications,
         })
         .await
         .unwrap();
