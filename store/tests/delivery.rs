@@ -338,6 +338,29 @@ async fn the_kill_switch_stops_expansion_and_claims_until_resumed() {
     );
 }
 
+/// Outcomes for five claimed items, one of each kind among three successes: the second is
+/// deferred to `retry_at`, the fourth failed for good.
+fn sent_deferred_sent_failed_sent(ids: &[i64], retry_at: i64) -> Vec<(i64, Attempt)> {
+    vec![
+        (ids[0], Attempt::Sent),
+        (
+            ids[1],
+            Attempt::Retry {
+                at: retry_at,
+                error: "451 later".into(),
+            },
+        ),
+        (ids[2], Attempt::Sent),
+        (
+            ids[3],
+            Attempt::Failed {
+                error: "550 no such user".into(),
+            },
+        ),
+        (ids[4], Attempt::Sent),
+    ]
+}
+
 #[tokio::test]
 async fn one_group_of_outcomes_records_each_delivery_its_own_way() {
     let db = TestDatabase::new().await;
@@ -352,24 +375,8 @@ async fn one_group_of_outcomes_records_each_delivery_its_own_way() {
     let claimed = s.claim_deliveries(now, 60_000, 10).await.unwrap();
     assert_eq!(claimed.len(), 5);
     let retry_at = now + 600_000;
-    let outcomes = vec![
-        (claimed[0].id, Attempt::Sent),
-        (
-            claimed[1].id,
-            Attempt::Retry {
-                at: retry_at,
-                error: "451 later".into(),
-            },
-        ),
-        (claimed[2].id, Attempt::Sent),
-        (
-            claimed[3].id,
-            Attempt::Failed {
-                error: "550 no such user".into(),
-            },
-        ),
-        (claimed[4].id, Attempt::Sent),
-    ];
+    let ids: Vec<i64> = claimed.iter().map(|c| c.id).collect();
+    let outcomes = sent_deferred_sent_failed_sent(&ids, retry_at);
     s.finish_deliveries(&outcomes).await.unwrap();
     let totals = s.delivery_totals(send).await.unwrap();
     assert_eq!((totals.sent, totals.failed, totals.queued), (3, 1, 1));
@@ -414,24 +421,8 @@ async fn one_group_of_notice_outcomes_records_each_notice_its_own_way() {
     let claimed = s.claim_notifications(now, 60_000, 10).await.unwrap();
     assert_eq!(claimed.len(), 5);
     let retry_at = now + 600_000;
-    let outcomes = vec![
-        (claimed[0].id, Attempt::Sent),
-        (
-            claimed[1].id,
-            Attempt::Retry {
-                at: retry_at,
-                error: "451 later".into(),
-            },
-        ),
-        (claimed[2].id, Attempt::Sent),
-        (
-            claimed[3].id,
-            Attempt::Failed {
-                error: "550 no such user".into(),
-            },
-        ),
-        (claimed[4].id, Attempt::Sent),
-    ];
+    let ids: Vec<i64> = claimed.iter().map(|c| c.id).collect();
+    let outcomes = sent_deferred_sent_failed_sent(&ids, retry_at);
     s.finish_notifications(&outcomes).await.unwrap();
     assert!(
         s.claim_notifications(now + 60_001, 60_000, 10)
