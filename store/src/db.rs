@@ -80,6 +80,9 @@ pub struct Store {
     /// The SQLite database's file, for the submission writer's own connection (`None` on
     /// PostgreSQL and for in-memory databases).
     pub(crate) sqlite_file: Option<std::sync::Arc<std::path::Path>>,
+    /// Connections for the reads every submission makes, beside the pool (SQLite files only;
+    /// see [`crate::native_reads`]).
+    pub(crate) native_reads: Option<std::sync::Arc<crate::native_reads::NativeReads>>,
 }
 
 impl Store {
@@ -135,6 +138,9 @@ impl Store {
                 crate::fact_cache::FACT_CACHE_TTL,
             )),
             actor: std::sync::Arc::from("system"),
+            native_reads: sqlite_file
+                .clone()
+                .map(|path| std::sync::Arc::new(crate::native_reads::NativeReads::new(path))),
             sqlite_file,
         })
     }

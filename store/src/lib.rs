@@ -20,6 +20,7 @@ mod group_commit;
 pub mod import;
 pub mod intake;
 mod member_export;
+mod native_reads;
 mod native_writer;
 pub mod notices;
 mod own_sends;
