@@ -7,6 +7,7 @@
 //! window as any send.
 
 use crate::audit::{self, AuditEvent};
+use crate::clock::HOUR_MS;
 use crate::notices::{self, HeldSummary};
 use crate::submissions::Ingress;
 use crate::{now_ms, Store, StoreError};
@@ -187,8 +188,6 @@ fn pending_from_row(r: &sqlx::any::AnyRow) -> Result<Pending, sqlx::Error> {
         preview: r.try_get("preview")?,
     })
 }
-
-const HOUR_MS: i64 = 3_600_000;
 
 /// Takes the held send's own share out of the volume figures: it was counted when it was
 /// held, and deciding again must not count it twice against its own sender.

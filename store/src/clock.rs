@@ -1,5 +1,8 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// An hour in milliseconds: the period of the volume counters.
+pub const HOUR_MS: i64 = 3_600_000;
+
 /// Unix time in milliseconds: the one timestamp format of every table (see the migrations).
 pub fn now_ms() -> i64 {
     SystemTime::now()

@@ -29,6 +29,7 @@ mod postal;
 mod resolve;
 mod self_service;
 mod sendable;
+mod sender_standing;
 mod sms_budgets;
 mod sms_opt_out;
 mod sms_receipts;
