@@ -72,16 +72,10 @@ impl StandingParams {
             .bind(self.month)
             .fetch_one(pool)
             .await?;
-        Ok(Standing {
-            day: row.try_get("day")?,
-            hour: row.try_get("hour")?,
-            recipients: row.try_get("recipients")?,
-            audience_day: row.try_get("audience_day")?,
-            org_hour: row.try_get("org_hour")?,
-            subscribed: row.try_get("subscribed")?,
-            unit_sms: row.try_get("unit_sms")?,
-            unit_budget: row.try_get("unit_budget")?,
-        })
+        Standing::from_columns(
+            |column| row.try_get::<i64, _>(column),
+            || row.try_get("unit_budget"),
+        )
     }
 
     fn read_natively(&self, conn: &rusqlite::Connection) -> rusqlite::Result<Standing> {
@@ -93,23 +87,30 @@ impl StandingParams {
                 "$4": self.audience,
                 "$5": self.month,
             },
-            |row| {
-                Ok(Standing {
-                    day: row.get("day")?,
-                    hour: row.get("hour")?,
-                    recipients: row.get("recipients")?,
-                    audience_day: row.get("audience_day")?,
-                    org_hour: row.get("org_hour")?,
-                    subscribed: row.get("subscribed")?,
-                    unit_sms: row.get("unit_sms")?,
-                    unit_budget: row.get("unit_budget")?,
-                })
-            },
+            |row| Standing::from_columns(|column| row.get(column), || row.get("unit_budget")),
         )
     }
 }
 
 impl Standing {
+    /// The row of [`SENDER_STANDING`] from either driver: `count` reads a counter column by
+    /// name, `unit_budget` the one column that may be NULL.
+    fn from_columns<E>(
+        count: impl Fn(&str) -> Result<i64, E>,
+        unit_budget: impl FnOnce() -> Result<Option<i64>, E>,
+    ) -> Result<Standing, E> {
+        Ok(Standing {
+            day: count("day")?,
+            hour: count("hour")?,
+            recipients: count("recipients")?,
+            audience_day: count("audience_day")?,
+            org_hour: count("org_hour")?,
+            subscribed: count("subscribed")?,
+            unit_sms: count("unit_sms")?,
+            unit_budget: unit_budget()?,
+        })
+    }
+
     fn facts(&self) -> (VolumeFacts, bool) {
         let count = |v: i64| v.max(0) as u64;
         let volume = VolumeFacts {
