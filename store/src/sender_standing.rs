@@ -158,18 +158,6 @@ impl Store {
         }
         Ok(params.read_pooled(&self.pool).await?.facts())
     }
-
-    /// [`Store::sender_standing`] through the pool, whatever the backend.
-    #[cfg(test)]
-    pub(crate) async fn sender_standing_pooled(
-        &self,
-        sender_member_id: i64,
-        audience_id: Option<i64>,
-        now: i64,
-    ) -> Result<(VolumeFacts, bool), StoreError> {
-        let params = StandingParams::new(sender_member_id, audience_id, now);
-        Ok(params.read_pooled(&self.pool).await?.facts())
-    }
 }
 
 #[cfg(test)]
@@ -196,6 +184,17 @@ mod tests {
         INSERT INTO unit_sms_monthly (unit_id, month, segments) VALUES (9, {m}, 12), (9, {m} - 1, 40); \
         INSERT INTO unit_sms_budgets (unit_id, monthly_cents, set_at) VALUES (9, 500, 0);";
 
+    /// [`Store::sender_standing`] through the pool, whatever the backend.
+    async fn through_pool(
+        store: &Store,
+        member: i64,
+        audience: Option<i64>,
+        now: i64,
+    ) -> (VolumeFacts, bool) {
+        let params = StandingParams::new(member, audience, now);
+        params.read_pooled(&store.pool).await.unwrap().facts()
+    }
+
     #[tokio::test]
     async fn the_sender_standing_reads_the_same_on_its_own_connections_as_through_the_pool() {
         let db = TestDatabase::new().await;
@@ -219,17 +218,14 @@ mod tests {
             unit_sms_segments_this_month: 12,
             unit_sms_budget_cents: Some(500),
         };
-        let pooled = store.sender_standing_pooled(7, Some(4), now).await.unwrap();
+        let pooled = through_pool(store, 7, Some(4), now).await;
         let standing = store.sender_standing(7, Some(4), now).await.unwrap();
         assert!(store.native_reads.is_some(), "a SQLite file reads natively");
         assert_eq!(pooled, (expected, true));
         assert_eq!(standing, pooled);
         // No audience: only the sender's and the organisation's counters.
         let without = store.sender_standing(7, None, now).await.unwrap();
-        assert_eq!(
-            without,
-            store.sender_standing_pooled(7, None, now).await.unwrap()
-        );
+        assert_eq!(without, through_pool(store, 7, None, now).await);
         assert_eq!(without.0.audience_sends_today, 0);
         assert!(!without.1);
     }
