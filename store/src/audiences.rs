@@ -49,6 +49,35 @@ pub struct Audience {
     pub sender_address: Option<String>,
     /// The policy says "email and SMS": a member with both gets both.
     pub email_and_sms: bool,
+    /// The list template that made this list for its unit; `None` for a list made by hand.
+    pub template_id: Option<String>,
+    /// Who switched the list off and when, while it is inactive.
+    pub deactivation: Option<Deactivation>,
+}
+
+/// Who switched a list or unit off, when, and whether a person or an import did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Deactivation {
+    pub at: i64,
+    /// The audit actor (`cli:USER`, `portal:member:ID`, `import`).
+    pub by: String,
+    /// Switched off by an import (its unit left the export): an import that brings the unit
+    /// back switches it on again. A person's deactivation only a person undoes.
+    pub by_import: bool,
+}
+
+impl Deactivation {
+    /// Reads the three deactivation columns; `None` when they are empty.
+    pub(crate) fn from_row(row: &sqlx::any::AnyRow) -> Result<Option<Deactivation>, sqlx::Error> {
+        let at: Option<i64> = row.try_get("deactivated_at")?;
+        let by: Option<String> = row.try_get("deactivated_by")?;
+        let source: Option<String> = row.try_get("deactivation_source")?;
+        Ok(at.map(|at| Deactivation {
+            at,
+            by: by.unwrap_or_default(),
+            by_import: source.as_deref() == Some("import"),
+        }))
+    }
 }
 
 /// What `audience list` shows: definition only, never recipients.
@@ -81,9 +110,14 @@ pub struct NewAudience {
     pub approver_functions: Vec<RoleFunction>,
     pub approvals_needed: u32,
     pub max_recipients: Option<u64>,
+    pub max_message_bytes: Option<u64>,
+    pub sends_per_sender_per_day: Option<u32>,
     pub reply_mode: ReplyMode,
+    pub visible_recipients_mode: VisibleRecipientsMode,
     /// An official From: address members who may send to this audience may use (lower-case).
     pub sender_address: Option<String>,
+    /// "Email and SMS": members with both get both.
+    pub email_and_sms: bool,
 }
 
 impl NewAudience {
@@ -111,13 +145,47 @@ impl NewAudience {
             approver_functions: vec![RoleFunction::PressOffice],
             approvals_needed: 1,
             max_recipients: None,
+            max_message_bytes: None,
+            sends_per_sender_per_day: None,
             reply_mode: ReplyMode::Sender,
+            visible_recipients_mode: VisibleRecipientsMode::Reject,
             sender_address: None,
+            email_and_sms: false,
         }
     }
 }
 
-fn join<T: Copy + Into<&'static str>>(values: &[T]) -> String {
+impl Audience {
+    /// The list's definition and policy, as a new list with them would be made.
+    pub fn definition(&self) -> NewAudience {
+        NewAudience {
+            slug: self.slug.clone(),
+            name: self.name.clone(),
+            kind: self.kind,
+            unit_id: self.unit_id,
+            include_subunits: self.include_subunits,
+            role_function: self.role_function,
+            scope_unit_id: self.scope_unit_id,
+            category: self.category,
+            allowed_sender_functions: self.allowed_sender_functions.clone(),
+            subscribers_may_post: self.subscribers_may_post,
+            open_to_public: self.open_to_public,
+            channels: self.channels.clone(),
+            approval: self.approval,
+            approver_functions: self.approver_functions.clone(),
+            approvals_needed: self.approvals_needed,
+            max_recipients: self.max_recipients,
+            max_message_bytes: self.max_message_bytes,
+            sends_per_sender_per_day: self.sends_per_sender_per_day,
+            reply_mode: self.reply_mode,
+            visible_recipients_mode: self.visible_recipients_mode,
+            sender_address: self.sender_address.clone(),
+            email_and_sms: self.email_and_sms,
+        }
+    }
+}
+
+pub(crate) fn join<T: Copy + Into<&'static str>>(values: &[T]) -> String {
     values
         .iter()
         .map(|v| (*v).into())
@@ -143,23 +211,32 @@ where
     text.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
-async fn insert_audience(
+impl ApprovalSetting {
+    /// The stored rule and threshold.
+    pub(crate) fn columns(self) -> (&'static str, Option<i64>) {
+        match self {
+            ApprovalSetting::Never => ("never", None),
+            ApprovalSetting::AboveRecipients(n) => ("above", Some(n.min(i64::MAX as u64) as i64)),
+            ApprovalSetting::Always => ("always", None),
+        }
+    }
+}
+
+pub(crate) async fn insert_audience(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     a: &NewAudience,
+    template_id: Option<&str>,
 ) -> Result<i64, StoreError> {
-    let (rule, threshold) = match a.approval {
-        ApprovalSetting::Never => ("never", None),
-        ApprovalSetting::AboveRecipients(n) => ("above", Some(n as i64)),
-        ApprovalSetting::Always => ("always", None),
-    };
+    let (rule, threshold) = a.approval.columns();
     let now = now_ms();
     let id = sqlx::query_scalar(
             "INSERT INTO audiences (slug, name, kind, unit_id, include_subunits, role_function, \
              scope_unit_id, category, allowed_sender_functions, subscribers_may_post, open_to_public, \
              channels, approval_rule, approval_threshold, approver_functions, approvals_needed, \
-             max_recipients, reply_mode, sender_address, active, created_at, updated_at) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$20,TRUE,$19,$19) \
-             RETURNING id",
+             max_recipients, reply_mode, sender_address, max_message_bytes, sends_per_sender_per_day, \
+             visible_recipients_mode, email_and_sms, template_id, active, created_at, updated_at) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$20,$21,$22,$23,$24,$25,\
+             TRUE,$19,$19) RETURNING id",
         )
         .bind(a.slug.as_str())
         .bind(&a.name)
@@ -181,6 +258,11 @@ async fn insert_audience(
         .bind(a.reply_mode.as_str())
         .bind(now)
         .bind(a.sender_address.as_ref().map(|s| s.to_lowercase()))
+        .bind(a.max_message_bytes.map(|v| v as i64))
+        .bind(a.sends_per_sender_per_day.map(i64::from))
+        .bind(a.visible_recipients_mode.as_str())
+        .bind(a.email_and_sms)
+        .bind(template_id)
         .fetch_one(&mut **tx)
         .await?;
     Ok(id)
@@ -235,6 +317,8 @@ pub(crate) fn audience_from_row(row: &sqlx::any::AnyRow) -> Result<Audience, sql
             .map(|v| v.max(0) as u64),
         sender_address: row.try_get("sender_address")?,
         email_and_sms: crate::sql::get_bool(row, "email_and_sms")?,
+        template_id: row.try_get("template_id")?,
+        deactivation: Deactivation::from_row(row)?,
     })
 }
 
@@ -252,7 +336,7 @@ impl Store {
         let mut ids = Vec::with_capacity(audiences.len());
         let mut events = Vec::with_capacity(audiences.len());
         for a in audiences {
-            let id = insert_audience(&mut tx, a).await?;
+            let id = insert_audience(&mut tx, a, None).await?;
             ids.push(id);
             events.push(
                 AuditEvent::new("audience.created", self.actor.to_string())
@@ -265,14 +349,19 @@ impl Store {
         Ok(ids)
     }
 
+    /// The list with this address, its own or an alias.
     pub async fn audience_by_slug(
         &self,
         slug: &AudienceSlug,
     ) -> Result<Option<Audience>, StoreError> {
-        let row = sqlx::query("SELECT * FROM audiences WHERE slug = $1")
-            .bind(slug.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT * FROM audiences WHERE slug = $1 UNION ALL \
+             SELECT a.* FROM audience_aliases al JOIN audiences a ON a.id = al.audience_id \
+             WHERE al.slug = $1",
+        )
+        .bind(slug.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.as_ref().map(audience_from_row).transpose()?)
     }
 
@@ -332,42 +421,19 @@ impl Store {
         crate::audit::append(tx, self.backend, &[event], now_ms()).await
     }
 
+    /// Switches a list off or on as a person's decision; see [`Store::set_list_active`].
     pub async fn set_audience_active(
         &self,
         audience_id: i64,
         active: bool,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let before: Option<(String, bool)> =
-            sqlx::query("SELECT slug, active FROM audiences WHERE id = $1")
-                .bind(audience_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .map(|r| {
-                    Ok::<_, sqlx::Error>((r.try_get("slug")?, crate::sql::get_bool(&r, "active")?))
-                })
-                .transpose()?;
-        sqlx::query("UPDATE audiences SET active = $1, updated_at = $2 WHERE id = $3")
-            .bind(active)
-            .bind(now_ms())
-            .bind(audience_id)
-            .execute(&mut *tx)
-            .await?;
-        if let Some((slug, was)) = before {
-            self.audit_audience_change(
-                &mut tx,
-                serde_json::json!({
-                    "audience_id": audience_id,
-                    "slug": slug,
-                    "before": { "active": was },
-                    "after": { "active": active },
-                }),
-            )
-            .await?;
+        match self.set_list_active(audience_id, active).await {
+            Ok(_) | Err(crate::lists::ListError::UnknownList(_)) => Ok(()),
+            Err(crate::lists::ListError::Store(e)) => Err(e),
+            Err(other) => Err(StoreError::Database(sqlx::Error::Protocol(
+                other.to_string(),
+            ))),
         }
-        tx.commit().await?;
-        self.facts_changed();
-        Ok(())
     }
 
     /// Changes whom an audience addresses (an admin's act). The declared scope stays: a target

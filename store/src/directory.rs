@@ -14,6 +14,28 @@ pub struct Unit {
     pub kind: UnitKind,
     pub parent_id: Option<i64>,
     pub active: bool,
+    /// Who switched the unit off and when, while it is inactive.
+    pub deactivation: Option<crate::audiences::Deactivation>,
+}
+
+/// Why a unit could not be switched off or on; nothing was changed.
+#[derive(Debug, thiserror::Error)]
+pub enum UnitError {
+    #[error("unknown unit {0}")]
+    Unknown(String),
+    #[error(
+        "{0} is the organisation's top unit: switching it off would silence every list at once \
+         (pause all sending with `verteiler send pause-all` instead)"
+    )]
+    Top(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for UnitError {
+    fn from(e: sqlx::Error) -> Self {
+        UnitError::Store(e.into())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -50,7 +72,8 @@ pub struct DirectoryCounts {
     pub audiences: u64,
 }
 
-const UNIT_COLUMNS: &str = "id, code, name, kind, parent_id, active";
+const UNIT_COLUMNS: &str =
+    "id, code, name, kind, parent_id, active, deactivated_at, deactivated_by, deactivation_source";
 
 fn unit_from_row(row: &sqlx::any::AnyRow) -> Result<Unit, sqlx::Error> {
     let kind: String = row.try_get("kind")?;
@@ -61,6 +84,7 @@ fn unit_from_row(row: &sqlx::any::AnyRow) -> Result<Unit, sqlx::Error> {
         kind: kind.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
         parent_id: row.try_get("parent_id")?,
         active: crate::sql::get_bool(row, "active")?,
+        deactivation: crate::audiences::Deactivation::from_row(row)?,
     })
 }
 
@@ -115,46 +139,63 @@ impl Store {
         Ok(path)
     }
 
-    pub async fn set_unit_active(&self, unit_id: i64, active: bool) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let before = sqlx::query("SELECT code, active FROM units WHERE id = $1")
-            .bind(unit_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| {
-                Ok::<_, sqlx::Error>((
-                    r.try_get::<String, _>("code")?,
-                    crate::sql::get_bool(&r, "active")?,
-                ))
-            })
-            .transpose()?;
-        sqlx::query("UPDATE units SET active = $1, updated_at = $2 WHERE id = $3")
-            .bind(active)
-            .bind(now_ms())
-            .bind(unit_id)
-            .execute(&mut *tx)
-            .await?;
-        if let Some((code, was)) = before {
-            crate::audit::append(
-                &mut tx,
-                self.backend,
-                &[
-                    crate::AuditEvent::new("unit.changed", self.actor.to_string()).details(
-                        serde_json::json!({
-                            "unit_id": unit_id,
-                            "code": code,
-                            "before": { "active": was },
-                            "after": { "active": active },
-                        }),
-                    ),
-                ],
-                now_ms(),
-            )
-            .await?;
+    /// Switches a unit off or on by a person's decision (recorded with who and when). An
+    /// inactive unit's subtree falls silent: its lists resolve to nobody and are refused. The
+    /// organisation's top (a unit without a parent that others hang below) cannot be switched
+    /// off: that would silence everything at once. Returns whether the state changed.
+    pub async fn set_unit_active(&self, unit_id: i64, active: bool) -> Result<bool, UnitError> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "SELECT code, active, parent_id, \
+             (SELECT CAST(COUNT(*) AS BIGINT) FROM units c WHERE c.parent_id = units.id) AS children \
+             FROM units WHERE id = $1",
+        )
+        .bind(unit_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(UnitError::Unknown(format!("#{unit_id}")))?;
+        let code: String = row.try_get("code")?;
+        let was = crate::sql::get_bool(&row, "active")?;
+        let parent: Option<i64> = row.try_get("parent_id")?;
+        let children: i64 = row.try_get("children")?;
+        if !active && parent.is_none() && children > 0 {
+            return Err(UnitError::Top(code));
         }
+        if was == active {
+            return Ok(false);
+        }
+        let now = now_ms();
+        sqlx::query(
+            "UPDATE units SET active = $1, deactivated_at = $2, deactivated_by = $3, \
+             deactivation_source = $4, updated_at = $5 WHERE id = $6",
+        )
+        .bind(active)
+        .bind((!active).then_some(now))
+        .bind((!active).then(|| self.actor.to_string()))
+        .bind((!active).then_some("admin"))
+        .bind(now)
+        .bind(unit_id)
+        .execute(&mut *tx)
+        .await?;
+        crate::audit::append(
+            &mut tx,
+            self.backend,
+            &[
+                crate::AuditEvent::new("unit.changed", self.actor.to_string()).details(
+                    serde_json::json!({
+                        "unit_id": unit_id,
+                        "code": code,
+                        "before": { "active": was },
+                        "after": { "active": active },
+                    }),
+                ),
+            ],
+            now,
+        )
+        .await?;
         tx.commit().await?;
         self.facts_changed();
-        Ok(())
+        Ok(true)
     }
 
     /// Adds one unit below an existing parent; for whole trees use the units import.

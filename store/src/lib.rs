@@ -19,6 +19,7 @@ mod facts;
 mod group_commit;
 pub mod import;
 pub mod intake;
+pub mod lists;
 mod member_export;
 mod native_reads;
 mod native_writer;
@@ -43,7 +44,7 @@ pub use admin::{AudiencePolicyChange, RoleHolder};
 pub use approvals::{
     Actor, ApprovalOutcome, ApprovalRecord, ApprovalSettings, Approver, HeldSend, StopOutcome,
 };
-pub use audiences::{ApprovalSetting, Audience, AudienceSummary, NewAudience};
+pub use audiences::{ApprovalSetting, Audience, AudienceSummary, Deactivation, NewAudience};
 pub use audit::{AuditBreak, AuditEntry, AuditEvent, AuditQuery, AuditVerification, GENESIS_HASH};
 pub use clock::now_ms;
 pub use credentials::{generate_app_password, hash_password, verify_password, AppPassword};
@@ -52,7 +53,7 @@ pub use delivery::{
     Attempt, BounceOutcome, ClaimedDelivery, ClaimedNotification, ClaimedText, DeliveryPause,
     DeliveryTotals, DueSend, Expansion, QueueOverview, SendContent,
 };
-pub use directory::{DirectoryCounts, NewMember, NewRole, NewUnit, Unit};
+pub use directory::{DirectoryCounts, NewMember, NewRole, NewUnit, Unit, UnitError};
 pub use fact_cache::FACT_CACHE_TTL;
 pub use facts::{SenderProfile, Submission};
 pub use group_commit::{SubmissionWriter, MAX_GROUP};

@@ -17,7 +17,7 @@ pub use kinds::{
     RoleFunction, SubscriptionState, UnitKind, UnknownValue, VisibleRecipientsMode,
 };
 pub use phone::{InvalidPhone, PhoneNumber};
-pub use slug::{AudienceSlug, InvalidSlug};
+pub use slug::{slug_words, AudienceSlug, InvalidSlug};
 pub use sms_text::{
     decode_gsm_unpacked, encode_gsm_unpacked, sms_rendering, SmsEncoding, SmsText,
     SMS_RENDERING_SEGMENTS,

@@ -34,6 +34,8 @@ pub struct ImportOptions {
     pub change_slack: u64,
     /// Region for phone numbers written without a country code (ISO 3166, e.g. `DE`).
     pub default_region: String,
+    /// The list templates a units import keeps the lists in step with.
+    pub lists: crate::lists::ListRules,
 }
 
 impl Default for ImportOptions {
@@ -46,6 +48,7 @@ impl Default for ImportOptions {
             max_change_percent: 10.0,
             change_slack: 5,
             default_region: "DE".into(),
+            lists: crate::lists::ListRules::none(),
         }
     }
 }
@@ -74,6 +77,9 @@ pub enum Refusal {
     InvalidRows,
     /// The change is larger than the sync-safety limit allows.
     LargeChange,
+    /// Two units (or a unit and an existing list) would get the same list address; the clashes
+    /// are in [`ImportReport::lists`].
+    ListClash,
 }
 
 /// What an import found and did; `written` is false for dry runs and refusals.
@@ -91,6 +97,12 @@ pub struct ImportReport {
     pub directory_before: u64,
     pub directory_changes: u64,
     pub first_import: bool,
+    /// Units import with `full`: units the export no longer has, switched off with their lists.
+    pub units_deactivated: Vec<String>,
+    /// Units an earlier import switched off that the export has again.
+    pub units_reactivated: Vec<String>,
+    /// What a units import does to the lists (`None` for a member import).
+    pub lists: Option<crate::lists::ListChanges>,
     pub refusal: Option<Refusal>,
     pub written: bool,
 }
@@ -149,6 +161,9 @@ pub(crate) async fn audit_import(
                 "directory_before": report.directory_before,
                 "directory_changes": report.directory_changes,
                 "changes": report.changes,
+                "units_deactivated": report.units_deactivated,
+                "units_reactivated": report.units_reactivated,
+                "lists": report.lists,
             })),
         ],
         crate::now_ms(),
