@@ -42,9 +42,14 @@ pub enum Command {
     /// Create a demo organisation (units, members, chairs, press office, audiences) in the
     /// configured database. Refuses to touch a database that already holds members.
     Demo(DemoArgs),
-    /// Inspect audiences: definition, policy and resolved count (never addresses).
+    /// Lists (audiences): inspect them (definition, policy and resolved count, never
+    /// addresses), make and change them by hand, switch them off and on, keep them in step
+    /// with the templates.
     #[command(subcommand)]
     Audience(AudienceCommand),
+    /// Units of the organisation tree: list them, switch one off or on.
+    #[command(subcommand)]
+    Unit(UnitCommand),
     /// Manage a member's app passwords (the per-person credentials for email clients).
     #[command(subcommand)]
     Member(MemberCommand),
@@ -326,6 +331,14 @@ pub enum ImportCommand {
     /// kind is one of federal, state, district, sub-district, branch, committee, working-group,
     /// interest-group. A parent may be defined later in the file or already be stored. Units are
     /// created or updated by code, never deleted. Import units before members.
+    ///
+    /// The lists are kept in step in the same step, by the templates of `[lists]` in the
+    /// configuration (`verteiler audience templates` shows them): a new unit gets its lists, a
+    /// renamed unit's list gets the new address and keeps the old one as an alias, and with
+    /// --full the lists of units the export no longer has are switched off. Two units that
+    /// would get the same list address refuse the import, naming both; more than
+    /// limits.import_max_change_percent of the lists (or units) changing is refused without
+    /// --allow-large-change.
     Units(ImportUnitsArgs),
     /// Import members from a CSV export of the membership database.
     ///
@@ -352,12 +365,19 @@ pub enum ImportCommand {
 pub struct ImportUnitsArgs {
     /// The CSV file.
     pub file: PathBuf,
-    /// Check the file and report what would change, write nothing.
+    /// Check the file and report what would change (units and lists), write nothing.
     #[arg(long)]
     pub dry_run: bool,
     /// Import the good rows even if some rows are bad (bad rows are still listed).
     #[arg(long)]
     pub skip_invalid: bool,
+    /// The file is the complete tree: units missing from it are switched off, and so are
+    /// their lists (never deleted; they come back when a later export has the unit again).
+    #[arg(long)]
+    pub full: bool,
+    /// Accept a change above the sync-safety limit (check the --dry-run summary first).
+    #[arg(long)]
+    pub allow_large_change: bool,
 }
 
 #[derive(Debug, Args)]
@@ -393,6 +413,183 @@ pub enum AudienceCommand {
     Resolve {
         /// The audience's slug (the part before @ of its list address).
         slug: String,
+    },
+    /// Make a list by hand (lists of the unit tree come from the templates, see `templates`),
+    /// e.g.
+    ///   verteiler audience create mv-oldenfelde --name "MV Oldenfelde" --unit HH-WA-OLD
+    ///   verteiler audience create klima --name "Themenliste Klima" --kind topic \
+    ///       --unit HH-IG-KLIMA --scope HH --category discussion --subscribers-may-post
+    ///   verteiler audience create vorstaende-wa --name "Vorstände Wandsbek" --kind functional \
+    ///       --role board --unit HH-WA --subunits
+    /// The list may never reach outside its scope (default: its unit; a scope must be the unit
+    /// or a unit above it), and its limits may not exceed the organisation's caps. Audited.
+    #[command(verbatim_doc_comment)]
+    Create(CreateListArgs),
+    /// Change a list's name, address, whom it reaches or its rules; only the options given
+    /// change, each audited with before → after, e.g.
+    ///   verteiler audience edit oldenfelde --approval above:500 --senders chair,vice-chair
+    ///   verteiler audience edit pressemitteilungen --sender-address presse@example.org
+    ///   verteiler audience edit oldenfelde --max-recipients none
+    /// A new --slug keeps the old address as an alias. A list made by a template takes its
+    /// address and name from its unit: change those in the membership database instead.
+    #[command(verbatim_doc_comment)]
+    Edit(EditListArgs),
+    /// Switch a list off: every send to it is refused (`audience.inactive`) from now on
+    /// (within a few seconds in a running server), and no other list is used in its place.
+    Deactivate {
+        /// The list's slug or address.
+        slug: String,
+    },
+    /// Switch a list on again.
+    Activate {
+        /// The list's slug or address.
+        slug: String,
+    },
+    /// Delete a list that never had a send (a list with sends is kept for the record:
+    /// deactivate it instead). Its aliases and subscriptions go with it.
+    Delete {
+        /// The list's slug or address.
+        slug: String,
+    },
+    /// Further addresses of a list: list, add or remove them.
+    #[command(subcommand)]
+    Alias(AliasCommand),
+    /// Apply the templates to the stored unit tree now (after changing `[lists]` in the
+    /// configuration), with the same clash and sync-safety rules as a units import.
+    Sync {
+        /// Show what would change, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Accept a change above the sync-safety limit (check --dry-run first).
+        #[arg(long)]
+        allow_large_change: bool,
+    },
+    /// Show the list templates in effect (from `[lists]` in the configuration, else the
+    /// built-in ones) and the name prefixes.
+    Templates,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AliasCommand {
+    /// The list's own address and its aliases.
+    List {
+        /// The list's slug or address.
+        slug: String,
+    },
+    /// Give the list the further address ALIAS.
+    Add {
+        /// The list's slug or address.
+        slug: String,
+        /// The further address (the part before @).
+        alias: String,
+    },
+    /// Take the further address ALIAS away; mail to it is then refused as addressed to no list.
+    Remove {
+        /// The alias (the part before @).
+        alias: String,
+    },
+}
+
+/// What a list is; every field is optional on `edit` (unchanged when not given).
+#[derive(Debug, Args, Default)]
+pub struct ListFields {
+    /// The name people read ("Distrikt Oldenfelde").
+    #[arg(long)]
+    pub name: Option<String>,
+    /// structural (the unit's members), functional (holders of --role), topic (subscribers).
+    #[arg(long, value_name = "KIND")]
+    pub kind: Option<String>,
+    /// The unit whose members (or role holders) it reaches, by code.
+    #[arg(long, value_name = "CODE")]
+    pub unit: Option<String>,
+    /// Reach the units below too (`--subunits`, or `--subunits false` to stop).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub subunits: Option<bool>,
+    /// Functional lists: the role function whose holders it reaches (chair, board, …).
+    #[arg(long, value_name = "FUNCTION")]
+    pub role: Option<String>,
+    /// The unit it may never reach outside of (the list's unit or one above it).
+    #[arg(long, value_name = "CODE")]
+    pub scope: Option<String>,
+    /// statutory, announcement or discussion.
+    #[arg(long)]
+    pub category: Option<String>,
+    /// Role functions that may send, comma-separated (chair,vice-chair,board).
+    #[arg(long, value_name = "FUNCTIONS")]
+    pub senders: Option<String>,
+    /// Channels, comma-separated (email,sms,post).
+    #[arg(long)]
+    pub channels: Option<String>,
+    /// never, always, or above:N (N recipients).
+    #[arg(long, value_name = "RULE")]
+    pub approval: Option<String>,
+    /// Distinct approvers needed, 1 to 5.
+    #[arg(long, value_name = "N")]
+    pub approvals_needed: Option<u32>,
+    /// Role functions that approve, comma-separated.
+    #[arg(long, value_name = "FUNCTIONS")]
+    pub approvers: Option<String>,
+    /// Most recipients of one send (below the organisation's cap), or none.
+    #[arg(long, value_name = "N|none")]
+    pub max_recipients: Option<String>,
+    /// Largest message in kB (below the organisation's cap), or none.
+    #[arg(long, value_name = "KB|none")]
+    pub max_message_kb: Option<String>,
+    /// Sends one sender may make to it per day, or none.
+    #[arg(long, value_name = "N|none")]
+    pub sends_per_day: Option<String>,
+    /// An official From: address its senders may use (presse@example.org), or none.
+    #[arg(long, value_name = "ADDRESS|none")]
+    pub sender_address: Option<String>,
+    /// Members with an email address and a mobile number get both.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub email_and_sms: Option<bool>,
+    /// Topic lists: anybody may subscribe on its public page.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub open_to_public: Option<bool>,
+    /// Topic lists: confirmed subscribers may write to it.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub subscribers_may_post: Option<bool>,
+    /// Where replies go: sender, list or no-reply.
+    #[arg(long, value_name = "MODE")]
+    pub reply_mode: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateListArgs {
+    /// The address before @ (2 to 64 lower-case letters, digits and single hyphens).
+    pub slug: String,
+    #[command(flatten)]
+    pub fields: ListFields,
+}
+
+#[derive(Debug, Args)]
+pub struct EditListArgs {
+    /// The list's slug or address.
+    pub slug: String,
+    /// A new address; the old one stays as an alias.
+    #[arg(long = "slug", value_name = "NEW")]
+    pub new_slug: Option<String>,
+    #[command(flatten)]
+    pub fields: ListFields,
+}
+
+/// `verteiler unit …`: the unit tree as stored.
+#[derive(Debug, Subcommand)]
+pub enum UnitCommand {
+    /// Every unit with its parent, kind and state.
+    List,
+    /// Switch a unit off: its lists and those of every unit below it reach nobody and are
+    /// refused (the organisation's top unit cannot be switched off). Audited with who and when;
+    /// an import does not switch it back on.
+    Deactivate {
+        /// The unit's code, as in the units export (e.g. HH-WA-OLD).
+        code: String,
+    },
+    /// Switch a unit on again.
+    Activate {
+        /// The unit's code.
+        code: String,
     },
 }
 

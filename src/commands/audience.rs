@@ -1,6 +1,7 @@
-//! `verteiler audience list|show`: definitions and counts, never addresses.
+//! `verteiler audience list|show|resolve`: definitions and counts, never addresses; the
+//! commands that change lists are in [`super::lists`].
 
-use super::open_store;
+use super::{lists, open_store};
 use crate::cli::AudienceCommand;
 use crate::config::Config;
 use anyhow::Context;
@@ -12,6 +13,30 @@ use verteiler_store::{Audience, Recipient, Store};
 pub async fn audience(config: &Config, cmd: AudienceCommand) -> anyhow::Result<ExitCode> {
     let store = open_store(config).await?;
     match cmd {
+        AudienceCommand::Create(args) => {
+            lists::create(&store, config, &args.slug, &args.fields).await
+        }
+        AudienceCommand::Edit(args) => {
+            lists::edit(
+                &store,
+                config,
+                &args.slug,
+                args.new_slug.as_deref(),
+                &args.fields,
+            )
+            .await
+        }
+        AudienceCommand::Deactivate { slug } => {
+            lists::set_active(&store, config, &slug, false).await
+        }
+        AudienceCommand::Activate { slug } => lists::set_active(&store, config, &slug, true).await,
+        AudienceCommand::Delete { slug } => lists::delete(&store, config, &slug).await,
+        AudienceCommand::Alias(cmd) => lists::alias(&store, config, cmd).await,
+        AudienceCommand::Sync {
+            dry_run,
+            allow_large_change,
+        } => lists::sync(&store, config, dry_run, allow_large_change).await,
+        AudienceCommand::Templates => Ok(lists::templates(config)),
         AudienceCommand::List => {
             let audiences = store.list_audiences().await?;
             println!(
@@ -87,10 +112,32 @@ pub async fn audience(config: &Config, cmd: AudienceCommand) -> anyhow::Result<E
                 "{}@{}  \"{}\"",
                 a.slug, config.organisation.list_domain, a.name
             );
+            match &a.deactivation {
+                None => println!("  state:              active"),
+                Some(d) => println!(
+                    "  state:              DEACTIVATED {} by {} at {}",
+                    if d.by_import {
+                        "(its unit left the export)"
+                    } else {
+                        ""
+                    },
+                    d.by,
+                    super::audit::utc(d.at)
+                ),
+            }
             println!(
-                "  state:              {}",
-                if a.active { "active" } else { "DEACTIVATED" }
+                "  made by:            {}",
+                a.template_id
+                    .as_deref()
+                    .map_or("hand".to_string(), |t| format!("template {t}"))
             );
+            let aliases = store.aliases_of(a.id).await?;
+            if !aliases.is_empty() {
+                println!("  also reached at:    {}", aliases.join(", "));
+            }
+            if let Some(address) = &a.sender_address {
+                println!("  official sender:    {address} (its senders may write From: it)");
+            }
             println!("  kind:               {}", a.kind);
             println!(
                 "  reaches:            {} of {} ({}){}",

@@ -1,7 +1,7 @@
 //! `verteiler held …`: the four-eyes flow on the command line. Every decision goes through the
 //! store's operations, the same ones the portal and the API call.
 
-use super::{open_store, policy::org_limits};
+use super::open_store;
 use crate::cli::HeldCommand;
 use crate::config::{Config, Language};
 use std::process::ExitCode;
@@ -13,7 +13,7 @@ use verteiler_store::{
 pub fn approval_settings(config: &Config) -> ApprovalSettings {
     ApprovalSettings {
         list_domain: config.organisation.list_domain.clone(),
-        limits: org_limits(config),
+        limits: config.org_limits(),
         undo_window_secs: config.delivery.undo_window_secs,
         approval_window_secs: config.limits.approval_window_hours * 3600,
         portal_base_url: config.organisation.portal_base_url.clone(),

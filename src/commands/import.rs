@@ -14,6 +14,8 @@ pub async fn import(config: &Config, cmd: ImportCommand) -> anyhow::Result<ExitC
             let options = ImportOptions {
                 dry_run: args.dry_run,
                 skip_invalid: args.skip_invalid,
+                full: args.full,
+                allow_large_change: args.allow_large_change,
                 ..base
             };
             (
@@ -51,6 +53,7 @@ pub fn import_options(config: &Config) -> ImportOptions {
         max_change_percent: config.limits.import_max_change_percent,
         change_slack: config.limits.import_change_slack,
         default_region: config.organisation.default_region.clone(),
+        lists: config.list_rules(),
         ..ImportOptions::default()
     }
 }
@@ -121,6 +124,9 @@ fn print_report(what: &str, report: &ImportReport, options: &ImportOptions) {
             }
         );
     }
+    if what == "units" {
+        super::list_report::print_unit_changes(report, options);
+    }
     println!();
     match (&report.refusal, report.written) {
         (Some(Refusal::InvalidRows), _) => println!(
@@ -130,6 +136,10 @@ fn print_report(what: &str, report: &ImportReport, options: &ImportOptions) {
         (Some(Refusal::LargeChange), _) => println!(
             "nothing was written: this import changes more than the sync-safety limit allows (see above). \
              If the export is right, run again with --allow-large-change."
+        ),
+        (Some(Refusal::ListClash), _) => println!(
+            "nothing was written: list addresses clash (see above). Rename one of the units in \
+             the membership database, or change the template's slug in the configuration."
         ),
         (None, true) => println!("{what} imported."),
         (None, false) => println!("dry run: nothing was written."),

@@ -5,10 +5,13 @@ mod audit;
 mod dkim;
 mod held;
 mod import;
+mod list_report;
+mod lists;
 mod member;
 pub(crate) mod policy;
 mod send;
 mod serve;
+mod units;
 
 use crate::cli::{Cli, Command, ConfigCommand, DkimCommand, PolicyCommand};
 use crate::config::{Config, LoadedConfig};
@@ -45,6 +48,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Audience(cmd) => audience::audience(&loaded.config, cmd).await,
+        Command::Unit(cmd) => units::unit(&loaded.config, cmd).await,
         Command::Member(cmd) => member::member(&loaded.config, cmd).await,
         Command::Send(cmd) => send::send(&loaded.config, cmd).await,
         Command::Sms(cmd) => send::sms(&loaded.config, cmd).await,

@@ -7,46 +7,8 @@ use anyhow::Context;
 use std::process::ExitCode;
 use verteiler_policies::{
     decide, format_count, Channel, ContentHash, Decision, EmailAddress, Lang, MessageFacts,
-    OrgLimits, RateCap,
 };
 use verteiler_store::Submission;
-
-/// The organisation-wide caps from the `[limits]` section; figures it does not name keep the
-/// engine's documented defaults. A configured volume limit is the hard cap; the engine's hold
-/// step stays below it.
-pub fn org_limits(config: &Config) -> OrgLimits {
-    let defaults = OrgLimits::default();
-    let cap = |default: RateCap, configured: u64| RateCap {
-        hold_above: default.hold_above.min(configured),
-        reject_above: configured,
-    };
-    let limits = &config.limits;
-    OrgLimits {
-        max_recipients: limits.max_recipients_per_send,
-        max_message_bytes: limits.max_message_bytes,
-        sender_sends_per_hour: cap(
-            defaults.sender_sends_per_hour,
-            limits.sends_per_sender_per_hour.into(),
-        ),
-        sender_sends_per_day: cap(
-            defaults.sender_sends_per_day,
-            limits.sends_per_sender_per_day.into(),
-        ),
-        sender_recipients_per_day: cap(
-            defaults.sender_recipients_per_day,
-            limits.recipients_per_sender_per_day,
-        ),
-        audience_sends_per_day: cap(
-            defaults.audience_sends_per_day,
-            limits.sends_per_audience_per_day.into(),
-        ),
-        circuit_breaker_recipients_per_hour: limits.org_recipients_per_hour,
-        sms_parts_hold_above: config.sms.parts_hold_above,
-        sms_cost_per_segment_cents: config.sms.cost_per_segment_cents,
-        sms_monthly_budget_cents: config.sms.monthly_budget_cents_per_unit,
-        ..defaults
-    }
-}
 
 pub async fn simulate(config: &Config, args: SimulateArgs) -> anyhow::Result<ExitCode> {
     let store = open_store(config).await?;
@@ -79,7 +41,7 @@ pub async fn simulate(config: &Config, args: SimulateArgs) -> anyhow::Result<Exi
     let facts = store
         .gather_facts(&submission, &config.organisation.list_domain)
         .await?;
-    let decision = decide(&facts, &org_limits(config));
+    let decision = decide(&facts, &config.org_limits());
 
     println!("simulated send (nothing is stored or sent)");
     println!(
@@ -127,30 +89,4 @@ pub async fn simulate(config: &Config, args: SimulateArgs) -> anyhow::Result<Exi
         println!("  {line}");
     }
     Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn configured_volume_limits_are_hard_caps_with_the_hold_step_below() {
-        let mut config = Config::default();
-        config.limits.sends_per_sender_per_hour = 1_000;
-        config.limits.sends_per_audience_per_day = 5;
-        let limits = org_limits(&config);
-        let defaults = OrgLimits::default();
-        assert_eq!(limits.sender_sends_per_hour.reject_above, 1_000);
-        assert_eq!(
-            limits.sender_sends_per_hour.hold_above,
-            defaults.sender_sends_per_hour.hold_above
-        );
-        assert_eq!(
-            (
-                limits.audience_sends_per_day.hold_above,
-                limits.audience_sends_per_day.reject_above
-            ),
-            (5, 5)
-        );
-    }
 }

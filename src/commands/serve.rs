@@ -1,7 +1,6 @@
 //! `verteiler serve`: every listener of the process, stopped together on SIGTERM or Ctrl-C.
 
 use super::open_store;
-use super::policy::org_limits;
 use crate::config::{Config, LoadedConfig, RelayTls, SmsProvider};
 use anyhow::Context;
 use secrecy::ExposeSecret;
@@ -351,7 +350,7 @@ fn ingress(store: &verteiler_store::Store, config: &Config) -> Ingress {
             undo_window_secs: config.delivery.undo_window_secs,
             approval_window_secs: config.limits.approval_window_hours * 3600,
             hard_bounce_limit: config.delivery.hard_bounce_limit,
-            limits: org_limits(config),
+            limits: config.org_limits(),
             portal_base_url: config.organisation.portal_base_url.clone(),
         },
     )

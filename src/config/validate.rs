@@ -176,6 +176,18 @@ pub(super) fn validate(config: &Config, origin: &dyn Fn(&str) -> Origin) -> Vec<
         );
     }
 
+    for (key, message) in c.lists.problems(&c.org_limits()) {
+        v.invalid(&key, message);
+    }
+    for (i, prefix) in c.lists.name_prefixes.iter().enumerate() {
+        if prefix.trim().is_empty() {
+            v.invalid(
+                &format!("lists.name_prefixes[{}]", i + 1),
+                "must not be empty".into(),
+            );
+        }
+    }
+
     let org = &c.organisation;
     if !looks_like_domain(&org.list_domain) {
         v.invalid(

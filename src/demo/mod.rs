@@ -14,11 +14,9 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use verteiler_policies::{
-    AudienceKind, AudienceSlug, Category, Channel, EmailAddress, RoleFunction,
-};
+use verteiler_policies::{AudienceKind, AudienceSlug, Category, EmailAddress};
 use verteiler_store::import::ImportOptions;
-use verteiler_store::{ApprovalSetting, NewAudience, Store};
+use verteiler_store::{NewAudience, Store};
 
 use tree::FIXED;
 
@@ -81,6 +79,7 @@ pub async fn create(
     let options = ImportOptions {
         allow_large_change: true,
         default_region: config.organisation.default_region.clone(),
+        lists: config.list_rules(),
         ..ImportOptions::default()
     };
     let report = store.import_units(&units_csv, &options).await?;
@@ -88,7 +87,7 @@ pub async fn create(
     let report = store.import_members(&members_csv, &options).await?;
     ensure_clean("members", &report)?;
 
-    create_audiences(store).await?;
+    create_audiences(store, config).await?;
     for p in FIXED {
         let email = EmailAddress::parse(p.email)?;
         let member = store
@@ -130,11 +129,13 @@ fn ensure_clean(what: &str, report: &verteiler_store::import::ImportReport) -> a
 }
 
 fn slug(text: &str) -> AudienceSlug {
-    AudienceSlug::parse(&names::ascii(text).replace('.', ""))
-        .unwrap_or_else(|_| AudienceSlug::parse("unnamed").expect("valid"))
+    AudienceSlug::parse(text).expect("a valid demo slug")
 }
 
-async fn create_audiences(store: &Store) -> anyhow::Result<()> {
+/// The lists beyond the templates' (made by the units import), made as an admin would:
+/// the press office's official sender address, and topic lists with some subscribers.
+async fn create_audiences(store: &Store, config: &Config) -> anyhow::Result<()> {
+    let caps = config.org_limits();
     let units = store.list_units().await?;
     let id_of = |code: &str| {
         units
@@ -144,74 +145,15 @@ async fn create_audiences(store: &Store) -> anyhow::Result<()> {
             .context("demo unit missing")
     };
     let state = id_of(tree::STATE)?;
-    let mut audiences = Vec::new();
-    let mut taken = std::collections::HashSet::new();
-    for u in &units {
-        let (kind, subunits, senders, approval) = match u.kind.as_str() {
-            "branch" => (
-                "branch",
-                false,
-                vec![RoleFunction::Chair, RoleFunction::ViceChair],
-                ApprovalSetting::AboveRecipients(1_000),
-            ),
-            "district" => (
-                "district",
-                true,
-                vec![RoleFunction::Chair],
-                ApprovalSetting::AboveRecipients(2_000),
-            ),
-            _ => continue,
-        };
-        let base = u
-            .name
-            .trim_start_matches("Distrikt ")
-            .trim_start_matches("Kreis ");
-        let mut s = slug(if kind == "district" { &u.name } else { base });
-        if !taken.insert(s.clone()) {
-            s = slug(&u.code);
-            taken.insert(s.clone());
-        }
-        let mut a = NewAudience::structural(s, &u.name, u.id, subunits);
-        a.allowed_sender_functions = senders;
-        a.approval = approval;
-        audiences.push(a);
-    }
-    // The whole organisation: statutory, sent by the state chair, always approved by the press office.
-    let mut all = NewAudience::structural(
-        slug("alle-mitglieder"),
-        "Alle Mitglieder Hamburg",
-        state,
-        true,
-    );
-    all.category = Category::Statutory;
-    all.allowed_sender_functions = vec![RoleFunction::Chair];
-    all.approval = ApprovalSetting::Always;
-    all.channels = vec![Channel::Email, Channel::Sms, Channel::Post];
-    audiences.push(all);
-    // Official statements of the press office: never without a second press officer.
-    let mut press = NewAudience::structural(
-        slug("pressemitteilungen"),
-        "Pressemitteilungen der Landesorganisation",
-        state,
-        true,
-    );
-    press.allowed_sender_functions = vec![RoleFunction::PressOffice];
-    press.approval = ApprovalSetting::Always;
-    press.approver_functions = vec![RoleFunction::PressOffice];
-    press.sender_address = Some(PRESS_ADDRESS.to_string());
-    audiences.push(press);
-    // Every branch chair in the state: a functional audience.
-    let mut chairs = NewAudience::structural(
-        slug("vorsitzende-hamburg"),
-        "Alle Distriktsvorsitzenden",
-        state,
-        true,
-    );
-    chairs.kind = AudienceKind::Functional;
-    chairs.role_function = Some(RoleFunction::Chair);
-    chairs.allowed_sender_functions = vec![RoleFunction::Chair, RoleFunction::Admin];
-    audiences.push(chairs);
+    let press = store
+        .audience_by_slug(&slug("pressemitteilungen"))
+        .await?
+        .context("the press template made no list")?;
+    let mut official = press.definition();
+    official.sender_address = Some(PRESS_ADDRESS.to_string());
+    store.edit_list(press.id, &official, &caps).await?;
     // Topic lists: opt-in, discussion lists let their subscribers post.
+    let mut topic_ids = Vec::new();
     for (s, name, unit, public) in [
         ("klima", "Themenliste Klima", "HH-IG-KLIMA", true),
         ("ag60-plus", "AG 60 plus", "HH-AG60", false),
@@ -226,15 +168,13 @@ async fn create_audiences(store: &Store) -> anyhow::Result<()> {
             t.subscribers_may_post = true;
             t.reply_mode = verteiler_policies::ReplyMode::List;
         }
-        audiences.push(t);
+        topic_ids.push(store.create_list(&t, &caps).await?);
     }
-    let ids = store.create_audiences(&audiences).await?;
     // Subscribe every 20th member of the state (at most 2,000) to the topic lists.
     let all = store
         .audience_by_slug(&slug("alle-mitglieder"))
         .await?
-        .context("demo audience missing")?;
-    let topic_ids = &ids[ids.len() - 3..];
+        .context("the all-members template made no list")?;
     let members = store.resolve_batch(&all, 0, 40_000).await?;
     for (n, r) in members
         .iter()

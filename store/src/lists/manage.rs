@@ -162,6 +162,7 @@ pub(crate) async fn write_active(
 impl Store {
     /// Makes a list by hand after checking its definition, its scope and the caps.
     pub async fn create_list(&self, a: &NewAudience, caps: &OrgLimits) -> Result<i64, ListError> {
+        let a = &normalised(a);
         check_shape(a)?;
         check_caps(a, caps)?;
         self.check_scope(a).await?;
@@ -190,11 +191,32 @@ impl Store {
         after: &NewAudience,
         caps: &OrgLimits,
     ) -> Result<Vec<FieldChange>, ListError> {
+        let after = &normalised(after);
         check_shape(after)?;
         check_caps(after, caps)?;
         self.check_scope(after).await?;
         let mut tx = self.begin_write().await?;
-        let before = locked_list(&mut tx, self.backend, id).await?.definition();
+        let list = locked_list(&mut tx, self.backend, id).await?;
+        let before = list.definition();
+        if let Some(template) = &list.template_id {
+            let field = if before.slug != after.slug {
+                Some("slug")
+            } else if before.name.trim() != after.name.trim() {
+                Some("name")
+            } else {
+                None
+            };
+            if let Some(field) = field {
+                return Err(ListError::Invalid {
+                    field,
+                    reason: format!(
+                        "the list is made by the template {template} for its unit: its address \
+                         and name follow the unit's name (change the unit in the membership \
+                         database, or the template in the configuration)"
+                    ),
+                });
+            }
+        }
         let changes = field_changes(&before, after);
         if changes.is_empty() {
             return Ok(changes);
@@ -302,6 +324,15 @@ impl Store {
         tx.commit().await?;
         self.facts_changed();
         Ok(())
+    }
+}
+
+/// The definition as it is stored: name trimmed, the official sender address in lower case.
+fn normalised(a: &NewAudience) -> NewAudience {
+    NewAudience {
+        name: a.name.trim().to_string(),
+        sender_address: a.sender_address.as_ref().map(|s| s.trim().to_lowercase()),
+        ..a.clone()
     }
 }
 

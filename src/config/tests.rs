@@ -1,0 +1,109 @@
+//! The configuration's defaults against its documentation.
+
+use super::*;
+
+/// Dotted keys of a TOML table's leaves.
+fn keys(prefix: &str, table: &toml::Table, out: &mut Vec<String>) {
+    for (key, value) in table {
+        let dotted = format!("{prefix}{key}");
+        match value {
+            toml::Value::Table(child) => keys(&format!("{dotted}."), child, out),
+            _ => out.push(dotted),
+        }
+    }
+}
+
+#[test]
+fn documented_defaults_equal_the_defaults_and_have_no_unknown_keys() {
+    let parsed = Config::from_toml_str(Config::documented_defaults())
+        .unwrap_or_else(|e| panic!("example config does not load:\n{e}"));
+    assert_eq!(parsed, Config::default());
+}
+
+#[test]
+fn the_production_example_loads_and_submits_on_587() {
+    let text = include_str!("../../ops/verteiler.production.toml");
+    let config = Config::from_toml_str(text).unwrap_or_else(|e| panic!("production example:\n{e}"));
+    assert_eq!(config.smtp.listen.port(), 587);
+    assert_eq!(config.smtp.implicit_tls_listen.map(|a| a.port()), Some(465));
+    assert_eq!(config.delivery.transport, Transport::Relay);
+    assert_eq!(
+        (
+            config.delivery.retry_first_secs,
+            config.delivery.retry_max_secs,
+            config.delivery.max_age_secs
+        ),
+        (60, 14_400, 259_200)
+    );
+    assert_eq!(
+        config.delivery.mx.helo_name.as_deref(),
+        Some("mail.example.org")
+    );
+    assert_eq!(config.delivery.mx.nameservers.len(), 1);
+    assert!(config.delivery.dkim.enabled());
+}
+
+#[test]
+fn documented_defaults_mention_every_key() {
+    // Set every optional key, so that serialising shows all of them.
+    let mut all = Config::default();
+    all.smtp.implicit_tls_listen = Some(SocketAddr::from(([0, 0, 0, 0], 465)));
+    all.smtp.tls_cert_path = Some("cert.pem".into());
+    all.smtp.tls_key_path = Some("key.pem".into());
+    all.delivery.relay.username = Some("u".into());
+    all.delivery.relay.password = Some("p".into());
+    all.delivery.mx.helo_name = Some("mail.example.org".into());
+    all.delivery.dkim = DkimConfig {
+        domain: Some("example.org".into()),
+        rsa_selector: Some("r".into()),
+        rsa_key_file: Some("r.pem".into()),
+        ed25519_selector: Some("e".into()),
+        ed25519_key_file: Some("e.pem".into()),
+        demo_key: true,
+    };
+    let table: toml::Table = toml::from_str(&all.render_effective()).unwrap();
+    let mut all_keys = Vec::new();
+    keys("", &table, &mut all_keys);
+    assert!(all_keys.len() >= 30, "{all_keys:?}");
+
+    let documented: toml::Table = toml::from_str(Config::documented_defaults()).unwrap();
+    let mut set_keys = Vec::new();
+    keys("", &documented, &mut set_keys);
+    let text = Config::documented_defaults();
+    for key in all_keys {
+        let (section, name) = key.rsplit_once('.').unwrap();
+        let commented = format!("[{section}]");
+        let section_text = text
+            .split_once(&commented)
+            .map(|(_, rest)| rest.split("\n[").next().unwrap_or(""))
+            .unwrap_or("");
+        let documented_as_comment = section_text.contains(&format!("\n# {name} = "));
+        assert!(
+            set_keys.contains(&key) || documented_as_comment,
+            "{key} is missing from verteiler.example.toml"
+        );
+    }
+}
+
+#[test]
+fn every_documented_key_has_a_comment_line_above_it() {
+    let lines: Vec<&str> = Config::documented_defaults().lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        if line.contains(" = ") && !line.starts_with('#') {
+            assert!(
+                i > 0 && lines[i - 1].starts_with("# "),
+                "line {} has no comment: {line}",
+                i + 1
+            );
+        }
+    }
+}
+
+#[test]
+fn rendered_config_loads_back_unchanged() {
+    let mut c = Config::default();
+    c.delivery.transport = Transport::Relay;
+    c.delivery.relay.host = "smtp.example.org".into();
+    c.organisation.default_language = Language::En;
+    assert_eq!(Config::from_toml_str(&c.render_effective()).unwrap(), c);
+}
