@@ -627,6 +627,24 @@ pub enum MemberCommand {
     },
     /// List a member's app passwords (names and dates, never the passwords).
     Passwords { email: String },
+    /// Bring officers on board: mail each holder of a function (in a unit and the units below
+    /// it, or everywhere) a sign-in link (valid 7 days) with how to make an app password and
+    /// set up their mail client, e.g.
+    ///   verteiler member invite --function chair
+    ///   verteiler member invite --function board --unit HH-WA
+    /// Officers who already have an app password, or an unused invitation that is still
+    /// valid, are skipped, so it can run after every import. Officers without an email
+    /// address are listed: add the address in the membership database, and the next import
+    /// brings it.
+    #[command(verbatim_doc_comment)]
+    Invite {
+        /// The function: chair, vice-chair, board, secretary, treasurer, press-office, admin.
+        #[arg(long)]
+        function: String,
+        /// Only officers of this unit and the units below it (its code, e.g. HH-WA).
+        #[arg(long, value_name = "CODE")]
+        unit: Option<String>,
+    },
     /// List the deletion requests members made in the portal and that wait for an admin.
     Deletions,
     /// Complete a member's deletion request: contact data, units, offices, subscriptions,

@@ -2,7 +2,7 @@
 //! confirmations of subscriptions and addresses, phone codes.
 
 use crate::i18n::Lang;
-use verteiler_store::PortalMail;
+use verteiler_store::{Invitation, InvitationMail, PortalMail};
 
 /// Builds the portal's messages with links under its public base URL.
 #[derive(Debug, Clone)]
@@ -55,5 +55,24 @@ impl PortalMail for Mails {
         Lang::from_code(lang)
             .unwrap_or(Lang::De)
             .text_with("sms_phone_code", &[("code", code)])
+    }
+}
+
+impl InvitationMail for Mails {
+    fn invitation(&self, token: &str, i: &Invitation<'_>, lang: &str) -> (String, String) {
+        let link = format!("{}/signin/link/{token}", self.base_url);
+        self.compose(
+            lang,
+            "mail_invitation",
+            &[
+                ("link", &link),
+                ("name", i.name),
+                ("unit", i.unit),
+                ("login", i.login),
+                ("host", i.smtp_host),
+                ("port", &i.smtp_port.to_string()),
+                ("days", &i.days.to_string()),
+            ],
+        )
     }
 }

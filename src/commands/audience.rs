@@ -115,7 +115,7 @@ pub async fn audience(config: &Config, cmd: AudienceCommand) -> anyhow::Result<E
             match &a.deactivation {
                 None => println!("  state:              active"),
                 Some(d) => println!(
-                    "  state:              DEACTIVATED {} by {} at {}",
+                    "  state:              DEACTIVATED{} by {} at {}",
                     if d.by_import {
                         "(its unit left the export)"
                     } else {

@@ -6,8 +6,8 @@ use crate::config::Config;
 use anyhow::{bail, Context};
 use std::io::Read;
 use std::process::ExitCode;
-use verteiler_policies::EmailAddress;
-use verteiler_store::Store;
+use verteiler_policies::{EmailAddress, RoleFunction};
+use verteiler_store::{MailClientSetup, Officer, Store};
 
 async fn member_id(store: &Store, email: &str) -> anyhow::Result<i64> {
     let address = EmailAddress::parse(email)?;
@@ -80,6 +80,7 @@ pub async fn member(config: &Config, cmd: MemberCommand) -> anyhow::Result<ExitC
             }
             Ok(ExitCode::SUCCESS)
         }
+        MemberCommand::Invite { function, unit } => invite(&store, config, &function, unit).await,
         MemberCommand::Deletions => {
             let open = store.open_deletion_requests().await?;
             if open.is_empty() {
@@ -115,6 +116,60 @@ pub async fn member(config: &Config, cmd: MemberCommand) -> anyhow::Result<ExitC
             }
         }
     }
+}
+
+/// `member invite`: who was mailed, who had a password already, who has no address.
+async fn invite(
+    store: &Store,
+    config: &Config,
+    function: &str,
+    unit: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let function: RoleFunction = function.parse().context("--function")?;
+    let unit_id = match &unit {
+        Some(code) => Some(
+            store
+                .unit_by_code(code.trim())
+                .await?
+                .with_context(|| format!("--unit: no unit {code} (see `verteiler unit list`)"))?
+                .id,
+        ),
+        None => None,
+    };
+    let setup = MailClientSetup {
+        smtp_host: config.smtp.hostname.clone(),
+        smtp_port: config.smtp.listen.port(),
+    };
+    let mails = verteiler_portal::Mails::new(&config.organisation.portal_base_url);
+    let report = store
+        .invite_officers(function, unit_id, &setup, &mails)
+        .await?;
+    let line = |o: &Officer| format!("{} ({})", o.name, o.unit_code);
+    for o in &report.invited {
+        println!("invited: {} <{}>", line(o), o.email.as_deref().unwrap_or_default());
+    }
+    for o in &report.skipped {
+        println!("has an app password already: {}", line(o));
+    }
+    for o in &report.pending {
+        println!("invited earlier, link still valid: {}", line(o));
+    }
+    for o in &report.without_email {
+        println!(
+            "no email address: {} – add it in the membership database; the next import brings it",
+            line(o)
+        );
+    }
+    println!(
+        "{} invited, {} skipped (app password exists), {} invited earlier, {} without email \
+         address ({function}{})",
+        report.invited.len(),
+        report.skipped.len(),
+        report.pending.len(),
+        report.without_email.len(),
+        unit.map(|u| format!(" in {u} and below")).unwrap_or_default()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The UTC date of a unix-milliseconds timestamp, as YYYY-MM-DD.
