@@ -146,7 +146,11 @@ async fn invite(
         .await?;
     let line = |o: &Officer| format!("{} ({})", o.name, o.unit_code);
     for o in &report.invited {
-        println!("invited: {} <{}>", line(o), o.email.as_deref().unwrap_or_default());
+        println!(
+            "invited: {} <{}>",
+            line(o),
+            o.email.as_deref().unwrap_or_default()
+        );
     }
     for o in &report.skipped {
         println!("has an app password already: {}", line(o));
@@ -167,7 +171,8 @@ async fn invite(
         report.skipped.len(),
         report.pending.len(),
         report.without_email.len(),
-        unit.map(|u| format!(" in {u} and below")).unwrap_or_default()
+        unit.map(|u| format!(" in {u} and below"))
+            .unwrap_or_default()
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -64,7 +64,17 @@ pub struct InviteReport {
 
 /// member id, first name, last name, language, unit code, unit name, email, app passwords,
 /// valid unused invitations
-type OfficerRow = (i64, String, String, String, String, String, Option<String>, i64, i64);
+type OfficerRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    i64,
+    i64,
+);
 
 impl Store {
     /// Invites the active holders of `function` (in `unit_id`'s subtree, or everywhere).
@@ -163,16 +173,15 @@ impl Store {
             report.invited.push(officer);
         }
         let ids = |v: &[Officer]| v.iter().map(|o| o.member_id).collect::<Vec<_>>();
-        let event = AuditEvent::new("members.invited", self.actor.to_string()).details(
-            serde_json::json!({
+        let event =
+            AuditEvent::new("members.invited", self.actor.to_string()).details(serde_json::json!({
                 "function": function.as_str(),
                 "unit_id": unit_id,
                 "invited": ids(&report.invited),
                 "skipped": ids(&report.skipped),
                 "pending": ids(&report.pending),
                 "without_email": ids(&report.without_email),
-            }),
-        );
+            }));
         audit::append(&mut tx, self.backend, &[event], now).await?;
         tx.commit().await?;
         Ok(report)

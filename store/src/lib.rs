@@ -57,10 +57,10 @@ pub use delivery::{
 pub use directory::{DirectoryCounts, NewMember, NewRole, NewUnit, Unit, UnitError};
 pub use fact_cache::FACT_CACHE_TTL;
 pub use facts::{SenderProfile, Submission};
+pub use group_commit::{SubmissionWriter, MAX_GROUP};
 pub use invitations::{
     Invitation, InvitationMail, InviteReport, MailClientSetup, Officer, INVITE_LINK_TTL_MS,
 };
-pub use group_commit::{SubmissionWriter, MAX_GROUP};
 pub use own_sends::{CancelOutcome, OwnSend, OwnSubmission};
 pub use portal_auth::{new_secret, PortalSession, SESSION_TTL_MS, SIGN_IN_LINK_TTL_MS};
 pub use postal::{PostalList, PostalRecipient};

@@ -62,7 +62,8 @@ async fn chairs_are_invited_once_and_those_without_an_address_are_named() {
         .await
         .unwrap();
 
-    let names = |v: &[verteiler_store::Officer]| v.iter().map(|o| o.name.clone()).collect::<Vec<_>>();
+    let names =
+        |v: &[verteiler_store::Officer]| v.iter().map(|o| o.name.clone()).collect::<Vec<_>>();
     assert_eq!(names(&report.invited), ["Ole Test"]);
     assert_eq!(names(&report.skipped), ["Bjoern Test"]);
     assert_eq!(names(&report.without_email), ["Wiebke Ohnemail"]);
@@ -72,7 +73,9 @@ async fn chairs_are_invited_once_and_those_without_an_address_are_named() {
     assert_eq!(notices[0].to_address, "ole@example.org");
     assert!(
         notices[0].body.contains("Ole Test of Unit HH-WA-OLD")
-            && notices[0].body.contains("as ole@example.org via smtp.example.org:587 for 7 days"),
+            && notices[0]
+                .body
+                .contains("as ole@example.org via smtp.example.org:587 for 7 days"),
         "{}",
         notices[0].body
     );
