@@ -117,7 +117,7 @@ pub async fn audience(config: &Config, cmd: AudienceCommand) -> anyhow::Result<E
                 Some(d) => println!(
                     "  state:              DEACTIVATED{} by {} at {}",
                     if d.by_import {
-                        "(its unit left the export)"
+                        " (its unit left the export)"
                     } else {
                         ""
                     },
