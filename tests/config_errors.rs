@@ -103,3 +103,31 @@ async fn name_servers_from_one_variable_are_a_list() {
         "{shown}"
     );
 }
+
+#[tokio::test]
+async fn broken_list_templates_are_named_by_number_and_key_and_nothing_runs() {
+    let env = Env::new().await;
+    std::fs::write(
+        env.path("verteiler.toml"),
+        "[[lists.templates]]\nid = \"branch\"\nunits = \"branch\"\nslug = \"{unti}\"\n\n\
+         [[lists.templates]]\nid = \"galaxy\"\nunits = \"galaxy\"\nslug = \"{unit}\"\n\n\
+         [[lists.templates]]\nid = \"huge\"\nunits = \"top\"\nslug = \"alle\"\nmax_recipients = 99999999\n\n\
+         [[lists.templates]]\nid = \"board\"\nunits = \"district\"\nslug = \"{name}-vorstand\"\nkind = \"functional\"\n",
+    )
+    .unwrap();
+    let out = env.run(&["import", "units", "units.csv"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    for expected in [
+        "lists.templates[1].slug",
+        "unknown placeholder {unti}",
+        "lists.templates[2].units",
+        "\"galaxy\"",
+        "lists.templates[3].max_recipients",
+        "limits.max_recipients_per_send",
+        "lists.templates[4].role",
+    ] {
+        assert!(err.contains(expected), "{expected}: {err}");
+    }
+    assert_eq!(env.db.store.directory_counts().await.unwrap().units, 0);
+}
