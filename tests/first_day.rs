@@ -63,7 +63,11 @@ fn expected_code(command: &str) -> i32 {
 /// Runs one README line with `sh`, the freshly built `verteiler` first on the PATH.
 fn shell(env: &Env, line: &str) -> Output {
     let bin_dir = Path::new(BIN).parent().unwrap();
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let mut command = Command::new("sh");
     command.arg("-c").arg(line);
     // The same database and ports as every other command of the harness.
@@ -84,7 +88,11 @@ fn shell(env: &Env, line: &str) -> Output {
 /// The sample exports under the names the README uses.
 fn copy_exports(env: &Env) {
     std::fs::copy(fixture("units-sample.csv"), env.path("units.csv")).unwrap();
-    std::fs::copy(fixture("members-export-sample.csv"), env.path("members.csv")).unwrap();
+    std::fs::copy(
+        fixture("members-export-sample.csv"),
+        env.path("members.csv"),
+    )
+    .unwrap();
 }
 
 /// The faulty rows of the member sample (the importer names them; they are not imported).
@@ -156,28 +164,49 @@ async fn the_readme_first_day_runs_as_written() {
 async fn check_step(env: &Env, line: &str, out: &Output) {
     let text = stdout(out);
     if line == "verteiler import units units.csv" {
-        assert!(text.contains("new: oldenfelde \"Distrikt Oldenfelde\" (HH-WA-OLD, branch)"), "{text}");
+        assert!(
+            text.contains("new: oldenfelde \"Distrikt Oldenfelde\" (HH-WA-OLD, branch)"),
+            "{text}"
+        );
         assert!(text.contains("new: kreis-wandsbek-vorstand"), "{text}");
-        assert!(text.contains("new: alle-mitglieder \"Alle Mitglieder Hamburg\""), "{text}");
+        assert!(
+            text.contains("new: alle-mitglieder \"Alle Mitglieder Hamburg\""),
+            "{text}"
+        );
     } else if line == "verteiler audience list" {
-        for slug in ["oldenfelde", "rahlstedt", "kreis-altona-vorstand", "alle-mitglieder"] {
+        for slug in [
+            "oldenfelde",
+            "rahlstedt",
+            "kreis-altona-vorstand",
+            "alle-mitglieder",
+        ] {
             assert!(text.lines().any(|l| l.starts_with(slug)), "{slug}:\n{text}");
         }
-        assert!(text.contains("8 audiences"), "5 branches, 2 district boards, all: {text}");
+        assert!(
+            text.contains("8 audiences"),
+            "5 branches, 2 district boards, all: {text}"
+        );
     } else if line == "verteiler member invite --function chair" {
         assert!(
             text.contains("no email address: Ole Thorben Çelik (HH-WA-OLD)"),
             "{text}"
         );
     } else if line.starts_with("verteiler member invite --function chair --unit HH-WA-OLD") {
-        assert!(text.contains("invited: Ole Thorben Çelik (HH-WA-OLD) <ole.celik@example.org>"), "{text}");
+        assert!(
+            text.contains("invited: Ole Thorben Çelik (HH-WA-OLD) <ole.celik@example.org>"),
+            "{text}"
+        );
     } else if line.starts_with("swaks") {
         assert!(text.contains("<-  250 2.0.0"), "{text}");
         let expected = members_of(&env.path("members.csv"), "HH-WA-OLD");
         assert!(expected.len() > 10, "{expected:?}");
         let deadline = Instant::now() + Duration::from_secs(60);
         while outbox_recipients(env).len() < expected.len() {
-            assert!(Instant::now() < deadline, "copies: {:?}", outbox_recipients(env));
+            assert!(
+                Instant::now() < deadline,
+                "copies: {:?}",
+                outbox_recipients(env)
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         let got: BTreeSet<String> = outbox_recipients(env).into_iter().collect();
@@ -229,16 +258,29 @@ async fn a_branch_that_leaves_the_export_is_refused_and_nobody_else_receives_any
     );
     std::fs::write(&members, text).unwrap();
     run_ok(&env, &["import", "units", "units.csv"], &[0]);
-    let imported = run_ok(&env, &["import", "members", "members.csv", "--skip-invalid"], &[0, 3]);
+    let imported = run_ok(
+        &env,
+        &["import", "members", "members.csv", "--skip-invalid"],
+        &[0, 3],
+    );
     for line in SAMPLE_BAD_LINES {
-        assert!(imported.contains(&format!("bad row: line {line}:")), "{imported}");
+        assert!(
+            imported.contains(&format!("bad row: line {line}:")),
+            "{imported}"
+        );
     }
     let shown = run_ok(&env, &["audience", "show", "oldenfelde"], &[0]);
-    assert!(shown.contains("made by:            template branch"), "{shown}");
+    assert!(
+        shown.contains("made by:            template branch"),
+        "{shown}"
+    );
     let login = ("ole.celik@example.org", "erste-sendung-oldenfelde");
     let set = shell(
         &env,
-        &format!("echo '{}' | verteiler member set-password {} --password-stdin", login.1, login.0),
+        &format!(
+            "echo '{}' | verteiler member set-password {} --password-stdin",
+            login.1, login.0
+        ),
     );
     assert!(set.status.success(), "{}", stderr(&set));
 
@@ -247,7 +289,14 @@ async fn a_branch_that_leaves_the_export_is_refused_and_nobody_else_receives_any
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let server = env.serve_with(&[], &vars);
     let list = "oldenfelde@lists.example.org";
-    let sent = smtplib_send(&server.smtp(), login.0, login.1, login.0, list, &["--subject", "Erste"]);
+    let sent = smtplib_send(
+        &server.smtp(),
+        login.0,
+        login.1,
+        login.0,
+        list,
+        &["--subject", "Erste"],
+    );
     assert_eq!((sent.stage.as_str(), sent.code), ("sent", 250), "{sent:?}");
     let oldenfelde = members_of(&members, "HH-WA-OLD");
     let copies = |sink: &Sink| -> Vec<String> {
@@ -265,7 +314,10 @@ async fn a_branch_that_leaves_the_export_is_refused_and_nobody_else_receives_any
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let delivered: BTreeSet<String> = copies(&sink).into_iter().collect();
-    assert_eq!(delivered, oldenfelde, "the chair's post reached exactly the branch");
+    assert_eq!(
+        delivered, oldenfelde,
+        "the chair's post reached exactly the branch"
+    );
 
     // The next units export has no Oldenfelde: its list is switched off, not deleted.
     let units = std::fs::read_to_string(env.path("units.csv")).unwrap();
@@ -275,18 +327,45 @@ async fn a_branch_that_leaves_the_export_is_refused_and_nobody_else_receives_any
         .map(|l| format!("{l}\r\n"))
         .collect();
     std::fs::write(env.path("units-without.csv"), without).unwrap();
-    let dry = run_ok(&env, &["import", "units", "units-without.csv", "--full", "--dry-run"], &[0]);
+    let dry = run_ok(
+        &env,
+        &[
+            "import",
+            "units",
+            "units-without.csv",
+            "--full",
+            "--dry-run",
+        ],
+        &[0],
+    );
     assert!(dry.contains("switched off: oldenfelde"), "{dry}");
-    let done = run_ok(&env, &["import", "units", "units-without.csv", "--full"], &[0]);
-    assert!(done.contains("units the export no longer has (switched off): HH-WA-OLD"), "{done}");
+    let done = run_ok(
+        &env,
+        &["import", "units", "units-without.csv", "--full"],
+        &[0],
+    );
+    assert!(
+        done.contains("units the export no longer has (switched off): HH-WA-OLD"),
+        "{done}"
+    );
     let shown = run_ok(&env, &["audience", "show", "oldenfelde"], &[0]);
-    assert!(shown.contains("DEACTIVATED (its unit left the export)"), "{shown}");
+    assert!(
+        shown.contains("DEACTIVATED (its unit left the export)"),
+        "{shown}"
+    );
 
     // Within the fact cache's lifetime the running server refuses the post, naming the reason.
     let before = sink.received();
     let deadline = Instant::now() + Duration::from_secs(30);
     let refused = loop {
-        let r = smtplib_send(&server.smtp(), login.0, login.1, login.0, list, &["--subject", "Zweite"]);
+        let r = smtplib_send(
+            &server.smtp(),
+            login.0,
+            login.1,
+            login.0,
+            list,
+            &["--subject", "Zweite"],
+        );
         if r.code != 250 || Instant::now() > deadline {
             break r;
         }
@@ -301,7 +380,11 @@ async fn a_branch_that_leaves_the_export_is_refused_and_nobody_else_receives_any
         .unwrap()[0];
     let send = &store.sends_of(submission).await.unwrap()[0];
     assert_eq!(send.state, "rejected");
-    assert!(send.reasons.contains("audience.inactive"), "{}", send.reasons);
+    assert!(
+        send.reasons.contains("audience.inactive"),
+        "{}",
+        send.reasons
+    );
     tokio::time::sleep(Duration::from_secs(3)).await;
     let late: Vec<String> = sink.seen(|s| {
         s.messages[before..]

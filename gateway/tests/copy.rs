@@ -1,4 +1,4 @@
-//! The personal copy of a list message (DESIGN, incident 2): nothing of another recipient
+//! The personal copy of a list message (ARCHITECTURE.md, incident 2): nothing of another recipient
 //! survives, the list's headers are right, and the result is valid on the wire.
 //!
 //! `PROPTEST_CASES` sets the number of random messages (default 256).

@@ -1,5 +1,5 @@
 //! Transcript tests of the SMTP session: a client script over an in-memory stream, every
-//! reply code asserted (CONVENTIONS 18). Authentication and limits are in `smtp_auth.rs`.
+//! reply code asserted (ARCHITECTURE.md, habit 18). Authentication and limits are in `smtp_auth.rs`.
 
 mod smtp_support;
 

@@ -2,7 +2,7 @@
 //!
 //! Nothing in this crate performs IO, reads a clock or touches a database: callers gather the
 //! facts of a submission and receive a decision. That keeps every rule testable in isolation and
-//! makes the three incidents of `DESIGN.md` regression tests rather than hopes.
+//! makes the three incidents of `ARCHITECTURE.md` regression tests rather than hopes.
 
 pub mod domain;
 pub mod engine;

@@ -1,4 +1,4 @@
-//! The three incidents of `DESIGN.md`, replayed against the engine. Each test is named after
+//! The three incidents of `ARCHITECTURE.md`, replayed against the engine. Each test is named after
 //! the incident and fails if the engine would let it happen again.
 
 mod support;

@@ -1,4 +1,4 @@
-//! One personal copy of a submitted message for one recipient (DESIGN, incident 2: Bcc-only
+//! One personal copy of a submitted message for one recipient (ARCHITECTURE.md, incident 2: Bcc-only
 //! delivery). The sender's headers are kept except every field that could name another
 //! recipient, that we set ourselves, or that our changes make false; the list's own headers go
 //! first. Bytes in, bytes out, so the privacy rule is testable without a queue or a network.

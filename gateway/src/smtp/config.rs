@@ -6,7 +6,7 @@ use std::time::Duration;
 
 /// Everything the SMTP protocol layer needs to know that is not a decision of the
 /// [`super::SessionHandler`]. Every budget here exists so one client cannot hold a worker,
-/// memory or a connection slot forever (CONVENTIONS 15).
+/// memory or a connection slot forever (ARCHITECTURE.md, habit 15).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SmtpConfig {
     /// The name in the greeting and the EHLO reply.
@@ -84,7 +84,7 @@ impl SmtpConfig {
         tls || (self.allow_plain_auth_without_tls && peer.is_loopback())
     }
 
-    /// Every bad setting at once (CONVENTIONS 13), as `key: problem` lines.
+    /// Every bad setting at once (ARCHITECTURE.md, habit 13), as `key: problem` lines.
     pub fn validate(&self) -> Result<(), Vec<String>> {
         let mut problems = Vec::new();
         let mut require = |ok: bool, problem: &str| {

@@ -1,4 +1,4 @@
-//! Limits shared by every session of a server (CONVENTIONS 14): each says what it keys on.
+//! Limits shared by every session of a server (ARCHITECTURE.md, habit 14): each says what it keys on.
 //!
 //! - open connections, keyed on client IP: a counter with an RAII guard;
 //! - new connections per minute, keyed on client IP: a `governor` rate limiter;
@@ -8,7 +8,7 @@
 //!   window/N instead of keeping the account closed for the whole lockout.
 //!
 //! Everything here is in-process; limits that must hold across gateway instances belong in
-//! the database (DESIGN "Scale").
+//! the database (ARCHITECTURE.md).
 
 use super::config::SmtpConfig;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};

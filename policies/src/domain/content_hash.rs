@@ -1,7 +1,7 @@
 //! The fingerprint of a submitted message, written as 64 lower-case hex digits.
 //!
 //! An approval names the content hash it approved; a message changed after approval has another
-//! hash, so the old approval no longer counts (the unapproved-post incident of `DESIGN.md`).
+//! hash, so the old approval no longer counts (the unapproved-post incident of `ARCHITECTURE.md`).
 //! This crate never computes the hash (that would tie it to one digest crate and to the raw
 //! bytes); the store hashes the canonical message once and hands the result in.
 

@@ -1,4 +1,4 @@
-//! The organisation's vocabulary (see "Domain model" in `DESIGN.md`).
+//! The organisation's vocabulary (see "Domain model" in `ARCHITECTURE.md`).
 //!
 //! Every type here is valid once constructed ("parse, don't validate"): the store and every
 //! ingress turn text into these types at the boundary and work with them afterwards.
