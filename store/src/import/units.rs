@@ -2,6 +2,7 @@
 
 use super::csv_file::CsvFile;
 use super::{ImportError, ImportOptions, ImportReport, Refusal, RowError};
+use crate::progress::phase::CHECK_ROWS;
 use crate::{now_ms, Store};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -26,7 +27,7 @@ impl Store {
         path: &Path,
         options: &ImportOptions,
     ) -> Result<ImportReport, ImportError> {
-        let mut file = CsvFile::open(path, &["code", "name", "kind"])?;
+        let mut file = CsvFile::open(path, &["code", "name", "kind"], options, CHECK_ROWS)?;
         let existing: HashMap<String, (i64, String, String, Option<i64>)> = self
             .list_units()
             .await?
