@@ -3,6 +3,7 @@
 use super::open_store;
 use crate::cli::AudienceCommand;
 use crate::config::Config;
+use crate::progress::{CliProgress, RESOLVE};
 use anyhow::Context;
 use futures::TryStreamExt;
 use std::process::ExitCode;
@@ -35,15 +36,22 @@ pub async fn audience(config: &Config, cmd: AudienceCommand) -> anyhow::Result<E
             let Some(a) = find(&store, config, &slug).await? else {
                 return Ok(ExitCode::FAILURE);
             };
+            let shown = CliProgress::start("audience resolve");
+            // The count is its own query; it gives the bar its end without slowing the stream.
+            let expected = store.count(&a).await?;
             let started = std::time::Instant::now();
             let mut totals = ChannelTotals::default();
+            let mut counter = shown.progress().counter(RESOLVE, Some(expected));
             let mut batches = std::pin::pin!(store.resolve(&a));
             while let Some(batch) = batches.try_next().await? {
                 for r in &batch {
                     totals.count(r, a.category);
                 }
+                counter.add(batch.len() as u64);
             }
+            counter.finish();
             let elapsed = started.elapsed();
+            shown.finish();
             println!(
                 "{}@{}: {} recipients ({} by email, {} by SMS, {} by post) resolved in {:.3} s",
                 a.slug,

@@ -2,7 +2,7 @@
 
 use super::encoding::{scan, Encoding};
 use super::{ImportError, ImportOptions};
-use crate::progress::Counter;
+use crate::progress::{Counter, Progress};
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -15,7 +15,10 @@ pub(super) struct CsvFile {
     reader: csv::Reader<Box<dyn Read + Send>>,
     columns: HashMap<String, usize>,
     lines: LineIndex,
-    counter: Counter,
+    /// Rows read, reported from the first row on (not at opening: the file is opened before
+    /// other phases run).
+    counter: Option<Counter>,
+    progress: (Progress, &'static str, u64),
 }
 
 /// One data row with the line it starts on.
@@ -107,7 +110,8 @@ impl CsvFile {
             reader,
             columns,
             lines,
-            counter: options.progress.counter(phase, Some(scanned.data_rows)),
+            counter: None,
+            progress: (options.progress.clone(), phase, scanned.data_rows),
         })
     }
 
@@ -137,13 +141,17 @@ impl CsvFile {
     pub fn next_row(&mut self) -> Option<Result<CsvRow, (u64, String)>> {
         let mut record = csv::StringRecord::new();
         let result = self.reader.read_record(&mut record);
+        let (progress, phase, total) = &self.progress;
+        let counter = self
+            .counter
+            .get_or_insert_with(|| progress.counter(phase, Some(*total)));
         match result {
             Ok(false) => {
-                self.counter.finish();
+                counter.finish();
                 None
             }
             Ok(true) => {
-                self.counter.add(1);
+                counter.add(1);
                 let line = record
                     .position()
                     .map_or(0, |p| self.lines.line_at(p.byte()));
@@ -153,7 +161,7 @@ impl CsvFile {
                 Some(Ok(CsvRow { line, record }))
             }
             Err(e) => {
-                self.counter.add(1);
+                counter.add(1);
                 let line = e.position().map_or(0, |p| self.lines.line_at(p.byte()));
                 let reason = match e.kind() {
                     csv::ErrorKind::Utf8 { .. } => "not UTF-8 text".to_string(),

@@ -209,11 +209,12 @@ impl Store {
             .into_iter()
             .map(|u| (u.code, u.id))
             .collect();
+        // Opened first: a file in the wrong encoding is refused before anything else is read.
+        let mut file = CsvFile::open(path, REQUIRED, options, phase::CHECK_ROWS)?;
         let mut plan = ChangePlan::load(self, &options.progress).await?;
         let mut report = ImportReport::default();
 
         // Pass 1: validate and plan.
-        let mut file = CsvFile::open(path, REQUIRED, options, phase::CHECK_ROWS)?;
         let mut first_line: HashMap<String, u64> = HashMap::new();
         while let Some(row) = file.next_counted(&mut report) {
             let external_id = row.get(&file, "external_id").to_string();
