@@ -257,7 +257,7 @@ async fn a_windows_1252_export_is_refused_with_one_message_until_its_encoding_is
 }
 
 /// Plain progress lines: one per tenth of each phase, each with its figures.
-fn progress_lines<'a>(text: &'a str, prefix: &str) -> Vec<(u64, u64, u64)> {
+fn progress_lines(text: &str, prefix: &str) -> Vec<(u64, u64, u64)> {
     text.lines()
         .filter_map(|l| l.strip_prefix(prefix))
         .filter_map(|rest| {

@@ -38,7 +38,7 @@ async fn finished(browser: &mut Browser, started: Page) -> Page {
 /// Reloads a job's page, as the browser does, until it shows the result.
 async fn until_done(browser: &mut Browser, job: &str) -> Page {
     for _ in 0..2_000 {
-        let page = browser.get(&job).await;
+        let page = browser.get(job).await;
         if !page.body.contains("http-equiv=\"refresh\"") {
             return page;
         }

@@ -29,11 +29,12 @@ impl Step {
     /// Whole percent done, when the total is known; never above 100.
     pub fn percent(&self) -> Option<u64> {
         let total = self.total?;
-        Some(if total == 0 {
-            100
-        } else {
-            (self.done.min(total) * 100) / total
-        })
+        // Nothing to do is all done.
+        Some(
+            (self.done.min(total) * 100)
+                .checked_div(total)
+                .unwrap_or(100),
+        )
     }
 }
 
