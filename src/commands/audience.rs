@@ -142,11 +142,11 @@ async fn resolve(store: &Store, config: &Config, slug: &str) -> anyhow::Result<E
         return Ok(ExitCode::FAILURE);
     };
     let shown = CliProgress::start("audience resolve");
-    // The count is its own query; it gives the bar its end without slowing the stream.
-    let expected = store.count(&a).await?;
     let started = std::time::Instant::now();
     let mut totals = ChannelTotals::default();
-    let mut counter = shown.progress().counter(RESOLVE, Some(expected));
+    // Without a total: counting first would be a second pass over the whole audience, and
+    // resolving it is what this command measures.
+    let mut counter = shown.progress().counter(RESOLVE, None);
     let mut batches = std::pin::pin!(store.resolve(&a));
     while let Some(batch) = batches.try_next().await? {
         for r in &batch {
