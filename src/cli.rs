@@ -2,6 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
+use verteiler_store::import::Encoding;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -339,26 +340,50 @@ pub enum ImportCommand {
     /// would get the same list address refuse the import, naming both; more than
     /// limits.import_max_change_percent of the lists (or units) changing is refused without
     /// --allow-large-change.
+    #[command(after_help = IMPORT_AFTER_HELP)]
     Units(ImportUnitsArgs),
     /// Import members from a CSV export of the membership database.
     ///
-    /// Columns (header names, any order; `;` or `,` separated; UTF-8 with or without BOM):
-    ///   external_id  id in the membership database (required, unique)
-    ///   first_name   last_name  (at least one required)
-    ///   unit_code    code of the member's unit (required; import units first)
-    ///   email        optional; must be a valid address
-    ///   phone        optional; any local notation, stored as E.164
+    /// Columns (header names, any order; `;` or `,` separated; UTF-8 with or without BOM, or
+    /// Windows-1252 with --encoding windows-1252):
+    ///   external_id        id in the membership database (required, unique)
+    ///   first_name         last_name  (at least one required)
+    ///   unit_code          code of the member's unit (required; import units first)
+    ///   email              optional; must be a valid address
+    ///   phone              optional; any local notation, stored as E.164
     ///   street  postcode  city    optional postal address
-    ///   roles        optional; function@unit_code joined by |, e.g. chair@HH-WA-OLD|board@HH-WA
-    ///                functions: chair, vice-chair, board, secretary, treasurer, press-office, admin
+    ///   roles              optional; function@unit_code joined by |, e.g. chair@HH-WA-OLD|board@HH-WA
+    ///                      functions: chair, vice-chair, board, secretary, treasurer, press-office, admin
+    ///   preferred_channel  optional; email, sms or post: the channel the membership database
+    ///                      records, for every kind of mail the member has not chosen in the portal
     ///
+    /// Line breaks and tabs inside a field become single spaces.
     /// Re-importing the same file changes nothing. A changed row updates its member. Every bad
     /// row is reported with its line number; by default nothing is written when any row is bad.
     /// An import that would change more than 10% of a unit's members (or of the directory) is
     /// refused with a per-unit summary, because a broken export must not silently empty or flood
     /// the audiences.
-    #[command(verbatim_doc_comment)]
+    #[command(verbatim_doc_comment, after_help = IMPORT_AFTER_HELP)]
     Members(ImportMembersArgs),
+}
+
+/// The exit codes of `verteiler import`, for scripts and cron jobs (and the README).
+const IMPORT_AFTER_HELP: &str = "\
+Exit codes:
+  0  every row was written (--dry-run: would be)
+  1  error: the file could not be read (missing, not in the chosen encoding, columns missing)
+     or the database failed; nothing was written
+  2  wrong arguments; nothing was done
+  3  refused: bad rows without --skip-invalid, or a change above the sync-safety limit
+     without --allow-large-change; nothing was written
+  4  written, but bad rows were skipped (--skip-invalid); the last line says how many
+
+Progress goes to standard error: a bar on a terminal, otherwise a line at every tenth and at
+least every 5 seconds. The report goes to standard output.";
+
+/// The encodings an export may be in; also cp1252, latin1 and utf8 are understood.
+fn encoding_arg(text: &str) -> Result<Encoding, String> {
+    text.parse()
 }
 
 #[derive(Debug, Args)]
@@ -368,7 +393,7 @@ pub struct ImportUnitsArgs {
     /// Check the file and report what would change (units and lists), write nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Import the good rows even if some rows are bad (bad rows are still listed).
+    /// Import the good rows even if some rows are bad (bad rows are still listed; exit code 4).
     #[arg(long)]
     pub skip_invalid: bool,
     /// The file is the complete tree: units missing from it are switched off, and so are
@@ -378,6 +403,10 @@ pub struct ImportUnitsArgs {
     /// Accept a change above the sync-safety limit (check the --dry-run summary first).
     #[arg(long)]
     pub allow_large_change: bool,
+    /// The file's character encoding: utf-8 or windows-1252 (German Excel's "CSV
+    /// (Trennzeichen-getrennt)"; cp1252 and latin1 mean the same).
+    #[arg(long, value_name = "ENCODING", default_value = "utf-8", value_parser = encoding_arg)]
+    pub encoding: Encoding,
 }
 
 #[derive(Debug, Args)]
@@ -387,9 +416,13 @@ pub struct ImportMembersArgs {
     /// Check the file and print the change summary per unit, write nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Import the good rows even if some rows are bad (bad rows are still listed).
+    /// Import the good rows even if some rows are bad (bad rows are still listed; exit code 4).
     #[arg(long)]
     pub skip_invalid: bool,
+    /// The file's character encoding: utf-8 or windows-1252 (German Excel's "CSV
+    /// (Trennzeichen-getrennt)"; cp1252 and latin1 mean the same).
+    #[arg(long, value_name = "ENCODING", default_value = "utf-8", value_parser = encoding_arg)]
+    pub encoding: Encoding,
     /// The file is the complete directory: members missing from it are marked as having left.
     #[arg(long)]
     pub full: bool,

@@ -7,6 +7,7 @@ pub mod cli;
 mod commands;
 pub mod config;
 pub mod demo;
+pub mod progress;
 mod telemetry;
 
 pub use commands::run;

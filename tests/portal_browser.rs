@@ -233,6 +233,26 @@ async fn fill(client: &Client, css: &str, text: &str) {
         .unwrap();
 }
 
+/// Waits until the page, reloading itself while an import runs, shows `needle`.
+async fn until_text(client: &Client, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        // Between two loads of a reloading page there may be no <main> for a moment.
+        if let Ok(main) = client.find(Locator::Css("main")).await {
+            if let Ok(text) = main.text().await {
+                if text.contains(needle) {
+                    return text;
+                }
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the page never showed {needle:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 async fn body_text(client: &Client) -> String {
     client
         .find(Locator::Css("main"))
@@ -652,7 +672,8 @@ async fn a_member_looks_after_themselves_in_a_real_browser() {
         .await
         .unwrap();
     click(c, "form[action='/admin/import'] button[type='submit']").await;
-    let dry_run = body_text(c).await;
+    // The run goes in the background; its page reloads itself until the report is there.
+    let dry_run = until_text(c, "Probelauf").await;
     assert!(
         dry_run.contains("Probelauf") && dry_run.contains("XX-NONE"),
         "{dry_run}"
@@ -669,7 +690,7 @@ async fn a_member_looks_after_themselves_in_a_real_browser() {
         "form[action='/admin/import/confirm'] button[type='submit']",
     )
     .await;
-    assert!(body_text(c).await.contains("Importiert."));
+    until_text(c, "Importiert.").await;
     check_page(c, &axe, "36-admin-import-done").await;
     assert!(env
         .db

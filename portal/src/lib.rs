@@ -241,6 +241,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(upload_limit)),
         )
         .route("/admin/import/confirm", post(admin_import::confirm))
+        .route("/admin/import/jobs/{token}", get(admin_import::job))
         .route("/admin/units", get(admin_units::tree))
         .route("/admin/units/{code}", get(admin_units::unit))
         .route("/admin/units/{code}/grant", post(admin_units::grant))

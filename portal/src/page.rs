@@ -62,12 +62,26 @@ fn staff_pages(
 
 /// A whole page: `title` is both the tab's title and the heading.
 pub fn layout(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
+    layout_refreshing(frame, title, body, None)
+}
+
+/// [`layout`] for a page that shows work in progress: the browser loads it again after
+/// `refresh_secs`, without any script (the Content-Security-Policy allows no inline one).
+pub fn layout_refreshing(
+    frame: &Frame<'_>,
+    title: &str,
+    body: Markup,
+    refresh_secs: Option<u32>,
+) -> Markup {
     let lang = frame.lang;
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
             head {
                 meta charset="utf-8";
+                @if let Some(secs) = refresh_secs {
+                    meta http-equiv="refresh" content=(secs);
+                }
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 // Pages reached by a personal link have no business in a search index.
                 meta name="robots" content="noindex";

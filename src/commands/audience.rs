@@ -4,6 +4,7 @@
 use super::{lists, open_store};
 use crate::cli::AudienceCommand;
 use crate::config::Config;
+use crate::progress::{CliProgress, RESOLVE};
 use anyhow::Context;
 use futures::TryStreamExt;
 use std::process::ExitCode;
@@ -13,30 +14,6 @@ use verteiler_store::{Audience, Recipient, Store};
 pub async fn audience(config: &Config, cmd: AudienceCommand) -> anyhow::Result<ExitCode> {
     let store = open_store(config).await?;
     match cmd {
-        AudienceCommand::Create(args) => {
-            lists::create(&store, config, &args.slug, &args.fields).await
-        }
-        AudienceCommand::Edit(args) => {
-            lists::edit(
-                &store,
-                config,
-                &args.slug,
-                args.new_slug.as_deref(),
-                &args.fields,
-            )
-            .await
-        }
-        AudienceCommand::Deactivate { slug } => {
-            lists::set_active(&store, config, &slug, false).await
-        }
-        AudienceCommand::Activate { slug } => lists::set_active(&store, config, &slug, true).await,
-        AudienceCommand::Delete { slug } => lists::delete(&store, config, &slug).await,
-        AudienceCommand::Alias(cmd) => lists::alias(&store, config, cmd).await,
-        AudienceCommand::Sync {
-            dry_run,
-            allow_large_change,
-        } => lists::sync(&store, config, dry_run, allow_large_change).await,
-        AudienceCommand::Templates => Ok(lists::templates(config)),
         AudienceCommand::List => {
             let audiences = store.list_audiences().await?;
             println!(
@@ -56,152 +33,182 @@ pub async fn audience(config: &Config, cmd: AudienceCommand) -> anyhow::Result<E
             println!("{} audiences", audiences.len());
             Ok(ExitCode::SUCCESS)
         }
-        AudienceCommand::Resolve { slug } => {
-            let Some(a) = find(&store, config, &slug).await? else {
-                return Ok(ExitCode::FAILURE);
-            };
-            let started = std::time::Instant::now();
-            let mut totals = ChannelTotals::default();
-            let mut batches = std::pin::pin!(store.resolve(&a));
-            while let Some(batch) = batches.try_next().await? {
-                for r in &batch {
-                    totals.count(r, a.category);
-                }
-            }
-            let elapsed = started.elapsed();
-            println!(
-                "{}@{}: {} recipients ({} by email, {} by SMS, {} by post) resolved in {:.3} s",
-                a.slug,
-                config.organisation.list_domain,
-                totals.all,
-                totals.email,
-                totals.sms,
-                totals.post,
-                elapsed.as_secs_f64()
-            );
-            Ok(ExitCode::SUCCESS)
+        AudienceCommand::Resolve { slug } => resolve(&store, config, &slug).await,
+        AudienceCommand::Show { slug } => show(&store, config, &slug).await,
+        AudienceCommand::Create(args) => {
+            lists::create(&store, config, &args.slug, &args.fields).await
         }
-        AudienceCommand::Show { slug } => {
-            let slug_text = slug.split('@').next().unwrap_or_default();
-            let slug = AudienceSlug::parse(slug_text)?;
-            let Some(a) = store.audience_by_slug(&slug).await? else {
-                eprintln!(
-                    "no audience {slug}@{} (see `verteiler audience list`)",
-                    config.organisation.list_domain
-                );
-                return Ok(ExitCode::FAILURE);
-            };
-            let unit = store
-                .unit_by_id(a.unit_id)
-                .await?
-                .context("the audience's unit is gone")?;
-            let scope = store
-                .unit_by_id(a.scope_unit_id)
-                .await?
-                .context("the audience's scope unit is gone")?;
-            let count = store.count(&a).await?;
-            let outside = store.count_outside_scope(&a).await?;
-            let list = |v: Vec<&str>| {
-                if v.is_empty() {
-                    "-".to_string()
-                } else {
-                    v.join(", ")
-                }
-            };
-            println!(
-                "{}@{}  \"{}\"",
-                a.slug, config.organisation.list_domain, a.name
-            );
-            match &a.deactivation {
-                None => println!("  state:              active"),
-                Some(d) => println!(
-                    "  state:              DEACTIVATED{} by {} at {}",
-                    if d.by_import {
-                        " (its unit left the export)"
-                    } else {
-                        ""
-                    },
-                    d.by,
-                    super::audit::utc(d.at)
-                ),
-            }
-            println!(
-                "  made by:            {}",
-                a.template_id
-                    .as_deref()
-                    .map_or("hand".to_string(), |t| format!("template {t}"))
-            );
-            let aliases = store.aliases_of(a.id).await?;
-            if !aliases.is_empty() {
-                println!("  also reached at:    {}", aliases.join(", "));
-            }
-            if let Some(address) = &a.sender_address {
-                println!("  official sender:    {address} (its senders may write From: it)");
-            }
-            println!("  kind:               {}", a.kind);
-            println!(
-                "  reaches:            {} of {} ({}){}",
-                match a.role_function {
-                    Some(f) => format!("holders of {f}"),
-                    None => "members".into(),
-                },
-                unit.name,
-                unit.code,
-                if a.include_subunits {
-                    " and all its sub-units"
-                } else {
-                    ""
-                }
-            );
-            println!("  scope:              {} ({})", scope.name, scope.code);
-            println!("  category:           {}", a.category);
-            println!(
-                "  senders:            {}",
-                list(
-                    a.allowed_sender_functions
-                        .iter()
-                        .map(|f| f.as_str())
-                        .collect()
-                )
-            );
-            println!(
-                "  channels:           {}",
-                list(a.channels.iter().map(|c| c.as_str()).collect())
-            );
-            println!(
-                "  approval:           {}",
-                match a.approval {
-                    verteiler_store::ApprovalSetting::Never => "never".to_string(),
-                    verteiler_store::ApprovalSetting::Always => format!(
-                        "always, {} approval(s) by {}",
-                        a.approvals_needed,
-                        list(a.approver_functions.iter().map(|f| f.as_str()).collect())
-                    ),
-                    verteiler_store::ApprovalSetting::AboveRecipients(n) => format!(
-                        "above {n} recipients, {} approval(s) by {}",
-                        a.approvals_needed,
-                        list(a.approver_functions.iter().map(|f| f.as_str()).collect())
-                    ),
-                }
-            );
-            let limit =
-                |v: Option<u64>| v.map_or("organisation default".to_string(), |v| v.to_string());
-            println!("  max recipients:     {}", limit(a.max_recipients));
-            println!("  max message bytes:  {}", limit(a.max_message_bytes));
-            println!("  reply mode:         {}", a.reply_mode);
-            println!("  visible To/Cc:      {}", a.visible_recipients_mode);
-            println!(
-                "  usual size:         {}",
-                a.usual_size
-                    .map_or("not learned yet".into(), |v| v.to_string())
-            );
-            println!("  resolves to:        {count} recipients");
-            if outside > 0 {
-                println!("  OUTSIDE SCOPE:      {outside} recipients — sends will be refused until the definition is fixed");
-            }
-            Ok(ExitCode::SUCCESS)
+        AudienceCommand::Edit(args) => {
+            let new_slug = args.new_slug.as_deref();
+            lists::edit(&store, config, &args.slug, new_slug, &args.fields).await
         }
+        AudienceCommand::Deactivate { slug } => {
+            lists::set_active(&store, config, &slug, false).await
+        }
+        AudienceCommand::Activate { slug } => lists::set_active(&store, config, &slug, true).await,
+        AudienceCommand::Delete { slug } => lists::delete(&store, config, &slug).await,
+        AudienceCommand::Alias(cmd) => lists::alias(&store, config, cmd).await,
+        AudienceCommand::Sync {
+            dry_run,
+            allow_large_change,
+        } => lists::sync(&store, config, dry_run, allow_large_change).await,
+        AudienceCommand::Templates => Ok(lists::templates(config)),
     }
+}
+
+/// One audience: definition, policy and how many it reaches now.
+async fn show(store: &Store, config: &Config, slug: &str) -> anyhow::Result<ExitCode> {
+    let slug_text = slug.split('@').next().unwrap_or_default();
+    let slug = AudienceSlug::parse(slug_text)?;
+    let Some(a) = store.audience_by_slug(&slug).await? else {
+        eprintln!(
+            "no audience {slug}@{} (see `verteiler audience list`)",
+            config.organisation.list_domain
+        );
+        return Ok(ExitCode::FAILURE);
+    };
+    let unit = store
+        .unit_by_id(a.unit_id)
+        .await?
+        .context("the audience's unit is gone")?;
+    let scope = store
+        .unit_by_id(a.scope_unit_id)
+        .await?
+        .context("the audience's scope unit is gone")?;
+    let count = store.count(&a).await?;
+    let outside = store.count_outside_scope(&a).await?;
+    let list = |v: Vec<&str>| {
+        if v.is_empty() {
+            "-".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    println!(
+        "{}@{}  \"{}\"",
+        a.slug, config.organisation.list_domain, a.name
+    );
+    match &a.deactivation {
+        None => println!("  state:              active"),
+        Some(d) => println!(
+            "  state:              DEACTIVATED{} by {} at {}",
+            if d.by_import {
+                " (its unit left the export)"
+            } else {
+                ""
+            },
+            d.by,
+            super::audit::utc(d.at)
+        ),
+    }
+    println!(
+        "  made by:            {}",
+        a.template_id
+            .as_deref()
+            .map_or("hand".to_string(), |t| format!("template {t}"))
+    );
+    let aliases = store.aliases_of(a.id).await?;
+    if !aliases.is_empty() {
+        println!("  also reached at:    {}", aliases.join(", "));
+    }
+    if let Some(address) = &a.sender_address {
+        println!("  official sender:    {address} (its senders may write From: it)");
+    }
+    println!("  kind:               {}", a.kind);
+    println!(
+        "  reaches:            {} of {} ({}){}",
+        match a.role_function {
+            Some(f) => format!("holders of {f}"),
+            None => "members".into(),
+        },
+        unit.name,
+        unit.code,
+        if a.include_subunits {
+            " and all its sub-units"
+        } else {
+            ""
+        }
+    );
+    println!("  scope:              {} ({})", scope.name, scope.code);
+    println!("  category:           {}", a.category);
+    println!(
+        "  senders:            {}",
+        list(
+            a.allowed_sender_functions
+                .iter()
+                .map(|f| f.as_str())
+                .collect()
+        )
+    );
+    println!(
+        "  channels:           {}",
+        list(a.channels.iter().map(|c| c.as_str()).collect())
+    );
+    println!(
+        "  approval:           {}",
+        match a.approval {
+            verteiler_store::ApprovalSetting::Never => "never".to_string(),
+            verteiler_store::ApprovalSetting::Always => format!(
+                "always, {} approval(s) by {}",
+                a.approvals_needed,
+                list(a.approver_functions.iter().map(|f| f.as_str()).collect())
+            ),
+            verteiler_store::ApprovalSetting::AboveRecipients(n) => format!(
+                "above {n} recipients, {} approval(s) by {}",
+                a.approvals_needed,
+                list(a.approver_functions.iter().map(|f| f.as_str()).collect())
+            ),
+        }
+    );
+    let limit = |v: Option<u64>| v.map_or("organisation default".to_string(), |v| v.to_string());
+    println!("  max recipients:     {}", limit(a.max_recipients));
+    println!("  max message bytes:  {}", limit(a.max_message_bytes));
+    println!("  reply mode:         {}", a.reply_mode);
+    println!("  visible To/Cc:      {}", a.visible_recipients_mode);
+    println!(
+        "  usual size:         {}",
+        a.usual_size
+            .map_or("not learned yet".into(), |v| v.to_string())
+    );
+    println!("  resolves to:        {count} recipients");
+    if outside > 0 {
+        println!("  OUTSIDE SCOPE:      {outside} recipients — sends will be refused until the definition is fixed");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves the whole audience as a send would and prints the totals per channel.
+async fn resolve(store: &Store, config: &Config, slug: &str) -> anyhow::Result<ExitCode> {
+    let Some(a) = find(store, config, slug).await? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let shown = CliProgress::start("audience resolve");
+    let started = std::time::Instant::now();
+    let mut totals = ChannelTotals::default();
+    // Without a total: counting first would be a second pass over the whole audience, and
+    // resolving it is what this command measures.
+    let mut counter = shown.progress().counter(RESOLVE, None);
+    let mut batches = std::pin::pin!(store.resolve(&a));
+    while let Some(batch) = batches.try_next().await? {
+        for r in &batch {
+            totals.count(r, a.category);
+        }
+        counter.add(batch.len() as u64);
+    }
+    counter.finish();
+    let elapsed = started.elapsed();
+    shown.finish();
+    println!(
+        "{}@{}: {} recipients ({} by email, {} by SMS, {} by post) resolved in {:.3} s",
+        a.slug,
+        config.organisation.list_domain,
+        totals.all,
+        totals.email,
+        totals.sms,
+        totals.post,
+        elapsed.as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The audience a slug or list address names; prints why when there is none.

@@ -3,26 +3,34 @@
 use super::open_store;
 use crate::cli::ImportCommand;
 use crate::config::Config;
+use crate::progress::CliProgress;
 use std::process::ExitCode;
 use verteiler_store::import::{ImportOptions, ImportReport, Refusal};
+
+/// Exit codes besides 0 (all written) and 1 (could not run), as `import --help` documents.
+const EXIT_REFUSED: u8 = 3;
+const EXIT_SKIPPED_ROWS: u8 = 4;
 
 pub async fn import(config: &Config, cmd: ImportCommand) -> anyhow::Result<ExitCode> {
     let store = open_store(config).await?;
     let base = import_options(config);
-    let (what, report, options) = match cmd {
+    let what = match &cmd {
+        ImportCommand::Units(_) => "units",
+        ImportCommand::Members(_) => "members",
+    };
+    let shown = CliProgress::start(&format!("import {what}"));
+    let (report, options) = match cmd {
         ImportCommand::Units(args) => {
             let options = ImportOptions {
                 dry_run: args.dry_run,
                 skip_invalid: args.skip_invalid,
                 full: args.full,
                 allow_large_change: args.allow_large_change,
+                encoding: args.encoding,
+                progress: shown.progress(),
                 ..base
             };
-            (
-                "units",
-                store.import_units(&args.file, &options).await?,
-                options,
-            )
+            (store.import_units(&args.file, &options).await, options)
         }
         ImportCommand::Members(args) => {
             let options = ImportOptions {
@@ -30,21 +38,29 @@ pub async fn import(config: &Config, cmd: ImportCommand) -> anyhow::Result<ExitC
                 skip_invalid: args.skip_invalid,
                 full: args.full,
                 allow_large_change: args.allow_large_change,
+                encoding: args.encoding,
+                progress: shown.progress(),
                 ..base
             };
-            (
-                "members",
-                store.import_members(&args.file, &options).await?,
-                options,
-            )
+            (store.import_members(&args.file, &options).await, options)
         }
     };
+    shown.finish();
+    let report = report?;
     print_report(what, &report, &options);
-    Ok(if report.refusal.is_some() {
-        ExitCode::FAILURE
+    Ok(exit_code(&report))
+}
+
+/// 3 when nothing was written because of the file (or would not be, on a dry run), 4 when
+/// rows were left out, 0 when every row is in.
+fn exit_code(report: &ImportReport) -> ExitCode {
+    if report.refusal.is_some() {
+        ExitCode::from(EXIT_REFUSED)
+    } else if report.bad_rows() > 0 {
+        ExitCode::from(EXIT_SKIPPED_ROWS)
     } else {
         ExitCode::SUCCESS
-    })
+    }
 }
 
 /// The sync-safety limit and phone region of every import, from the CLI or the portal.
@@ -68,7 +84,7 @@ fn print_report(what: &str, report: &ImportReport, options: &ImportOptions) {
         report.created,
         report.updated,
         report.unchanged,
-        report.errors.len(),
+        report.bad_rows(),
         if options.full {
             format!(", {} marked as left", report.marked_left)
         } else {
@@ -128,10 +144,10 @@ fn print_report(what: &str, report: &ImportReport, options: &ImportOptions) {
         super::list_report::print_unit_changes(report, options);
     }
     println!();
+    let bad = report.bad_rows();
     match (&report.refusal, report.written) {
         (Some(Refusal::InvalidRows), _) => println!(
-            "nothing was written: {} bad row(s). Fix them, or pass --skip-invalid to import the good rows only.",
-            report.errors.len()
+            "nothing was written: {bad} bad row(s). Fix them, or pass --skip-invalid to import the good rows only."
         ),
         (Some(Refusal::LargeChange), _) => println!(
             "nothing was written: this import changes more than the sync-safety limit allows (see above). \
@@ -141,7 +157,15 @@ fn print_report(what: &str, report: &ImportReport, options: &ImportOptions) {
             "nothing was written: list addresses clash (see above). Rename one of the units in \
              the membership database, or change the template's slug in the configuration."
         ),
+        (None, true) if bad > 0 => println!(
+            "{what} imported, but {bad} of {} rows were skipped as bad (listed above) and not written.",
+            report.rows
+        ),
         (None, true) => println!("{what} imported."),
+        (None, false) if bad > 0 => println!(
+            "dry run: nothing was written; {bad} of {} rows would be skipped as bad.",
+            report.rows
+        ),
         (None, false) => println!("dry run: nothing was written."),
     }
 }

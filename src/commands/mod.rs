@@ -42,8 +42,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Demo(args) => {
             let store = open_store(&loaded.config).await?;
-            let logins =
-                crate::demo::create(&store, &loaded.config, args.members, args.seed).await?;
+            let shown = crate::progress::CliProgress::start("demo");
+            let logins = crate::demo::create(
+                &store,
+                &loaded.config,
+                args.members,
+                args.seed,
+                &shown.progress(),
+            )
+            .await?;
+            shown.finish();
             crate::demo::print_logins(&logins, &loaded.config);
             Ok(ExitCode::SUCCESS)
         }

@@ -16,6 +16,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use verteiler_policies::{AudienceKind, AudienceSlug, Category, EmailAddress};
 use verteiler_store::import::ImportOptions;
+use verteiler_store::progress::Progress;
 use verteiler_store::{NewAudience, Store};
 
 use tree::FIXED;
@@ -52,18 +53,27 @@ fn logins() -> Vec<Login> {
 pub async fn ensure(store: &Store, config: &Config) -> anyhow::Result<Vec<Login>> {
     if store.directory_counts().await?.units == 0 {
         println!("verteiler: creating the demo organisation ({DEFAULT_MEMBERS} members) …");
-        create(store, config, DEFAULT_MEMBERS, DEFAULT_SEED).await
+        create(
+            store,
+            config,
+            DEFAULT_MEMBERS,
+            DEFAULT_SEED,
+            &Progress::none(),
+        )
+        .await
     } else {
         Ok(logins())
     }
 }
 
-/// Generates and imports the demo organisation into an empty database.
+/// Generates and imports the demo organisation into an empty database; the imports report
+/// to `progress`.
 pub async fn create(
     store: &Store,
     config: &Config,
     members: u32,
     seed: u64,
+    progress: &Progress,
 ) -> anyhow::Result<Vec<Login>> {
     let counts = store.directory_counts().await?;
     if counts.members_active + counts.members_left > 0 || counts.units > 0 {
@@ -80,6 +90,7 @@ pub async fn create(
         allow_large_change: true,
         default_region: config.organisation.default_region.clone(),
         lists: config.list_rules(),
+        progress: progress.clone(),
         ..ImportOptions::default()
     };
     let report = store.import_units(&units_csv, &options).await?;

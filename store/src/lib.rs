@@ -28,6 +28,7 @@ pub mod notices;
 mod own_sends;
 mod portal_auth;
 mod postal;
+pub mod progress;
 mod resolve;
 mod self_service;
 mod sendable;

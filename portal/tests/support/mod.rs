@@ -38,6 +38,8 @@ pub struct Org {
     pub oldenfelde: i64,
     /// Where `/admin/import` keeps uploads.
     pub uploads: tempfile::TempDir,
+    /// The portal's import settings (their jobs and turn are shared with the router's).
+    pub imports: ImportSettings,
 }
 
 impl Org {
@@ -148,12 +150,13 @@ pub async fn org_with_first_name(first_name: &str) -> Org {
         portal_base_url: BASE.into(),
     };
     let uploads = tempfile::tempdir().unwrap();
+    let imports = ImportSettings::new(ImportOptions::default());
     let app = router(AppState::new(
         store.clone(),
         PortalSettings::new(BASE)
             .with_approvals(approvals)
             .with_upload_dir(uploads.path())
-            .with_imports(ImportSettings::new(ImportOptions::default())),
+            .with_imports(imports.clone()),
     ));
     Org {
         db,
@@ -166,6 +169,7 @@ pub async fn org_with_first_name(first_name: &str) -> Org {
         newsletter,
         oldenfelde,
         uploads,
+        imports,
     }
 }
 

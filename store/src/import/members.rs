@@ -3,6 +3,7 @@
 use super::csv_file::{CsvFile, CsvRow};
 use super::plan::{ChangePlan, Existing};
 use super::{ImportError, ImportOptions, ImportReport, Refusal, RowError};
+use crate::progress::phase;
 use crate::sql::Placeholders;
 use crate::Backend;
 use crate::{now_ms, Store};
@@ -208,11 +209,12 @@ impl Store {
             .into_iter()
             .map(|u| (u.code, u.id))
             .collect();
-        let mut plan = ChangePlan::load(self).await?;
+        // Opened first: a file in the wrong encoding is refused before anything else is read.
+        let mut file = CsvFile::open(path, REQUIRED, options, phase::CHECK_ROWS)?;
+        let mut plan = ChangePlan::load(self, &options.progress).await?;
         let mut report = ImportReport::default();
 
         // Pass 1: validate and plan.
-        let mut file = CsvFile::open(path, REQUIRED)?;
         let mut first_line: HashMap<String, u64> = HashMap::new();
         while let Some(row) = file.next_counted(&mut report) {
             let external_id = row.get(&file, "external_id").to_string();
@@ -258,7 +260,7 @@ impl Store {
             sqlx::query(IMPORT_CACHE).execute(&mut *conn).await?;
         }
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        let mut file = CsvFile::open(path, REQUIRED)?;
+        let mut file = CsvFile::open(path, REQUIRED, options, phase::WRITE_ROWS)?;
         let mut batch = Vec::with_capacity(WRITE_BATCH);
         let mut seen_bad = Vec::new();
         // Pass 1 reported repeated ids; pass 2 writes only the first row of each.

@@ -1,16 +1,19 @@
 //! Importing the membership database's exports: the unit tree first, then the members.
 //!
 //! Exports from real membership databases and spreadsheet programs carry a byte-order mark,
-//! `;` separators, CRLF line ends, quoted fields and every kind of faulty row. The importer reads
+//! `;` separators, CRLF line ends, quoted fields, Windows-1252 instead of UTF-8 and every kind
+//! of faulty row. The importer reads
 //! the good rows, names every faulty one with its line number, and by default writes nothing
 //! when any row is bad. A member import is planned before it is written, so that an export that
 //! would empty or flood the audiences is refused (see [`ImportOptions::allow_large_change`]).
 
 mod csv_file;
+mod encoding;
 mod members;
 mod plan;
 mod units;
 
+pub use encoding::Encoding;
 pub use members::{MemberRow, MEMBER_COLUMNS};
 pub use plan::UnitChange;
 pub use units::UNIT_COLUMNS;
@@ -36,6 +39,10 @@ pub struct ImportOptions {
     pub default_region: String,
     /// The list templates a units import keeps the lists in step with.
     pub lists: crate::lists::ListRules,
+    /// The character encoding of the file.
+    pub encoding: Encoding,
+    /// Where the import reports how far it is (rows checked, rows written).
+    pub progress: crate::progress::Progress,
 }
 
 impl Default for ImportOptions {
@@ -49,6 +56,8 @@ impl Default for ImportOptions {
             change_slack: 5,
             default_region: "DE".into(),
             lists: crate::lists::ListRules::none(),
+            encoding: Encoding::Utf8,
+            progress: crate::progress::Progress::none(),
         }
     }
 }
@@ -107,6 +116,16 @@ pub struct ImportReport {
     pub written: bool,
 }
 
+impl ImportReport {
+    /// Rows with at least one error: the rows a `skip_invalid` import leaves out.
+    pub fn bad_rows(&self) -> u64 {
+        let mut lines: Vec<u64> = self.errors.iter().map(|e| e.line).collect();
+        lines.sort_unstable();
+        lines.dedup();
+        lines.len() as u64
+    }
+}
+
 /// The file could not be read at all (as opposed to single bad rows).
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -121,6 +140,22 @@ pub enum ImportError {
         missing: String,
         found: String,
     },
+    #[error(
+        "{path} is not UTF-8 text: line {line} holds the byte 0x{byte:02X} (at byte offset {offset} of \
+         the file). Spreadsheet programs on Windows save CSV as Windows-1252: import it with \
+         --encoding windows-1252, or save it as \"CSV UTF-8\". Nothing was written."
+    )]
+    NotUtf8 {
+        path: String,
+        line: u64,
+        offset: u64,
+        byte: u8,
+    },
+    #[error(
+        "{path} is UTF-8 text, not Windows-1252: read as Windows-1252 every umlaut would be garbled. \
+         Import it with --encoding utf-8 (the default). Nothing was written."
+    )]
+    IsUtf8 { path: String },
     #[error("{path}: line {line}: {reason}")]
     Malformed {
         path: String,

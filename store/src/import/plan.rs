@@ -6,6 +6,7 @@
 
 use super::members::MemberRow;
 use super::{ImportOptions, ImportReport, Refusal};
+use crate::progress::{phase, Progress};
 use crate::{Store, StoreError};
 use futures::TryStreamExt;
 use serde::Serialize;
@@ -68,7 +69,7 @@ pub(super) struct ChangePlan {
 }
 
 impl ChangePlan {
-    pub async fn load(store: &Store) -> Result<ChangePlan, StoreError> {
+    pub async fn load(store: &Store, progress: &Progress) -> Result<ChangePlan, StoreError> {
         // Streamed row by row: holding 400,000 decoded rows at once would triple the memory.
         let mut rows = sqlx::query(
             "SELECT m.id, m.external_id, m.import_fingerprint, m.status, \
@@ -77,10 +78,13 @@ impl ChangePlan {
         )
         .fetch(&store.pool);
         let mut existing = HashMap::new();
+        let mut counter = progress.counter(phase::LOAD_MEMBERS, None);
         while let Some(row) = rows.try_next().await? {
             let (external_id, member) = Existing::from_row(&row)?;
             existing.insert(external_id, member);
+            counter.add(1);
         }
+        counter.finish();
         drop(rows);
         let mut members_per_unit = HashMap::new();
         for e in existing.values().filter(|e| e.active) {

@@ -8,6 +8,7 @@
 use super::csv_file::CsvFile;
 use super::{ImportError, ImportOptions, ImportReport, Refusal, RowError};
 use crate::lists::{sync_lists, too_many_list_changes};
+use crate::progress::phase::CHECK_ROWS;
 use crate::{now_ms, Store};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -43,7 +44,7 @@ impl Store {
         path: &Path,
         options: &ImportOptions,
     ) -> Result<ImportReport, ImportError> {
-        let mut file = CsvFile::open(path, &["code", "name", "kind"])?;
+        let mut file = CsvFile::open(path, &["code", "name", "kind"], options, CHECK_ROWS)?;
         let existing = self.stored_units().await?;
         let mut report = ImportReport::default();
         let mut rows = read_rows(&mut file, &mut report);
