@@ -85,11 +85,16 @@ fn documented_defaults_mention_every_key() {
     }
 }
 
+/// Keys of `[[array]]` entries (the list templates) are explained once, above the first entry.
 #[test]
 fn every_documented_key_has_a_comment_line_above_it() {
     let lines: Vec<&str> = Config::documented_defaults().lines().collect();
+    let mut in_array = false;
     for (i, line) in lines.iter().enumerate() {
-        if line.contains(" = ") && !line.starts_with('#') {
+        if line.starts_with('[') {
+            in_array = line.starts_with("[[");
+        }
+        if line.contains(" = ") && !line.starts_with('#') && !in_array {
             assert!(
                 i > 0 && lines[i - 1].starts_with("# "),
                 "line {} has no comment: {line}",
@@ -106,4 +111,30 @@ fn rendered_config_loads_back_unchanged() {
     c.delivery.relay.host = "smtp.example.org".into();
     c.organisation.default_language = Language::En;
     assert_eq!(Config::from_toml_str(&c.render_effective()).unwrap(), c);
+}
+
+#[test]
+fn every_template_key_is_explained_above_the_templates() {
+    let text = Config::documented_defaults();
+    let explained = text
+        .split("\n[[lists.templates]]")
+        .next()
+        .expect("the templates section");
+    let template: toml::Table = toml::from_str(
+        &toml::to_string(&TemplateConfig {
+            role: Some("board".into()),
+            approval_above: Some(1),
+            max_recipients: Some(1),
+            sender_address: Some("a@example.org".into()),
+            ..TemplateConfig::default()
+        })
+        .unwrap(),
+    )
+    .unwrap();
+    for key in template.keys() {
+        assert!(
+            explained.contains(&format!("#   {key} ")),
+            "{key} is not explained above [[lists.templates]]"
+        );
+    }
 }

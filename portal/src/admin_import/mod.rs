@@ -10,6 +10,7 @@
 //! directory does not keep a request open for half a minute.
 
 mod jobs;
+mod list_changes;
 mod report;
 
 use crate::admin::{actor, require_admin};
@@ -222,7 +223,7 @@ pub async fn upload(
                 ([file], Some((kind, encoding))) if file.size > 0 => {
                     let options = ImportOptions {
                         dry_run: true,
-                        full: kind == ExportKind::Members && form.has("full"),
+                        full: form.has("full"),
                         encoding,
                         ..settings.options.clone()
                     };
@@ -261,7 +262,7 @@ pub async fn confirm(
     };
     let options = ImportOptions {
         dry_run: false,
-        full: kind == ExportKind::Members && form.full.is_some(),
+        full: form.full.is_some(),
         skip_invalid: form.skip_invalid.is_some(),
         allow_large_change: form.allow_large_change.is_some(),
         encoding,

@@ -31,6 +31,7 @@ pub(super) fn report_page(
             (safety(frame, report, request))
         }
         (rows(frame, report, request))
+        (super::list_changes::unit_and_list_changes(frame, report))
         (outcome(frame, report, request))
     }
 }
@@ -166,6 +167,7 @@ fn outcome(frame: &Frame<'_>, report: &ImportReport, request: &JobRequest) -> Ma
     let refused_key = match (&report.refusal, options.dry_run) {
         (Some(Refusal::InvalidRows), false) => Some("import_refused_rows"),
         (Some(Refusal::LargeChange), false) => Some("import_refused_large"),
+        (Some(Refusal::ListClash), _) => Some("import_refused_clash"),
         _ => None,
     };
     html! {
