@@ -106,6 +106,9 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
             retry_first: std::time::Duration::from_secs(config.delivery.retry_first_secs.into()),
             retry_max: std::time::Duration::from_secs(config.delivery.retry_max_secs.into()),
             max_age: std::time::Duration::from_secs(config.delivery.max_age_secs.into()),
+            approval_window: std::time::Duration::from_secs(
+                config.limits.approval_window_hours * 3600,
+            ),
             pacing: PacingLimits {
                 per_second: NonZeroU32::new(config.delivery.max_per_second),
                 per_domain_per_second: NonZeroU32::new(config.delivery.per_domain_per_second),

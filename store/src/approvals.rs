@@ -147,22 +147,22 @@ pub enum StopOutcome {
 }
 
 /// The held send with the submission behind it.
-struct Pending {
-    send_id: i64,
-    submission_id: i64,
-    audience_id: Option<i64>,
-    address: String,
-    state: String,
-    recipients: u64,
-    reasons: String,
-    approvals_needed: u64,
-    created_at: i64,
-    expires_at: Option<i64>,
-    sender_member_id: i64,
-    subject: String,
-    content_hash: String,
-    message_facts: Option<String>,
-    preview: Option<String>,
+pub(crate) struct Pending {
+    pub(crate) send_id: i64,
+    pub(crate) submission_id: i64,
+    pub(crate) audience_id: Option<i64>,
+    pub(crate) address: String,
+    pub(crate) state: String,
+    pub(crate) recipients: u64,
+    pub(crate) reasons: String,
+    pub(crate) approvals_needed: u64,
+    pub(crate) created_at: i64,
+    pub(crate) expires_at: Option<i64>,
+    pub(crate) sender_member_id: i64,
+    pub(crate) subject: String,
+    pub(crate) content_hash: String,
+    pub(crate) message_facts: Option<String>,
+    pub(crate) preview: Option<String>,
 }
 
 const PENDING: &str = "SELECT s.id, s.submission_id, s.audience_id, s.address, s.state, s.recipients, \
@@ -215,7 +215,7 @@ fn window_hours(pending: &Pending) -> u64 {
 
 /// Moves a held send to `state` (or only touches it, for `held`) in `tx`, which locks the row
 /// on PostgreSQL and the database on SQLite. `false`: it is no longer held, nothing changed.
-async fn take_held(
+pub(crate) async fn take_held(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     send_id: i64,
     state: &str,
@@ -233,7 +233,7 @@ async fn take_held(
 }
 
 /// An audit entry about `pending` by `actor`, or by the system when `actor` is `None`.
-fn about(action: &'static str, actor: Option<&Actor>, pending: &Pending) -> AuditEvent {
+pub(crate) fn about(action: &'static str, actor: Option<&Actor>, pending: &Pending) -> AuditEvent {
     let event = match actor {
         Some(a) => AuditEvent::new(action, a.label.clone()).by_member(a.member_id),
         None => AuditEvent::new(action, "system"),
@@ -243,13 +243,13 @@ fn about(action: &'static str, actor: Option<&Actor>, pending: &Pending) -> Audi
         .send(pending.send_id)
 }
 
-fn parse_grants(json: &str) -> Vec<RoleGrant> {
+pub(crate) fn parse_grants(json: &str) -> Vec<RoleGrant> {
     // Unreadable grants count as none: an approval that cannot be checked does not count.
     serde_json::from_str(json).unwrap_or_default()
 }
 
 impl Store {
-    async fn pending(&self, send_id: i64) -> Result<Option<Pending>, StoreError> {
+    pub(crate) async fn pending(&self, send_id: i64) -> Result<Option<Pending>, StoreError> {
         let row = sqlx::query(&format!("{PENDING} WHERE s.id = $1"))
             .bind(send_id)
             .fetch_optional(&self.pool)
@@ -288,7 +288,7 @@ impl Store {
     }
 
     /// The engine's facts for deciding a held send again, without approvals.
-    async fn facts_again(
+    pub(crate) async fn facts_again(
         &self,
         pending: &Pending,
         settings: &ApprovalSettings,
@@ -761,7 +761,7 @@ impl Store {
                 sqlx::query(
                     "UPDATE sends SET state = 'scheduled', decision = 'release', reasons = '[]', \
                      approvals_needed = 0, rewrite_to = $1, release_at = $2, updated_at = $3, \
-                     recipients = $5 WHERE id = $4",
+                     decided_at = $3, recipients = $5 WHERE id = $4",
                 )
                 .bind(*headers == HeaderTreatment::RewriteToRecipient)
                 .bind(release_at)
@@ -1051,7 +1051,7 @@ impl Store {
     }
 
     /// Writes a notice to the sender of `pending` in `tx`, in their language.
-    async fn notify_sender(
+    pub(crate) async fn notify_sender(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         pending: &Pending,

@@ -14,6 +14,7 @@ mod credentials;
 mod db;
 mod delivery;
 mod directory;
+mod expansion_guard;
 mod fact_cache;
 mod facts;
 mod group_commit;
@@ -53,6 +54,7 @@ pub use delivery::{
     DeliveryTotals, DueSend, Expansion, QueueOverview, SendContent,
 };
 pub use directory::{DirectoryCounts, NewMember, NewRole, NewUnit, Unit};
+pub use expansion_guard::ExpansionSettings;
 pub use fact_cache::FACT_CACHE_TTL;
 pub use facts::{SenderProfile, Submission};
 pub use group_commit::{SubmissionWriter, MAX_GROUP};

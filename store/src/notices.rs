@@ -183,6 +183,33 @@ pub fn expired(audience: &str, subject: &str, hours: u64, link: &str, lang: Lang
     }
 }
 
+/// To the sender: a send accepted earlier was stopped when its copies were about to be made,
+/// because its list changed meanwhile (`reasons`: the engine's sentences, joined).
+pub fn stopped_before_delivery(
+    audience: &str,
+    subject: &str,
+    reasons: &str,
+    link: &str,
+    lang: Lang,
+) -> Notice {
+    match lang {
+        Lang::De => (
+            format!("[{audience}] Nicht verschickt: {subject}"),
+            format!(
+                "Ihre Nachricht an \"{audience}\" war angenommen, wurde aber vor dem Versand gestoppt; \
+                 was noch nicht hinausgegangen war, wird nicht mehr verschickt.\n\n{reasons}\n\n{link}\n"
+            ),
+        ),
+        Lang::En => (
+            format!("[{audience}] Not sent: {subject}"),
+            format!(
+                "Your message to \"{audience}\" was accepted but stopped before delivery; \
+                 whatever had not gone out yet will not be sent.\n\n{reasons}\n\n{link}\n"
+            ),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
