@@ -394,6 +394,24 @@ pub enum AudienceCommand {
         /// The audience's slug (the part before @ of its list address).
         slug: String,
     },
+    /// A list's usual size — the median recipients of its last ten completed sends, which the
+    /// blast-radius rule compares every send with — and the sends it was learned from.
+    ///
+    /// With --reset an organisation admin makes it unknown again (audited, before → after):
+    /// only sends completed from then on count, e.g. after a list was redefined on purpose.
+    ///   verteiler audience usual-size oldenfelde
+    ///   verteiler audience usual-size oldenfelde --reset --as aylin.kaya@example.org
+    #[command(verbatim_doc_comment)]
+    UsualSize {
+        /// The audience's slug (the part before @ of its list address).
+        slug: String,
+        /// Forget the usual size (needs --as).
+        #[arg(long, requires = "admin")]
+        reset: bool,
+        /// Who resets it: the email address of an organisation admin.
+        #[arg(long = "as", value_name = "EMAIL", requires = "reset")]
+        admin: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

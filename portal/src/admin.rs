@@ -255,6 +255,7 @@ fn policy_page(
     org: &OrgLimits,
     form: &PolicyForm,
     message: Option<Markup>,
+    usual_size: Markup,
 ) -> Markup {
     let lang = frame.lang.policies();
     let slug = audience.slug.as_str();
@@ -303,6 +304,7 @@ fn policy_page(
             }
             button type="submit" { (frame.t("admin_save")) }
         }
+        (usual_size)
         p { a href="/admin/audiences" { (frame.t("admin_audiences_title")) } }
     };
     layout(frame, &audience.name, body)
@@ -335,9 +337,10 @@ pub async fn audience(
     };
     let frame = member.frame();
     let form = current_form(&audience);
+    let usual = crate::admin_usual_size::section(&state, &frame, &audience).await;
     respond(
         StatusCode::OK,
-        policy_page(&frame, &audience, &org_limits(&state), &form, None),
+        policy_page(&frame, &audience, &org_limits(&state), &form, None, usual),
     )
 }
 
@@ -406,9 +409,10 @@ pub async fn save_audience(
         Ok(c) => c,
         Err(key) => {
             let message = html! { p class="error" role="alert" { (frame.t(key)) } };
+            let usual = crate::admin_usual_size::section(&state, &frame, &audience).await;
             return respond(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                policy_page(&frame, &audience, &org, &form, Some(message)),
+                policy_page(&frame, &audience, &org, &form, Some(message), usual),
             );
         }
     };
@@ -434,9 +438,17 @@ pub async fn save_audience(
                 Ok(None) => return not_found(&frame),
                 Err(e) => return internal_error(member.lang, &e),
             };
+            let usual = crate::admin_usual_size::section(&state, &frame, &now).await;
             respond(
                 StatusCode::OK,
-                policy_page(&frame, &now, &org, &current_form(&now), Some(message)),
+                policy_page(
+                    &frame,
+                    &now,
+                    &org,
+                    &current_form(&now),
+                    Some(message),
+                    usual,
+                ),
             )
         }
         Ok(None) => not_found(&frame),

@@ -10,6 +10,7 @@ mod account;
 mod admin;
 mod admin_import;
 mod admin_units;
+mod admin_usual_size;
 mod audiences;
 mod compose;
 mod contact;
@@ -249,6 +250,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/admin/audiences/{slug}",
             get(admin::audience).post(admin::save_audience),
+        )
+        .route(
+            "/admin/audiences/{slug}/usual-size/reset",
+            post(admin_usual_size::reset),
         )
         .route("/audiences", get(audiences::list))
         .route("/audiences/{slug}", get(audiences::page))

@@ -28,7 +28,7 @@ fn lang(config: &Config) -> Lang {
 }
 
 /// The member behind `--as`, or a message saying why there is none.
-async fn actor(store: &Store, address: &str) -> anyhow::Result<Result<Actor, String>> {
+pub(super) async fn actor(store: &Store, address: &str) -> anyhow::Result<Result<Actor, String>> {
     let email = match EmailAddress::parse(address) {
         Ok(e) => e,
         Err(e) => return Ok(Err(format!("--as {address}: {e}"))),

@@ -701,7 +701,8 @@ impl Store {
             .map_err(StoreError::from)
     }
 
-    /// Marks sends whose every delivery has an outcome as complete; returns how many.
+    /// Marks sends whose every delivery has an outcome as complete, and learns the usual size
+    /// of their lists from them ([`crate::usual_size`]); returns how many completed.
     pub async fn complete_finished_sends(&self) -> Result<u64, StoreError> {
         const FINISHED: &str = "state = 'sending' AND NOT EXISTS \
             (SELECT 1 FROM deliveries d WHERE d.send_id = sends.id AND d.state = 'queued')";
@@ -714,13 +715,23 @@ impl Store {
         if any.is_none() {
             return Ok(0);
         }
-        let done = sqlx::query(&format!(
-            "UPDATE sends SET state = 'complete', updated_at = $1 WHERE {FINISHED}"
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let done: Vec<(i64, Option<i64>)> = sqlx::query_as(&format!(
+            "UPDATE sends SET state = 'complete', updated_at = $1, completed_at = $1, \
+             usual_size_epoch = (SELECT a.usual_size_epoch FROM audiences a \
+               WHERE a.id = sends.audience_id) \
+             WHERE {FINISHED} RETURNING id, audience_id"
         ))
-        .bind(now_ms())
-        .execute(&self.pool)
+        .bind(now)
+        .fetch_all(&mut *tx)
         .await?;
-        Ok(done.rows_affected())
+        let learned = crate::usual_size::learn(&mut tx, self.backend, &done, now).await?;
+        tx.commit().await?;
+        if learned {
+            self.facts_changed();
+        }
+        Ok(done.len() as u64)
     }
 
     /// Delivery totals of one send.

@@ -39,6 +39,7 @@ mod statement;
 mod submissions;
 pub mod testing;
 mod unsubscribe;
+mod usual_size;
 
 pub use admin::{AudiencePolicyChange, RoleHolder};
 pub use approvals::{
@@ -76,3 +77,4 @@ pub use submissions::{
     SubmissionRecord,
 };
 pub use unsubscribe::{UnsubscribeOutcome, UnsubscribePreview};
+pub use usual_size::{lower_median, CountedSend, UsualSize, USUAL_SIZE_SENDS};
