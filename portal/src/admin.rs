@@ -75,6 +75,7 @@ pub async fn overview(State(state): State<AppState>, member: Member) -> Response
         Ok(v) => v,
         Err(e) => return internal_error(member.lang, &e),
     };
+    let breaker_holds = crate::admin_breaker::section(&state, &frame).await;
     let body = html! {
         h2 { (frame.t("admin_delivery")) }
         @match &pause {
@@ -100,6 +101,7 @@ pub async fn overview(State(state): State<AppState>, member: Member) -> Response
             }
         }
         (limits_section(&frame, &org_limits(&state), volume.org_recipients_last_hour))
+        (breaker_holds)
         h2 { (frame.t("admin_chain")) }
         @match &chain.broken {
             None => p class="wrap" { (frame.lang.text_with("admin_chain_ok", &[("entries", &format_count(chain.entries, frame.lang.policies())), ("hash", &chain.head_hash)])) },
@@ -183,8 +185,9 @@ pub async fn resume(
     if let Err(r) = require_admin(&state, &member).await {
         return r;
     }
+    // Sends the circuit breaker holds stay held; the overview lists them for release.
     match state.store.resume_delivery(&actor(&member)).await {
-        Ok(()) => see_other("/admin", vec![]),
+        Ok(_) => see_other("/admin", vec![]),
         Err(e) => internal_error(member.lang, &e),
     }
 }

@@ -8,6 +8,7 @@
 
 mod account;
 mod admin;
+mod admin_breaker;
 mod admin_import;
 mod admin_units;
 mod admin_usual_size;
@@ -234,6 +235,11 @@ pub fn router(state: AppState) -> Router {
         .route("/admin", get(admin::overview))
         .route("/admin/pause", post(admin::pause))
         .route("/admin/resume", post(admin::resume))
+        .route("/admin/breaker/{id}/release", post(admin_breaker::release))
+        .route(
+            "/admin/breaker/release-all",
+            post(admin_breaker::release_all),
+        )
         .route("/admin/audit", get(admin::audit))
         .route(
             "/admin/import",

@@ -54,13 +54,18 @@ pub async fn held(config: &Config, cmd: HeldCommand) -> anyhow::Result<ExitCode>
                 println!("no send is waiting for approval");
             }
             for h in &held {
+                // The circuit breaker waits for an admin, whatever approvals say.
+                let waits_for = if h.reasons.iter().any(|r| r.code() == "org.circuit_breaker") {
+                    "CIRCUIT BREAKER: an admin releases (held release)".to_string()
+                } else {
+                    format!("{} more approval(s)", h.approvals_needed)
+                };
                 println!(
-                    "{:>6}  {}  from {}  {} recipients  {} more approval(s)  expires {}  \"{}\"",
+                    "{:>6}  {}  from {}  {} recipients  {waits_for}  expires {}  \"{}\"",
                     h.send_id,
                     h.audience,
                     h.sender,
                     format_count(h.recipients, lang),
-                    h.approvals_needed,
                     h.expires_at
                         .map_or_else(|| "never".into(), super::audit::utc),
                     h.subject
@@ -99,7 +104,7 @@ pub async fn held(config: &Config, cmd: HeldCommand) -> anyhow::Result<ExitCode>
                 .await?;
             match outcome {
                 ApprovalOutcome::Recorded { missing: 0 } => {
-                    println!("approval recorded; the send stays held until an administrator resumes sending");
+                    println!("approval recorded; the circuit breaker still holds the send until an organisation admin releases it (verteiler held release {send_id} --as ADMIN-EMAIL)");
                     Ok(ExitCode::SUCCESS)
                 }
                 ApprovalOutcome::Recorded { missing } => {
@@ -155,6 +160,11 @@ pub async fn held(config: &Config, cmd: HeldCommand) -> anyhow::Result<ExitCode>
                 lang,
             )
         }
+        HeldCommand::Release {
+            send_id,
+            breaker_all: _,
+            admin,
+        } => super::held_release::release(&store, &settings, send_id, &admin, lang).await,
         HeldCommand::Withdraw { send_id, sender } => {
             let actor = match actor(&store, &sender).await? {
                 Ok(a) => a,

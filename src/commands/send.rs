@@ -35,8 +35,17 @@ pub async fn send(config: &Config, cmd: SendCommand) -> anyhow::Result<ExitCode>
             Ok(ExitCode::SUCCESS)
         }
         SendCommand::ResumeAll { by } => {
-            store.resume_delivery(&by).await?;
+            let resumed = store.resume_delivery(&by).await?;
             println!("sending resumed");
+            if resumed.breaker_holds_waiting > 0 {
+                println!(
+                    "{} send(s) held by the circuit breaker still wait: resuming releases none of them.\n\
+                     See them with `verteiler held list`; an organisation admin releases them with \
+                     `verteiler held release ID --as ADMIN-EMAIL` (all: `--breaker-all`) or refuses one \
+                     with `verteiler held reject ID --as ADMIN-EMAIL --comment \"…\"`",
+                    resumed.breaker_holds_waiting
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         SendCommand::Show { send_id } => {

@@ -16,7 +16,7 @@ use sqlx::Row;
 use std::collections::hash_map::{Entry, HashMap};
 use verteiler_policies::{
     approval_validity, decide, effective_limits, Approval, ApprovalRefusal, Channel, ContentHash,
-    Decision, Facts, HeaderTreatment, Lang, MessageFacts, OrgLimits, Reason, RoleGrant,
+    Decision, Facts, Lang, MessageFacts, OrgLimits, Reason, RoleGrant,
 };
 
 /// What the approval operations take from the configuration.
@@ -33,7 +33,7 @@ pub struct ApprovalSettings {
 }
 
 impl ApprovalSettings {
-    fn link(&self, send_id: i64) -> String {
+    pub(crate) fn link(&self, send_id: i64) -> String {
         format!(
             "{}/held/{send_id}",
             self.portal_base_url.trim_end_matches('/')
@@ -163,11 +163,15 @@ pub(crate) struct Pending {
     pub(crate) content_hash: String,
     pub(crate) message_facts: Option<String>,
     pub(crate) preview: Option<String>,
+    /// The admin who lifted the circuit breaker for this send, if one did.
+    pub(crate) breaker_lifted_by: Option<i64>,
 }
 
-const PENDING: &str = "SELECT s.id, s.submission_id, s.audience_id, s.address, s.state, s.recipients, \
+const PENDING: &str =
+    "SELECT s.id, s.submission_id, s.audience_id, s.address, s.state, s.recipients, \
      s.reasons, s.approvals_needed, s.created_at, s.expires_at, sub.sender_member_id, sub.subject, \
-     sub.content_hash, sub.message_facts, sub.preview FROM sends s JOIN submissions sub ON sub.id = s.submission_id";
+     sub.content_hash, sub.message_facts, sub.preview, s.breaker_lifted_by \
+     FROM sends s JOIN submissions sub ON sub.id = s.submission_id";
 
 fn pending_from_row(r: &sqlx::any::AnyRow) -> Result<Pending, sqlx::Error> {
     Ok(Pending {
@@ -186,6 +190,7 @@ fn pending_from_row(r: &sqlx::any::AnyRow) -> Result<Pending, sqlx::Error> {
         content_hash: r.try_get("content_hash")?,
         message_facts: r.try_get("message_facts")?,
         preview: r.try_get("preview")?,
+        breaker_lifted_by: r.try_get("breaker_lifted_by")?,
     })
 }
 
@@ -241,6 +246,30 @@ pub(crate) fn about(action: &'static str, actor: Option<&Actor>, pending: &Pendi
     event
         .submission(pending.submission_id)
         .send(pending.send_id)
+}
+
+/// Every approval recorded for a send, read in `tx` (which holds the send locked).
+pub(crate) async fn recorded_approvals(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    send_id: i64,
+) -> Result<Vec<Approval>, StoreError> {
+    let recorded: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT approver_member_id, approver_roles, content_hash FROM approvals \
+         WHERE send_id = $1 AND verdict = 'approve' ORDER BY id",
+    )
+    .bind(send_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(recorded
+        .into_iter()
+        .filter_map(|(approver_id, roles, hash)| {
+            Some(Approval {
+                approver_id,
+                approver_roles: parse_grants(&roles),
+                content_hash: ContentHash::parse(&hash).ok()?,
+            })
+        })
+        .collect())
 }
 
 pub(crate) fn parse_grants(json: &str) -> Vec<RoleGrant> {
@@ -313,6 +342,8 @@ impl Store {
             )
             .await?;
         without_itself(&mut facts, pending, now);
+        // An admin's lift of the circuit breaker holds for every later decision of the send.
+        facts.circuit_breaker_lifted_by = pending.breaker_lifted_by;
         Ok(Some(facts))
     }
 
@@ -700,23 +731,7 @@ impl Store {
                 .map_or_else(|| "gone".to_string(), |p| p.state);
             return Ok(ApprovalOutcome::NotHeld { state });
         }
-        let recorded: Vec<(i64, String, String)> = sqlx::query_as(
-            "SELECT approver_member_id, approver_roles, content_hash FROM approvals \
-             WHERE send_id = $1 AND verdict = 'approve' ORDER BY id",
-        )
-        .bind(send_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        facts.approvals = recorded
-            .into_iter()
-            .filter_map(|(approver_id, roles, hash)| {
-                Some(Approval {
-                    approver_id,
-                    approver_roles: parse_grants(&roles),
-                    content_hash: ContentHash::parse(&hash).ok()?,
-                })
-            })
-            .collect();
+        facts.approvals = recorded_approvals(&mut tx, send_id).await?;
         if let Err(refusal) = approval_validity(&facts, &settings.limits, &approval) {
             tx.rollback().await?;
             self.audit(&[about("approval.refused", Some(actor), &pending).details(
@@ -755,22 +770,11 @@ impl Store {
             ];
         let outcome = match &decision {
             Decision::Release { headers } => {
-                let release_at = now + settings.undo_window_secs as i64 * 1000;
                 // The approvers confirmed today's count: expansion compares growth against it.
                 let recipients = facts.resolution.recipients;
-                sqlx::query(
-                    "UPDATE sends SET state = 'scheduled', decision = 'release', reasons = '[]', \
-                     approvals_needed = 0, rewrite_to = $1, release_at = $2, updated_at = $3, \
-                     decided_at = $3, recipients = $5 WHERE id = $4",
-                )
-                .bind(*headers == HeaderTreatment::RewriteToRecipient)
-                .bind(release_at)
-                .bind(now)
-                .bind(send_id)
-                .bind(recipients as i64)
-                .execute(&mut *tx)
-                .await?;
-                crate::submissions::add_org_volume(&mut tx, now, recipients).await?;
+                let release_at = self
+                    .schedule_released(&mut tx, send_id, *headers, recipients, now, settings)
+                    .await?;
                 let approvers: Vec<String> = {
                     let mut ids: Vec<i64> = facts.approvals.iter().map(|a| a.approver_id).collect();
                     ids.dedup();
@@ -827,40 +831,9 @@ impl Store {
                 }
             }
             Decision::Reject { reasons } => {
-                sqlx::query(
-                    "UPDATE sends SET state = 'rejected', decision = 'reject', reasons = $1 WHERE id = $2",
-                )
-                .bind(serde_json::to_string(reasons).unwrap_or_else(|_| "[]".into()))
-                .bind(send_id)
-                .execute(&mut *tx)
-                .await?;
-                events.push(about("send.rejected", None, &pending).details(
-                    serde_json::json!({ "reasons": reasons, "when": "decided again at approval" }),
-                ));
-                let lines_for = |lang: Lang| -> String {
-                    reasons
-                        .iter()
-                        .map(|r| r.text(lang))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                };
-                self.notify_sender(
-                    &mut tx,
-                    &pending,
-                    "submission.rejected",
-                    now,
-                    |audience, lang| {
-                        notices::rejected_by_approver(
-                            audience,
-                            &pending.subject,
-                            "verteiler",
-                            &lines_for(lang),
-                            &settings.link(send_id),
-                            lang,
-                        )
-                    },
-                )
-                .await?;
+                let when = "decided again at approval";
+                self.refuse_held(&mut tx, &pending, reasons, when, &mut events, now, settings)
+                    .await?;
                 ApprovalOutcome::Rejected {
                     reasons: reasons.clone(),
                 }
@@ -893,8 +866,14 @@ impl Store {
             });
         }
         let roles = self.role_grants(actor.member_id).await?;
-        // The same scope rules as approving: only somebody who could have approved may refuse.
-        if let Some(mut facts) = self.facts_again(&pending, settings, now).await? {
+        // The same scope rules as approving: only somebody who could have approved may refuse;
+        // a send the circuit breaker holds an organisation admin may refuse as well.
+        let admin_on_breaker = self
+            .admin_stops_breaker_hold(actor.member_id, &pending)
+            .await?;
+        if admin_on_breaker {
+            // The breaker is the organisation's: its admins refuse what it holds, in any list.
+        } else if let Some(mut facts) = self.facts_again(&pending, settings, now).await? {
             facts.approvals.clear();
             let probe = Approval {
                 approver_id: actor.member_id,
@@ -953,6 +932,7 @@ impl Store {
                     "comment": comment,
                     "content_hash": pending.content_hash,
                     "ingress": actor.ingress.as_str(),
+                    "as_admin_of_circuit_breaker_hold": admin_on_breaker,
                 })),
             ],
             now,

@@ -919,8 +919,14 @@ impl Store {
         self.set_paused(true, Some(reason), by).await
     }
 
-    pub async fn resume_delivery(&self, by: &str) -> Result<(), StoreError> {
-        self.set_paused(false, None, by).await
+    /// Resumes sending after [`Store::pause_delivery`]. Sends the circuit breaker holds stay
+    /// held — resuming is no release — and the answer says how many wait for an admin
+    /// ([`Store::release_breaker_hold`]).
+    pub async fn resume_delivery(&self, by: &str) -> Result<crate::Resumed, StoreError> {
+        self.set_paused(false, None, by).await?;
+        Ok(crate::Resumed {
+            breaker_holds_waiting: self.breaker_holds_waiting().await?,
+        })
     }
 
     async fn set_paused(

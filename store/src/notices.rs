@@ -136,6 +136,40 @@ pub fn released_after_approval(
     }
 }
 
+/// To the sender: their send, held by the organisation's circuit breaker, was released by
+/// an admin; delivery starts after the undo window.
+pub fn released_by_admin(
+    audience: &str,
+    subject: &str,
+    admin: &str,
+    send_id: i64,
+    undo_window_secs: u64,
+    link: &str,
+    lang: Lang,
+) -> Notice {
+    let mins = undo_window_secs.div_ceil(60);
+    match lang {
+        Lang::De => (
+            format!("[{audience}] Freigegeben: {subject}"),
+            format!(
+                "Ihre Nachricht an \"{audience}\" war zurückgehalten, weil die Organisation in einer \
+                 Stunde sehr viele Empfänger erreicht hatte (Sicherung). {admin} hat sie freigegeben.\n\n\
+                 Der Versand beginnt in {mins} min. Bis dahin können Sie ihn noch abbrechen: \
+                 verteiler send cancel {send_id} oder {link}\n"
+            ),
+        ),
+        Lang::En => (
+            format!("[{audience}] Released: {subject}"),
+            format!(
+                "Your message to \"{audience}\" was held because the organisation had reached very \
+                 many recipients within an hour (circuit breaker). {admin} has released it.\n\n\
+                 Delivery starts in {mins} min. Until then you can still cancel it: \
+                 verteiler send cancel {send_id} or {link}\n"
+            ),
+        ),
+    }
+}
+
 /// To the sender: an approver refused the message, with their comment.
 pub fn rejected_by_approver(
     audience: &str,
