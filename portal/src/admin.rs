@@ -185,7 +185,6 @@ pub async fn resume(
     if let Err(r) = require_admin(&state, &member).await {
         return r;
     }
-    // Sends the circuit breaker holds stay held; the overview lists them for release.
     match state.store.resume_delivery(&actor(&member)).await {
         Ok(_) => see_other("/admin", vec![]),
         Err(e) => internal_error(member.lang, &e),
@@ -407,12 +406,12 @@ pub async fn save_audience(
         Err(r) => return r,
     };
     let frame = member.frame();
+    let usual = crate::admin_usual_size::section(&state, &frame, &audience).await;
     let org = org_limits(&state);
     let change = match parse_policy(&form, &org) {
         Ok(c) => c,
         Err(key) => {
             let message = html! { p class="error" role="alert" { (frame.t(key)) } };
-            let usual = crate::admin_usual_size::section(&state, &frame, &audience).await;
             return respond(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 policy_page(&frame, &audience, &org, &form, Some(message), usual),
@@ -441,17 +440,10 @@ pub async fn save_audience(
                 Ok(None) => return not_found(&frame),
                 Err(e) => return internal_error(member.lang, &e),
             };
-            let usual = crate::admin_usual_size::section(&state, &frame, &now).await;
+            let form = current_form(&now);
             respond(
                 StatusCode::OK,
-                policy_page(
-                    &frame,
-                    &now,
-                    &org,
-                    &current_form(&now),
-                    Some(message),
-                    usual,
-                ),
+                policy_page(&frame, &now, &org, &form, Some(message), usual),
             )
         }
         Ok(None) => not_found(&frame),

@@ -13,22 +13,7 @@ pub async fn audience(config: &Config, cmd: AudienceCommand) -> anyhow::Result<E
     let store = open_store(config).await?;
     match cmd {
         AudienceCommand::List => {
-            let audiences = store.list_audiences().await?;
-            println!(
-                "{:<32} {:<11} {:<13} {:<14} STATE",
-                "SLUG", "KIND", "CATEGORY", "UNIT"
-            );
-            for a in &audiences {
-                println!(
-                    "{:<32} {:<11} {:<13} {:<14} {}",
-                    a.slug,
-                    a.kind.as_str(),
-                    a.category.as_str(),
-                    a.unit_code,
-                    if a.active { "active" } else { "deactivated" }
-                );
-            }
-            println!("{} audiences", audiences.len());
+            print_list(&store).await?;
             Ok(ExitCode::SUCCESS)
         }
         AudienceCommand::Resolve { slug } => {
@@ -57,13 +42,7 @@ pub async fn audience(config: &Config, cmd: AudienceCommand) -> anyhow::Result<E
             Ok(ExitCode::SUCCESS)
         }
         AudienceCommand::UsualSize { slug, reset, admin } => {
-            let Some(a) = find(&store, config, &slug).await? else {
-                return Ok(ExitCode::FAILURE);
-            };
-            if reset {
-                return reset_usual_size(&store, &a, admin.as_deref().unwrap_or_default()).await;
-            }
-            print_usual_size(&store, config, &a).await
+            usual_size(&store, config, &slug, reset.then_some(admin).flatten()).await
         }
         AudienceCommand::Show { slug } => {
             let slug_text = slug.split('@').next().unwrap_or_default();
@@ -204,6 +183,22 @@ impl ChannelTotals {
     }
 }
 
+/// `audience usual-size`: shows it, or resets it as the admin `reset_as`.
+async fn usual_size(
+    store: &Store,
+    config: &Config,
+    slug: &str,
+    reset_as: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let Some(a) = find(store, config, slug).await? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    match reset_as {
+        Some(admin) => reset_usual_size(store, &a, &admin).await,
+        None => print_usual_size(store, config, &a).await,
+    }
+}
+
 /// The usual size of `a` and the sends counted, newest first.
 async fn print_usual_size(
     store: &Store,
@@ -266,4 +261,25 @@ async fn reset_usual_size(store: &Store, a: &Audience, admin: &str) -> anyhow::R
         before.map_or_else(|| "unknown".to_string(), |v| v.to_string())
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `audience list`: every audience with its unit, kind and state.
+async fn print_list(store: &Store) -> anyhow::Result<()> {
+    let audiences = store.list_audiences().await?;
+    println!(
+        "{:<32} {:<11} {:<13} {:<14} STATE",
+        "SLUG", "KIND", "CATEGORY", "UNIT"
+    );
+    for a in &audiences {
+        println!(
+            "{:<32} {:<11} {:<13} {:<14} {}",
+            a.slug,
+            a.kind.as_str(),
+            a.category.as_str(),
+            a.unit_code,
+            if a.active { "active" } else { "deactivated" }
+        );
+    }
+    println!("{} audiences", audiences.len());
+    Ok(())
 }

@@ -49,28 +49,7 @@ pub async fn held(config: &Config, cmd: HeldCommand) -> anyhow::Result<ExitCode>
     let lang = lang(config);
     match cmd {
         HeldCommand::List => {
-            let held = store.held_sends().await?;
-            if held.is_empty() {
-                println!("no send is waiting for approval");
-            }
-            for h in &held {
-                // The circuit breaker waits for an admin, whatever approvals say.
-                let waits_for = if h.reasons.iter().any(|r| r.code() == "org.circuit_breaker") {
-                    "CIRCUIT BREAKER: an admin releases (held release)".to_string()
-                } else {
-                    format!("{} more approval(s)", h.approvals_needed)
-                };
-                println!(
-                    "{:>6}  {}  from {}  {} recipients  {waits_for}  expires {}  \"{}\"",
-                    h.send_id,
-                    h.audience,
-                    h.sender,
-                    format_count(h.recipients, lang),
-                    h.expires_at
-                        .map_or_else(|| "never".into(), super::audit::utc),
-                    h.subject
-                );
-            }
+            print_list(&store.held_sends().await?, lang);
             Ok(ExitCode::SUCCESS)
         }
         HeldCommand::Show { send_id } => match store.held_send(send_id).await? {
@@ -249,6 +228,30 @@ fn print_held(h: &HeldSend, lang: Lang) {
             d.comment
                 .as_deref()
                 .map_or_else(String::new, |c| format!(" (\"{c}\")"))
+        );
+    }
+}
+
+fn print_list(held: &[HeldSend], lang: Lang) {
+    if held.is_empty() {
+        println!("no send is waiting for approval");
+    }
+    for h in held {
+        // The circuit breaker waits for an admin, whatever approvals say.
+        let waits_for = if h.reasons.iter().any(|r| r.code() == "org.circuit_breaker") {
+            "CIRCUIT BREAKER: an admin releases (held release)".to_string()
+        } else {
+            format!("{} more approval(s)", h.approvals_needed)
+        };
+        println!(
+            "{:>6}  {}  from {}  {} recipients  {waits_for}  expires {}  \"{}\"",
+            h.send_id,
+            h.audience,
+            h.sender,
+            format_count(h.recipients, lang),
+            h.expires_at
+                .map_or_else(|| "never".into(), super::audit::utc),
+            h.subject
         );
     }
 }

@@ -832,8 +832,10 @@ impl Store {
             }
             Decision::Reject { reasons } => {
                 let when = "decided again at approval";
-                self.refuse_held(&mut tx, &pending, reasons, when, &mut events, now, settings)
+                let refused = self
+                    .refuse_held(&mut tx, &pending, reasons, when, now, settings)
                     .await?;
+                events.push(refused);
                 ApprovalOutcome::Rejected {
                     reasons: reasons.clone(),
                 }

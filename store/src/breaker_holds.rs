@@ -240,16 +240,10 @@ impl Store {
                     serde_json::json!({ "circuit_breaker_lifted": breaker, "refused_for": reasons }),
                 ));
                 let when = "decided again when an admin lifted the circuit breaker";
-                self.refuse_held(
-                    &mut tx,
-                    &pending,
-                    &reasons,
-                    when,
-                    &mut events,
-                    now,
-                    settings,
-                )
-                .await?;
+                let refused = self
+                    .refuse_held(&mut tx, &pending, &reasons, when, now, settings)
+                    .await?;
+                events.push(refused);
                 BreakerRelease::Rejected { reasons }
             }
         };

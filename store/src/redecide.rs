@@ -38,18 +38,17 @@ impl Store {
         Ok(release_at)
     }
 
-    /// Ends a held send that a fresh decision refused, in `tx`: rejected with `reasons`, an
-    /// audit entry (`when` says which decision) added to `events`, and the sender told.
+    /// Ends a held send that a fresh decision refused, in `tx`: rejected with `reasons` and the
+    /// sender told. Returns the audit entry to add (`when` says which decision it was).
     pub(crate) async fn refuse_held(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         pending: &Pending,
         reasons: &[Reason],
         when: &str,
-        events: &mut Vec<AuditEvent>,
         now: i64,
         settings: &ApprovalSettings,
-    ) -> Result<(), StoreError> {
+    ) -> Result<AuditEvent, StoreError> {
         sqlx::query(
             "UPDATE sends SET state = 'rejected', decision = 'reject', reasons = $1 WHERE id = $2",
         )
@@ -57,10 +56,6 @@ impl Store {
         .bind(pending.send_id)
         .execute(&mut **tx)
         .await?;
-        events.push(
-            about("send.rejected", None, pending)
-                .details(serde_json::json!({ "reasons": reasons, "when": when })),
-        );
         let lines_for = |lang: Lang| -> String {
             reasons
                 .iter()
@@ -79,6 +74,8 @@ impl Store {
                 lang,
             )
         })
-        .await
+        .await?;
+        Ok(about("send.rejected", None, pending)
+            .details(serde_json::json!({ "reasons": reasons, "when": when })))
     }
 }
