@@ -131,6 +131,16 @@ impl Store {
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        // And so do its texts not handed to the provider yet: a text cannot be called back.
+        let texts_stopped = sqlx::query(
+            "UPDATE sms_outbox SET failed_at = $1, last_error = 'the send was refused' \
+             WHERE send_id = $2 AND sent_at IS NULL AND failed_at IS NULL",
+        )
+        .bind(now)
+        .bind(send_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         let link = format!(
             "{}/submissions/{}",
             settings.portal_base_url.trim_end_matches('/'),
@@ -166,6 +176,7 @@ impl Store {
                 "reasons": reasons,
                 "when": "at expansion",
                 "copies_cancelled": cancelled,
+                "texts_stopped": texts_stopped,
             }));
         audit::append(&mut tx, self.backend, &[event], now).await?;
         tx.commit().await?;

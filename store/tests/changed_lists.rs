@@ -301,3 +301,65 @@ async fn an_approval_after_the_change_decides_again_for_the_new_definition() {
         .any(|(kind, subject, _)| kind == "submission.rejected"
             && subject.starts_with("[Oldenfelde] Nicht verschickt")));
 }
+
+#[tokio::test]
+async fn a_list_switched_off_half_way_stops_its_queued_copies_and_texts() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    let org = build_org(s).await;
+    let chair = member(s, "Chair", org.old).await;
+    role(s, chair, org.old, RoleFunction::Chair).await;
+    // Tarek has a number and no address: the first batch queues a text for him.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("members.csv");
+    std::fs::write(
+        &csv,
+        "external_id;first_name;last_name;unit_code;email;phone\n\
+         900002;Tarek;Texter;HH-WA-OLD;;+49 151 22222222\n",
+    )
+    .unwrap();
+    let options = verteiler_store::import::ImportOptions {
+        allow_large_change: true,
+        ..Default::default()
+    };
+    assert!(s.import_members(&csv, &options).await.unwrap().written);
+    for n in 0..3 {
+        member(s, &format!("Late{n}"), org.old).await;
+    }
+    let list = structural(s, "oldenfelde", org.old, false).await.id;
+    let send = released_send(s, chair, list, 5).await;
+    assert_eq!(
+        s.expand_send(send, 2, &checks()).await.unwrap(),
+        Expansion::Progress { queued: 1 }
+    );
+    assert_eq!(s.delivery_totals(send).await.unwrap().sms, 1);
+
+    s.set_audience_active(list, false).await.unwrap();
+    assert!(matches!(
+        s.expand_send(send, 2, &checks()).await.unwrap(),
+        Expansion::Refused(_)
+    ));
+    let totals = s.delivery_totals(send).await.unwrap();
+    assert_eq!((totals.queued, totals.cancelled), (0, 1), "{totals:?}");
+    assert!(
+        s.claim_deliveries(now_ms(), 60_000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "no copy of it leaves"
+    );
+    assert!(
+        s.claim_texts(now_ms(), 60_000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nor any text"
+    );
+    let trail = trail(s, send).await;
+    let (action, details) = trail.last().unwrap();
+    assert_eq!(action, "send.rejected");
+    assert!(
+        details.contains("\"texts_stopped\":1") && details.contains("\"copies_cancelled\":1"),
+        "{details}"
+    );
+}
