@@ -142,7 +142,8 @@ pub enum SendCommand {
         #[arg(long = "as")]
         by: String,
     },
-    /// Resume sending after `pause-all`.
+    /// Resume sending after `pause-all`. Sends held by the circuit breaker stay held: resuming
+    /// releases none of them; it says how many wait (see `verteiler held release`).
     ResumeAll {
         #[arg(long = "as")]
         by: String,
@@ -213,7 +214,8 @@ pub enum HeldCommand {
         #[arg(long, value_name = "SHA256")]
         hash: Option<String>,
     },
-    /// Refuse a held send; the comment is sent to the sender, e.g.
+    /// Refuse a held send; the comment is sent to the sender. Approvers of the list may, and an
+    /// organisation admin may refuse a send the circuit breaker holds, e.g.
     ///   verteiler held reject 17 --as jonas.petersen@example.org --comment "Bitte Zitat prüfen"
     #[command(verbatim_doc_comment)]
     Reject {
@@ -223,6 +225,31 @@ pub enum HeldCommand {
         /// Why, in words the sender understands (required).
         #[arg(long)]
         comment: String,
+    },
+    /// Release sends held by the circuit breaker (org.circuit_breaker: the organisation would
+    /// have reached more than limits.org_recipients_per_hour recipients within an hour). Only
+    /// an organisation admin may; approvals never lift the breaker, nor does `send resume-all`.
+    ///
+    /// Each send is decided again with the breaker lifted for it alone: it goes out through the
+    /// undo window, or stays held for its other reasons (its approvers are then asked), or is
+    /// refused if the engine refuses it now. The sender is told. See them with `held list`;
+    /// refuse one with `held reject ID --as ADMIN-EMAIL --comment "…"`. E.g.
+    ///   verteiler held release 17 --as aylin.kaya@example.org
+    ///   verteiler held release --breaker-all --as aylin.kaya@example.org
+    #[command(verbatim_doc_comment)]
+    Release {
+        /// The send's id (`verteiler held list` marks circuit-breaker holds).
+        #[arg(
+            required_unless_present = "breaker_all",
+            conflicts_with = "breaker_all"
+        )]
+        send_id: Option<i64>,
+        /// Release every send the circuit breaker holds, oldest first.
+        #[arg(long)]
+        breaker_all: bool,
+        /// The admin releasing: the email address of an organisation admin.
+        #[arg(long = "as", value_name = "ADMIN-EMAIL")]
+        admin: String,
     },
     /// The sender takes back their own held send.
     Withdraw {
@@ -500,6 +527,24 @@ pub enum AudienceCommand {
     /// Show the list templates in effect (from `[lists]` in the configuration, else the
     /// built-in ones) and the name prefixes.
     Templates,
+    /// A list's usual size — the median recipients of its last ten completed sends, which the
+    /// blast-radius rule compares every send with — and the sends it was learned from.
+    ///
+    /// With --reset an organisation admin makes it unknown again (audited, before → after):
+    /// only sends completed from then on count, e.g. after a list was redefined on purpose.
+    ///   verteiler audience usual-size oldenfelde
+    ///   verteiler audience usual-size oldenfelde --reset --as aylin.kaya@example.org
+    #[command(verbatim_doc_comment)]
+    UsualSize {
+        /// The audience's slug (the part before @ of its list address).
+        slug: String,
+        /// Forget the usual size (needs --as).
+        #[arg(long, requires = "admin")]
+        reset: bool,
+        /// Who resets it: the email address of an organisation admin.
+        #[arg(long = "as", value_name = "EMAIL", requires = "reset")]
+        admin: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -100,6 +100,7 @@ fn statement() -> Facts {
                 content_hash: content,
             },
         ],
+        circuit_breaker_lifted_by: None,
     }
 }
 

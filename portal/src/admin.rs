@@ -75,6 +75,7 @@ pub async fn overview(State(state): State<AppState>, member: Member) -> Response
         Ok(v) => v,
         Err(e) => return internal_error(member.lang, &e),
     };
+    let breaker_holds = crate::admin_breaker::section(&state, &frame).await;
     let body = html! {
         h2 { (frame.t("admin_delivery")) }
         @match &pause {
@@ -100,6 +101,7 @@ pub async fn overview(State(state): State<AppState>, member: Member) -> Response
             }
         }
         (limits_section(&frame, &org_limits(&state), volume.org_recipients_last_hour))
+        (breaker_holds)
         h2 { (frame.t("admin_chain")) }
         @match &chain.broken {
             None => p class="wrap" { (frame.lang.text_with("admin_chain_ok", &[("entries", &format_count(chain.entries, frame.lang.policies())), ("hash", &chain.head_hash)])) },
@@ -184,7 +186,7 @@ pub async fn resume(
         return r;
     }
     match state.store.resume_delivery(&actor(&member)).await {
-        Ok(()) => see_other("/admin", vec![]),
+        Ok(_) => see_other("/admin", vec![]),
         Err(e) => internal_error(member.lang, &e),
     }
 }
@@ -255,6 +257,7 @@ fn policy_page(
     org: &OrgLimits,
     form: &PolicyForm,
     message: Option<Markup>,
+    usual_size: Markup,
 ) -> Markup {
     let lang = frame.lang.policies();
     let slug = audience.slug.as_str();
@@ -303,6 +306,7 @@ fn policy_page(
             }
             button type="submit" { (frame.t("admin_save")) }
         }
+        (usual_size)
         p { a href="/admin/audiences" { (frame.t("admin_audiences_title")) } }
     };
     layout(frame, &audience.name, body)
@@ -335,9 +339,10 @@ pub async fn audience(
     };
     let frame = member.frame();
     let form = current_form(&audience);
+    let usual = crate::admin_usual_size::section(&state, &frame, &audience).await;
     respond(
         StatusCode::OK,
-        policy_page(&frame, &audience, &org_limits(&state), &form, None),
+        policy_page(&frame, &audience, &org_limits(&state), &form, None, usual),
     )
 }
 
@@ -401,6 +406,7 @@ pub async fn save_audience(
         Err(r) => return r,
     };
     let frame = member.frame();
+    let usual = crate::admin_usual_size::section(&state, &frame, &audience).await;
     let org = org_limits(&state);
     let change = match parse_policy(&form, &org) {
         Ok(c) => c,
@@ -408,7 +414,7 @@ pub async fn save_audience(
             let message = html! { p class="error" role="alert" { (frame.t(key)) } };
             return respond(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                policy_page(&frame, &audience, &org, &form, Some(message)),
+                policy_page(&frame, &audience, &org, &form, Some(message), usual),
             );
         }
     };
@@ -434,9 +440,10 @@ pub async fn save_audience(
                 Ok(None) => return not_found(&frame),
                 Err(e) => return internal_error(member.lang, &e),
             };
+            let form = current_form(&now);
             respond(
                 StatusCode::OK,
-                policy_page(&frame, &now, &org, &current_form(&now), Some(message)),
+                policy_page(&frame, &now, &org, &form, Some(message), usual),
             )
         }
         Ok(None) => not_found(&frame),

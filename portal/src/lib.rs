@@ -8,8 +8,10 @@
 
 mod account;
 mod admin;
+mod admin_breaker;
 mod admin_import;
 mod admin_units;
+mod admin_usual_size;
 mod audiences;
 mod compose;
 mod contact;
@@ -233,6 +235,11 @@ pub fn router(state: AppState) -> Router {
         .route("/admin", get(admin::overview))
         .route("/admin/pause", post(admin::pause))
         .route("/admin/resume", post(admin::resume))
+        .route("/admin/breaker/{id}/release", post(admin_breaker::release))
+        .route(
+            "/admin/breaker/release-all",
+            post(admin_breaker::release_all),
+        )
         .route("/admin/audit", get(admin::audit))
         .route(
             "/admin/import",
@@ -250,6 +257,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/admin/audiences/{slug}",
             get(admin::audience).post(admin::save_audience),
+        )
+        .route(
+            "/admin/audiences/{slug}/usual-size/reset",
+            post(admin_usual_size::reset),
         )
         .route("/audiences", get(audiences::list))
         .route("/audiences/{slug}", get(audiences::page))

@@ -230,7 +230,17 @@ mod tests {
             .await
             .unwrap();
         let send = store.sends_of(stored.id).await.unwrap()[0].id;
-        store.expand_send(send, 100).await.unwrap();
+        store
+            .expand_send(
+                send,
+                100,
+                &verteiler_store::ExpansionSettings {
+                    approval_window_secs: 3600,
+                    portal_base_url: "http://portal.test".into(),
+                },
+            )
+            .await
+            .unwrap();
         let tokens = store
             .claim_deliveries(now_ms(), 60_000, 100)
             .await

@@ -15,26 +15,14 @@ pub async fn audience(config: &Config, cmd: AudienceCommand) -> anyhow::Result<E
     let store = open_store(config).await?;
     match cmd {
         AudienceCommand::List => {
-            let audiences = store.list_audiences().await?;
-            println!(
-                "{:<32} {:<11} {:<13} {:<14} STATE",
-                "SLUG", "KIND", "CATEGORY", "UNIT"
-            );
-            for a in &audiences {
-                println!(
-                    "{:<32} {:<11} {:<13} {:<14} {}",
-                    a.slug,
-                    a.kind.as_str(),
-                    a.category.as_str(),
-                    a.unit_code,
-                    if a.active { "active" } else { "deactivated" }
-                );
-            }
-            println!("{} audiences", audiences.len());
+            print_list(&store).await?;
             Ok(ExitCode::SUCCESS)
         }
         AudienceCommand::Resolve { slug } => resolve(&store, config, &slug).await,
         AudienceCommand::Show { slug } => show(&store, config, &slug).await,
+        AudienceCommand::UsualSize { slug, reset, admin } => {
+            usual_size(&store, config, &slug, reset.then_some(admin).flatten()).await
+        }
         AudienceCommand::Create(args) => {
             lists::create(&store, config, &args.slug, &args.fields).await
         }
@@ -247,4 +235,105 @@ impl ChannelTotals {
             (_, false, false) => self.post += 1,
         }
     }
+}
+
+/// `audience usual-size`: shows it, or resets it as the admin `reset_as`.
+async fn usual_size(
+    store: &Store,
+    config: &Config,
+    slug: &str,
+    reset_as: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let Some(a) = find(store, config, slug).await? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    match reset_as {
+        Some(admin) => reset_usual_size(store, &a, &admin).await,
+        None => print_usual_size(store, config, &a).await,
+    }
+}
+
+/// The usual size of `a` and the sends counted, newest first.
+async fn print_usual_size(
+    store: &Store,
+    config: &Config,
+    a: &Audience,
+) -> anyhow::Result<ExitCode> {
+    let usual = store
+        .usual_size(a.id)
+        .await?
+        .context("the audience is gone")?;
+    println!(
+        "{}@{}  \"{}\"",
+        a.slug, config.organisation.list_domain, a.name
+    );
+    match usual.value {
+        Some(v) => println!(
+            "usual size: {v} (the median of the last {} of at most {} completed sends)",
+            usual.counted.len(),
+            verteiler_store::USUAL_SIZE_SENDS
+        ),
+        None => println!(
+            "usual size: not learned yet (no send completed since it was created or reset)"
+        ),
+    }
+    if let Some(at) = usual.reset_at {
+        println!("reset:      {}", super::audit::utc(at));
+    }
+    for c in &usual.counted {
+        println!(
+            "  send {:>6}  completed {}  {} recipients",
+            c.send_id,
+            super::audit::utc(c.completed_at),
+            c.recipients
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resets the usual size of `a` as the organisation admin `admin`, audited under their address.
+async fn reset_usual_size(store: &Store, a: &Audience, admin: &str) -> anyhow::Result<ExitCode> {
+    let actor = match super::held::actor(store, admin).await? {
+        Ok(actor) => actor,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    if !store.is_admin(actor.member_id).await? {
+        eprintln!("{admin} is not an admin of the organisation: only they reset a usual size");
+        return Ok(ExitCode::FAILURE);
+    }
+    let before = store
+        .acting_as(actor.label)
+        .reset_usual_size(a.id)
+        .await?
+        .context("the audience is gone")?;
+    println!(
+        "usual size of {} reset: was {}, now unknown until the next send to it completes",
+        a.slug,
+        before.map_or_else(|| "unknown".to_string(), |v| v.to_string())
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `audience list`: every audience with its unit, kind and state.
+async fn print_list(store: &Store) -> anyhow::Result<()> {
+    let audiences = store.list_audiences().await?;
+    println!(
+        "{:<32} {:<11} {:<13} {:<14} STATE",
+        "SLUG", "KIND", "CATEGORY", "UNIT"
+    );
+    for a in &audiences {
+        println!(
+            "{:<32} {:<11} {:<13} {:<14} {}",
+            a.slug,
+            a.kind.as_str(),
+            a.category.as_str(),
+            a.unit_code,
+            if a.active { "active" } else { "deactivated" }
+        );
+    }
+    println!("{} audiences", audiences.len());
+    Ok(())
 }

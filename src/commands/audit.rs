@@ -205,10 +205,15 @@ async fn print_submission(store: &Store, submission_id: i64) -> anyhow::Result<(
                     "rejected by {who}: {}",
                     details["comment"].as_str().unwrap_or("")
                 ),
+                "send.released" if details["circuit_breaker_lifted"].is_object() => format!(
+                    "released by {who}, who lifted the circuit breaker; delivery from {}",
+                    details["release_at"].as_i64().map_or("-".into(), utc)
+                ),
                 "send.released" => format!(
                     "released by the approval of {who}; delivery from {}",
                     details["release_at"].as_i64().map_or("-".into(), utc)
                 ),
+                "send.breaker_lifted" => format!("circuit breaker lifted by {who}"),
                 "send.cancelled" => format!("cancelled by {who}"),
                 "send.withdrawn" => format!("withdrawn by {who}"),
                 "send.expired" => "expired without a decision".to_string(),

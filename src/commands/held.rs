@@ -28,7 +28,7 @@ fn lang(config: &Config) -> Lang {
 }
 
 /// The member behind `--as`, or a message saying why there is none.
-async fn actor(store: &Store, address: &str) -> anyhow::Result<Result<Actor, String>> {
+pub(super) async fn actor(store: &Store, address: &str) -> anyhow::Result<Result<Actor, String>> {
     let email = match EmailAddress::parse(address) {
         Ok(e) => e,
         Err(e) => return Ok(Err(format!("--as {address}: {e}"))),
@@ -49,23 +49,7 @@ pub async fn held(config: &Config, cmd: HeldCommand) -> anyhow::Result<ExitCode>
     let lang = lang(config);
     match cmd {
         HeldCommand::List => {
-            let held = store.held_sends().await?;
-            if held.is_empty() {
-                println!("no send is waiting for approval");
-            }
-            for h in &held {
-                println!(
-                    "{:>6}  {}  from {}  {} recipients  {} more approval(s)  expires {}  \"{}\"",
-                    h.send_id,
-                    h.audience,
-                    h.sender,
-                    format_count(h.recipients, lang),
-                    h.approvals_needed,
-                    h.expires_at
-                        .map_or_else(|| "never".into(), super::audit::utc),
-                    h.subject
-                );
-            }
+            print_list(&store.held_sends().await?, lang);
             Ok(ExitCode::SUCCESS)
         }
         HeldCommand::Show { send_id } => match store.held_send(send_id).await? {
@@ -99,7 +83,7 @@ pub async fn held(config: &Config, cmd: HeldCommand) -> anyhow::Result<ExitCode>
                 .await?;
             match outcome {
                 ApprovalOutcome::Recorded { missing: 0 } => {
-                    println!("approval recorded; the send stays held until an administrator resumes sending");
+                    println!("approval recorded; the circuit breaker still holds the send until an organisation admin releases it (verteiler held release {send_id} --as ADMIN-EMAIL)");
                     Ok(ExitCode::SUCCESS)
                 }
                 ApprovalOutcome::Recorded { missing } => {
@@ -155,6 +139,11 @@ pub async fn held(config: &Config, cmd: HeldCommand) -> anyhow::Result<ExitCode>
                 lang,
             )
         }
+        HeldCommand::Release {
+            send_id,
+            breaker_all: _,
+            admin,
+        } => super::held_release::release(&store, &settings, send_id, &admin, lang).await,
         HeldCommand::Withdraw { send_id, sender } => {
             let actor = match actor(&store, &sender).await? {
                 Ok(a) => a,
@@ -239,6 +228,30 @@ fn print_held(h: &HeldSend, lang: Lang) {
             d.comment
                 .as_deref()
                 .map_or_else(String::new, |c| format!(" (\"{c}\")"))
+        );
+    }
+}
+
+fn print_list(held: &[HeldSend], lang: Lang) {
+    if held.is_empty() {
+        println!("no send is waiting for approval");
+    }
+    for h in held {
+        // The circuit breaker waits for an admin, whatever approvals say.
+        let waits_for = if h.reasons.iter().any(|r| r.code() == "org.circuit_breaker") {
+            "CIRCUIT BREAKER: an admin releases (held release)".to_string()
+        } else {
+            format!("{} more approval(s)", h.approvals_needed)
+        };
+        println!(
+            "{:>6}  {}  from {}  {} recipients  {waits_for}  expires {}  \"{}\"",
+            h.send_id,
+            h.audience,
+            h.sender,
+            format_count(h.recipients, lang),
+            h.expires_at
+                .map_or_else(|| "never".into(), super::audit::utc),
+            h.subject
         );
     }
 }

@@ -4,6 +4,7 @@ mod audience;
 mod audit;
 mod dkim;
 mod held;
+mod held_release;
 mod import;
 mod list_report;
 mod lists;

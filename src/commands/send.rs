@@ -34,11 +34,7 @@ pub async fn send(config: &Config, cmd: SendCommand) -> anyhow::Result<ExitCode>
             println!("sending paused: nothing more leaves until `verteiler send resume-all`");
             Ok(ExitCode::SUCCESS)
         }
-        SendCommand::ResumeAll { by } => {
-            store.resume_delivery(&by).await?;
-            println!("sending resumed");
-            Ok(ExitCode::SUCCESS)
-        }
+        SendCommand::ResumeAll { by } => resume_all(&store, &by).await,
         SendCommand::Show { send_id } => {
             let Some(send) = store.send_record(send_id).await? else {
                 eprintln!("no send has the id {send_id}");
@@ -182,4 +178,20 @@ pub async fn sms(config: &Config, cmd: SmsCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Resumes sending; sends the circuit breaker holds stay held, and the admin is told so.
+async fn resume_all(store: &verteiler_store::Store, by: &str) -> anyhow::Result<ExitCode> {
+    let resumed = store.resume_delivery(by).await?;
+    println!("sending resumed");
+    if resumed.breaker_holds_waiting > 0 {
+        println!(
+            "{} send(s) held by the circuit breaker still wait: resuming releases none of them.\n\
+             See them with `verteiler held list`; an organisation admin releases them with \
+             `verteiler held release ID --as ADMIN-EMAIL` (all: `--breaker-all`) or refuses one \
+             with `verteiler held reject ID --as ADMIN-EMAIL --comment \"…\"`",
+            resumed.breaker_holds_waiting
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -100,23 +100,7 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
     let delivery_task = tokio::spawn(run_delivery(
         store.clone(),
         transport(config)?,
-        DeliverySettings {
-            lease: std::time::Duration::from_secs(config.delivery.lease_secs.into()),
-            retry_first: std::time::Duration::from_secs(config.delivery.retry_first_secs.into()),
-            retry_max: std::time::Duration::from_secs(config.delivery.retry_max_secs.into()),
-            max_age: std::time::Duration::from_secs(config.delivery.max_age_secs.into()),
-            pacing: PacingLimits {
-                per_second: NonZeroU32::new(config.delivery.max_per_second),
-                per_domain_per_second: NonZeroU32::new(config.delivery.per_domain_per_second),
-                per_domain_in_flight: config.delivery.per_domain_in_flight as usize,
-            },
-            dkim,
-            ..DeliverySettings::new(
-                &config.organisation.list_domain,
-                &config.organisation.portal_base_url,
-                config.delivery.workers as usize,
-            )
-        },
+        delivery_settings(config, dkim),
         stop_rx_for_tasks,
     ));
 
@@ -204,6 +188,32 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
     );
     store.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// How the delivery loops run, from `[delivery]` (and the approval window for sends held at
+/// expansion, from `[limits]`).
+fn delivery_settings(
+    config: &Config,
+    dkim: Option<Arc<verteiler_gateway::delivery::dkim::DkimSigner>>,
+) -> DeliverySettings {
+    DeliverySettings {
+        lease: std::time::Duration::from_secs(config.delivery.lease_secs.into()),
+        retry_first: std::time::Duration::from_secs(config.delivery.retry_first_secs.into()),
+        retry_max: std::time::Duration::from_secs(config.delivery.retry_max_secs.into()),
+        max_age: std::time::Duration::from_secs(config.delivery.max_age_secs.into()),
+        approval_window: std::time::Duration::from_secs(config.limits.approval_window_hours * 3600),
+        pacing: PacingLimits {
+            per_second: NonZeroU32::new(config.delivery.max_per_second),
+            per_domain_per_second: NonZeroU32::new(config.delivery.per_domain_per_second),
+            per_domain_in_flight: config.delivery.per_domain_in_flight as usize,
+        },
+        dkim,
+        ..DeliverySettings::new(
+            &config.organisation.list_domain,
+            &config.organisation.portal_base_url,
+            config.delivery.workers as usize,
+        )
+    }
 }
 
 fn smtp_config(config: &Config, demo: bool) -> SmtpConfig {

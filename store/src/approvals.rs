@@ -16,7 +16,7 @@ use sqlx::Row;
 use std::collections::hash_map::{Entry, HashMap};
 use verteiler_policies::{
     approval_validity, decide, effective_limits, Approval, ApprovalRefusal, Channel, ContentHash,
-    Decision, Facts, HeaderTreatment, Lang, MessageFacts, OrgLimits, Reason, RoleGrant,
+    Decision, Facts, Lang, MessageFacts, OrgLimits, Reason, RoleGrant,
 };
 
 /// What the approval operations take from the configuration.
@@ -33,7 +33,7 @@ pub struct ApprovalSettings {
 }
 
 impl ApprovalSettings {
-    fn link(&self, send_id: i64) -> String {
+    pub(crate) fn link(&self, send_id: i64) -> String {
         format!(
             "{}/held/{send_id}",
             self.portal_base_url.trim_end_matches('/')
@@ -147,27 +147,31 @@ pub enum StopOutcome {
 }
 
 /// The held send with the submission behind it.
-struct Pending {
-    send_id: i64,
-    submission_id: i64,
-    audience_id: Option<i64>,
-    address: String,
-    state: String,
-    recipients: u64,
-    reasons: String,
-    approvals_needed: u64,
-    created_at: i64,
-    expires_at: Option<i64>,
-    sender_member_id: i64,
-    subject: String,
-    content_hash: String,
-    message_facts: Option<String>,
-    preview: Option<String>,
+pub(crate) struct Pending {
+    pub(crate) send_id: i64,
+    pub(crate) submission_id: i64,
+    pub(crate) audience_id: Option<i64>,
+    pub(crate) address: String,
+    pub(crate) state: String,
+    pub(crate) recipients: u64,
+    pub(crate) reasons: String,
+    pub(crate) approvals_needed: u64,
+    pub(crate) created_at: i64,
+    pub(crate) expires_at: Option<i64>,
+    pub(crate) sender_member_id: i64,
+    pub(crate) subject: String,
+    pub(crate) content_hash: String,
+    pub(crate) message_facts: Option<String>,
+    pub(crate) preview: Option<String>,
+    /// The admin who lifted the circuit breaker for this send, if one did.
+    pub(crate) breaker_lifted_by: Option<i64>,
 }
 
-const PENDING: &str = "SELECT s.id, s.submission_id, s.audience_id, s.address, s.state, s.recipients, \
+const PENDING: &str =
+    "SELECT s.id, s.submission_id, s.audience_id, s.address, s.state, s.recipients, \
      s.reasons, s.approvals_needed, s.created_at, s.expires_at, sub.sender_member_id, sub.subject, \
-     sub.content_hash, sub.message_facts, sub.preview FROM sends s JOIN submissions sub ON sub.id = s.submission_id";
+     sub.content_hash, sub.message_facts, sub.preview, s.breaker_lifted_by \
+     FROM sends s JOIN submissions sub ON sub.id = s.submission_id";
 
 fn pending_from_row(r: &sqlx::any::AnyRow) -> Result<Pending, sqlx::Error> {
     Ok(Pending {
@@ -186,6 +190,7 @@ fn pending_from_row(r: &sqlx::any::AnyRow) -> Result<Pending, sqlx::Error> {
         content_hash: r.try_get("content_hash")?,
         message_facts: r.try_get("message_facts")?,
         preview: r.try_get("preview")?,
+        breaker_lifted_by: r.try_get("breaker_lifted_by")?,
     })
 }
 
@@ -215,7 +220,7 @@ fn window_hours(pending: &Pending) -> u64 {
 
 /// Moves a held send to `state` (or only touches it, for `held`) in `tx`, which locks the row
 /// on PostgreSQL and the database on SQLite. `false`: it is no longer held, nothing changed.
-async fn take_held(
+pub(crate) async fn take_held(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     send_id: i64,
     state: &str,
@@ -233,7 +238,7 @@ async fn take_held(
 }
 
 /// An audit entry about `pending` by `actor`, or by the system when `actor` is `None`.
-fn about(action: &'static str, actor: Option<&Actor>, pending: &Pending) -> AuditEvent {
+pub(crate) fn about(action: &'static str, actor: Option<&Actor>, pending: &Pending) -> AuditEvent {
     let event = match actor {
         Some(a) => AuditEvent::new(action, a.label.clone()).by_member(a.member_id),
         None => AuditEvent::new(action, "system"),
@@ -243,13 +248,37 @@ fn about(action: &'static str, actor: Option<&Actor>, pending: &Pending) -> Audi
         .send(pending.send_id)
 }
 
-fn parse_grants(json: &str) -> Vec<RoleGrant> {
+/// Every approval recorded for a send, read in `tx` (which holds the send locked).
+pub(crate) async fn recorded_approvals(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    send_id: i64,
+) -> Result<Vec<Approval>, StoreError> {
+    let recorded: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT approver_member_id, approver_roles, content_hash FROM approvals \
+         WHERE send_id = $1 AND verdict = 'approve' ORDER BY id",
+    )
+    .bind(send_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(recorded
+        .into_iter()
+        .filter_map(|(approver_id, roles, hash)| {
+            Some(Approval {
+                approver_id,
+                approver_roles: parse_grants(&roles),
+                content_hash: ContentHash::parse(&hash).ok()?,
+            })
+        })
+        .collect())
+}
+
+pub(crate) fn parse_grants(json: &str) -> Vec<RoleGrant> {
     // Unreadable grants count as none: an approval that cannot be checked does not count.
     serde_json::from_str(json).unwrap_or_default()
 }
 
 impl Store {
-    async fn pending(&self, send_id: i64) -> Result<Option<Pending>, StoreError> {
+    pub(crate) async fn pending(&self, send_id: i64) -> Result<Option<Pending>, StoreError> {
         let row = sqlx::query(&format!("{PENDING} WHERE s.id = $1"))
             .bind(send_id)
             .fetch_optional(&self.pool)
@@ -288,7 +317,7 @@ impl Store {
     }
 
     /// The engine's facts for deciding a held send again, without approvals.
-    async fn facts_again(
+    pub(crate) async fn facts_again(
         &self,
         pending: &Pending,
         settings: &ApprovalSettings,
@@ -313,6 +342,8 @@ impl Store {
             )
             .await?;
         without_itself(&mut facts, pending, now);
+        // An admin's lift of the circuit breaker holds for every later decision of the send.
+        facts.circuit_breaker_lifted_by = pending.breaker_lifted_by;
         Ok(Some(facts))
     }
 
@@ -700,23 +731,7 @@ impl Store {
                 .map_or_else(|| "gone".to_string(), |p| p.state);
             return Ok(ApprovalOutcome::NotHeld { state });
         }
-        let recorded: Vec<(i64, String, String)> = sqlx::query_as(
-            "SELECT approver_member_id, approver_roles, content_hash FROM approvals \
-             WHERE send_id = $1 AND verdict = 'approve' ORDER BY id",
-        )
-        .bind(send_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        facts.approvals = recorded
-            .into_iter()
-            .filter_map(|(approver_id, roles, hash)| {
-                Some(Approval {
-                    approver_id,
-                    approver_roles: parse_grants(&roles),
-                    content_hash: ContentHash::parse(&hash).ok()?,
-                })
-            })
-            .collect();
+        facts.approvals = recorded_approvals(&mut tx, send_id).await?;
         if let Err(refusal) = approval_validity(&facts, &settings.limits, &approval) {
             tx.rollback().await?;
             self.audit(&[about("approval.refused", Some(actor), &pending).details(
@@ -755,22 +770,11 @@ impl Store {
             ];
         let outcome = match &decision {
             Decision::Release { headers } => {
-                let release_at = now + settings.undo_window_secs as i64 * 1000;
                 // The approvers confirmed today's count: expansion compares growth against it.
                 let recipients = facts.resolution.recipients;
-                sqlx::query(
-                    "UPDATE sends SET state = 'scheduled', decision = 'release', reasons = '[]', \
-                     approvals_needed = 0, rewrite_to = $1, release_at = $2, updated_at = $3, \
-                     recipients = $5 WHERE id = $4",
-                )
-                .bind(*headers == HeaderTreatment::RewriteToRecipient)
-                .bind(release_at)
-                .bind(now)
-                .bind(send_id)
-                .bind(recipients as i64)
-                .execute(&mut *tx)
-                .await?;
-                crate::submissions::add_org_volume(&mut tx, now, recipients).await?;
+                let release_at = self
+                    .schedule_released(&mut tx, send_id, *headers, recipients, now, settings)
+                    .await?;
                 let approvers: Vec<String> = {
                     let mut ids: Vec<i64> = facts.approvals.iter().map(|a| a.approver_id).collect();
                     ids.dedup();
@@ -827,40 +831,11 @@ impl Store {
                 }
             }
             Decision::Reject { reasons } => {
-                sqlx::query(
-                    "UPDATE sends SET state = 'rejected', decision = 'reject', reasons = $1 WHERE id = $2",
-                )
-                .bind(serde_json::to_string(reasons).unwrap_or_else(|_| "[]".into()))
-                .bind(send_id)
-                .execute(&mut *tx)
-                .await?;
-                events.push(about("send.rejected", None, &pending).details(
-                    serde_json::json!({ "reasons": reasons, "when": "decided again at approval" }),
-                ));
-                let lines_for = |lang: Lang| -> String {
-                    reasons
-                        .iter()
-                        .map(|r| r.text(lang))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                };
-                self.notify_sender(
-                    &mut tx,
-                    &pending,
-                    "submission.rejected",
-                    now,
-                    |audience, lang| {
-                        notices::rejected_by_approver(
-                            audience,
-                            &pending.subject,
-                            "verteiler",
-                            &lines_for(lang),
-                            &settings.link(send_id),
-                            lang,
-                        )
-                    },
-                )
-                .await?;
+                let when = "decided again at approval";
+                let refused = self
+                    .refuse_held(&mut tx, &pending, reasons, when, now, settings)
+                    .await?;
+                events.push(refused);
                 ApprovalOutcome::Rejected {
                     reasons: reasons.clone(),
                 }
@@ -893,8 +868,14 @@ impl Store {
             });
         }
         let roles = self.role_grants(actor.member_id).await?;
-        // The same scope rules as approving: only somebody who could have approved may refuse.
-        if let Some(mut facts) = self.facts_again(&pending, settings, now).await? {
+        // The same scope rules as approving: only somebody who could have approved may refuse;
+        // a send the circuit breaker holds an organisation admin may refuse as well.
+        let admin_on_breaker = self
+            .admin_stops_breaker_hold(actor.member_id, &pending)
+            .await?;
+        if admin_on_breaker {
+            // The breaker is the organisation's: its admins refuse what it holds, in any list.
+        } else if let Some(mut facts) = self.facts_again(&pending, settings, now).await? {
             facts.approvals.clear();
             let probe = Approval {
                 approver_id: actor.member_id,
@@ -953,6 +934,7 @@ impl Store {
                     "comment": comment,
                     "content_hash": pending.content_hash,
                     "ingress": actor.ingress.as_str(),
+                    "as_admin_of_circuit_breaker_hold": admin_on_breaker,
                 })),
             ],
             now,
@@ -1051,7 +1033,7 @@ impl Store {
     }
 
     /// Writes a notice to the sender of `pending` in `tx`, in their language.
-    async fn notify_sender(
+    pub(crate) async fn notify_sender(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         pending: &Pending,

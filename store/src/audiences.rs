@@ -457,8 +457,12 @@ impl Store {
                     ))
                 })
                 .transpose()?;
+        // When whom the list reaches changes, a send decided before must not go to the new
+        // definition (expansion compares `definition_changed_at` with the send's decision).
         sqlx::query(
-            "UPDATE audiences SET unit_id = $1, include_subunits = $2, updated_at = $3 WHERE id = $4",
+            "UPDATE audiences SET definition_changed_at = CASE \
+               WHEN unit_id <> $1 OR include_subunits <> $2 THEN $3 ELSE definition_changed_at END, \
+             unit_id = $1, include_subunits = $2, updated_at = $3 WHERE id = $4",
         )
         .bind(unit_id)
         .bind(include_subunits)

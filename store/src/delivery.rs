@@ -6,12 +6,13 @@
 //! skips addresses it already queued, a claim that is never finished runs out and the delivery
 //! comes back, so a crash at any point neither loses nor duplicates a copy.
 
+use crate::expansion_guard::ExpansionSettings;
 use crate::sendable::Reach;
 use crate::sql::Placeholders;
 use crate::{now_ms, Audience, Backend, Store, StoreError};
 use rand::RngCore;
 use sqlx::Row;
-use verteiler_policies::{audience_growth, Category, Reason};
+use verteiler_policies::{Category, Reason};
 
 /// A send whose undo window has passed and whose expansion is not finished.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,8 +28,12 @@ pub enum Expansion {
     Progress { queued: u64 },
     /// The last batch: the send is now `sending`.
     Done { queued: u64 },
-    /// The audience changed beyond what was decided; the send is held with these reasons.
+    /// The audience grew beyond what was decided; the send is held for approval with these
+    /// reasons.
     Held(Vec<Reason>),
+    /// The audience is gone, deactivated or redefined since the decision: the send is refused
+    /// with these reasons and its sender told.
+    Refused(Vec<Reason>),
     /// The send is no longer scheduled (cancelled, held or already expanded meanwhile).
     NotScheduled,
 }
@@ -211,11 +216,18 @@ impl Store {
     }
 
     /// Expands the next batch of a scheduled send into deliveries. The audience is checked
-    /// again: deactivated (before any batch) or grown well beyond the decided count (before the
-    /// first), the send is held instead (never a wider send than the one decided on).
-    pub async fn expand_send(&self, send_id: i64, batch: usize) -> Result<Expansion, StoreError> {
+    /// first ([`ExpansionSettings`]): one gone, deactivated or redefined since the decision
+    /// refuses the send; one grown well beyond the decided count (before the first batch)
+    /// holds it for approval — never a wider send than the one decided on.
+    pub async fn expand_send(
+        &self,
+        send_id: i64,
+        batch: usize,
+        settings: &ExpansionSettings,
+    ) -> Result<Expansion, StoreError> {
         let row = sqlx::query(
-            "SELECT submission_id, audience_id, recipients, expansion_cursor FROM sends \
+            "SELECT submission_id, address, audience_id, recipients, expansion_cursor, \
+             COALESCE(decided_at, created_at) AS decided_at FROM sends \
              WHERE id = $1 AND state = 'scheduled'",
         )
         .bind(send_id)
@@ -225,36 +237,19 @@ impl Store {
             return Ok(Expansion::NotScheduled);
         };
         let submission_id: i64 = row.try_get("submission_id")?;
-        let audience_id: Option<i64> = row.try_get("audience_id")?;
-        let decided = row.try_get::<i64, _>("recipients")?.max(0) as u64;
         let cursor: Option<i64> = row.try_get("expansion_cursor")?;
-        let audience = match audience_id {
-            Some(id) => self.audience_by_id(id).await?,
-            None => None,
+        let scheduled = crate::expansion_guard::Scheduled {
+            send_id,
+            address: row.try_get("address")?,
+            audience_id: row.try_get("audience_id")?,
+            decided: row.try_get::<i64, _>("recipients")?.max(0) as u64,
+            decided_at: row.try_get("decided_at")?,
+            first_batch: cursor.is_none(),
         };
-        let Some(audience) = audience else {
-            let reasons = vec![Reason::AudienceUnknown {
-                address: format!("#{send_id}"),
-            }];
-            self.hold_send(send_id, &reasons).await?;
-            return Ok(Expansion::Held(reasons));
+        let audience = match self.audience_to_expand(&scheduled, settings).await? {
+            Ok(audience) => audience,
+            Err(stopped) => return Ok(stopped),
         };
-        // A list switched off stops its send at the next batch, even half-way; the growth
-        // check counts the whole audience, so it runs once, before the first batch.
-        let mut reasons = Vec::new();
-        if !audience.active {
-            reasons.push(Reason::AudienceInactive {
-                audience: audience.name.clone(),
-            });
-        }
-        if cursor.is_none() {
-            let now_count = self.count(&audience).await?;
-            reasons.extend(audience_growth(&audience.name, decided, now_count));
-        }
-        if !reasons.is_empty() {
-            self.hold_send(send_id, &reasons).await?;
-            return Ok(Expansion::Held(reasons));
-        }
 
         let recipients = self
             .resolve_batch(&audience, cursor.unwrap_or(0), batch)
@@ -426,41 +421,6 @@ impl Store {
             SMS_RENDERING_SEGMENTS,
         );
         Ok(rendering.text().to_string())
-    }
-
-    async fn hold_send(&self, send_id: i64, reasons: &[Reason]) -> Result<(), StoreError> {
-        let json = serde_json::to_string(reasons).unwrap_or_else(|_| "[]".into());
-        let now = now_ms();
-        let mut tx = self.pool.begin().await?;
-        let held = sqlx::query(
-            "UPDATE sends SET state = 'held', decision = 'hold', reasons = $1, \
-             approvals_needed = CASE WHEN approvals_needed > 0 THEN approvals_needed ELSE 1 END, \
-             updated_at = $2 WHERE id = $3 AND state = 'scheduled'",
-        )
-        .bind(json)
-        .bind(now)
-        .bind(send_id)
-        .execute(&mut *tx)
-        .await?;
-        if held.rows_affected() > 0 {
-            let submission_id: Option<i64> =
-                sqlx::query_scalar("SELECT submission_id FROM sends WHERE id = $1")
-                    .bind(send_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let mut event = crate::AuditEvent::new("send.held", "system")
-                .send(send_id)
-                .details(serde_json::json!({ "reasons": reasons, "when": "at expansion" }));
-            event.submission_id = submission_id;
-            crate::audit::append(&mut tx, self.backend, &[event], now).await?;
-        }
-        tx.commit().await?;
-        tracing::warn!(
-            event = "delivery.send_held",
-            send = send_id,
-            "the audience changed since the decision"
-        );
-        Ok(())
     }
 
     /// Stops a send: it will not be expanded further, and copies not yet handed over are
@@ -741,7 +701,8 @@ impl Store {
             .map_err(StoreError::from)
     }
 
-    /// Marks sends whose every delivery has an outcome as complete; returns how many.
+    /// Marks sends whose every delivery has an outcome as complete, and learns the usual size
+    /// of their lists from them ([`crate::usual_size`]); returns how many completed.
     pub async fn complete_finished_sends(&self) -> Result<u64, StoreError> {
         const FINISHED: &str = "state = 'sending' AND NOT EXISTS \
             (SELECT 1 FROM deliveries d WHERE d.send_id = sends.id AND d.state = 'queued')";
@@ -754,13 +715,23 @@ impl Store {
         if any.is_none() {
             return Ok(0);
         }
-        let done = sqlx::query(&format!(
-            "UPDATE sends SET state = 'complete', updated_at = $1 WHERE {FINISHED}"
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let done: Vec<(i64, Option<i64>)> = sqlx::query_as(&format!(
+            "UPDATE sends SET state = 'complete', updated_at = $1, completed_at = $1, \
+             usual_size_epoch = (SELECT a.usual_size_epoch FROM audiences a \
+               WHERE a.id = sends.audience_id) \
+             WHERE {FINISHED} RETURNING id, audience_id"
         ))
-        .bind(now_ms())
-        .execute(&self.pool)
+        .bind(now)
+        .fetch_all(&mut *tx)
         .await?;
-        Ok(done.rows_affected())
+        let learned = crate::usual_size::learn(&mut tx, self.backend, &done, now).await?;
+        tx.commit().await?;
+        if learned {
+            self.facts_changed();
+        }
+        Ok(done.len() as u64)
     }
 
     /// Delivery totals of one send.
@@ -948,8 +919,14 @@ impl Store {
         self.set_paused(true, Some(reason), by).await
     }
 
-    pub async fn resume_delivery(&self, by: &str) -> Result<(), StoreError> {
-        self.set_paused(false, None, by).await
+    /// Resumes sending after [`Store::pause_delivery`]. Sends the circuit breaker holds stay
+    /// held — resuming is no release — and the answer says how many wait for an admin
+    /// ([`Store::release_breaker_hold`]).
+    pub async fn resume_delivery(&self, by: &str) -> Result<crate::Resumed, StoreError> {
+        self.set_paused(false, None, by).await?;
+        Ok(crate::Resumed {
+            breaker_holds_waiting: self.breaker_holds_waiting().await?,
+        })
     }
 
     async fn set_paused(

@@ -266,6 +266,7 @@ impl Store {
             message: submission.message.clone(),
             volume,
             approvals: Vec::new(),
+            circuit_breaker_lifted_by: None,
         })
     }
 }

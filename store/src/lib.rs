@@ -9,11 +9,13 @@ mod admin;
 mod approvals;
 mod audiences;
 mod audit;
+mod breaker_holds;
 mod clock;
 mod credentials;
 mod db;
 mod delivery;
 mod directory;
+mod expansion_guard;
 mod fact_cache;
 mod facts;
 mod group_commit;
@@ -29,6 +31,7 @@ mod own_sends;
 mod portal_auth;
 mod postal;
 pub mod progress;
+mod redecide;
 mod resolve;
 mod self_service;
 mod sendable;
@@ -41,6 +44,7 @@ mod statement;
 mod submissions;
 pub mod testing;
 mod unsubscribe;
+mod usual_size;
 
 pub use admin::{AudiencePolicyChange, RoleHolder};
 pub use approvals::{
@@ -48,6 +52,7 @@ pub use approvals::{
 };
 pub use audiences::{ApprovalSetting, Audience, AudienceSummary, Deactivation, NewAudience};
 pub use audit::{AuditBreak, AuditEntry, AuditEvent, AuditQuery, AuditVerification, GENESIS_HASH};
+pub use breaker_holds::{BreakerHold, BreakerRelease, Resumed};
 pub use clock::now_ms;
 pub use credentials::{generate_app_password, hash_password, verify_password, AppPassword};
 pub use db::{redact_url, Backend, Readiness, Store, StoreError};
@@ -56,6 +61,7 @@ pub use delivery::{
     DeliveryTotals, DueSend, Expansion, QueueOverview, SendContent,
 };
 pub use directory::{DirectoryCounts, NewMember, NewRole, NewUnit, Unit, UnitError};
+pub use expansion_guard::ExpansionSettings;
 pub use fact_cache::FACT_CACHE_TTL;
 pub use facts::{SenderProfile, Submission};
 pub use group_commit::{SubmissionWriter, MAX_GROUP};
@@ -80,3 +86,4 @@ pub use submissions::{
     SubmissionRecord,
 };
 pub use unsubscribe::{UnsubscribeOutcome, UnsubscribePreview};
+pub use usual_size::{lower_median, CountedSend, UsualSize, USUAL_SIZE_SENDS};

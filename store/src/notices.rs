@@ -136,6 +136,40 @@ pub fn released_after_approval(
     }
 }
 
+/// To the sender: their send, held by the organisation's circuit breaker, was released by
+/// an admin; delivery starts after the undo window.
+pub fn released_by_admin(
+    audience: &str,
+    subject: &str,
+    admin: &str,
+    send_id: i64,
+    undo_window_secs: u64,
+    link: &str,
+    lang: Lang,
+) -> Notice {
+    let mins = undo_window_secs.div_ceil(60);
+    match lang {
+        Lang::De => (
+            format!("[{audience}] Freigegeben: {subject}"),
+            format!(
+                "Ihre Nachricht an \"{audience}\" war zurückgehalten, weil die Organisation in einer \
+                 Stunde sehr viele Empfänger erreicht hatte (Sicherung). {admin} hat sie freigegeben.\n\n\
+                 Der Versand beginnt in {mins} min. Bis dahin können Sie ihn noch abbrechen: \
+                 verteiler send cancel {send_id} oder {link}\n"
+            ),
+        ),
+        Lang::En => (
+            format!("[{audience}] Released: {subject}"),
+            format!(
+                "Your message to \"{audience}\" was held because the organisation had reached very \
+                 many recipients within an hour (circuit breaker). {admin} has released it.\n\n\
+                 Delivery starts in {mins} min. Until then you can still cancel it: \
+                 verteiler send cancel {send_id} or {link}\n"
+            ),
+        ),
+    }
+}
+
 /// To the sender: an approver refused the message, with their comment.
 pub fn rejected_by_approver(
     audience: &str,
@@ -178,6 +212,33 @@ pub fn expired(audience: &str, subject: &str, hours: u64, link: &str, lang: Lang
             format!(
                 "Your message to \"{audience}\" was not approved within {hours} hours and will not be \
                  sent. Send it again if it is still needed.\n\n{link}\n"
+            ),
+        ),
+    }
+}
+
+/// To the sender: a send accepted earlier was stopped when its copies were about to be made,
+/// because its list changed meanwhile (`reasons`: the engine's sentences, joined).
+pub fn stopped_before_delivery(
+    audience: &str,
+    subject: &str,
+    reasons: &str,
+    link: &str,
+    lang: Lang,
+) -> Notice {
+    match lang {
+        Lang::De => (
+            format!("[{audience}] Nicht verschickt: {subject}"),
+            format!(
+                "Ihre Nachricht an \"{audience}\" war angenommen, wurde aber vor dem Versand gestoppt; \
+                 was noch nicht hinausgegangen war, wird nicht mehr verschickt.\n\n{reasons}\n\n{link}\n"
+            ),
+        ),
+        Lang::En => (
+            format!("[{audience}] Not sent: {subject}"),
+            format!(
+                "Your message to \"{audience}\" was accepted but stopped before delivery; \
+                 whatever had not gone out yet will not be sent.\n\n{reasons}\n\n{link}\n"
             ),
         ),
     }

@@ -137,6 +137,24 @@ pub async fn expire_portal_secrets(store: &Store) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Moves an audience's last change of definition `ms` into the past, as if that much time had
+/// passed since: a test of a decision taken after the change must not sleep past the facts
+/// cache's lifetime, which expansion allows for.
+pub async fn age_definition_change(
+    store: &Store,
+    audience_id: i64,
+    ms: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE audiences SET definition_changed_at = definition_changed_at - $1 WHERE id = $2",
+    )
+    .bind(ms)
+    .bind(audience_id)
+    .execute(&store.pool)
+    .await?;
+    Ok(())
+}
+
 /// Queues one list text of `body` to each of `numbers` (E.164), as fan-out would, in batches:
 /// the SMPP benchmark's load.
 pub async fn queue_texts(store: &Store, numbers: &[String], body: &str) -> Result<(), StoreError> {

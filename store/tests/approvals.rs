@@ -441,7 +441,7 @@ async fn a_send_held_because_its_list_grew_is_released_for_the_confirmed_count()
     for n in 0..20 {
         member(s, &format!("New{n}"), org.old).await;
     }
-    let held = s.expand_send(send, 100).await.unwrap();
+    let held = s.expand_send(send, 100, &common::checks()).await.unwrap();
     assert!(
         matches!(&held, verteiler_store::Expansion::Held(r) if r[0].code() == "audience.grew"),
         "{held:?}"
@@ -458,7 +458,7 @@ async fn a_send_held_because_its_list_grew_is_released_for_the_confirmed_count()
     };
     assert_eq!(recipients, 21, "the count the approver confirmed");
     // (Expanding directly: the undo window is the delivery loop's to wait for.)
-    let done = s.expand_send(send, 100).await.unwrap();
+    let done = s.expand_send(send, 100, &common::checks()).await.unwrap();
     assert_eq!(done, verteiler_store::Expansion::Done { queued: 21 });
     let actions: Vec<String> = s
         .audit_of_submission(s.send_record(send).await.unwrap().unwrap().submission_id)

@@ -29,7 +29,7 @@ async fn expansion_runs_in_batches_and_queues_each_address_once() {
 
     let mut steps = Vec::new();
     loop {
-        let step = s.expand_send(send, 3).await.unwrap();
+        let step = s.expand_send(send, 3, &common::checks()).await.unwrap();
         let done = !matches!(step, Expansion::Progress { .. });
         steps.push(step);
         if done {
@@ -45,7 +45,7 @@ async fn expansion_runs_in_batches_and_queues_each_address_once() {
         ]
     );
     assert_eq!(
-        s.expand_send(send, 3).await.unwrap(),
+        s.expand_send(send, 3, &common::checks()).await.unwrap(),
         Expansion::NotScheduled,
         "an expanded send is not expanded again"
     );
@@ -72,7 +72,7 @@ async fn a_widened_audience_holds_the_send_instead_of_reaching_more_people() {
     let (chair, list) = setup(s, 12).await;
     // Decided on 2 recipients; the list has 12 now.
     let send = released_send(s, chair, list, 2).await;
-    match s.expand_send(send, 100).await.unwrap() {
+    match s.expand_send(send, 100, &common::checks()).await.unwrap() {
         Expansion::Held(reasons) => assert!(
             matches!(
                 reasons.as_slice(),
@@ -89,13 +89,19 @@ async fn a_widened_audience_holds_the_send_instead_of_reaching_more_people() {
     assert_eq!(state(s, send).await, "held");
     assert_eq!(s.delivery_totals(send).await.unwrap().queued, 0);
 
-    // A deactivated list holds as well.
+    // The hold waits for approval as long as one at submission would, not forever.
+    let held = s.held_send(send).await.unwrap().unwrap();
+    let expires = held.expires_at.expect("a send held at expansion expires");
+    assert!(expires >= now_ms() + 71 * 3_600_000, "{expires}");
+
+    // A deactivated list can never carry it: refused, not held for approvers.
     let other = released_send(s, chair, list, 12).await;
     s.set_audience_active(list, false).await.unwrap();
     assert!(matches!(
-        s.expand_send(other, 100).await.unwrap(),
-        Expansion::Held(r) if matches!(r.as_slice(), [Reason::AudienceInactive { .. }])
+        s.expand_send(other, 100, &common::checks()).await.unwrap(),
+        Expansion::Refused(r) if matches!(r.as_slice(), [Reason::AudienceInactive { .. }])
     ));
+    assert_eq!(state(s, other).await, "rejected");
 }
 
 #[tokio::test]
@@ -105,7 +111,7 @@ async fn a_lapsed_lease_brings_a_delivery_back_and_outcomes_complete_the_send() 
     let (chair, list) = setup(s, 2).await;
     let send = released_send(s, chair, list, 2).await;
     assert!(matches!(
-        s.expand_send(send, 100).await.unwrap(),
+        s.expand_send(send, 100, &common::checks()).await.unwrap(),
         Expansion::Done { queued: 2 }
     ));
     let now = now_ms();
@@ -174,12 +180,12 @@ async fn a_cancelled_send_sends_nothing_more() {
     let (chair, list) = setup(s, 5).await;
     let send = released_send(s, chair, list, 5).await;
     assert!(matches!(
-        s.expand_send(send, 2).await.unwrap(),
+        s.expand_send(send, 2, &common::checks()).await.unwrap(),
         Expansion::Progress { queued: 2 }
     ));
     assert_eq!(s.cancel_send(send, "test").await.unwrap(), 2);
     assert_eq!(
-        s.expand_send(send, 2).await.unwrap(),
+        s.expand_send(send, 2, &common::checks()).await.unwrap(),
         Expansion::NotScheduled
     );
     assert!(s
@@ -196,7 +202,7 @@ async fn a_copy_that_went_out_during_the_cancel_counts_as_sent() {
     let s = &db.store;
     let (chair, list) = setup(s, 3).await;
     let send = released_send(s, chair, list, 3).await;
-    s.expand_send(send, 10).await.unwrap();
+    s.expand_send(send, 10, &common::checks()).await.unwrap();
     let claimed = s.claim_deliveries(now_ms(), 60_000, 10).await.unwrap();
     assert_eq!(claimed.len(), 3);
     // Two copies are in flight when the send is cancelled; one of them then succeeds.
@@ -222,7 +228,7 @@ async fn copies_waiting_for_a_retry_are_counted_as_deferred() {
     let s = &db.store;
     let (chair, list) = setup(s, 3).await;
     let send = released_send(s, chair, list, 3).await;
-    s.expand_send(send, 10).await.unwrap();
+    s.expand_send(send, 10, &common::checks()).await.unwrap();
     let claimed = s.claim_deliveries(now_ms(), 60_000, 10).await.unwrap();
     let retry = Attempt::Retry {
         at: now_ms() + 60_000,
@@ -248,7 +254,7 @@ async fn hard_bounces_give_an_address_up_at_the_limit_and_soft_ones_never() {
     for _ in 0..4 {
         let send = released_send(s, chair, list, 2).await;
         assert!(matches!(
-            s.expand_send(send, 100).await.unwrap(),
+            s.expand_send(send, 100, &common::checks()).await.unwrap(),
             Expansion::Done { queued: 2 }
         ));
     }
@@ -283,7 +289,7 @@ async fn hard_bounces_give_an_address_up_at_the_limit_and_soft_ones_never() {
     // The next send does not use the address; the member is counted as unreachable.
     let next = released_send(s, chair, list, 2).await;
     assert!(matches!(
-        s.expand_send(next, 100).await.unwrap(),
+        s.expand_send(next, 100, &common::checks()).await.unwrap(),
         Expansion::Done { queued: 1 }
     ));
     assert_eq!(s.delivery_totals(next).await.unwrap().unreachable, 1);
@@ -296,7 +302,9 @@ async fn the_kill_switch_stops_expansion_and_claims_until_resumed() {
     let (chair, list) = setup(s, 3).await;
     let expanded = released_send(s, chair, list, 3).await;
     assert!(matches!(
-        s.expand_send(expanded, 100).await.unwrap(),
+        s.expand_send(expanded, 100, &common::checks())
+            .await
+            .unwrap(),
         Expansion::Done { queued: 3 }
     ));
     released_send(s, chair, list, 3).await;
@@ -368,7 +376,7 @@ async fn one_group_of_outcomes_records_each_delivery_its_own_way() {
     let (chair, list) = setup(s, 5).await;
     let send = released_send(s, chair, list, 5).await;
     assert!(matches!(
-        s.expand_send(send, 100).await.unwrap(),
+        s.expand_send(send, 100, &common::checks()).await.unwrap(),
         Expansion::Done { queued: 5 }
     ));
     let now = now_ms();
@@ -440,13 +448,13 @@ async fn one_group_of_notice_outcomes_records_each_notice_its_own_way() {
 }
 
 #[tokio::test]
-async fn copies_go_out_while_later_batches_are_queued_but_not_once_the_send_is_held() {
+async fn copies_go_out_while_later_batches_are_queued_but_not_once_the_send_is_refused() {
     let db = TestDatabase::new().await;
     let s = &db.store;
     let (chair, list) = setup(s, 7).await;
     let send = released_send(s, chair, list, 7).await;
     assert_eq!(
-        s.expand_send(send, 3).await.unwrap(),
+        s.expand_send(send, 3, &common::checks()).await.unwrap(),
         Expansion::Progress { queued: 3 }
     );
     assert_eq!(state(s, send).await, "scheduled", "still expanding");
@@ -458,20 +466,22 @@ async fn copies_go_out_while_later_batches_are_queued_but_not_once_the_send_is_h
         "the first batch goes out before the last is queued"
     );
 
-    // The list is switched off half-way: the send is held, and what is queued stays put.
+    // The list is switched off half-way: the send is refused, and what is queued is cancelled.
     s.set_audience_active(list, false).await.unwrap();
     assert!(matches!(
-        s.expand_send(send, 3).await.unwrap(),
-        Expansion::Held(_)
+        s.expand_send(send, 3, &common::checks()).await.unwrap(),
+        Expansion::Refused(_)
     ));
-    assert_eq!(state(s, send).await, "held");
+    assert_eq!(state(s, send).await, "rejected");
     assert!(
         s.claim_deliveries(now + 60_001, 60_000, 10)
             .await
             .unwrap()
             .is_empty(),
-        "a held send's deliveries are not claimed, not even after their lease"
+        "a refused send's deliveries are not claimed, not even after their lease"
     );
+    let totals = s.delivery_totals(send).await.unwrap();
+    assert_eq!((totals.queued, totals.cancelled), (0, 3), "{totals:?}");
 }
 
 /// The id of the member with this address.
@@ -523,7 +533,7 @@ async fn members_who_chose_sms_get_a_text_not_a_copy_and_nobody_gets_both() {
     // reached, and counted.
     let send = released_send(s, chair, list, 6).await;
     assert_eq!(
-        s.expand_send(send, 100).await.unwrap(),
+        s.expand_send(send, 100, &common::checks()).await.unwrap(),
         Expansion::Done { queued: 3 }
     );
     let totals = s.delivery_totals(send).await.unwrap();
@@ -687,7 +697,7 @@ async fn an_email_and_sms_list_reaches_members_with_both_on_both() {
 
     let send = released_send(s, chair, list, 4).await;
     assert_eq!(
-        s.expand_send(send, 100).await.unwrap(),
+        s.expand_send(send, 100, &common::checks()).await.unwrap(),
         Expansion::Done { queued: 3 }
     );
     let claimed = s.claim_deliveries(now_ms(), 60_000, 100).await.unwrap();
@@ -869,11 +879,13 @@ async fn stop_ends_texts_but_statutory_notice_and_is_confirmed_once() {
     );
 
     let announcement = released_send(s, chair, list, 2).await;
-    s.expand_send(announcement, 100).await.unwrap();
+    s.expand_send(announcement, 100, &common::checks())
+        .await
+        .unwrap();
     let totals = s.delivery_totals(announcement).await.unwrap();
     assert_eq!((totals.sms, totals.unreachable), (0, 1), "{totals:?}");
     let notice = released_send(s, chair, statutory, 2).await;
-    s.expand_send(notice, 100).await.unwrap();
+    s.expand_send(notice, 100, &common::checks()).await.unwrap();
     assert_eq!(
         s.delivery_totals(notice).await.unwrap().sms,
         1,

@@ -27,7 +27,7 @@ async fn only_the_sender_sees_and_stops_their_send() {
     let send = released_send(s, chair_a, list.id, 2).await;
     let submission = s.send_record(send).await.unwrap().unwrap().submission_id;
     // Half the copies queued: delivery has begun.
-    s.expand_send(send, 1).await.unwrap();
+    s.expand_send(send, 1, &common::checks()).await.unwrap();
 
     let mine = s.own_submissions(chair_a, 10).await.unwrap();
     assert_eq!(mine.len(), 1);

@@ -16,7 +16,7 @@ use verteiler_store::{
 async fn deliver(s: &Store, sender: i64, audience: &Audience) -> Vec<(String, String)> {
     let recipients = s.count(audience).await.unwrap();
     let send = released_send(s, sender, audience.id, recipients).await;
-    s.expand_send(send, 1_000).await.unwrap();
+    s.expand_send(send, 1_000, &common::checks()).await.unwrap();
     let mut tokens: Vec<(String, String)> = s
         .claim_deliveries(now_ms(), 60_000, 1_000)
         .await

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 use verteiler_policies::{Category, ReplyMode};
 use verteiler_store::{
-    now_ms, Attempt, ClaimedDelivery, ClaimedNotification, Expansion, SendContent, Store,
+    now_ms, Attempt, ClaimedDelivery, ClaimedNotification, Expansion, ExpansionSettings,
+    SendContent, Store,
 };
 
 /// How the delivery loops behave.
@@ -37,6 +38,9 @@ pub struct DeliverySettings {
     pub retry_max: Duration,
     /// Recipients expanded per transaction.
     pub expansion_batch: usize,
+    /// How long a send held at expansion (its list grew) waits for approval:
+    /// `limits.approval_window_hours`, as for sends held at submission.
+    pub approval_window: Duration,
     pub pacing: PacingLimits,
     /// Signs every copy and notification; `None` sends them unsigned.
     pub dkim: Option<Arc<DkimSigner>>,
@@ -55,6 +59,7 @@ impl DeliverySettings {
             retry_first: Duration::from_secs(60),
             retry_max: Duration::from_secs(4 * 3600),
             expansion_batch: 1_000,
+            approval_window: Duration::from_secs(72 * 3600),
             pacing: PacingLimits {
                 per_second: None,
                 per_domain_per_second: None,
@@ -169,10 +174,14 @@ impl Engine {
     /// Expands one batch of each due send; returns whether there was anything to do.
     async fn expand_due(&self) -> Result<bool, verteiler_store::StoreError> {
         let due = self.store.due_sends(now_ms(), 16).await?;
+        let checks = ExpansionSettings {
+            approval_window_secs: self.settings.approval_window.as_secs(),
+            portal_base_url: self.settings.portal_base_url.clone(),
+        };
         for send in &due {
             match self
                 .store
-                .expand_send(send.send_id, self.settings.expansion_batch)
+                .expand_send(send.send_id, self.settings.expansion_batch, &checks)
                 .await?
             {
                 Expansion::Done { queued } => {
@@ -186,6 +195,10 @@ impl Engine {
                 Expansion::Held(reasons) => {
                     let codes: Vec<&str> = reasons.iter().map(|r| r.code()).collect();
                     tracing::warn!(event = "delivery.held_at_expansion", send = send.send_id, reasons = ?codes);
+                }
+                Expansion::Refused(reasons) => {
+                    let codes: Vec<&str> = reasons.iter().map(|r| r.code()).collect();
+                    tracing::warn!(event = "delivery.refused_at_expansion", send = send.send_id, reasons = ?codes);
                 }
                 Expansion::Progress { .. } | Expansion::NotScheduled => {}
             }

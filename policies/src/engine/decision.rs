@@ -33,7 +33,7 @@ pub enum Decision {
     Release { headers: HeaderTreatment },
     /// Wait. `approvals_needed` is how many more distinct valid approvals by holders of one of
     /// `approver_roles` (in scope) release it; 0 means approvals cannot help, because only
-    /// the circuit breaker is left and an admin has to resume sending.
+    /// the circuit breaker is left and an admin has to release the send.
     Hold {
         reasons: Vec<Reason>,
         approvals_needed: u32,
@@ -212,7 +212,7 @@ mod tests {
     }
 
     #[test]
-    fn a_hold_no_approval_can_lift_says_an_admin_must_resume() {
+    fn a_hold_no_approval_can_lift_says_an_admin_must_release_it() {
         let reason = Reason::CircuitBreaker {
             recipients: 1_200_000,
             limit: 1_000_000,
@@ -229,7 +229,10 @@ mod tests {
         assert!(approver_roles.is_empty());
         assert!(d
             .text(Lang::De)
-            .ends_with("bis die Administration den Versand wieder freigibt."));
+            .ends_with("bis die Administration sie freigibt."));
+        assert!(d
+            .text(Lang::En)
+            .ends_with("until an administrator releases it."));
         assert!(d.text(Lang::En).contains("1,200,000"));
     }
 

@@ -24,6 +24,12 @@ pub struct Facts {
     pub volume: VolumeFacts,
     /// Every approval recorded for this submission, valid or not; the engine decides which count.
     pub approvals: Vec<Approval>,
+    /// The organisation admin (member id) who lifted the circuit breaker for this one send,
+    /// having looked at it. The breaker is the organisation's state, so only an admin lifts it,
+    /// and only for the send they released; every other reason still applies. The store checks
+    /// that the person is an admin before it sets this.
+    #[serde(default)]
+    pub circuit_breaker_lifted_by: Option<i64>,
 }
 
 /// The authenticated person behind the submission.

@@ -62,7 +62,7 @@ pub use limits::{effective_limits, EffectiveLimits, OrgLimits, RateCap};
 pub use reasons::{Reason, Severity};
 pub use rules::authorisation::may_send;
 pub use rules::four_eyes::{approval_validity, ApprovalRefusal};
-pub use rules::growth::audience_growth;
+pub use rules::growth::{audience_growth, audience_redefined};
 pub use texts::{function_label, function_list};
 
 /// Decides what happens to one submission. Pure and deterministic: the same facts and limits

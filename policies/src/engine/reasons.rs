@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
-    /// Held until approved (or, for the circuit breaker, until an admin resumes sending).
+    /// Held until approved (or, for the circuit breaker, until an admin releases the send).
     Hold,
     /// Refused; the sender has to change the message or ask an admin to change the policy.
     Reject,
@@ -39,6 +39,10 @@ coded_enum! {
         /// At delivery the audience had grown well beyond what was decided on: the send waits
         /// for a person instead of reaching people nobody agreed to.
         AudienceGrew = "audience.grew" { audience: String, decided: u64, now: u64 },
+        /// Between the decision and the delivery an admin changed whom the audience reaches
+        /// (its target unit, sub-units, role, kind or scope): what was decided on no longer
+        /// exists, so the send is refused rather than sent to the new definition.
+        AudienceRedefined = "audience.redefined" { audience: String },
         SenderNotAuthorised = "sender.not_authorised" {
             audience: String,
             allowed: Vec<RoleFunction>,
@@ -92,7 +96,7 @@ coded_enum! {
             limit: u64,
             severity: Severity,
         },
-        /// The organisation as a whole has sent too much this hour; only an admin resumes.
+        /// The organisation as a whole has sent too much this hour; only an admin releases.
         CircuitBreaker = "org.circuit_breaker" { recipients: u64, limit: u64 },
         /// The audience's four-eyes rule applies and not enough valid approvals exist yet.
         ApprovalRequired = "approval.required" {
@@ -112,6 +116,7 @@ impl Reason {
             | Reason::AudienceEmpty { .. }
             | Reason::AudienceUnresolvable { .. }
             | Reason::AudienceOutOfScope { .. }
+            | Reason::AudienceRedefined { .. }
             | Reason::SenderNotAuthorised { .. }
             | Reason::MaxRecipients { .. }
             | Reason::VisibleRecipients { .. }
@@ -135,7 +140,8 @@ impl Reason {
 
     /// Whether enough valid approvals lift this reason. The circuit breaker is an
     /// organisation-wide state, not a property of one message: approvers of one audience must
-    /// not be able to push more mail through it, so only an admin lifts it.
+    /// not be able to push more mail through it, so only an admin lifts it, one send at a time
+    /// (`Facts::circuit_breaker_lifted_by`).
     pub fn cleared_by_approvals(&self) -> bool {
         match self {
             Reason::BlastRadiusAboveUsual { .. }
@@ -153,6 +159,7 @@ impl Reason {
             | Reason::AudienceEmpty { .. }
             | Reason::AudienceUnresolvable { .. }
             | Reason::AudienceOutOfScope { .. }
+            | Reason::AudienceRedefined { .. }
             | Reason::SenderNotAuthorised { .. }
             | Reason::MaxRecipients { .. }
             | Reason::VisibleRecipients { .. }
@@ -172,7 +179,9 @@ impl Reason {
         let t = texts::template(self.code(), lang);
         match self {
             Reason::AudienceUnknown { address } => render(t, lang, &[("address", Text(address))]),
-            Reason::AudienceInactive { audience } | Reason::AudienceEmpty { audience } => {
+            Reason::AudienceInactive { audience }
+            | Reason::AudienceEmpty { audience }
+            | Reason::AudienceRedefined { audience } => {
                 render(t, lang, &[("audience", Text(audience))])
             }
             Reason::AudienceUnresolvable { audience, error } => render(

@@ -80,6 +80,7 @@ pub(crate) fn facts() -> Facts {
         },
         volume: VolumeFacts::default(),
         approvals: Vec::new(),
+        circuit_breaker_lifted_by: None,
     }
 }
 

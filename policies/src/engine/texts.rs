@@ -44,6 +44,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "The list {audience} now has {now} {now:recipient/recipients}, but the decision was made for {decided}; the send waits until someone confirms the larger number.",
     ),
     (
+        "audience.redefined",
+        "Der Verteiler {audience} wurde geändert, nachdem über diese Nachricht entschieden worden war; sie geht nicht an die neue Empfängergruppe. Wenn sie noch gebraucht wird, bitte erneut senden.",
+        "The list {audience} was changed after this message was decided on; it does not go to the new group of recipients. If it is still needed, please send it again.",
+    ),
+    (
         "sender.not_authorised",
         "Für den Verteiler {audience} besteht keine Sendeberechtigung; senden dürfen: {allowed}.",
         "You are not allowed to send to the list {audience}; it accepts messages from: {allowed}.",
@@ -120,8 +125,8 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     (
         "org.circuit_breaker",
-        "Die Organisation hätte mit dieser Nachricht in der letzten Stunde {recipients} Empfänger erreicht, mehr als die Sicherheitsgrenze von {limit}; bis die Administration den Versand wieder freigibt, geht nichts Neues hinaus.",
-        "With this message, the organisation would have reached {recipients} recipients in the last hour, more than the safety limit of {limit}; nothing new goes out until the administrators resume sending.",
+        "Die Organisation hätte mit dieser Nachricht in der letzten Stunde {recipients} Empfänger erreicht, mehr als die Sicherheitsgrenze von {limit}; die Nachricht wartet, bis die Administration sie freigibt.",
+        "With this message, the organisation would have reached {recipients} recipients in the last hour, more than the safety limit of {limit}; the message waits until an administrator releases it.",
     ),
     (
         "approval.required",
@@ -163,8 +168,8 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     (
         "decision.held.admin",
-        "Die Nachricht wurde zurückgehalten, bis die Administration den Versand wieder freigibt.",
-        "The message has been held until the administrators resume sending.",
+        "Die Nachricht wurde zurückgehalten, bis die Administration sie freigibt.",
+        "The message has been held until an administrator releases it.",
     ),
 ];
 
@@ -280,6 +285,7 @@ mod tests {
                 decided: 10,
                 now: 20,
             },
+            Reason::AudienceRedefined { audience: a() },
             Reason::SenderNotAuthorised {
                 audience: a(),
                 allowed: vec![RoleFunction::Chair],

@@ -115,5 +115,6 @@ pub fn submission(
         },
         volume: VolumeFacts::default(),
         approvals: Vec::new(),
+        circuit_breaker_lifted_by: None,
     }
 }

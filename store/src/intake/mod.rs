@@ -251,9 +251,9 @@ pub fn held(approvers: &[RoleFunction], audience: &str, lang: Lang) -> String {
 pub fn held_by_admin(audience: &str, lang: Lang) -> String {
     match lang {
         Lang::De => format!(
-            "zurückgehalten, bis eine Administratorin den Versand wieder freigibt (\"{audience}\")"
+            "zurückgehalten, bis die Administration die Nachricht freigibt (\"{audience}\")"
         ),
-        Lang::En => format!("held until an administrator resumes sending (\"{audience}\")"),
+        Lang::En => format!("held until an administrator releases it (\"{audience}\")"),
     }
 }
 

@@ -242,10 +242,17 @@ impl Store {
             super::aliases::insert_alias(&mut tx, id, before.slug.as_str(), now).await?;
         }
         update_definition(&mut tx, id, after, now).await?;
-        // MERGE-H2: set definition_changed_at when a TARGET_FIELDS field changed.
-        let _retarget = changes
+        if changes
             .iter()
-            .any(|c| TARGET_FIELDS.contains(&c.field.as_str()));
+            .any(|c| TARGET_FIELDS.contains(&c.field.as_str()))
+        {
+            // A send decided for the old definition is refused at expansion (see the column).
+            sqlx::query("UPDATE audiences SET definition_changed_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
         let event = AuditEvent::new("audience.changed", self.actor.to_string()).details(
             serde_json::json!({ "audience_id": id, "slug": before.slug, "changes": changes }),
         );

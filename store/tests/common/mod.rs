@@ -14,8 +14,8 @@ use verteiler_policies::{
     AudienceSlug, Decision, EmailAddress, HeaderTreatment, RoleFunction, UnitKind,
 };
 use verteiler_store::{
-    now_ms, Audience, Ingress, NewAudience, NewMember, NewNotification, NewRole, NewSend,
-    NewSubmission, NewUnit, Store, SubmissionRecord,
+    now_ms, Audience, ExpansionSettings, Ingress, NewAudience, NewMember, NewNotification, NewRole,
+    NewSend, NewSubmission, NewUnit, Store, SubmissionRecord,
 };
 
 pub struct Org {
@@ -155,4 +155,12 @@ pub async fn released_send_with_notices(
         .await
         .unwrap();
     s.sends_of(stored.id).await.unwrap()[0].id
+}
+
+/// What the delivery loop passes to expansion: the default approval window, the test portal.
+pub fn checks() -> ExpansionSettings {
+    ExpansionSettings {
+        approval_window_secs: 72 * 3600,
+        portal_base_url: "http://portal.test".into(),
+    }
 }

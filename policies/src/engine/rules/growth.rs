@@ -20,9 +20,50 @@ pub fn audience_growth(audience: &str, decided: u64, now: u64) -> Option<Reason>
     })
 }
 
+/// The reason to refuse a send whose audience was redefined (target, sub-units, role, kind or
+/// scope) at `changed_at` when the send was decided at `decided_at` (unix ms), or `None`.
+///
+/// `margin_ms` widens "after the decision" backwards: the facts a decision reads may be cached
+/// for that long, so a change made just before the decision may not have been seen by it. A
+/// change inside the margin counts as after — a send refused needlessly can be sent again, a
+/// send to a definition nobody decided on cannot be called back.
+pub fn audience_redefined(
+    audience: &str,
+    changed_at: Option<i64>,
+    decided_at: i64,
+    margin_ms: i64,
+) -> Option<Reason> {
+    changed_at
+        .filter(|changed| *changed > decided_at.saturating_sub(margin_ms))
+        .map(|_| Reason::AudienceRedefined {
+            audience: audience.to_string(),
+        })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::audience_growth;
+    use super::{audience_growth, audience_redefined};
+
+    #[test]
+    fn a_definition_changed_after_the_decision_or_just_before_it_refuses() {
+        assert!(audience_redefined("a", None, 10_000, 5_000).is_none());
+        assert!(
+            audience_redefined("a", Some(4_000), 10_000, 5_000).is_none(),
+            "changed well before the decision: the decision saw it"
+        );
+        assert!(
+            audience_redefined("a", Some(6_000), 10_000, 5_000).is_some(),
+            "inside the facts' cache lifetime: maybe not seen"
+        );
+        let reason = audience_redefined("a", Some(12_000), 10_000, 5_000).unwrap();
+        assert_eq!(reason.code(), "audience.redefined");
+        assert_eq!(
+            reason.severity(),
+            crate::engine::Severity::Reject,
+            "never lifted by approvals"
+        );
+        assert!(!reason.cleared_by_approvals());
+    }
 
     #[test]
     fn ordinary_growth_passes_and_a_widening_stops() {

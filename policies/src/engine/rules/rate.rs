@@ -3,7 +3,8 @@
 //! Every figure counts this submission in (the store's volume excludes it), so a limit of 10
 //! lets exactly 10 sends through. Above the audience's or the organisation's hold step a
 //! person looks first; above the organisation's hard cap nothing goes out. The organisation's
-//! hourly volume is the circuit breaker: passing it holds every send until an admin resumes.
+//! hourly volume is the circuit breaker: passing it holds every send until an admin releases
+//! it (for that one send: `Facts::circuit_breaker_lifted_by`).
 
 use super::Ctx;
 use crate::engine::limits::RateCap;
@@ -54,7 +55,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, reasons: &mut Vec<Reason>) {
     }
     let recipients = volume.org_recipients_last_hour.saturating_add(this_send);
     let limit = limits.circuit_breaker_recipients_per_hour;
-    if recipients > limit {
+    if recipients > limit && ctx.facts.circuit_breaker_lifted_by.is_none() {
         reasons.push(Reason::CircuitBreaker { recipients, limit });
     }
 }
@@ -184,5 +185,24 @@ mod tests {
             .contains("1,000,010 recipients in the last hour"));
         f.volume.org_recipients_last_hour = 999_790;
         assert!(decide(&f, &OrgLimits::default()).is_release());
+    }
+
+    #[test]
+    fn an_admin_lifts_the_breaker_for_one_send_and_every_other_reason_stays() {
+        let mut f = facts();
+        f.volume.org_recipients_last_hour = 5_000_000;
+        f.circuit_breaker_lifted_by = Some(7);
+        assert!(decide(&f, &OrgLimits::default()).is_release());
+        // A list that needs approval still does: the admin lifted the breaker, nothing else.
+        audience_of(&mut f).policy.approval = crate::engine::ApprovalRule::Always;
+        let d = decide(&f, &OrgLimits::default());
+        let Decision::Hold {
+            approvals_needed, ..
+        } = &d
+        else {
+            panic!("{d:?}")
+        };
+        assert_eq!(*approvals_needed, 1);
+        assert_eq!(d.codes(), ["approval.required"]);
     }
 }
