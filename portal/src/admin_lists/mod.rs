@@ -101,6 +101,12 @@ async fn show(
     let data = async {
         let aliases = state.store.aliases_of(list.id).await?;
         let form = match shown.form {
+            // A template's list posts no address or name: they are shown as they are.
+            Some(f) if list.template_id.is_some() => ListForm {
+                slug: list.slug.to_string(),
+                name: list.name.clone(),
+                ..f
+            },
             Some(f) => f,
             None => {
                 let codes = unit_codes(&state.store, &[list.unit_id, list.scope_unit_id]).await?;
