@@ -210,7 +210,9 @@ impl ListForm {
             max_message_bytes: number("max_message_kb", &self.max_message_kb)?
                 .map(|kb| kb.saturating_mul(1000)),
             sends_per_sender_per_day: number("sends_per_day", &self.sends_per_day)?
-                .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+                .map(u32::try_from)
+                .transpose()
+                .map_err(|_| Refusal::at("sends_per_day", "list_error_number"))?,
             reply_mode: choice("reply_mode", &self.reply_mode)?,
             visible_recipients_mode: base
                 .map_or(VisibleRecipientsMode::Reject, |b| b.visible_recipients_mode),
