@@ -1,12 +1,15 @@
-//! `/admin/units`: the unit tree, and on a unit's page who holds which function there, with
-//! granting and revoking (each audited by the store as `role.granted` / `role.revoked`).
-//! Admins only, like every `/admin` page.
+//! `/admin/units`: the unit tree, and on a unit's page its state (switched off and on as
+//! `verteiler unit deactivate|activate` does), who holds which function there, with granting
+//! and revoking (each audited by the store as `role.granted` / `role.revoked`), and inviting
+//! its officers. Admins only, like every `/admin` page.
 
 use crate::admin::require_admin;
+use crate::admin_invite::invite_form;
+use crate::admin_lists::{state_text, switch_form, unit_refusal, Failure};
 use crate::csrf_form;
 use crate::member::not_found;
 use crate::page::{internal_error, layout, respond, Frame};
-use crate::session::{see_other, Member, MemberForm};
+use crate::session::{bad_form, see_other, Member, MemberForm};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -19,6 +22,7 @@ use verteiler_store::{NewRole, Unit};
 csrf_form! {
     GrantForm { email: String, function: String, subtree: Option<String> }
     RevokeForm { member_id: i64, function: String }
+    ActiveForm { active: String }
 }
 
 /// Levels of the tree drawn at most (a deeper tree is a corrupt one).
@@ -39,6 +43,9 @@ pub async fn tree(State(state): State<AppState>, member: Member) -> Response {
     }
     let body = html! {
         (branch(&children, None, 0, &frame))
+        @if state.settings.mail_client.is_some() {
+            (invite_form(&frame, "/admin/invite", "invite_all_title", "invite_all_intro"))
+        }
     };
     respond(
         StatusCode::OK,
@@ -61,7 +68,9 @@ fn branch(
                 li {
                     a href={ "/admin/units/" (unit.code) } { (unit.name) }
                     " (" (unit.code) ")"
-                    @if !unit.active { " – " (frame.t("admin_inactive")) }
+                    @if !unit.active {
+                        " – " (state_text(frame, "unit", unit.active, unit.deactivation.as_ref(), true))
+                    }
                     @if depth < MAX_DEPTH { (branch(children, Some(unit.id), depth + 1, frame)) }
                 }
             }
@@ -91,12 +100,24 @@ pub async fn unit(
     unit_page(&state, &member, &frame, &unit, None, StatusCode::OK).await
 }
 
+/// The unit's state with the switch: off by a person (who, when), off because it left the
+/// export, or on.
+fn state_section(frame: &Frame<'_>, unit: &Unit) -> Markup {
+    html! {
+        section aria-labelledby="unit-state-heading" {
+            h2 id="unit-state-heading" { (frame.t("unit_state_heading")) }
+            p id="unit-state" { (state_text(frame, "unit", unit.active, unit.deactivation.as_ref(), false)) }
+            (switch_form(frame, &format!("/admin/units/{}/active", unit.code), "unit", unit.active))
+        }
+    }
+}
+
 async fn unit_page(
     state: &AppState,
     member: &Member,
     frame: &Frame<'_>,
     unit: &Unit,
-    message: Option<&str>,
+    message: Option<Markup>,
     status: StatusCode,
 ) -> Response {
     let holders = match state.store.roles_at(unit.id).await {
@@ -106,9 +127,9 @@ async fn unit_page(
     let lang = frame.lang.policies();
     let action = |what: &str| format!("/admin/units/{}/{what}", unit.code);
     let body = html! {
-        @if let Some(key) = message {
-            p class="error" role="alert" { (frame.t(key)) }
-        }
+        @if let Some(message) = message { (message) }
+        (state_section(frame, unit))
+        h2 { (frame.t("unit_roles_heading")) }
         @if holders.is_empty() {
             p { (frame.t("admin_roles_empty")) }
         } @else {
@@ -168,6 +189,9 @@ async fn unit_page(
             }
             button type="submit" { (frame.t("admin_grant")) }
         }
+        @if state.settings.mail_client.is_some() {
+            (invite_form(frame, &action("invite"), "invite_unit_title", "invite_unit_intro"))
+        }
         p { a href="/admin/units" { (frame.t("admin_units_title")) } }
     };
     let title = format!("{} ({})", unit.name, unit.code);
@@ -200,7 +224,8 @@ pub async fn grant(
         Ok(found) => found,
         Err(key) => {
             let status = StatusCode::UNPROCESSABLE_ENTITY;
-            return unit_page(&state, &member, &frame, &unit, Some(key), status).await;
+            let message = html! { p class="error" role="alert" { (frame.t(key)) } };
+            return unit_page(&state, &member, &frame, &unit, Some(message), status).await;
         }
     };
     let store = state.store_for(&member);
@@ -233,5 +258,37 @@ pub async fn revoke(
         Ok(true) => see_other(&format!("/admin/units/{}", unit.code), vec![]),
         Ok(false) => not_found(&member.frame()),
         Err(e) => internal_error(member.lang, &e),
+    }
+}
+
+pub async fn set_active(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    MemberForm { member, form }: MemberForm<ActiveForm>,
+) -> Response {
+    let unit = match unit_of(&state, &member, &code).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let active = match form.active.as_str() {
+        "true" => true,
+        "false" => false,
+        _ => return bad_form(member.lang, &member.path),
+    };
+    match state
+        .store_for(&member)
+        .set_unit_active(unit.id, active)
+        .await
+    {
+        Ok(_) => see_other(&format!("/admin/units/{}", unit.code), vec![]),
+        Err(e) => match unit_refusal(e) {
+            Failure::Store(e) => internal_error(member.lang, &e),
+            Failure::Refused(r) => {
+                let frame = member.frame();
+                let message = r.render(&frame);
+                let status = StatusCode::UNPROCESSABLE_ENTITY;
+                unit_page(&state, &member, &frame, &unit, Some(message), status).await
+            }
+        },
     }
 }

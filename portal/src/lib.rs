@@ -10,6 +10,8 @@ mod account;
 mod admin;
 mod admin_breaker;
 mod admin_import;
+mod admin_invite;
+mod admin_lists;
 mod admin_units;
 mod admin_usual_size;
 mod audiences;
@@ -42,7 +44,8 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use std::sync::Arc;
-use verteiler_store::Store;
+use verteiler_store::lists::ListRules;
+use verteiler_store::{MailClientSetup, Store};
 
 /// What the portal needs to know beyond the store.
 #[derive(Debug, Clone)]
@@ -61,6 +64,11 @@ pub struct PortalSettings {
     pub upload_dir: std::path::PathBuf,
     /// The HTTP SMS provider's signing secret; without it `/sms/webhook` answers 404.
     pub sms_webhook_secret: Option<String>,
+    /// The list templates in effect (from the configuration), shown on `/admin/templates`.
+    pub list_rules: ListRules,
+    /// Where officers' mail clients send, for the invitation mail; without it the admin
+    /// pages offer no invitation.
+    pub mail_client: Option<MailClientSetup>,
 }
 
 impl PortalSettings {
@@ -72,6 +80,19 @@ impl PortalSettings {
             imports: None,
             upload_dir: std::env::temp_dir().join("verteiler-uploads"),
             sms_webhook_secret: None,
+            list_rules: ListRules::none(),
+            mail_client: None,
+        }
+    }
+
+    pub fn with_list_rules(self, list_rules: ListRules) -> PortalSettings {
+        PortalSettings { list_rules, ..self }
+    }
+
+    pub fn with_mail_client(self, setup: MailClientSetup) -> PortalSettings {
+        PortalSettings {
+            mail_client: Some(setup),
+            ..self
         }
     }
 
@@ -123,6 +144,8 @@ pub struct Settings {
     pub imports: Option<ImportSettings>,
     pub upload_dir: std::path::PathBuf,
     pub sms_webhook_secret: Option<String>,
+    pub list_rules: ListRules,
+    pub mail_client: Option<MailClientSetup>,
 }
 
 impl AppState {
@@ -142,6 +165,8 @@ impl AppState {
                 imports: settings.imports,
                 upload_dir: settings.upload_dir,
                 sms_webhook_secret: settings.sms_webhook_secret,
+                list_rules: settings.list_rules,
+                mail_client: settings.mail_client,
             }),
             limits: Arc::new(limits),
         }
@@ -253,15 +278,39 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/units/{code}", get(admin_units::unit))
         .route("/admin/units/{code}/grant", post(admin_units::grant))
         .route("/admin/units/{code}/revoke", post(admin_units::revoke))
-        .route("/admin/audiences", get(admin::audiences))
+        .route("/admin/units/{code}/active", post(admin_units::set_active))
+        .route(
+            "/admin/units/{code}/invite",
+            post(admin_invite::invite_unit),
+        )
+        .route("/admin/invite", post(admin_invite::invite_all))
+        .route("/admin/audiences", get(admin_lists::index))
+        .route(
+            "/admin/new-audience",
+            get(admin_lists::new_list).post(admin_lists::create),
+        )
+        .route("/admin/templates", get(admin_lists::templates))
         .route(
             "/admin/audiences/{slug}",
-            get(admin::audience).post(admin::save_audience),
+            get(admin_lists::page).post(admin_lists::save),
         )
         .route(
             "/admin/audiences/{slug}/usual-size/reset",
             post(admin_usual_size::reset),
         )
+        .route(
+            "/admin/audiences/{slug}/active",
+            post(admin_lists::set_active),
+        )
+        .route(
+            "/admin/audiences/{slug}/aliases",
+            post(admin_lists::add_alias),
+        )
+        .route(
+            "/admin/audiences/{slug}/aliases/remove",
+            post(admin_lists::remove_alias),
+        )
+        .route("/admin/audiences/{slug}/delete", post(admin_lists::delete))
         .route("/audiences", get(audiences::list))
         .route("/audiences/{slug}", get(audiences::page))
         .route("/submissions", get(submissions::list))

@@ -4,20 +4,20 @@
 mod support;
 
 use axum::http::StatusCode;
+use support::lists::{oldenfelde_form, with};
 use support::org;
 use support::staff::{admin, held_send, offices};
 use verteiler_policies::RoleFunction;
 use verteiler_store::ApprovalSetting;
 
+/// The list's complete form with the old policy form's fields changed.
 fn policy(max_recipients: &str) -> Vec<(&str, &str)> {
-    vec![
-        ("approval", "above"),
-        ("threshold", "150"),
-        ("approvals_needed", "2"),
-        ("max_recipients", max_recipients),
-        ("max_message_kb", ""),
-        ("sends_per_day", "4"),
-    ]
+    let form = oldenfelde_form();
+    let form = with(form, "approval", "above");
+    let form = with(form, "threshold", "150");
+    let form = with(form, "approvals_needed", "2");
+    let form = with(form, "max_recipients", max_recipients);
+    with(form, "sends_per_day", "4")
 }
 
 #[tokio::test]
@@ -114,9 +114,13 @@ async fn an_admin_pauses_changes_a_policy_and_finds_it_in_the_audit_log() {
         .await;
     assert_eq!(over.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        over.body.contains("Obergrenze der Organisation sein"),
+        over.body.contains("<strong>Höchstens Empfänger</strong>: 99.999.999 liegt über der Obergrenze der Organisation"),
         "{}",
         over.body
+    );
+    assert!(
+        over.body.contains("value=\"99999999\""),
+        "the form keeps what was entered"
     );
     assert_eq!(
         store

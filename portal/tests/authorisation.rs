@@ -6,8 +6,9 @@
 mod support;
 
 use axum::http::StatusCode;
-use support::org;
+use support::lists::{oldenfelde_form, with};
 use support::staff::{held_send, offices, state_of};
+use support::{mails, org};
 use verteiler_policies::{AudienceSlug, EmailAddress, RoleFunction};
 use verteiler_store::{NewAudience, NewMember, NewRole};
 
@@ -84,7 +85,8 @@ async fn every_role_against_every_staff_page_and_action() {
         "anna@example.org",  // press office of A
         "erik@example.org",  // admin
     ];
-    let pages: [(String, [StatusCode; 5]); 14] = [
+    let admin_only = [NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, OK];
+    let pages: [(String, [StatusCode; 5]); 19] = [
         ("/audiences".into(), [OK; 5]),
         (
             "/audiences/oldenfelde".into(),
@@ -125,6 +127,11 @@ async fn every_role_against_every_staff_page_and_action() {
             "/admin/import".into(),
             [NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, OK],
         ),
+        ("/admin/audiences".into(), admin_only),
+        ("/admin/new-audience".into(), admin_only),
+        ("/admin/templates".into(), admin_only),
+        ("/admin/units/HH-OLD".into(), admin_only),
+        ("/admin/audiences/volksdorf".into(), admin_only),
         ("/compose".into(), [OK; 5]),
     ];
     for (i, email) in people.iter().enumerate() {
@@ -164,5 +171,59 @@ async fn every_role_against_every_staff_page_and_action() {
             assert_eq!(cancel.status, NOT_FOUND, "{email} stops Ben's send");
         }
         assert_eq!(state_of(&org, held).await, "held", "after {email}");
+        if *email != "erik@example.org" {
+            forced_admin_actions(&org, &mut browser, email).await;
+        }
+    }
+}
+
+/// Every list and unit action of the admin pages, forced by a non-admin: each answers 404 and
+/// nothing changes.
+async fn forced_admin_actions(org: &support::Org, browser: &mut support::Browser, email: &str) {
+    let store = org.store();
+    let before = store.audience_by_id(org.oldenfelde).await.unwrap();
+    let volksdorf = AudienceSlug::parse("volksdorf").unwrap();
+    let renamed = with(oldenfelde_form(), "name", "Übernommen");
+    let created = with(oldenfelde_form(), "slug", "uebernommen");
+    let actions: [(&str, Vec<(&str, &str)>); 9] = [
+        ("/admin/new-audience", created),
+        ("/admin/audiences/oldenfelde", renamed),
+        (
+            "/admin/audiences/oldenfelde/active",
+            vec![("active", "false")],
+        ),
+        (
+            "/admin/audiences/oldenfelde/aliases",
+            vec![("alias", "fremd")],
+        ),
+        (
+            "/admin/audiences/oldenfelde/aliases/remove",
+            vec![("alias", "fremd")],
+        ),
+        ("/admin/audiences/volksdorf/delete", vec![("confirm", "1")]),
+        ("/admin/units/HH-OLD/active", vec![("active", "false")]),
+        ("/admin/units/HH-OLD/invite", vec![("function", "chair")]),
+        ("/admin/invite", vec![("function", "chair")]),
+    ];
+    for (path, form) in &actions {
+        browser.get("/me").await;
+        let forced = browser.post(path, form).await;
+        assert_eq!(forced.status, NOT_FOUND, "{email} POST {path}");
+    }
+    assert_eq!(
+        store.audience_by_id(org.oldenfelde).await.unwrap(),
+        before,
+        "{email}"
+    );
+    assert!(store.aliases_of(org.oldenfelde).await.unwrap().is_empty());
+    let taken = AudienceSlug::parse("uebernommen").unwrap();
+    assert!(store.audience_by_slug(&taken).await.unwrap().is_none());
+    assert!(store.audience_by_slug(&volksdorf).await.unwrap().is_some());
+    assert!(store.unit_by_id(org.branch).await.unwrap().unwrap().active);
+    for chair in ["ben@example.org", "dora@example.org"] {
+        assert!(
+            mails(store, chair, "portal.invitation").await.is_empty(),
+            "{email}"
+        );
     }
 }

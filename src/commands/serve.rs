@@ -21,6 +21,7 @@ use verteiler_gateway::smtp::{
     generate_self_signed, load_tls_config, serve_smtp, tls_config_from_pem, SmtpConfig, SmtpService,
 };
 use verteiler_portal::{router, AppState, ImportSettings, PortalSettings};
+use verteiler_store::MailClientSetup;
 
 pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode> {
     let config = &loaded.config;
@@ -57,7 +58,12 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
                     .flatten()
                     .map(|s| s.expose_secret().to_string()),
             )
-            .with_imports(ImportSettings::new(super::import::import_options(config))),
+            .with_imports(ImportSettings::new(super::import::import_options(config)))
+            .with_list_rules(config.list_rules())
+            .with_mail_client(MailClientSetup {
+                smtp_host: config.smtp.hostname.clone(),
+                smtp_port: config.smtp.listen.port(),
+            }),
     ))
     // The client's address keys the sign-in limits.
     .into_make_service_with_connect_info::<std::net::SocketAddr>();

@@ -280,3 +280,28 @@ async fn an_alias_reaches_its_list_and_never_another() {
         .unwrap();
     assert_eq!(found.id, old);
 }
+
+#[tokio::test]
+async fn the_overview_shows_every_list_with_its_unit_and_state() {
+    let db = TestDatabase::new().await;
+    let s = db.store.acting_as("cli:aylin");
+    let org = build_org(&s).await;
+    let old = s
+        .create_list(&list("oldenfelde", org.old), &caps())
+        .await
+        .unwrap();
+    s.create_list(&list("alle", org.hh), &caps()).await.unwrap();
+    s.set_list_active(old, false).await.unwrap();
+
+    let all = s.lists_overview().await.unwrap();
+    let seen: Vec<(&str, &str, bool)> = all
+        .iter()
+        .map(|o| (o.list.slug.as_str(), o.unit_code.as_str(), o.list.active))
+        .collect();
+    assert_eq!(
+        seen,
+        [("alle", "HH", true), ("oldenfelde", "HH-WA-OLD", false)]
+    );
+    let off = all[1].list.deactivation.as_ref().unwrap();
+    assert_eq!((off.by.as_str(), off.by_import), ("cli:aylin", false));
+}

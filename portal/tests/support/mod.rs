@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod lists;
 pub mod staff;
 
 use axum::body::Body;
@@ -15,8 +16,9 @@ use tower::ServiceExt;
 use verteiler_policies::{AudienceSlug, EmailAddress, UnitKind};
 use verteiler_portal::{router, AppState, ImportSettings, PortalSettings};
 use verteiler_store::import::ImportOptions;
+use verteiler_store::lists::ListRules;
 use verteiler_store::testing::TestDatabase;
-use verteiler_store::{NewAudience, NewMember, NewUnit, Store};
+use verteiler_store::{MailClientSetup, NewAudience, NewMember, NewUnit, Store};
 
 pub const BASE: &str = "http://portal.test";
 
@@ -156,7 +158,12 @@ pub async fn org_with_first_name(first_name: &str) -> Org {
         PortalSettings::new(BASE)
             .with_approvals(approvals)
             .with_upload_dir(uploads.path())
-            .with_imports(imports.clone()),
+            .with_imports(imports.clone())
+            .with_list_rules(ListRules::standard())
+            .with_mail_client(MailClientSetup {
+                smtp_host: "smtp.example.org".into(),
+                smtp_port: 587,
+            }),
     ));
     Org {
         db,

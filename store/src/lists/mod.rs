@@ -9,12 +9,14 @@
 mod aliases;
 mod definition;
 mod manage;
+mod overview;
 mod standard;
 mod sync;
 mod templates;
 
 pub use definition::{check_caps, check_shape, ListError, RESERVED_SLUGS};
 pub use manage::FieldChange;
+pub use overview::ListOverview;
 pub use standard::NAME_PREFIXES;
 pub use sync::{ListChange, ListChanges};
 pub use templates::{
