@@ -643,7 +643,7 @@ async fn a_member_looks_after_themselves_in_a_real_browser() {
     click(c, "a[href^='/admin/audit?person=']").await;
     let audit = body_text(c).await;
     assert!(
-        audit.contains("audience.changed") && audit.contains("\"approval_threshold\":150"),
+        audit.contains("audience.changed") && audit.contains("\"threshold\":150"),
         "{audit}"
     );
     check_page(c, &axe, "31-admin-audit").await;
@@ -702,6 +702,65 @@ async fn a_member_looks_after_themselves_in_a_real_browser() {
         .unwrap()
         .is_some());
 
+    first_incident_through_the_admin_pages(c, &axe, &env, &server).await;
     driver.client.clone().close().await.unwrap();
     server.kill();
+}
+
+/// The silent broadening, prevented by hand: the admin (signed in) switches Oldenfelde's list
+/// off on its page; the chair's next post is refused, not sent anywhere else; the audit log
+/// names who switched it off. The list pages the admin passes are checked too.
+async fn first_incident_through_the_admin_pages(c: &Client, axe: &str, env: &Env, server: &Server) {
+    let http = &server.http;
+    c.goto(&format!("{http}/admin/templates")).await.unwrap();
+    assert!(body_text(c).await.contains("alle-mitglieder"));
+    check_page(c, axe, "37-admin-templates").await;
+    c.goto(&format!("{http}/admin/new-audience")).await.unwrap();
+    check_page(c, axe, "38-admin-new-list").await;
+    c.goto(&format!("{http}/admin/audiences/oldenfelde"))
+        .await
+        .unwrap();
+    click(c, "#list-deactivate").await;
+    let state = c
+        .find(Locator::Css("#list-state"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let admin = env
+        .db
+        .store
+        .member_id_by_email(
+            &verteiler_policies::EmailAddress::parse("aylin.kaya@example.org").unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        state.contains("Aylin Kaya") || state.contains(&format!("portal:member:{admin}")),
+        "{state}"
+    );
+    check_page(c, axe, "39-admin-list-off").await;
+
+    let (chair, password) = CHAIR;
+    let refused = smtplib_send(
+        &server.smtp(),
+        chair,
+        password,
+        chair,
+        "oldenfelde@lists.example.org",
+        &["--subject", "Nach dem Abschalten"],
+    );
+    assert_eq!(refused.code, 550, "{refused:?}");
+    assert!(refused.text.contains("deaktiviert"), "{refused:?}");
+
+    c.goto(&format!("{http}/admin/audit?person=portal:member:{admin}"))
+        .await
+        .unwrap();
+    let audit = body_text(c).await;
+    assert!(
+        audit.contains("audience.changed") && audit.contains("\"active\":false"),
+        "{audit}"
+    );
 }
