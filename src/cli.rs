@@ -484,7 +484,7 @@ pub enum AudienceCommand {
     /// The list may never reach outside its scope (default: its unit; a scope must be the unit
     /// or a unit above it), and its limits may not exceed the organisation's caps. Audited.
     #[command(verbatim_doc_comment)]
-    Create(CreateListArgs),
+    Create(Box<CreateListArgs>),
     /// Change a list's name, address, whom it reaches or its rules; only the options given
     /// change, each audited with before → after, e.g.
     ///   verteiler audience edit oldenfelde --approval above:500 --senders chair,vice-chair
@@ -493,7 +493,7 @@ pub enum AudienceCommand {
     /// A new --slug keeps the old address as an alias. A list made by a template takes its
     /// address and name from its unit: change those in the membership database instead.
     #[command(verbatim_doc_comment)]
-    Edit(EditListArgs),
+    Edit(Box<EditListArgs>),
     /// Switch a list off: every send to it is refused (`audience.inactive`) from now on
     /// (within a few seconds in a running server), and no other list is used in its place.
     Deactivate {

@@ -50,7 +50,8 @@ enum State {
     /// Another import holds the turn.
     Waiting,
     Running(Option<Step>),
-    Done(Result<ImportReport, ImportError>),
+    /// Boxed: a report with its list changes is far larger than the other states.
+    Done(Box<Result<ImportReport, ImportError>>),
 }
 
 impl Job {
@@ -102,16 +103,16 @@ impl Jobs {
             let sink = worker.clone();
             let progress = Progress::new(move |step| sink.set(State::Running(Some(step))));
             let result = run(progress).await;
-            worker.set(State::Done(result));
+            worker.set(State::Done(Box::new(result)));
         });
         // A job that died must not leave its page reloading for ever.
         tokio::spawn(async move {
             if let Err(e) = handle.await {
                 tracing::error!(event = "import.job_failed", error = %e);
-                job.set(State::Done(Err(ImportError::Io {
+                job.set(State::Done(Box::new(Err(ImportError::Io {
                     path: String::new(),
                     source: std::io::Error::other("the import stopped unexpectedly"),
-                })));
+                }))));
             }
         });
     }
@@ -123,16 +124,18 @@ pub(super) fn page(member: &Member, job: &Job) -> Response {
     let title = frame.t("import_title");
     let state = job.state.lock().unwrap_or_else(PoisonError::into_inner);
     let step = match &*state {
-        State::Done(Ok(report)) => {
-            let status = if report.refusal.is_some() && !job.request.options.dry_run {
-                StatusCode::UNPROCESSABLE_ENTITY
-            } else {
-                StatusCode::OK
-            };
-            let body = super::report::report_page(&frame, report, &job.request);
-            return respond(status, layout(&frame, title, body));
-        }
-        State::Done(Err(e)) => return unreadable(&frame, &job.request, e),
+        State::Done(done) => match done.as_ref() {
+            Ok(report) => {
+                let status = if report.refusal.is_some() && !job.request.options.dry_run {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                } else {
+                    StatusCode::OK
+                };
+                let body = super::report::report_page(&frame, report, &job.request);
+                return respond(status, layout(&frame, title, body));
+            }
+            Err(e) => return unreadable(&frame, &job.request, e),
+        },
         State::Waiting => None,
         State::Running(step) => *step,
     };

@@ -35,6 +35,17 @@ struct Stored {
     gone: bool,
 }
 
+/// id, code, name, kind, parent id, active (0/1), deactivation source
+type StoredRow = (
+    i64,
+    String,
+    String,
+    String,
+    Option<i64>,
+    i64,
+    Option<String>,
+);
+
 impl Store {
     /// Creates or updates units by code. Units are never deleted by an import: lists and the
     /// audit trail refer to them. With `full`, a stored unit the file lacks is switched off
@@ -87,7 +98,7 @@ impl Store {
     }
 
     async fn stored_units(&self) -> Result<HashMap<String, Stored>, sqlx::Error> {
-        let rows: Vec<(i64, String, String, String, Option<i64>, i64, Option<String>)> =
+        let rows: Vec<StoredRow> =
             sqlx::query_as(
                 "SELECT id, code, name, kind, parent_id, \
                  CAST(CASE WHEN active THEN 1 ELSE 0 END AS BIGINT), deactivation_source FROM units",
