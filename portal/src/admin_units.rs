@@ -5,7 +5,7 @@
 
 use crate::admin::require_admin;
 use crate::admin_invite::invite_form;
-use crate::admin_lists::{state_text, switch_form, unit_refusal, Failure};
+use crate::admin_lists::{named, state_text, switch_form, unit_refusal, Failure};
 use crate::csrf_form;
 use crate::member::not_found;
 use crate::page::{internal_error, layout, respond, Frame};
@@ -122,6 +122,13 @@ async fn unit_page(
 ) -> Response {
     let holders = match state.store.roles_at(unit.id).await {
         Ok(h) => h,
+        Err(e) => return internal_error(member.lang, &e),
+    };
+    let unit = &match named(&state.store, unit.deactivation.as_ref()).await {
+        Ok(deactivation) => Unit {
+            deactivation,
+            ..unit.clone()
+        },
         Err(e) => return internal_error(member.lang, &e),
     };
     let lang = frame.lang.policies();

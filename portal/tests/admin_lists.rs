@@ -283,8 +283,13 @@ async fn a_list_switched_off_says_by_whom_and_when_and_comes_back() {
     assert!(!list.active);
     let at = german(list.deactivation.unwrap().at);
     let page = browser.get("/admin/audiences/oldenfelde").await;
-    let said = format!("Abgeschaltet von portal:member:{erik} am {at}");
-    assert!(page.body.contains(&said), "{said}: {}", page.body);
+    // By name, with the actor the audit log records.
+    let said = format!("(portal:member:{erik}) am {at}");
+    assert!(
+        page.body.contains("Abgeschaltet von Erik Ernst") && page.body.contains(&said),
+        "{said}: {}",
+        page.body
+    );
     assert!(
         page.body.contains("id=\"list-activate\"") && !page.body.contains("id=\"list-deactivate\"")
     );
@@ -432,8 +437,10 @@ async fn an_admin_switches_a_unit_off_and_on_but_never_the_top() {
     let at = german(unit.deactivation.unwrap().at);
     let page = browser.get("/admin/units/HH-OLD-N").await;
     assert!(
-        page.body
-            .contains(&format!("Abgeschaltet von portal:member:{erik} am {at}")),
+        page.body.contains("Abgeschaltet von Erik Ernst")
+            && page
+                .body
+                .contains(&format!("(portal:member:{erik}) am {at}")),
         "{}",
         page.body
     );

@@ -301,6 +301,18 @@ impl Store {
         })
     }
 
+    /// An audit actor as a person reads it: `portal:member:4` becomes the member's name and
+    /// address with the actor after it; `cli:USER` and the like stay as they are.
+    pub async fn actor_name(&self, actor: &str) -> Result<String, StoreError> {
+        match actor
+            .strip_prefix("portal:member:")
+            .and_then(|id| id.parse::<i64>().ok())
+        {
+            Some(id) => Ok(format!("{} ({actor})", self.member_label(id).await?)),
+            None => Ok(actor.to_string()),
+        }
+    }
+
     /// Where notices to a member go: their first verified address, and their language.
     pub(crate) async fn notice_address(
         &self,

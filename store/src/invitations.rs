@@ -95,8 +95,10 @@ impl Store {
         };
         let now = now_ms();
         let mut tx = self.begin_write().await?;
-        let rows: Vec<OfficerRow> = sqlx::query_as(&format!(
-            "SELECT m.id, m.first_name, m.last_name, m.language, MIN(u.code), MIN(u.name), \
+        // One row per office, the officer's first unit by code first: an officer of two
+        // units is invited once, named with that unit (its code and its name together).
+        let offices: Vec<OfficerRow> = sqlx::query_as(&format!(
+            "SELECT m.id, m.first_name, m.last_name, m.language, u.code, u.name, \
                (SELECT c.value FROM contact_points c WHERE c.member_id = m.id AND c.kind = 'email' \
                 AND c.verified AND NOT c.undeliverable ORDER BY c.is_primary DESC, c.id LIMIT 1), \
                CAST((SELECT COUNT(*) FROM app_passwords a WHERE a.member_id = m.id \
@@ -106,8 +108,7 @@ impl Store {
                 AND l.expires_at - l.created_at >= $4) AS BIGINT) \
              FROM roles r JOIN members m ON m.id = r.member_id JOIN units u ON u.id = r.unit_id \
              WHERE r.function = $1 AND m.status = 'active' AND {within} \
-             GROUP BY m.id, m.first_name, m.last_name, m.language \
-             ORDER BY MIN(u.code), m.last_name, m.first_name, m.id"
+             ORDER BY m.id, u.code"
         ))
         .bind(function.as_str())
         .bind(unit_id)
@@ -115,6 +116,13 @@ impl Store {
         .bind(INVITE_LINK_TTL_MS)
         .fetch_all(&mut *tx)
         .await?;
+        let mut rows: Vec<OfficerRow> = Vec::with_capacity(offices.len());
+        for office in offices {
+            if rows.last().is_none_or(|last| last.0 != office.0) {
+                rows.push(office);
+            }
+        }
+        rows.sort_by(|a, b| (&a.4, &a.2, &a.1, a.0).cmp(&(&b.4, &b.2, &b.1, b.0)));
         let days = (INVITE_LINK_TTL_MS / 86_400_000) as u32;
         let mut report = InviteReport::default();
         for (member_id, first, last, language, code, unit_name, email, passwords, invites) in rows {

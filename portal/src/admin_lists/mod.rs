@@ -15,7 +15,7 @@ mod templates;
 pub use create::{create, new_list};
 pub(crate) use errors::{unit_refusal, Failure, Refusal};
 pub use overview::index;
-pub(crate) use state::{state_text, switch_form};
+pub(crate) use state::{named, state_text, switch_form};
 pub use templates::templates;
 
 use crate::admin::{actor, org_limits, require_admin};
@@ -125,6 +125,13 @@ async fn show(
         Err(e) => return internal_error(member.lang, &e),
     };
     let usual_size = crate::admin_usual_size::section(state, &frame, list).await;
+    let shown_list = match state::named(&state.store, list.deactivation.as_ref()).await {
+        Ok(deactivation) => Audience {
+            deactivation,
+            ..list.clone()
+        },
+        Err(e) => return internal_error(member.lang, &e),
+    };
     let action = format!("/admin/audiences/{}", list.slug);
     let cx = FormContext {
         action: &action,
@@ -135,7 +142,7 @@ async fn show(
     };
     let body = html! {
         @if let Some(message) = shown.message { (message) }
-        (state::state_section(&frame, list))
+        (state::state_section(&frame, &shown_list))
         (state::addresses_section(&frame, list, &aliases, domain(state), &shown.alias))
         section aria-labelledby="list-definition-heading" {
             h2 id="list-definition-heading" { (frame.t("list_definition_heading")) }

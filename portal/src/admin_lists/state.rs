@@ -32,6 +32,20 @@ pub(crate) fn state_text(
     }
 }
 
+/// The deactivation with its actor as a person reads it (a member's name, not their id).
+pub(crate) async fn named(
+    store: &verteiler_store::Store,
+    off: Option<&Deactivation>,
+) -> Result<Option<Deactivation>, verteiler_store::StoreError> {
+    match off {
+        Some(d) if !d.by_import => Ok(Some(Deactivation {
+            by: store.actor_name(&d.by).await?,
+            ..d.clone()
+        })),
+        other => Ok(other.cloned()),
+    }
+}
+
 /// The switch between on and off: one button, posting the state wanted.
 pub(crate) fn switch_form(frame: &Frame<'_>, action: &str, kind: &str, active: bool) -> Markup {
     let (value, id, key) = if active {
