@@ -257,6 +257,34 @@ pub fn router(state: AppState) -> Router {
                 .post(compose::submit)
                 .layer(DefaultBodyLimit::max(compose_limit)),
         )
+        .merge(admin_routes(upload_limit))
+        .route("/audiences", get(audiences::list))
+        .route("/audiences/{slug}", get(audiences::page))
+        .route("/submissions", get(submissions::list))
+        .route("/submissions/{id}", get(submissions::page))
+        .route(
+            "/submissions/{id}/sends/{send}/cancel",
+            post(submissions::cancel),
+        )
+        .route(
+            "/submissions/{id}/sends/{send}/postal.csv",
+            get(submissions::postal_list),
+        )
+        .route("/held", get(held::queue))
+        .route("/held/{id}", get(held::page))
+        .route("/held/{id}/content", get(held::content))
+        .route("/held/{id}/approve", post(held::approve))
+        .route("/held/{id}/reject", post(held::reject))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
+        .with_state(state)
+}
+
+/// The admin pages (`/admin/…`): every handler answers 404 to anybody but an admin.
+fn admin_routes(upload_limit: usize) -> Router<AppState> {
+    Router::new()
         .route("/admin", get(admin::overview))
         .route("/admin/pause", post(admin::pause))
         .route("/admin/resume", post(admin::resume))
@@ -311,26 +339,4 @@ pub fn router(state: AppState) -> Router {
             post(admin_lists::remove_alias),
         )
         .route("/admin/audiences/{slug}/delete", post(admin_lists::delete))
-        .route("/audiences", get(audiences::list))
-        .route("/audiences/{slug}", get(audiences::page))
-        .route("/submissions", get(submissions::list))
-        .route("/submissions/{id}", get(submissions::page))
-        .route(
-            "/submissions/{id}/sends/{send}/cancel",
-            post(submissions::cancel),
-        )
-        .route(
-            "/submissions/{id}/sends/{send}/postal.csv",
-            get(submissions::postal_list),
-        )
-        .route("/held", get(held::queue))
-        .route("/held/{id}", get(held::page))
-        .route("/held/{id}/content", get(held::content))
-        .route("/held/{id}/approve", post(held::approve))
-        .route("/held/{id}/reject", post(held::reject))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            security_headers,
-        ))
-        .with_state(state)
 }
