@@ -153,6 +153,10 @@ fn print_report(what: &str, report: &ImportReport, options: &ImportOptions) {
             "nothing was written: this import changes more than the sync-safety limit allows (see above). \
              If the export is right, run again with --allow-large-change."
         ),
+        (Some(Refusal::TreeBroken), _) => println!(
+            "nothing was written: the export lacks units the tree still needs (see above). \
+             An export with --full must hold the whole tree."
+        ),
         (Some(Refusal::ListClash), _) => println!(
             "nothing was written: list addresses clash (see above). Rename one of the units in \
              the membership database, or change the template's slug in the configuration."

@@ -196,7 +196,11 @@ pub async fn edit(
         after.slug = slug_of(new)?;
     }
     apply(store, f, &mut after).await?;
-    match store.edit_list(list.id, &after, &config.org_limits()).await {
+    let seen = list.definition_tag();
+    match store
+        .edit_list_seen(list.id, Some(&seen), &after, &config.org_limits())
+        .await
+    {
         Ok(changes) if changes.is_empty() => {
             println!("{}: nothing changed", list.slug);
             Ok(ExitCode::SUCCESS)

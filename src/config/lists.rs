@@ -6,12 +6,13 @@
 //! so that every mistake is reported with the template's number and key, all at once.
 
 use serde::{Deserialize, Serialize};
+use verteiler_policies::AudienceSlug;
 use verteiler_policies::OrgLimits;
 use verteiler_store::lists::{
-    check_caps, ListRules, ListTemplate, Pattern, UnitSelector, NAME_PLACEHOLDERS,
-    SLUG_PLACEHOLDERS,
+    check_caps, check_shape, ListError, ListRules, ListTemplate, Pattern, UnitSelector, UnitWords,
+    NAME_PLACEHOLDERS, SLUG_PLACEHOLDERS,
 };
-use verteiler_store::{ApprovalSetting, NewAudience};
+use verteiler_store::ApprovalSetting;
 
 /// `[lists]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -123,6 +124,29 @@ impl From<&ListTemplate> for TemplateConfig {
 /// A key of a template and what is wrong with its value.
 pub type TemplateProblem = (&'static str, String);
 
+/// The template key a refusal of the list it would make is about.
+fn template_key(e: ListError) -> TemplateProblem {
+    let key = match &e {
+        ListError::SlugReserved(_) | ListError::SlugTaken { .. } => "slug",
+        ListError::AboveCap { field, .. } => match *field {
+            "approval_above" => "approval_above",
+            _ => "max_recipients",
+        },
+        ListError::Invalid { field, .. } => match *field {
+            "approval" => "approval_above",
+            "limits" => "max_recipients",
+            "role" => "role",
+            "senders" => "senders",
+            "channels" => "channels",
+            "approvals_needed" => "approvals_needed",
+            "name" => "name",
+            _ => "sender_address",
+        },
+        _ => "id",
+    };
+    (key, e.to_string())
+}
+
 fn parse_all<T: std::str::FromStr>(
     key: &'static str,
     values: &[String],
@@ -193,17 +217,16 @@ impl TemplateConfig {
             reply_mode: parse_one("reply_mode", &self.reply_mode)?,
         };
         template.check()?;
-        let probe = NewAudience {
-            sender_address: template.sender_address.clone(),
-            ..template.list_for(
-                verteiler_policies::AudienceSlug::parse("probe").expect("valid"),
-                &verteiler_store::lists::UnitWords::new("X", "X", &[]),
-                0,
-            )
-        };
-        verteiler_store::lists::check_shape(&probe)
-            .map_err(|e| ("sender_address", e.to_string()))?;
-        check_caps(&probe, caps).map_err(|e| ("max_recipients", e.to_string()))?;
+        // The list a unit would get, checked as any list is; a fixed address is checked as is.
+        let slug = template
+            .slug
+            .is_fixed()
+            .then(|| AudienceSlug::parse(&template.slug.to_string()).ok())
+            .flatten()
+            .unwrap_or_else(|| AudienceSlug::parse("probe").expect("valid"));
+        let probe = template.list_for(slug, &UnitWords::new("X", "X", &[]), 0);
+        check_shape(&probe).map_err(template_key)?;
+        check_caps(&probe, caps).map_err(template_key)?;
         Ok(template)
     }
 }
@@ -321,5 +344,30 @@ mod tests {
             t.senders = vec!["king".into()];
         }));
         assert_eq!(key, "lists.templates[2].senders");
+        let (key, _) = only(broken(&|t| {
+            t.id = "x".into();
+            t.role = Some("board".into());
+        }));
+        assert_eq!(
+            key, "lists.templates[2].role",
+            "a role on a structural list"
+        );
+        let (key, message) = only(broken(&|t| {
+            t.id = "x".into();
+            t.approval = "above".into();
+            t.approval_above = Some(caps.max_recipients + 1);
+        }));
+        assert_eq!(key, "lists.templates[2].approval_above");
+        assert!(
+            message.contains("limits.max_recipients_per_send"),
+            "{message}"
+        );
+        let (key, message) = only(broken(&|t| {
+            t.id = "x".into();
+            t.units = "top".into();
+            t.slug = "postmaster".into();
+        }));
+        assert_eq!(key, "lists.templates[2].slug");
+        assert!(message.contains("reserved"), "{message}");
     }
 }

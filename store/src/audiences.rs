@@ -92,7 +92,7 @@ pub struct AudienceSummary {
 }
 
 /// The definition of a new audience; policy fields not named take the schema's defaults.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NewAudience {
     pub slug: AudienceSlug,
     pub name: String,
@@ -156,6 +156,14 @@ impl NewAudience {
 }
 
 impl Audience {
+    /// A short fingerprint of the definition: a form carries it, and an edit made from an
+    /// older one is refused ([`Store::edit_list_seen`]).
+    pub fn definition_tag(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let json = serde_json::to_string(&self.definition()).unwrap_or_default();
+        hex::encode(&Sha256::digest(json.as_bytes())[..8])
+    }
+
     /// The list's definition and policy, as a new list with them would be made.
     pub fn definition(&self) -> NewAudience {
         NewAudience {
@@ -354,10 +362,12 @@ impl Store {
         &self,
         slug: &AudienceSlug,
     ) -> Result<Option<Audience>, StoreError> {
+        // A list's own address before any alias (the store never lets one be both).
         let row = sqlx::query(
-            "SELECT * FROM audiences WHERE slug = $1 UNION ALL \
-             SELECT a.* FROM audience_aliases al JOIN audiences a ON a.id = al.audience_id \
-             WHERE al.slug = $1",
+            "SELECT a.*, 0 AS address_rank FROM audiences a WHERE a.slug = $1 UNION ALL \
+             SELECT a.*, 1 AS address_rank FROM audience_aliases al \
+             JOIN audiences a ON a.id = al.audience_id WHERE al.slug = $1 \
+             ORDER BY address_rank LIMIT 1",
         )
         .bind(slug.as_str())
         .fetch_optional(&self.pool)

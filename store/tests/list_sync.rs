@@ -248,11 +248,11 @@ async fn two_units_wanting_one_address_are_refused_naming_both_and_nothing_is_wr
     assert!(!report.written);
     let clashes = &report.lists.as_ref().unwrap().clashes;
     assert_eq!(clashes.len(), 1, "{clashes:?}");
-    assert!(clashes[0].contains("oldenfelde"), "{}", clashes[0]);
+    let said = clashes[0].to_string();
+    assert!(said.contains("the address oldenfelde"), "{said}");
     assert!(
-        clashes[0].contains("HH-WA-OLD") && clashes[0].contains("HH-AL-OLD"),
-        "{}",
-        clashes[0]
+        said.contains("HH-WA-OLD") && said.contains("HH-AL-OLD"),
+        "{said}"
     );
     assert_eq!(s.directory_counts().await.unwrap().units, 0, "rolled back");
     assert!(s.list_audiences().await.unwrap().is_empty());
@@ -276,7 +276,7 @@ async fn an_address_taken_by_another_units_list_is_a_clash() {
     let report = import(s, &sample_units(), &with_templates(|_| {})).await;
 
     assert_eq!(report.refusal, Some(Refusal::ListClash));
-    let clash = &report.lists.unwrap().clashes[0];
+    let clash = report.lists.unwrap().clashes[0].to_string();
     assert!(
         clash.contains("HH-WA-OLD") && clash.contains("HH-AL-OTT"),
         "{clash}"
@@ -396,4 +396,200 @@ async fn the_top_unit_cannot_be_switched_off_but_a_branch_can() {
         .unwrap()
         .deactivation
         .is_none());
+}
+
+/// The standard templates, with the branch template's rules changed as an admin would in the
+/// configuration.
+fn stricter_branches() -> ImportOptions {
+    with_templates(|o| {
+        let branch = o
+            .lists
+            .templates
+            .iter_mut()
+            .find(|t| t.id == "branch")
+            .unwrap();
+        branch.approval = verteiler_store::ApprovalSetting::Always;
+        branch.senders = vec![RoleFunction::Chair];
+    })
+}
+
+#[tokio::test]
+async fn a_changed_template_gives_its_lists_the_new_rules_but_spares_lists_changed_by_hand() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    import(s, &sample_units(), &with_templates(|_| {})).await;
+    // Somebody gave Rahlstedt's list its own senders by hand.
+    let rah = list(s, "rahlstedt").await;
+    let mut own = rah.definition();
+    own.allowed_sender_functions = vec![RoleFunction::Chair, RoleFunction::Secretary];
+    s.edit_list(rah.id, &own, &verteiler_policies::OrgLimits::default())
+        .await
+        .unwrap();
+
+    let report = import(
+        s,
+        &sample_units(),
+        &ImportOptions {
+            allow_large_change: true,
+            ..stricter_branches()
+        },
+    )
+    .await;
+
+    assert!(report.written, "{report:?}");
+    let lists = report.lists.unwrap();
+    assert_eq!(
+        slugs(&lists.updated),
+        ["blankenese", "bramfeld", "oldenfelde", "ottensen"]
+    );
+    assert_eq!(
+        lists.updated[0].fields,
+        ["allowed_sender_functions", "approval"]
+    );
+    assert_eq!(slugs(&lists.customised), ["rahlstedt"]);
+    let old = list(s, "oldenfelde").await;
+    assert_eq!(old.approval, verteiler_store::ApprovalSetting::Always);
+    assert_eq!(old.allowed_sender_functions, [RoleFunction::Chair]);
+    let rah = list(s, "rahlstedt").await;
+    assert_eq!(
+        rah.allowed_sender_functions,
+        [RoleFunction::Chair, RoleFunction::Secretary],
+        "kept as changed by hand"
+    );
+    // The same templates again: nothing to do, and the hand-made change is not reported again.
+    let again = import(s, &sample_units(), &stricter_branches()).await;
+    let again = again.lists.unwrap();
+    assert_eq!((again.total(), again.customised.len()), (0, 0));
+}
+
+#[tokio::test]
+async fn a_full_export_without_the_top_unit_or_a_needed_parent_is_refused_whole() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    import(s, &sample_units(), &with_templates(|_| {})).await;
+
+    // The top unit missing: its children still name it (stored), it is never switched off.
+    let rows = sample_rows(&["HH"], &[]);
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let file = units_file(&rows);
+    let report = import(
+        s,
+        &file.path,
+        &with_templates(|o| {
+            o.full = true;
+            o.allow_large_change = true;
+        }),
+    )
+    .await;
+    assert_eq!(report.refusal, Some(Refusal::TreeBroken));
+    assert_eq!(
+        report.unit_problems,
+        [verteiler_store::import::UnitProblem::TopMissing { code: "HH".into() }]
+    );
+    assert!(s.unit_by_code("HH").await.unwrap().unwrap().active);
+
+    // A district missing while its branches are still in the export, below it.
+    let rows = sample_rows(&["HH-AL"], &[]);
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let file = units_file(&rows);
+    let report = import(s, &file.path, &with_templates(|o| o.full = true)).await;
+    assert_eq!(report.refusal, Some(Refusal::TreeBroken));
+    assert_eq!(
+        report.unit_problems,
+        [verteiler_store::import::UnitProblem::ParentMissing {
+            code: "HH-AL".into(),
+            children: vec!["HH-AL-OTT".into(), "HH-AL-BLA".into()],
+        }]
+    );
+    assert!(list(s, "kreis-altona").await.active, "nothing was written");
+}
+
+#[tokio::test]
+async fn moved_units_are_recorded_before_and_after_and_count_for_sync_safety() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    import(s, &sample_units(), &with_templates(|_| {})).await;
+    // Seven branches and groups moved to the other district: whom the district lists reach
+    // changes, beyond 10 % of the ten units and the slack of five.
+    let moved: Vec<String> = sample_rows(&[], &[])
+        .into_iter()
+        .map(|l| {
+            let f: Vec<&str> = l.split(';').collect();
+            let to = match f[3] {
+                "HH-WA" => "HH-AL",
+                "HH-AL" => "HH-WA",
+                "HH" if f[2] != "district" => "HH-WA",
+                _ => return l,
+            };
+            format!("{};{};{};{to}", f[0], f[1], f[2])
+        })
+        .collect();
+    let rows: Vec<&str> = moved.iter().map(String::as_str).collect();
+    let file = units_file(&rows);
+
+    let refused = import(s, &file.path, &with_templates(|_| {})).await;
+    assert_eq!(refused.refusal, Some(Refusal::LargeChange), "{refused:?}");
+    let wa_old = refused
+        .units_updated
+        .iter()
+        .find(|u| u.code == "HH-WA-OLD")
+        .unwrap();
+    assert_eq!(
+        (
+            wa_old.before.parent.as_deref(),
+            wa_old.after.parent.as_deref()
+        ),
+        (Some("HH-WA"), Some("HH-AL"))
+    );
+    let allowed = import(
+        s,
+        &file.path,
+        &with_templates(|o| o.allow_large_change = true),
+    )
+    .await;
+    assert!(allowed.written);
+    let audit = s
+        .audit_search(&verteiler_store::AuditQuery::default(), 100)
+        .await
+        .unwrap();
+    let entry = audit.iter().find(|e| e.action == "import.units").unwrap();
+    assert!(
+        entry.details.contains("\"units_updated\""),
+        "{}",
+        entry.details
+    );
+    assert!(entry.details.contains("HH-WA-OLD"), "{}", entry.details);
+}
+
+#[tokio::test]
+async fn a_template_address_verteiler_answers_itself_is_a_clash() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    let file = units_file(&[
+        "HH;Landesorganisation Hamburg;state;",
+        "HH-WA;Kreis Wandsbek;district;HH",
+        "HH-WA-PM;Distrikt Postmaster;branch;HH-WA",
+    ]);
+    let report = import(s, &file.path, &with_templates(|_| {})).await;
+    assert_eq!(report.refusal, Some(Refusal::ListClash));
+    let clash = &report.lists.unwrap().clashes[0];
+    assert_eq!(clash.slug, "postmaster");
+    assert_eq!(clash.with, verteiler_store::lists::ClashWith::Reserved);
+    assert!(clash.to_string().contains("reserved"), "{clash}");
+}
+
+#[tokio::test]
+async fn a_free_standing_group_without_units_below_is_no_second_top() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    let mut rows = sample_rows(&[], &[]);
+    rows.push("AG-FREI;AG Frei;working-group;".into());
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let file = units_file(&rows);
+    let report = import(s, &file.path, &with_templates(|_| {})).await;
+    assert!(report.written, "{report:?}");
+    assert_eq!(
+        list(s, "alle-mitglieder").await.name,
+        "Alle Mitglieder Hamburg"
+    );
 }

@@ -305,3 +305,83 @@ async fn the_overview_shows_every_list_with_its_unit_and_state() {
     let off = all[1].list.deactivation.as_ref().unwrap();
     assert_eq!((off.by.as_str(), off.by_import), ("cli:aylin", false));
 }
+
+#[tokio::test]
+async fn an_edit_from_an_older_look_at_the_list_is_refused_and_changes_nothing() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    let org = build_org(s).await;
+    let id = s
+        .create_list(&list("oldenfelde", org.old), &caps())
+        .await
+        .unwrap();
+    let seen_by_b = s.audience_by_id(id).await.unwrap().unwrap();
+    // Admin A makes it stricter first.
+    let mut strict = seen_by_b.definition();
+    strict.approval = ApprovalSetting::Always;
+    s.edit_list_seen(id, Some(&seen_by_b.definition_tag()), &strict, &caps())
+        .await
+        .unwrap();
+    // Admin B saves the form they opened before, with another change: refused.
+    let mut other = seen_by_b.definition();
+    other.max_recipients = Some(300);
+    let e = s
+        .edit_list_seen(id, Some(&seen_by_b.definition_tag()), &other, &caps())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, ListError::ChangedMeanwhile(ref slug) if slug == "oldenfelde"),
+        "{e}"
+    );
+    let now = s.audience_by_id(id).await.unwrap().unwrap();
+    assert_eq!(
+        (now.approval, now.max_recipients),
+        (ApprovalSetting::Always, None),
+        "A's change stands, B's is not made"
+    );
+}
+
+#[tokio::test]
+async fn a_templates_list_stays_with_its_unit_and_a_rule_above_the_caps_is_refused() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    let units =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/units-sample.csv");
+    s.import_units(
+        &units,
+        &verteiler_store::import::ImportOptions {
+            lists: verteiler_store::lists::ListRules::standard(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let old = s
+        .audience_by_slug(&slug("oldenfelde"))
+        .await
+        .unwrap()
+        .unwrap();
+    let rah = s.unit_by_code("HH-WA-RAH").await.unwrap().unwrap();
+    let mut moved = old.definition();
+    moved.unit_id = rah.id;
+    moved.scope_unit_id = rah.id;
+    let e = s.edit_list(old.id, &moved, &caps()).await.unwrap_err();
+    assert!(matches!(e, ListError::Invalid { field: "unit", .. }), "{e}");
+    assert!(e.to_string().contains("made by the template branch"), "{e}");
+
+    let mut busy = old.definition();
+    busy.sends_per_sender_per_day = Some(caps().sender_sends_per_day.reject_above as u32 + 1);
+    let e = s.edit_list(old.id, &busy, &caps()).await.unwrap_err();
+    assert!(
+        e.to_string().contains("limits.sends_per_sender_per_day"),
+        "{e}"
+    );
+    assert_eq!(
+        s.audience_by_id(old.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .definition(),
+        old.definition()
+    );
+}

@@ -168,6 +168,7 @@ fn outcome(frame: &Frame<'_>, report: &ImportReport, request: &JobRequest) -> Ma
         (Some(Refusal::InvalidRows), false) => Some("import_refused_rows"),
         (Some(Refusal::LargeChange), false) => Some("import_refused_large"),
         (Some(Refusal::ListClash), _) => Some("import_refused_clash"),
+        (Some(Refusal::TreeBroken), _) => Some("import_tree_broken"),
         _ => None,
     };
     html! {

@@ -136,6 +136,7 @@ pub(crate) fn list_refusal(
             let (form_field, bytes) = match field {
                 "max_message_bytes" => ("max_message_kb", true),
                 "approval_above" => ("threshold", false),
+                "sends_per_sender_per_day" => ("sends_per_day", false),
                 _ => ("max_recipients", false),
             };
             let shown = |n: u64| {
@@ -156,6 +157,7 @@ pub(crate) fn list_refusal(
         ListError::NotAnAlias(slug) => {
             Refusal::at("alias", "list_error_not_an_alias").with("alias", slug)
         }
+        ListError::ChangedMeanwhile(_) => Refusal::general("list_error_changed_meanwhile"),
     };
     Failure::Refused(refusal)
 }
@@ -165,6 +167,7 @@ fn invalid(field: &str, tried: Option<&NewAudience>) -> Refusal {
     match field {
         "name" => Refusal::at("name", "list_error_name"),
         "slug" => Refusal::at("slug", "list_error_template_fixed"),
+        "unit" => Refusal::at("unit", "list_error_template_fixed"),
         "role" if tried.is_some_and(|a| a.kind == AudienceKind::Functional) => {
             Refusal::at("role", "list_error_role_missing")
         }

@@ -36,6 +36,9 @@ pub(crate) struct ListForm {
     pub sender_address: String,
     pub open_to_public: bool,
     pub reply_mode: String,
+    /// The definition the form was filled from ([`Audience::definition_tag`]): saving a form
+    /// older than the list's last change is refused, so no admin undoes another's unseen.
+    pub seen: String,
 }
 
 /// Checkbox groups post one pair per ticked box, which a struct of single values cannot take;
@@ -61,6 +64,7 @@ impl From<Vec<(String, String)>> for ListForm {
                 "sends_per_day" => &mut f.sends_per_day,
                 "sender_address" => &mut f.sender_address,
                 "reply_mode" => &mut f.reply_mode,
+                "seen" => &mut f.seen,
                 "senders" => {
                     f.senders.push(value);
                     continue;
@@ -158,6 +162,7 @@ impl ListForm {
             sender_address: a.sender_address.clone().unwrap_or_default(),
             open_to_public: a.open_to_public,
             reply_mode: a.reply_mode.as_str().into(),
+            seen: String::new(),
         }
     }
 

@@ -64,6 +64,9 @@ pub(crate) fn render(
     html! {
         form method="post" action=(cx.action) class="list-form" {
             (frame.csrf_field())
+            @if !f.seen.is_empty() {
+                input type="hidden" name="seen" value=(f.seen);
+            }
             fieldset {
                 legend { (frame.t("list_legend_identity")) }
                 @if let Some(template) = cx.template {

@@ -111,11 +111,14 @@ async fn show(
             None => {
                 let codes = unit_codes(&state.store, &[list.unit_id, list.scope_unit_id]).await?;
                 let code = |id| codes.get(&id).cloned().unwrap_or_default();
-                ListForm::of(
-                    &list.definition(),
-                    &code(list.unit_id),
-                    &code(list.scope_unit_id),
-                )
+                ListForm {
+                    seen: list.definition_tag(),
+                    ..ListForm::of(
+                        &list.definition(),
+                        &code(list.unit_id),
+                        &code(list.scope_unit_id),
+                    )
+                }
             }
         };
         Ok::<_, StoreError>((aliases, form))
@@ -214,9 +217,16 @@ pub async fn save(
             .await
         }
     };
-    let changes = match store.edit_list(list.id, &after, &org_limits(&state)).await {
+    let seen = Some(form.seen.as_str()).filter(|s| !s.is_empty());
+    let changes = match store
+        .edit_list_seen(list.id, seen, &after, &org_limits(&state))
+        .await
+    {
         Ok(c) => c,
         Err(e) => {
+            // A form older than the list's last change is shown again filled with the list as
+            // it is now, so the admin sees what changed before making their change again.
+            let stale = matches!(e, verteiler_store::lists::ListError::ChangedMeanwhile(_));
             let failure = list_refusal(e, Some(&after), "slug", lang);
             return refused(
                 &state,
@@ -224,7 +234,7 @@ pub async fn save(
                 &list,
                 failure,
                 Shown {
-                    form: Some(form),
+                    form: (!stale).then_some(form),
                     ..Shown::default()
                 },
             )

@@ -16,7 +16,7 @@ mod units;
 pub use encoding::Encoding;
 pub use members::{MemberRow, MEMBER_COLUMNS};
 pub use plan::UnitChange;
-pub use units::UNIT_COLUMNS;
+pub use units::{UnitProblem, UnitShape, UnitUpdate, UNIT_COLUMNS};
 
 use serde::Serialize;
 use std::fmt;
@@ -89,6 +89,9 @@ pub enum Refusal {
     /// Two units (or a unit and an existing list) would get the same list address; the clashes
     /// are in [`ImportReport::lists`].
     ListClash,
+    /// A `full` units export lacks the top unit, or a unit its other units still hang below
+    /// ([`ImportReport::unit_problems`]).
+    TreeBroken,
 }
 
 /// What an import found and did; `written` is false for dry runs and refusals.
@@ -110,6 +113,10 @@ pub struct ImportReport {
     pub units_deactivated: Vec<String>,
     /// Units an earlier import switched off that the export has again.
     pub units_reactivated: Vec<String>,
+    /// Units renamed, moved or given another kind: before → after.
+    pub units_updated: Vec<units::UnitUpdate>,
+    /// Why units could not be switched off (refuses the import).
+    pub unit_problems: Vec<units::UnitProblem>,
     /// What a units import does to the lists (`None` for a member import).
     pub lists: Option<crate::lists::ListChanges>,
     pub refusal: Option<Refusal>,
@@ -198,6 +205,7 @@ pub(crate) async fn audit_import(
                 "changes": report.changes,
                 "units_deactivated": report.units_deactivated,
                 "units_reactivated": report.units_reactivated,
+                "units_updated": report.units_updated,
                 "lists": report.lists,
             })),
         ],

@@ -24,6 +24,23 @@ pub(crate) async fn insert_alias(
     Ok(())
 }
 
+/// List `id` changes its address from `old` to `new`: `new` stops being one of its aliases
+/// (if it was), `old` becomes one, so mail to the old address still reaches it.
+pub(crate) async fn move_address(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: i64,
+    old: &str,
+    new: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM audience_aliases WHERE slug = $1 AND audience_id = $2")
+        .bind(new)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    insert_alias(tx, id, old, now).await
+}
+
 impl Store {
     /// Gives list `id` the further address `alias`.
     pub async fn add_alias(&self, id: i64, alias: &AudienceSlug) -> Result<(), ListError> {
@@ -31,6 +48,7 @@ impl Store {
             return Err(ListError::SlugReserved(alias.to_string()));
         }
         let mut tx = self.begin_write().await?;
+        super::manage::lock_addresses(&mut tx, self.backend).await?;
         let list = super::manage::locked_list(&mut tx, self.backend, id).await?;
         if let Some((_, owner)) = slug_owner(&mut tx, alias.as_str()).await? {
             return Err(ListError::SlugTaken {

@@ -53,6 +53,11 @@ pub enum ListError {
     HasSends { slug: String, sends: u64 },
     #[error("{0} is the address of the list itself, not an alias")]
     NotAnAlias(String),
+    #[error(
+        "the list {0} was changed by somebody else since you looked at it; look at it again \
+         and make your change there"
+    )]
+    ChangedMeanwhile(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -91,6 +96,14 @@ pub fn check_caps(a: &NewAudience, caps: &OrgLimits) -> Result<(), ListError> {
             n,
             caps.max_message_bytes,
             "limits.max_message_bytes",
+        )?;
+    }
+    if let Some(n) = a.sends_per_sender_per_day {
+        above(
+            "sends_per_sender_per_day",
+            u64::from(n),
+            caps.sender_sends_per_day.reject_above,
+            "limits.sends_per_sender_per_day",
         )?;
     }
     if let ApprovalSetting::AboveRecipients(n) = a.approval {

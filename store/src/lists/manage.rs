@@ -136,10 +136,15 @@ pub(crate) async fn write_active(
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let changed = if active {
-        sqlx::query(
+        // An import switches on only what an import switched off; a person's "off" stays.
+        let only = match by {
+            ChangedBy::Import => " AND deactivation_source = 'import'",
+            ChangedBy::Person => "",
+        };
+        sqlx::query(&format!(
             "UPDATE audiences SET active = TRUE, deactivated_at = NULL, deactivated_by = NULL, \
-             deactivation_source = NULL, updated_at = $1 WHERE id = $2 AND NOT active",
-        )
+             deactivation_source = NULL, updated_at = $1 WHERE id = $2 AND NOT active{only}"
+        ))
         .bind(now)
         .bind(id)
         .execute(&mut **tx)
@@ -159,6 +164,62 @@ pub(crate) async fn write_active(
     Ok(changed.rows_affected() > 0)
 }
 
+/// Records that whom list `id` reaches changed now: a send decided for the old definition is
+/// refused at expansion (`audiences.definition_changed_at`).
+pub(crate) async fn mark_redefined(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE audiences SET definition_changed_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Serialises every change of list addresses (own and aliases live in two tables, so no one
+/// unique index covers both): SQLite's write lock does it already, PostgreSQL takes a
+/// transaction-scoped advisory lock.
+pub(crate) async fn lock_addresses(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
+) -> Result<(), sqlx::Error> {
+    if backend == Backend::Postgres {
+        // An arbitrary constant of this lock's own ("list addresses").
+        sqlx::query("SELECT CAST(pg_advisory_xact_lock(7426021) AS TEXT)")
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// What an edit of a template's list may not change: its address and name follow the unit,
+/// and it belongs to its unit (the template makes one list per unit).
+fn check_template_edit(list: &Audience, after: &NewAudience) -> Result<(), ListError> {
+    let Some(template) = &list.template_id else {
+        return Ok(());
+    };
+    let field = if list.slug != after.slug {
+        "slug"
+    } else if list.name.trim() != after.name.trim() {
+        "name"
+    } else if list.unit_id != after.unit_id || list.scope_unit_id != after.scope_unit_id {
+        "unit"
+    } else {
+        return Ok(());
+    };
+    Err(ListError::Invalid {
+        field,
+        reason: format!(
+            "the list is made by the template {template} for its unit: its address, name and \
+             unit follow the unit (change the unit in the membership database, or the template \
+             in the configuration)"
+        ),
+    })
+}
+
 impl Store {
     /// Makes a list by hand after checking its definition, its scope and the caps.
     pub async fn create_list(&self, a: &NewAudience, caps: &OrgLimits) -> Result<i64, ListError> {
@@ -167,6 +228,7 @@ impl Store {
         check_caps(a, caps)?;
         self.check_scope(a).await?;
         let mut tx = self.begin_write().await?;
+        lock_addresses(&mut tx, self.backend).await?;
         if let Some((_, owner)) = slug_owner(&mut tx, a.slug.as_str()).await? {
             return Err(ListError::SlugTaken {
                 slug: a.slug.to_string(),
@@ -191,67 +253,60 @@ impl Store {
         after: &NewAudience,
         caps: &OrgLimits,
     ) -> Result<Vec<FieldChange>, ListError> {
+        self.edit_list_seen(id, None, after, caps).await
+    }
+
+    /// Like [`Store::edit_list`], refused with [`ListError::ChangedMeanwhile`] when the list's
+    /// definition is no longer the one `seen` ([`Audience::definition_tag`]) was taken from:
+    /// two admins editing one list never silently undo each other's change.
+    pub async fn edit_list_seen(
+        &self,
+        id: i64,
+        seen: Option<&str>,
+        after: &NewAudience,
+        caps: &OrgLimits,
+    ) -> Result<Vec<FieldChange>, ListError> {
         let after = &normalised(after);
         check_shape(after)?;
         check_caps(after, caps)?;
         self.check_scope(after).await?;
         let mut tx = self.begin_write().await?;
+        lock_addresses(&mut tx, self.backend).await?;
         let list = locked_list(&mut tx, self.backend, id).await?;
-        let before = list.definition();
-        if let Some(template) = &list.template_id {
-            let field = if before.slug != after.slug {
-                Some("slug")
-            } else if before.name.trim() != after.name.trim() {
-                Some("name")
-            } else {
-                None
-            };
-            if let Some(field) = field {
-                return Err(ListError::Invalid {
-                    field,
-                    reason: format!(
-                        "the list is made by the template {template} for its unit: its address \
-                         and name follow the unit's name (change the unit in the membership \
-                         database, or the template in the configuration)"
-                    ),
-                });
-            }
+        if seen.is_some_and(|seen| seen != list.definition_tag()) {
+            return Err(ListError::ChangedMeanwhile(list.slug.to_string()));
         }
+        check_template_edit(&list, after)?;
+        let before = list.definition();
         let changes = field_changes(&before, after);
         if changes.is_empty() {
             return Ok(changes);
         }
         let now = now_ms();
         if before.slug != after.slug {
-            match slug_owner(&mut tx, after.slug.as_str()).await? {
-                Some((owner_id, _)) if owner_id == id => {
-                    // The list takes back one of its aliases as its address.
-                    sqlx::query("DELETE FROM audience_aliases WHERE slug = $1")
-                        .bind(after.slug.as_str())
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                Some((_, owner)) => {
+            if let Some((owner_id, owner)) = slug_owner(&mut tx, after.slug.as_str()).await? {
+                if owner_id != id {
                     return Err(ListError::SlugTaken {
                         slug: after.slug.to_string(),
                         owner,
-                    })
+                    });
                 }
-                None => {}
             }
-            super::aliases::insert_alias(&mut tx, id, before.slug.as_str(), now).await?;
+            super::aliases::move_address(
+                &mut tx,
+                id,
+                before.slug.as_str(),
+                after.slug.as_str(),
+                now,
+            )
+            .await?;
         }
         update_definition(&mut tx, id, after, now).await?;
         if changes
             .iter()
             .any(|c| TARGET_FIELDS.contains(&c.field.as_str()))
         {
-            // A send decided for the old definition is refused at expansion (see the column).
-            sqlx::query("UPDATE audiences SET definition_changed_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            mark_redefined(&mut tx, id, now).await?;
         }
         let event = AuditEvent::new("audience.changed", self.actor.to_string()).details(
             serde_json::json!({ "audience_id": id, "slug": before.slug, "changes": changes }),

@@ -18,7 +18,7 @@ pub use definition::{check_caps, check_shape, ListError, RESERVED_SLUGS};
 pub use manage::FieldChange;
 pub use overview::ListOverview;
 pub use standard::NAME_PREFIXES;
-pub use sync::{ListChange, ListChanges};
+pub use sync::{ClashWith, ListChange, ListChanges, ListClash};
 pub use templates::{
     ListRules, ListTemplate, Pattern, UnitSelector, UnitWords, NAME_PLACEHOLDERS, SLUG_PLACEHOLDERS,
 };
@@ -55,7 +55,7 @@ impl Store {
     ) -> Result<SyncReport, StoreError> {
         let mut tx = self.begin_write().await?;
         let now = now_ms();
-        let lists = sync_lists(&mut tx, rules, &self.actor, now).await?;
+        let lists = sync_lists(&mut tx, self.backend, rules, &self.actor, now).await?;
         let refusal = if !lists.clashes.is_empty() {
             Some(Refusal::ListClash)
         } else if too_many_list_changes(&lists, options) && !options.allow_large_change {

@@ -17,7 +17,7 @@ use verteiler_policies::{
 pub enum UnitSelector {
     /// Every unit of this kind.
     Kind(UnitKind),
-    /// The units without a parent: the organisation's top.
+    /// The organisation's top: a unit without a parent that has units below it.
     Top,
 }
 
@@ -28,13 +28,16 @@ impl UnitSelector {
         }
         text.parse::<UnitKind>()
             .map(UnitSelector::Kind)
-            .map_err(|e| format!("{e}, or top (the units without a parent)"))
+            .map_err(|e| {
+                format!("{e}, or top (the unit without a parent that the others hang below)")
+            })
     }
 
-    pub fn matches(self, kind: UnitKind, parent_id: Option<i64>) -> bool {
+    /// `top`: the unit has no parent and units below it (the organisation's top).
+    pub fn matches(self, kind: UnitKind, top: bool) -> bool {
         match self {
             UnitSelector::Kind(k) => k == kind,
-            UnitSelector::Top => parent_id.is_none(),
+            UnitSelector::Top => top,
         }
     }
 }
@@ -349,10 +352,10 @@ mod tests {
     fn top_or_a_unit_kind_selects_units() {
         assert_eq!(UnitSelector::parse("TOP").unwrap(), UnitSelector::Top);
         let branch = UnitSelector::parse("branch").unwrap();
-        assert!(branch.matches(UnitKind::Branch, Some(1)));
-        assert!(!branch.matches(UnitKind::District, Some(1)));
-        assert!(UnitSelector::Top.matches(UnitKind::State, None));
-        assert!(!UnitSelector::Top.matches(UnitKind::State, Some(1)));
+        assert!(branch.matches(UnitKind::Branch, false));
+        assert!(!branch.matches(UnitKind::District, false));
+        assert!(UnitSelector::Top.matches(UnitKind::State, true));
+        assert!(!UnitSelector::Top.matches(UnitKind::State, false));
         let e = UnitSelector::parse("galaxy").unwrap_err();
         assert!(e.contains("\"galaxy\"") && e.contains("or top"), "{e}");
     }
