@@ -519,16 +519,25 @@ async fn a_member_looks_after_themselves_in_a_real_browser() {
     c.goto(&format!("{http}/signin")).await.unwrap();
     fill(c, "#email", "renee.hoffmann@example.org").await;
     click(c, "form[action='/signin'] button").await;
-    let waiting = store
-        .notifications_to("renee.hoffmann@example.org")
-        .await
-        .unwrap();
-    let (_, _, mail) = waiting
-        .iter()
-        .rev()
-        .find(|(_, _, body)| body.contains("/signin/link/"))
-        .expect("a sign-in mail in the queue");
-    c.goto(&format!("{http}{}", link_path(mail, "/signin/link/")))
+    // The portal writes the link after answering (the answer must not tell known addresses
+    // by its timing), so the mail is waited for.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mail = loop {
+        let waiting = store
+            .notifications_to("renee.hoffmann@example.org")
+            .await
+            .unwrap();
+        if let Some((_, _, body)) = waiting
+            .into_iter()
+            .rev()
+            .find(|(_, _, body)| body.contains("/signin/link/"))
+        {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "a sign-in mail in the queue");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    c.goto(&format!("{http}{}", link_path(&mail, "/signin/link/")))
         .await
         .unwrap();
     click(c, "main form button").await;

@@ -197,7 +197,10 @@ mod tests {
         ] {
             assert!(de.contains(said), "{said}: {de}");
         }
-        assert!(!de.contains("invalid audience slug"), "no English on a German page");
+        assert!(
+            !de.contains("invalid audience slug"),
+            "no English on a German page"
+        );
         let en = unit_and_list_changes(&Frame::anonymous(Lang::En, "/"), &report()).into_string();
         assert!(en.contains("Two would get the address oldenfelde"), "{en}");
     }
