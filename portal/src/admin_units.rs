@@ -5,7 +5,7 @@
 
 use crate::admin::require_admin;
 use crate::admin_invite::invite_form;
-use crate::admin_lists::{named, state_text, switch_form, unit_refusal, Failure};
+use crate::admin_lists::{named, state_text, switch_form, unit_refusal, ActiveForm, Failure};
 use crate::csrf_form;
 use crate::member::not_found;
 use crate::page::{internal_error, layout, respond, Frame};
@@ -22,7 +22,6 @@ use verteiler_store::{NewRole, Unit};
 csrf_form! {
     GrantForm { email: String, function: String, subtree: Option<String> }
     RevokeForm { member_id: i64, function: String }
-    ActiveForm { active: String }
 }
 
 /// Levels of the tree drawn at most (a deeper tree is a corrupt one).
@@ -277,10 +276,8 @@ pub async fn set_active(
         Ok(u) => u,
         Err(r) => return r,
     };
-    let active = match form.active.as_str() {
-        "true" => true,
-        "false" => false,
-        _ => return bad_form(member.lang, &member.path),
+    let Some(active) = form.wanted() else {
+        return bad_form(member.lang, &member.path);
     };
     match state
         .store_for(&member)

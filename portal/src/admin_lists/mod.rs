@@ -15,7 +15,7 @@ mod templates;
 pub use create::{create, new_list};
 pub(crate) use errors::{unit_refusal, Failure, Refusal};
 pub use overview::index;
-pub(crate) use state::{named, state_text, switch_form};
+pub(crate) use state::{named, state_text, switch_form, ActiveForm};
 pub use templates::templates;
 
 use crate::admin::{actor, org_limits, require_admin};
@@ -36,7 +36,6 @@ use verteiler_policies::AudienceSlug;
 use verteiler_store::{Audience, Store, StoreError};
 
 csrf_form! {
-    ActiveForm { active: String }
     AliasForm { alias: String }
     // A checkbox: absent when not ticked.
     DeleteForm { confirm: Option<String> }
@@ -289,10 +288,8 @@ pub async fn set_active(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let active = match form.active.as_str() {
-        "true" => true,
-        "false" => false,
-        _ => return bad_form(member.lang, &member.path),
+    let Some(active) = form.wanted() else {
+        return bad_form(member.lang, &member.path);
     };
     match state
         .store_for(&member)

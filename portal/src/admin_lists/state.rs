@@ -46,6 +46,21 @@ pub(crate) async fn named(
     }
 }
 
+crate::csrf_form! {
+    ActiveForm { active: String }
+}
+
+impl ActiveForm {
+    /// The state the switch asks for; `None` for anything but `true` or `false`.
+    pub(crate) fn wanted(&self) -> Option<bool> {
+        match self.active.as_str() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        }
+    }
+}
+
 /// The switch between on and off: one button, posting the state wanted.
 pub(crate) fn switch_form(frame: &Frame<'_>, action: &str, kind: &str, active: bool) -> Markup {
     let (value, id, key) = if active {
