@@ -58,6 +58,44 @@ async fn simulate_explains_release_refusal_and_hold_without_storing_anything() {
         text.contains("HOLD") && text.contains("[approval.required]"),
         "{text}"
     );
+
+    // The press office's official address: as the gateway weighs it, good on the press list
+    // only; on Oldenfelde the chair may not use it (nor anybody else's address).
+    let text = simulate(&[
+        "--as",
+        "renee.hoffmann@example.org",
+        "--to",
+        "pressemitteilungen",
+        "--from",
+        "presse@example.org",
+    ]);
+    assert!(text.contains("HOLD") && !text.contains("[from."), "{text}");
+    let text = simulate(&[
+        "--as",
+        "ole.brandt@example.org",
+        "--to",
+        "oldenfelde",
+        "--from",
+        "presse@example.org",
+    ]);
+    assert!(
+        text.contains("REJECT")
+            && text.contains("[from.other_list]")
+            && text.contains("gehört nur zum Verteiler Pressemitteilungen"),
+        "{text}"
+    );
+    let text = simulate(&[
+        "--as",
+        "ole.brandt@example.org",
+        "--to",
+        "oldenfelde",
+        "--from",
+        "zoe.nguyen@example.org",
+    ]);
+    assert!(
+        text.contains("REJECT") && text.contains("[from.not_yours]"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -259,3 +259,223 @@ async fn swaks_sends_with_starttls_and_auth_and_sees_the_verdict() {
         "{transcript}"
     );
 }
+
+/// The demo organisation with lists set up by an admin on the command line (`args` per
+/// command, each must succeed), then served.
+async fn demo_with(commands: &[&[&str]]) -> Option<(Env, Server)> {
+    if !tool_available("python3") {
+        return None;
+    }
+    let env = Env::new().await;
+    assert!(env.run(&["demo", "--members", "600"]).status.success());
+    for args in commands {
+        let out = env.run(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    }
+    let server = env.serve(&["--demo"]);
+    Some((env, server))
+}
+
+/// The sends of the submission `r` answered, as (address, state, reasons).
+async fn sends_of(env: &Env, r: &SmtpOutcome) -> Vec<(String, String, String)> {
+    let store = &env.db.store;
+    let ids = store
+        .submissions_by_message_id(r.message_id.trim_matches(['<', '>']))
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 1, "{r:?}");
+    store
+        .sends_of(ids[0])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.address, s.state, s.reasons))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_press_officer_writes_as_the_press_address_to_the_press_list_only() {
+    let Some((env, server)) = demo_with(&[&[
+        "audience",
+        "create",
+        "presse-intern",
+        "--name",
+        "Presse intern",
+        "--kind",
+        "functional",
+        "--role",
+        "press-office",
+        "--unit",
+        "HH",
+        "--subunits",
+        "--senders",
+        "press-office",
+    ]])
+    .await
+    else {
+        return;
+    };
+    let smtp = server.smtp();
+    let officer = ("renee.hoffmann@example.org", "presse-eins");
+    let both = "pressemitteilungen@lists.example.org,presse-intern@lists.example.org";
+
+    // One submission to both lists as presse@: held for the press list, refused on the other,
+    // naming the list the address belongs to.
+    let r = smtplib_send(&smtp, officer.0, officer.1, "presse@example.org", both, &[]);
+    assert_eq!((r.stage.as_str(), r.code), ("sent", 250), "{r:?}");
+    assert!(r.text.contains("zur Freigabe durch Pressestelle"), "{r:?}");
+    assert!(
+        r.text
+            .contains("nicht an presse-intern@lists.example.org verschickt")
+            && r.text.contains(
+                "Der Absender presse@example.org ist keine bestätigte Adresse dieses Zugangs: \
+                 Er gehört nur zum Verteiler Pressemitteilungen"
+            ),
+        "{r:?}"
+    );
+    let sends = sends_of(&env, &r).await;
+    assert_eq!(sends.len(), 2, "{sends:?}");
+    let (press, other) = (&sends[0], &sends[1]);
+    assert_eq!(press.1, "held", "{sends:?}");
+    assert_eq!(other.1, "rejected", "{sends:?}");
+    assert!(other.2.contains("from.other_list"), "{sends:?}");
+
+    // To the other list alone: refused whole, as somebody else's From: is.
+    let r = smtplib_send(
+        &smtp,
+        officer.0,
+        officer.1,
+        "presse@example.org",
+        "presse-intern@lists.example.org",
+        &[],
+    );
+    assert_eq!((r.stage.as_str(), r.code), ("data", 550), "{r:?}");
+    assert!(
+        r.text.contains("5.7.1")
+            && r.text
+                .contains("gehört nur zum Verteiler Pressemitteilungen"),
+        "{r:?}"
+    );
+
+    // With her own address the same list takes it: the refusal was the From:, not the list.
+    let r = smtplib_send(
+        &smtp,
+        officer.0,
+        officer.1,
+        officer.0,
+        "presse-intern@lists.example.org",
+        &[],
+    );
+    assert_eq!((r.stage.as_str(), r.code), ("sent", 250), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_chair_uses_the_official_address_of_the_branch_list_on_that_list_only() {
+    let board = "vorstand@oldenfelde.example";
+    let Some((env, server)) = demo_with(&[
+        &[
+            "audience",
+            "edit",
+            "oldenfelde",
+            "--sender-address",
+            "vorstand@oldenfelde.example",
+        ],
+        &[
+            "audience",
+            "create",
+            "mv-oldenfelde",
+            "--name",
+            "MV Oldenfelde",
+            "--unit",
+            "HH-WA-OLD",
+        ],
+    ])
+    .await
+    else {
+        return;
+    };
+    let smtp = server.smtp();
+
+    let r = smtplib_send(
+        &smtp,
+        CHAIR.0,
+        CHAIR.1,
+        board,
+        "oldenfelde@lists.example.org",
+        &[],
+    );
+    assert_eq!((r.stage.as_str(), r.code), ("sent", 250), "{r:?}");
+    assert!(r.text.contains("212"), "{r:?}");
+
+    // Another list the chair writes to has no official address: not this one either.
+    let r = smtplib_send(
+        &smtp,
+        CHAIR.0,
+        CHAIR.1,
+        board,
+        "mv-oldenfelde@lists.example.org",
+        &[],
+    );
+    assert_eq!((r.stage.as_str(), r.code), ("data", 550), "{r:?}");
+    assert!(
+        r.text.contains(board)
+            && r.text
+                .contains("gehört nur zum Verteiler Distrikt Oldenfelde"),
+        "{r:?}"
+    );
+    assert!(sends_of(&env, &r)
+        .await
+        .iter()
+        .all(|(_, state, reasons)| state == "rejected" && reasons.contains("from.other_list")));
+
+    // Both at once: Oldenfelde takes it, the meeting list refuses it.
+    let r = smtplib_send(
+        &smtp,
+        CHAIR.0,
+        CHAIR.1,
+        board,
+        "oldenfelde@lists.example.org,mv-oldenfelde@lists.example.org",
+        &[],
+    );
+    assert_eq!((r.stage.as_str(), r.code), ("sent", 250), "{r:?}");
+    let states: Vec<String> = sends_of(&env, &r).await.into_iter().map(|s| s.1).collect();
+    assert_eq!(states, ["scheduled", "rejected"]);
+}
+
+#[tokio::test]
+async fn a_members_address_made_a_lists_sender_address_lends_nobody_her_name() {
+    let Some((env, server)) = demo_with(&[&[
+        "audience",
+        "edit",
+        "oldenfelde",
+        "--sender-address",
+        "zoe.nguyen@example.org",
+    ]])
+    .await
+    else {
+        return;
+    };
+    let r = smtplib_send(
+        &server.smtp(),
+        CHAIR.0,
+        CHAIR.1,
+        "zoe.nguyen@example.org",
+        "oldenfelde@lists.example.org",
+        &[],
+    );
+    assert_eq!((r.stage.as_str(), r.code), ("data", 550), "{r:?}");
+    assert!(
+        r.text
+            .contains("zoe.nguyen@example.org ist keine bestätigte Adresse"),
+        "{r:?}"
+    );
+    assert!(
+        env.db
+            .store
+            .submissions_by_message_id(r.message_id.trim_matches(['<', '>']))
+            .await
+            .unwrap()
+            .is_empty(),
+        "refused before anything is stored"
+    );
+}

@@ -101,6 +101,8 @@ fn statement() -> Facts {
             },
         ],
         circuit_breaker_lifted_by: None,
+        from_address: Default::default(),
+        audience_redefined: false,
     }
 }
 

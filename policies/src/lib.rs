@@ -10,8 +10,8 @@ pub mod engine;
 pub use domain::*;
 pub use engine::{
     approval_validity, audience_growth, audience_redefined, decide, effective_limits, format_bytes,
-    format_count, function_label, function_list, may_send, Approval, ApprovalRefusal, ApprovalRule,
-    AudienceFacts, AudiencePolicy, ChannelCounts, Decision, EffectiveLimits, Facts,
-    HeaderTreatment, Lang, MessageFacts, OrgLimits, RateCap, Reason, ResolutionSummary, RoleGrant,
-    Rounding, SenderFacts, Severity, VolumeFacts,
+    format_count, function_label, function_list, may_send, may_send_by_role, redefined_after,
+    Approval, ApprovalRefusal, ApprovalRule, AudienceFacts, AudiencePolicy, ChannelCounts,
+    Decision, EffectiveLimits, Facts, FromAddress, HeaderTreatment, Lang, MessageFacts, OrgLimits,
+    RateCap, Reason, ResolutionSummary, RoleGrant, Rounding, SenderFacts, Severity, VolumeFacts,
 };

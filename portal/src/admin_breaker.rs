@@ -122,6 +122,9 @@ pub async fn release(
         .release_breaker_hold(send_id, &actor(&member), settings)
         .await
     {
+        // The one send asked for names nothing this admin may release: page-not-found, as
+        // for anybody who is not an admin.
+        Ok(BreakerRelease::NotFound | BreakerRelease::NotAdmin) => not_found(&frame),
         Ok(outcome) => outcomes(&frame, settings, vec![(send_id, outcome)]),
         Err(e) => internal_error(member.lang, &e),
     }
@@ -150,11 +153,23 @@ pub async fn release_all(
 }
 
 /// What became of each send, one paragraph each; 409 when one was not released as asked.
+/// Every outcome is shown, also after one that released nothing: a page that hid the sends
+/// already released would leave the admin guessing what went out.
 fn outcomes(
     frame: &Frame<'_>,
     settings: &verteiler_store::ApprovalSettings,
     all: Vec<(i64, BreakerRelease)>,
 ) -> Response {
+    let (status, body) = outcome_page(frame, settings, all);
+    respond(status, layout(frame, frame.t("breaker_title"), body))
+}
+
+/// The body of [`outcomes`] and its status.
+fn outcome_page(
+    frame: &Frame<'_>,
+    settings: &verteiler_store::ApprovalSettings,
+    all: Vec<(i64, BreakerRelease)>,
+) -> (StatusCode, Markup) {
     let lang = frame.lang.policies();
     let minutes = settings.undo_window_secs.div_ceil(60).to_string();
     let mut conflict = false;
@@ -162,6 +177,7 @@ fn outcomes(
     for (id, outcome) in all {
         let id_text = id.to_string();
         let id = ("id", id_text.as_str());
+        let simple = |key: &str| (frame.lang.text_with(key, &[id]), Vec::new());
         let (line, reasons) = match outcome {
             BreakerRelease::Released { recipients, .. } => {
                 let n = format_count(recipients, lang);
@@ -182,24 +198,25 @@ fn outcomes(
             }
             BreakerRelease::NotHeld { state } => {
                 conflict = true;
-                let args = [id, ("state", state.as_str())];
+                let args = [id, ("state", send_state(frame, &state))];
                 (frame.lang.text_with("breaker_not_held", &args), Vec::new())
             }
             BreakerRelease::NotBreakerHold => {
                 conflict = true;
-                (
-                    frame.lang.text_with("breaker_not_breaker", &[id]),
-                    Vec::new(),
-                )
+                simple("breaker_not_breaker")
             }
             BreakerRelease::Undecidable => {
                 conflict = true;
-                (
-                    frame.lang.text_with("breaker_undecidable", &[id]),
-                    Vec::new(),
-                )
+                simple("breaker_undecidable")
             }
-            BreakerRelease::NotAdmin | BreakerRelease::NotFound => return not_found(frame),
+            BreakerRelease::NotAdmin => {
+                conflict = true;
+                simple("breaker_not_admin")
+            }
+            BreakerRelease::NotFound => {
+                conflict = true;
+                simple("breaker_not_found")
+            }
         };
         let reasons: Vec<String> = reasons.iter().map(|r| r.text(lang)).collect();
         lines.push((line, reasons));
@@ -217,5 +234,110 @@ fn outcomes(
     } else {
         StatusCode::OK
     };
-    respond(status, layout(frame, frame.t("breaker_title"), body))
+    (status, body)
+}
+
+/// A send's state as a word of the page's language (`scheduled` → "geplant").
+fn send_state(frame: &Frame<'_>, state: &str) -> &'static str {
+    match state {
+        "held" => frame.t("state_held"),
+        "scheduled" => frame.t("state_scheduled"),
+        "sending" => frame.t("state_sending"),
+        "complete" => frame.t("state_complete"),
+        "rejected" => frame.t("state_rejected"),
+        "cancelled" => frame.t("state_cancelled"),
+        "withdrawn" => frame.t("state_withdrawn"),
+        "expired" => frame.t("state_expired"),
+        "gone" => frame.t("state_gone"),
+        _ => frame.t("state_unknown"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::Lang;
+    use verteiler_policies::{OrgLimits, Reason};
+    use verteiler_store::ApprovalSettings;
+
+    fn settings() -> ApprovalSettings {
+        ApprovalSettings {
+            list_domain: "lists.example.org".into(),
+            limits: OrgLimits::default(),
+            undo_window_secs: 120,
+            approval_window_secs: 72 * 3600,
+            portal_base_url: "http://portal.test".into(),
+        }
+    }
+
+    #[test]
+    fn release_all_shows_every_outcome_also_after_one_that_released_nothing() {
+        let frame = Frame::anonymous(Lang::De, "/admin/breaker/release-all");
+        let all = vec![
+            (
+                11,
+                BreakerRelease::Released {
+                    release_at: 0,
+                    recipients: 212,
+                },
+            ),
+            (12, BreakerRelease::NotAdmin),
+            (13, BreakerRelease::NotFound),
+            (
+                14,
+                BreakerRelease::NotHeld {
+                    state: "scheduled".into(),
+                },
+            ),
+            (
+                15,
+                BreakerRelease::Rejected {
+                    reasons: vec![Reason::AudienceInactive {
+                        audience: "Distrikt Oldenfelde".into(),
+                    }],
+                },
+            ),
+        ];
+        let (status, body) = outcome_page(&frame, &settings(), all);
+        let body = body.into_string();
+        assert_eq!(status, StatusCode::CONFLICT);
+        for expected in [
+            "Sendung 11 freigegeben: 212 Empfänger",
+            "Sendung 12 darf nur die Administration der ganzen Organisation freigeben",
+            "Sendung 13 gibt es nicht",
+            "Sendung 14 wartet nicht mehr (Zustand: geplant)",
+            "Sendung 15 ist neu entschieden",
+            "Distrikt Oldenfelde ist deaktiviert",
+        ] {
+            assert!(body.contains(expected), "{expected}: {body}");
+        }
+        assert!(!body.contains("scheduled"), "{body}");
+    }
+
+    #[test]
+    fn every_state_a_release_can_meet_has_a_word_in_both_languages() {
+        for lang in [Lang::De, Lang::En] {
+            let frame = Frame::anonymous(lang, "/admin");
+            for state in [
+                "held",
+                "scheduled",
+                "sending",
+                "complete",
+                "rejected",
+                "cancelled",
+                "withdrawn",
+                "expired",
+                "gone",
+                "something-new",
+            ] {
+                let word = send_state(&frame, state);
+                assert!(!word.is_empty(), "{state}");
+                if lang == Lang::De {
+                    assert_ne!(word, state, "German has a word of its own");
+                }
+            }
+        }
+        let en = Frame::anonymous(Lang::En, "/admin");
+        assert_eq!(send_state(&en, "gone"), "no longer there");
+    }
 }

@@ -513,7 +513,7 @@ pub async fn submit(State(state): State<AppState>, request: Request) -> Response
     let message = summary.facts(raw.len() as u64, segments);
     let decided = match state
         .store
-        .decide_addresses(member.id(), &[address], &message, &settings)
+        .decide_addresses(member.id(), &from, &[address], &message, &settings)
         .await
     {
         Ok(d) => d,

@@ -261,7 +261,11 @@ async fn an_admin_releases_or_refuses_what_the_breaker_holds_and_nobody_else_can
         .post(&format!("/admin/breaker/{first}/release"), &[])
         .await;
     assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
-    assert!(again.body.contains("wartet nicht mehr"), "{}", again.body);
+    assert!(
+        again.body.contains("wartet nicht mehr (Zustand: geplant)"),
+        "the state in words, not `scheduled`: {}",
+        again.body
+    );
 
     let refused = erik
         .post(

@@ -161,7 +161,8 @@ pub struct ListFields {
     /// Sends one sender may make to it per day, or none.
     #[arg(long, value_name = "N|none")]
     pub sends_per_day: Option<String>,
-    /// An official From: address its senders may use (presse@example.org), or none.
+    /// An official From: address its senders by role may use, on this list only
+    /// (presse@example.org), or none. A member's own address never becomes one.
     #[arg(long, value_name = "ADDRESS|none")]
     pub sender_address: Option<String>,
     /// Members with an email address and a mobile number get both.

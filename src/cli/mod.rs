@@ -302,6 +302,7 @@ pub enum PolicyCommand {
     /// Use it to check a policy change before a chair meets it, e.g.
     ///   verteiler policy simulate --as ole.brandt@example.org --to oldenfelde
     ///   verteiler policy simulate --as ole.brandt@example.org --to oldenfelde --visible-recipients 1493
+    ///   verteiler policy simulate --as renee.hoffmann@example.org --to newsletter --from presse@example.org
     #[command(verbatim_doc_comment)]
     Simulate(SimulateArgs),
 }
@@ -314,6 +315,10 @@ pub struct SimulateArgs {
     /// The audience: its list address or slug.
     #[arg(long = "to", value_name = "AUDIENCE")]
     pub audience: String,
+    /// The message's From: address (default: the --as address). An official sender address
+    /// (presse@example.org) is good only on the lists that carry it.
+    #[arg(long, value_name = "EMAIL")]
+    pub from: Option<String>,
     /// Addresses visible in To/Cc that are not list addresses.
     #[arg(long, default_value_t = 0)]
     pub visible_recipients: u32,

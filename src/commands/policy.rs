@@ -25,10 +25,13 @@ pub async fn simulate(config: &Config, args: SimulateArgs) -> anyhow::Result<Exi
         eprintln!("no active member has the address {email}");
         return Ok(ExitCode::FAILURE);
     };
+    // The same From: rule as a submission: the sender's own address unless told otherwise.
+    let from = args.from.as_deref().unwrap_or(email.as_str());
     let submission = Submission {
         sender_member_id: sender,
         audience_address: &args.audience,
         channel,
+        from: Some(from),
         message: MessageFacts {
             size_bytes: args.size,
             attachment_count: args.attachments,
@@ -45,7 +48,7 @@ pub async fn simulate(config: &Config, args: SimulateArgs) -> anyhow::Result<Exi
 
     println!("simulated send (nothing is stored or sent)");
     println!(
-        "  sender:     {email} (member {sender}, {} role(s))",
+        "  sender:     {email} (member {sender}, {} role(s)), From: {from}",
         facts.sender.roles.len()
     );
     match &facts.audience {

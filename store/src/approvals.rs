@@ -15,8 +15,8 @@ use serde::Serialize;
 use sqlx::Row;
 use std::collections::hash_map::{Entry, HashMap};
 use verteiler_policies::{
-    approval_validity, decide, effective_limits, Approval, ApprovalRefusal, Channel, ContentHash,
-    Decision, Facts, Lang, MessageFacts, OrgLimits, Reason, RoleGrant,
+    approval_validity, decide, effective_limits, Approval, ApprovalRefusal, ContentHash, Decision,
+    Lang, OrgLimits, Reason, RoleGrant,
 };
 
 /// What the approval operations take from the configuration.
@@ -194,22 +194,6 @@ fn pending_from_row(r: &sqlx::any::AnyRow) -> Result<Pending, sqlx::Error> {
     })
 }
 
-/// Takes the held send's own share out of the volume figures: it was counted when it was
-/// held, and deciding again must not count it twice against its own sender.
-fn without_itself(facts: &mut Facts, pending: &Pending, now: i64) {
-    let hour = now / HOUR_MS;
-    let held_hour = pending.created_at / HOUR_MS;
-    let v = &mut facts.volume;
-    if held_hour >= hour - 24 {
-        v.sender_sends_today = v.sender_sends_today.saturating_sub(1);
-        v.sender_recipients_today = v.sender_recipients_today.saturating_sub(pending.recipients);
-        v.audience_sends_today = v.audience_sends_today.saturating_sub(1);
-    }
-    if held_hour >= hour - 1 {
-        v.sender_sends_last_hour = v.sender_sends_last_hour.saturating_sub(1);
-    }
-}
-
 /// The approval window of a held send in whole hours (rounded: the expiry is computed a few
 /// milliseconds before the send is stored).
 fn window_hours(pending: &Pending) -> u64 {
@@ -326,37 +310,6 @@ impl Store {
             .map(|(e, _)| e);
         let lang = Lang::from_tag(&self.member_language(member_id).await?);
         Ok(email.map(|e| (e, lang)))
-    }
-
-    /// The engine's facts for deciding a held send again, without approvals.
-    pub(crate) async fn facts_again(
-        &self,
-        pending: &Pending,
-        settings: &ApprovalSettings,
-        now: i64,
-    ) -> Result<Option<Facts>, StoreError> {
-        let Some(message) = pending
-            .message_facts
-            .as_deref()
-            .and_then(|m| serde_json::from_str::<MessageFacts>(m).ok())
-        else {
-            return Ok(None);
-        };
-        let mut facts = self
-            .gather_facts(
-                &crate::Submission {
-                    sender_member_id: pending.sender_member_id,
-                    audience_address: &pending.address,
-                    channel: Channel::Email,
-                    message,
-                },
-                &settings.list_domain,
-            )
-            .await?;
-        without_itself(&mut facts, pending, now);
-        // An admin's lift of the circuit breaker holds for every later decision of the send.
-        facts.circuit_breaker_lifted_by = pending.breaker_lifted_by;
-        Ok(Some(facts))
     }
 
     /// The people to ask about a held send to `audience_id`: holders of an approver function

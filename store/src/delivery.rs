@@ -1,41 +1,20 @@
-//! The delivery queue: released sends expanded into one delivery per recipient address, claimed
-//! by workers with leases, and marked with their outcome. Notifications to senders use the same
-//! lease discipline.
+//! The delivery queue: released sends expanded into one delivery per recipient address (in
+//! [`crate::expansion`]), claimed by workers with leases, and marked with their outcome.
+//! Notifications to senders use the same lease discipline.
 //!
 //! Every step is one transaction and can be repeated: expansion resumes after its cursor and
 //! skips addresses it already queued, a claim that is never finished runs out and the delivery
 //! comes back, so a crash at any point neither loses nor duplicates a copy.
 
-use crate::expansion_guard::ExpansionSettings;
-use crate::sendable::Reach;
 use crate::sql::Placeholders;
 use crate::{now_ms, Audience, Backend, Store, StoreError};
-use rand::RngCore;
 use sqlx::Row;
-use verteiler_policies::{Category, Reason};
 
 /// A send whose undo window has passed and whose expansion is not finished.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueSend {
     pub send_id: i64,
     pub submission_id: i64,
-}
-
-/// What one expansion step did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Expansion {
-    /// More recipients follow; call again.
-    Progress { queued: u64 },
-    /// The last batch: the send is now `sending`.
-    Done { queued: u64 },
-    /// The audience grew beyond what was decided; the send is held for approval with these
-    /// reasons.
-    Held(Vec<Reason>),
-    /// The audience is gone, deactivated or redefined since the decision: the send is refused
-    /// with these reasons and its sender told.
-    Refused(Vec<Reason>),
-    /// The send is no longer scheduled (cancelled, held or already expanded meanwhile).
-    NotScheduled,
 }
 
 /// A delivery claimed by a worker; nobody else takes it until the lease runs out.
@@ -186,14 +165,6 @@ pub(crate) async fn finish(
     Ok(())
 }
 
-pub use verteiler_policies::SMS_RENDERING_SEGMENTS;
-
-fn token() -> String {
-    let mut bytes = [0u8; 16];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
-}
-
 impl Store {
     /// Scheduled sends whose undo window has passed, oldest first.
     pub async fn due_sends(&self, now: i64, limit: usize) -> Result<Vec<DueSend>, StoreError> {
@@ -213,214 +184,6 @@ impl Store {
                 submission_id,
             })
             .collect())
-    }
-
-    /// Expands the next batch of a scheduled send into deliveries. The audience is checked
-    /// first ([`ExpansionSettings`]): one gone, deactivated or redefined since the decision
-    /// refuses the send; one grown well beyond the decided count (before the first batch)
-    /// holds it for approval — never a wider send than the one decided on.
-    pub async fn expand_send(
-        &self,
-        send_id: i64,
-        batch: usize,
-        settings: &ExpansionSettings,
-    ) -> Result<Expansion, StoreError> {
-        let row = sqlx::query(
-            "SELECT submission_id, address, audience_id, recipients, expansion_cursor, \
-             COALESCE(decided_at, created_at) AS decided_at FROM sends \
-             WHERE id = $1 AND state = 'scheduled'",
-        )
-        .bind(send_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else {
-            return Ok(Expansion::NotScheduled);
-        };
-        let submission_id: i64 = row.try_get("submission_id")?;
-        let cursor: Option<i64> = row.try_get("expansion_cursor")?;
-        let scheduled = crate::expansion_guard::Scheduled {
-            send_id,
-            address: row.try_get("address")?,
-            audience_id: row.try_get("audience_id")?,
-            decided: row.try_get::<i64, _>("recipients")?.max(0) as u64,
-            decided_at: row.try_get("decided_at")?,
-            first_batch: cursor.is_none(),
-        };
-        let audience = match self.audience_to_expand(&scheduled, settings).await? {
-            Ok(audience) => audience,
-            Err(stopped) => return Ok(stopped),
-        };
-
-        let recipients = self
-            .resolve_batch(&audience, cursor.unwrap_or(0), batch)
-            .await?;
-        let last = recipients.len() < batch;
-        let mut queued = Vec::new();
-        // (member, number, whether the member is reached by email as well)
-        let mut texts: Vec<(Option<i64>, String, bool)> = Vec::new();
-        let mut unreachable = 0i64;
-        for r in &recipients {
-            let reached = crate::sendable::reach(r, audience.category);
-            // The policy says "email and SMS": a second channel where the member has one.
-            let second = audience
-                .email_and_sms
-                .then(|| crate::sendable::also(r, reached))
-                .flatten();
-            let emailed_too = matches!(second, Some(Reach::Email(_)));
-            match reached {
-                Reach::Email(email) => queued.push((r.member_id, email.to_lowercase())),
-                Reach::Sms(phone) => texts.push((r.member_id, phone.to_string(), emailed_too)),
-                // Post comes with its own list; those who chose no channel and those without
-                // any address are counted as not reached, never dropped unseen.
-                Reach::Post | Reach::Declined | Reach::NoAddress => unreachable += 1,
-            }
-            match second {
-                Some(Reach::Sms(phone)) => texts.push((r.member_id, phone.to_string(), true)),
-                Some(Reach::Email(email)) => queued.push((r.member_id, email.to_lowercase())),
-                _ => {}
-            }
-        }
-        // A number that answered STOP gets statutory notice only; a member it was the only
-        // channel of is then not reached.
-        if !texts.is_empty() && audience.category != Category::Statutory {
-            let numbers: Vec<String> = texts.iter().map(|t| t.1.clone()).collect();
-            let stopped = self.opted_out(&numbers).await?;
-            texts.retain(|(_, phone, emailed_too)| {
-                let keep = !stopped.contains(phone);
-                if !keep && !emailed_too {
-                    unreachable += 1;
-                }
-                keep
-            });
-        }
-        let now = now_ms();
-        let sms_body = if texts.is_empty() {
-            String::new()
-        } else {
-            self.sms_body(submission_id, &audience.name).await?
-        };
-        let mut tx = self.pool.begin().await?;
-        let mut texts_written = 0u64;
-        for rows in texts.chunks(1_000) {
-            let sql = format!(
-                "INSERT INTO sms_outbox (member_id, to_number, kind, body, created_at, send_id)                  VALUES {} ON CONFLICT DO NOTHING",
-                Placeholders::new(self.backend).values(rows.len(), 6)
-            );
-            let mut q = sqlx::query(&sql);
-            for (member_id, phone, _) in rows {
-                q = q
-                    .bind(*member_id)
-                    .bind(phone.clone())
-                    .bind("list")
-                    .bind(sms_body.clone())
-                    .bind(now)
-                    .bind(send_id);
-            }
-            texts_written += q.execute(&mut *tx).await?.rows_affected();
-        }
-        if texts_written > 0 {
-            // What this batch costs the unit this month, for its SMS budget.
-            let segments =
-                texts_written * u64::from(verteiler_policies::SmsText::new(&sms_body).segments());
-            sqlx::query(
-                "INSERT INTO unit_sms_monthly (unit_id, month, segments) VALUES ($1, $2, $3) \
-                 ON CONFLICT (unit_id, month) DO UPDATE \
-                 SET segments = unit_sms_monthly.segments + excluded.segments",
-            )
-            .bind(audience.scope_unit_id)
-            .bind(crate::clock::month_of(now))
-            .bind(segments as i64)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for rows in queued.chunks(1_000) {
-            let sql = format!(
-                "INSERT INTO deliveries (send_id, member_id, address, token, state, next_attempt_at, \
-                 created_at, updated_at) VALUES {} ON CONFLICT (send_id, address) DO NOTHING",
-                Placeholders::new(self.backend).values(rows.len(), 8)
-            );
-            let mut q = sqlx::query(&sql);
-            for (member_id, address) in rows {
-                q = q
-                    .bind(send_id)
-                    .bind(*member_id)
-                    .bind(address.clone())
-                    .bind(token())
-                    .bind("queued")
-                    .bind(now)
-                    .bind(now)
-                    .bind(now);
-            }
-            q.execute(&mut *tx).await?;
-        }
-        let next_cursor = recipients.last().map_or(cursor.unwrap_or(0), |r| r.cursor);
-        let moved = sqlx::query(
-            "UPDATE sends SET expansion_cursor = $1, unreachable = unreachable + $2, \
-             state = CASE WHEN $3 THEN 'sending' ELSE state END, updated_at = $4 \
-             WHERE id = $5 AND state = 'scheduled'",
-        )
-        .bind(next_cursor)
-        .bind(unreachable)
-        .bind(last)
-        .bind(now)
-        .bind(send_id)
-        .execute(&mut *tx)
-        .await?;
-        if moved.rows_affected() != 1 {
-            // Cancelled while we read: nothing of this batch may go out.
-            tx.rollback().await?;
-            return Ok(Expansion::NotScheduled);
-        }
-        crate::audit::append(
-            &mut tx,
-            self.backend,
-            &[crate::AuditEvent::new("send.expanded", "system")
-                .submission(submission_id)
-                .send(send_id)
-                .details(serde_json::json!({
-                    "copies_queued": queued.len(),
-                    "texts_queued": texts.len(),
-                    "not_reached": unreachable,
-                    "cursor": next_cursor,
-                    "last_batch": last,
-                }))],
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        let queued = queued.len() as u64;
-        Ok(if last {
-            Expansion::Done { queued }
-        } else {
-            Expansion::Progress { queued }
-        })
-    }
-
-    /// The text SMS recipients of a submission get: the sender's own SMS text, else a
-    /// rendering of the email of at most [`SMS_RENDERING_SEGMENTS`] parts.
-    async fn sms_body(&self, submission_id: i64, list: &str) -> Result<String, StoreError> {
-        let row = sqlx::query(
-            "SELECT sub.sms_text, sub.subject, sub.preview, m.first_name, m.last_name \
-             FROM submissions sub JOIN members m ON m.id = sub.sender_member_id WHERE sub.id = $1",
-        )
-        .bind(submission_id)
-        .fetch_one(&self.pool)
-        .await?;
-        if let Some(text) = row.try_get::<Option<String>, _>("sms_text")? {
-            return Ok(text);
-        }
-        let subject: String = row.try_get("subject")?;
-        let preview: Option<String> = row.try_get("preview")?;
-        let first: String = row.try_get("first_name")?;
-        let last: String = row.try_get("last_name")?;
-        let rendering = verteiler_policies::sms_rendering(
-            list,
-            &subject,
-            preview.as_deref().unwrap_or(""),
-            &format!("{first} {last}"),
-            SMS_RENDERING_SEGMENTS,
-        );
-        Ok(rendering.text().to_string())
     }
 
     /// Stops a send: it will not be expanded further, and copies not yet handed over are

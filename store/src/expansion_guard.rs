@@ -1,17 +1,20 @@
 //! What expansion checks before it queues a batch of copies, and what becomes of a send that
-//! fails: the audience must still be the one decided on.
+//! fails: the audience must still be the one the sender addressed.
 //!
 //! A list that is gone, deactivated or redefined (its target, sub-units, role, kind or scope
-//! changed) after the decision can never carry this send: the send is **refused** — rejected,
-//! with the reason, audited, and the sender told — so nobody is asked to approve what cannot
-//! go out. A list that only grew beyond the decided count still is the list decided on: the
-//! send is **held** for a person to confirm the larger number, with the normal approval
-//! window, after which it expires like any held send.
+//! changed) after the submission can never carry this send, whether an approval let it go
+//! later or not: the approvers were shown the figures of the definition the sender addressed.
+//! A list that reaches nobody any more when the send is due (its unit or a unit above it
+//! switched off, every member gone) would take it to nobody in silence. Such a send is
+//! **refused** — rejected, with the reason, audited, and the sender told — so nobody is asked
+//! to approve what cannot go out. A list that only grew beyond the decided count still is the
+//! list decided on: the send is **held** for a person to confirm the larger number, with the
+//! normal approval window, after which it expires like any held send.
 
 use crate::audit::{self, AuditEvent};
 use crate::notices;
 use crate::{now_ms, Audience, Expansion, Store, StoreError};
-use verteiler_policies::{audience_growth, audience_redefined, Lang, Reason};
+use verteiler_policies::{audience_growth, Lang, Reason};
 
 /// What expansion needs besides the send itself: how long a send held at expansion waits for
 /// approval, and where the sender's notice about a stopped send links to.
@@ -30,9 +33,8 @@ pub(crate) struct Scheduled {
     pub audience_id: Option<i64>,
     /// The recipients decided on (confirmed by the approvers, if any).
     pub decided: u64,
-    /// When the decision that let it go was taken: its creation, or the approval or admin
-    /// release that decided it again.
-    pub decided_at: i64,
+    /// When it was submitted (its creation): the definition of its list it is bound to.
+    pub submitted_at: i64,
     /// No batch queued yet.
     pub first_batch: bool,
 }
@@ -64,27 +66,27 @@ impl Store {
                 audience: audience.name.clone(),
             });
         }
-        let changed_at: Option<i64> =
-            sqlx::query_scalar("SELECT definition_changed_at FROM audiences WHERE id = $1")
-                .bind(audience.id)
-                .fetch_one(&self.pool)
-                .await?;
-        // The decision may have read facts cached up to the cache's lifetime before it.
-        let margin = crate::FACT_CACHE_TTL.as_millis() as i64;
-        refusals.extend(audience_redefined(
-            &audience.name,
-            changed_at,
-            send.decided_at,
-            margin,
-        ));
+        if self.redefined_since(audience.id, send.submitted_at).await? {
+            refusals.push(Reason::AudienceRedefined {
+                audience: audience.name.clone(),
+            });
+        }
         if !refusals.is_empty() {
             return self
                 .refuse_at_expansion(send.send_id, refusals, settings)
                 .await;
         }
-        // The growth check counts the whole audience, so it runs once, before the first batch.
+        // These checks count the whole audience, so they run once, before the first batch.
         if send.first_batch {
             let now_count = self.count(&audience).await?;
+            if now_count == 0 {
+                let reasons = vec![Reason::AudienceEmptied {
+                    audience: audience.name.clone(),
+                }];
+                return self
+                    .refuse_at_expansion(send.send_id, reasons, settings)
+                    .await;
+            }
             if let Some(grew) = audience_growth(&audience.name, send.decided, now_count) {
                 let reasons = vec![grew];
                 self.hold_at_expansion(send.send_id, &reasons, settings)
@@ -180,8 +182,7 @@ impl Store {
             }));
         audit::append(&mut tx, self.backend, &[event], now).await?;
         tx.commit().await?;
-        let codes: Vec<&str> = reasons.iter().map(Reason::code).collect();
-        tracing::warn!(event = "delivery.send_refused", send = send_id, reasons = ?codes);
+        // Logged once, by the delivery loop that asked (`delivery.refused_at_expansion`).
         Ok(Err(Expansion::Refused(reasons)))
     }
 
@@ -226,11 +227,7 @@ impl Store {
             audit::append(&mut tx, self.backend, &[event], now).await?;
         }
         tx.commit().await?;
-        tracing::warn!(
-            event = "delivery.send_held",
-            send = send_id,
-            "the audience grew since the decision"
-        );
+        // Logged once, by the delivery loop that asked (`delivery.held_at_expansion`).
         Ok(())
     }
 }

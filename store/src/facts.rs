@@ -8,8 +8,8 @@ use crate::fact_cache::AudienceEntry;
 use crate::{ApprovalSetting, Audience, Store, StoreError};
 use std::sync::Arc;
 use verteiler_policies::{
-    ApprovalRule, AudienceFacts, AudiencePolicy, AudienceSlug, Channel, Facts, MessageFacts,
-    ResolutionSummary, RoleGrant, SenderFacts,
+    ApprovalRule, AudienceFacts, AudiencePolicy, AudienceSlug, Channel, Facts, FromAddress,
+    MessageFacts, ResolutionSummary, RoleGrant, SenderFacts,
 };
 
 /// What a decision needs to know about the person sending, read together and cached briefly.
@@ -40,6 +40,10 @@ pub struct Submission<'a> {
     pub audience_address: &'a str,
     pub channel: Channel,
     pub message: MessageFacts,
+    /// The message's `From:` address, weighed list by list ([`verteiler_policies::FromAddress`]);
+    /// `None` when there is none to weigh (a simulation without one, a held send decided
+    /// again: its `From:` was weighed when it came in).
+    pub from: Option<&'a str>,
 }
 
 impl Store {
@@ -90,26 +94,6 @@ impl Store {
             .audiences
             .put(key, generation, Arc::clone(&entry));
         Ok(entry)
-    }
-
-    /// Whether a member may use `from` as an official sender address: it belongs to an active
-    /// audience the member may send to by role (never as a mere subscriber).
-    pub async fn may_send_as(&self, member_id: i64, from: &str) -> Result<bool, StoreError> {
-        let audiences = self.audiences_with_sender_address(from).await?;
-        if audiences.is_empty() {
-            return Ok(false);
-        }
-        let sender = SenderFacts {
-            member_id,
-            roles: self.sender_profile(member_id).await?.roles.clone(),
-            confirmed_subscriber: false,
-        };
-        for audience in &audiences {
-            if verteiler_policies::may_send(&sender, &self.audience_facts(audience).await?) {
-                return Ok(true);
-            }
-        }
-        Ok(false)
     }
 
     /// The roles a member holds, as the engine sees them.
@@ -250,6 +234,13 @@ impl Store {
             roles: profile.roles.clone(),
             confirmed_subscriber,
         };
+        let from_address = match submission.from {
+            Some(from) => {
+                self.weigh_from_address(&profile, from, audience.map(|a| &a.audience))
+                    .await?
+            }
+            None => FromAddress::Own,
+        };
         let (audience_facts, resolution) = match audience {
             Some(a) => (
                 Some(a.facts.clone()),
@@ -267,6 +258,8 @@ impl Store {
             volume,
             approvals: Vec::new(),
             circuit_breaker_lifted_by: None,
+            from_address,
+            audience_redefined: false,
         })
     }
 }

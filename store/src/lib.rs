@@ -15,6 +15,7 @@ mod credentials;
 mod db;
 mod delivery;
 mod directory;
+mod expansion;
 mod expansion_guard;
 mod fact_cache;
 mod facts;
@@ -27,6 +28,7 @@ mod member_export;
 mod native_reads;
 mod native_writer;
 pub mod notices;
+mod official_from;
 mod own_sends;
 mod portal_auth;
 mod postal;
@@ -58,9 +60,10 @@ pub use credentials::{generate_app_password, hash_password, verify_password, App
 pub use db::{redact_url, Backend, Readiness, Store, StoreError};
 pub use delivery::{
     Attempt, BounceOutcome, ClaimedDelivery, ClaimedNotification, ClaimedText, DeliveryPause,
-    DeliveryTotals, DueSend, Expansion, QueueOverview, SendContent,
+    DeliveryTotals, DueSend, QueueOverview, SendContent,
 };
 pub use directory::{DirectoryCounts, NewMember, NewRole, NewUnit, Unit, UnitError};
+pub use expansion::Expansion;
 pub use expansion_guard::ExpansionSettings;
 pub use fact_cache::FACT_CACHE_TTL;
 pub use facts::{SenderProfile, Submission};

@@ -138,8 +138,8 @@ pub async fn expire_portal_secrets(store: &Store) -> Result<(), StoreError> {
 }
 
 /// Moves an audience's last change of definition `ms` into the past, as if that much time had
-/// passed since: a test of a decision taken after the change must not sleep past the facts
-/// cache's lifetime, which expansion allows for.
+/// passed since: a test of a submission made after the change must not sleep past the facts
+/// cache's lifetime, within which a change still counts as after the submission.
 pub async fn age_definition_change(
     store: &Store,
     audience_id: i64,

@@ -2,10 +2,16 @@
 //! (`blast_radius.above_usual`). It is learned from the list's own completed sends, read from
 //! the `sends` table, and an admin can reset it.
 //!
-//! **Which sends count.** Only sends that completed (every copy had its outcome): a send that
+//! **Which sends count.** Only sends that completed (every copy had its outcome) and reached
+//! somebody: at least one email copy, one text or one member on the postal list. A send that
 //! was refused, withdrawn, expired or cancelled never went out as decided and says nothing
-//! about the list. After a reset only sends completed since count (a new *epoch*), and the
-//! usual size is unknown again until the next completion.
+//! about the list; nor does one that reached nobody — its decided count describes a list that
+//! was no longer there when it was expanded (expansion refuses such a send, `audience.emptied`,
+//! but a member leaving between that check and the batch can still leave one behind). A send
+//! whose every member lacked an address or a chosen channel reached nobody either and does not
+//! count, although those members are part of the measure below: no copy, text or letter
+//! confirms that the list was what was decided. After a reset only sends completed since count
+//! (a new *epoch*), and the usual size is unknown again until the next completion.
 //!
 //! **What is counted.** A send's decided recipients (`sends.recipients`: the members the list
 //! resolved to when the send was decided, or the number the approvers confirmed). That is the
@@ -41,7 +47,7 @@ pub struct UsualSize {
     pub reset_at: Option<i64>,
 }
 
-/// One completed send that counts towards the usual size.
+/// One completed send that reached somebody, and so counts towards the usual size.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CountedSend {
     pub send_id: i64,
@@ -57,7 +63,8 @@ pub fn lower_median(counts: &[u64]) -> Option<u64> {
     sorted.get(sorted.len().checked_sub(1)? / 2).copied()
 }
 
-/// The sends of an audience that count now, newest first.
+/// The sends of an audience that count now (completed in `epoch`, reached somebody), newest
+/// first.
 async fn counted(
     executor: impl sqlx::Executor<'_, Database = sqlx::Any>,
     audience_id: i64,
@@ -66,6 +73,9 @@ async fn counted(
     let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
         "SELECT id, completed_at, recipients FROM sends \
          WHERE audience_id = $1 AND state = 'complete' AND usual_size_epoch = $2 \
+         AND (by_post > 0 \
+           OR EXISTS (SELECT 1 FROM deliveries d WHERE d.send_id = sends.id) \
+           OR EXISTS (SELECT 1 FROM sms_outbox t WHERE t.send_id = sends.id)) \
          ORDER BY completed_at DESC, id DESC LIMIT $3",
     )
     .bind(audience_id)

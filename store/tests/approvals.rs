@@ -93,6 +93,7 @@ async fn submit(s: &Store, sender: i64, address: &str) -> (Decision, i64) {
                 audience_address: address,
                 channel: Channel::Email,
                 message: msg.clone(),
+                from: None,
             },
             "lists.example.org",
         )

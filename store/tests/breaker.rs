@@ -99,6 +99,7 @@ async fn submit(s: &Store, sender: i64, slug: &str) -> (Decision, i64) {
                 audience_address: &address,
                 channel: Channel::Email,
                 message: message.clone(),
+                from: None,
             },
             "lists.example.org",
         )
@@ -439,4 +440,59 @@ async fn an_admin_refuses_a_breaker_hold_with_a_reason_and_others_may_not() {
         .find(|e| e.action == "approval.rejected")
         .expect("audited");
     assert_eq!(rejection.actor_member_id, Some(f.admin));
+}
+
+#[tokio::test]
+async fn a_breaker_hold_whose_list_was_repointed_is_refused_when_the_admin_releases_it() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    let f = fixture(s).await;
+    // Scoped to the district, so that Rahlstedt (as large as Oldenfelde) is in scope: the
+    // repointed list is refused for its new definition alone, not for its scope or size.
+    let list = s
+        .audience_by_slug(&slug("oldenfelde"))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut district = list.definition();
+    district.scope_unit_id = f.org.wa;
+    s.edit_list(list.id, &district, &OrgLimits::default())
+        .await
+        .unwrap();
+    verteiler_store::testing::age_definition_change(s, list.id, 60_000)
+        .await
+        .unwrap();
+    role(s, f.chair, f.org.wa, RoleFunction::Chair).await;
+    for n in 0..5 {
+        member(s, &format!("Rah{n}"), f.org.rah).await;
+    }
+    let held = tripped(s, &f).await;
+    s.set_audience_target(list.id, f.org.rah, false)
+        .await
+        .unwrap();
+    let outcome = s
+        .release_breaker_hold(held, &actor(f.admin, "admin@example.org"), &settings())
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        BreakerRelease::Rejected {
+            reasons: vec![Reason::AudienceRedefined {
+                audience: "oldenfelde".into()
+            }]
+        }
+    );
+    assert_eq!(state(s, held).await, "rejected");
+    assert_eq!(
+        s.expand_send(held, 100, &checks()).await.unwrap(),
+        Expansion::NotScheduled,
+        "nothing reaches Rahlstedt"
+    );
+    assert!(s
+        .notifications_to("chair@example.org")
+        .await
+        .unwrap()
+        .iter()
+        .any(|(kind, _, body)| kind == "submission.rejected"
+            && body.contains("wurde geändert, nachdem diese Nachricht eingereicht worden war")));
 }

@@ -106,7 +106,7 @@ async fn a_list_repointed_after_the_decision_refuses_its_send_and_tells_the_send
     assert_eq!(kind, "submission.rejected");
     assert_eq!(subject, "[oldenfelde] Nicht verschickt: Einladung");
     assert!(
-        body.contains("Der Verteiler oldenfelde wurde geändert, nachdem über diese Nachricht entschieden worden war"),
+        body.contains("Der Verteiler oldenfelde wurde geändert, nachdem diese Nachricht eingereicht worden war"),
         "{body}"
     );
     assert!(body.contains("http://portal.test/submissions/"), "{body}");
@@ -184,6 +184,7 @@ async fn submit(s: &Store, sender: i64) -> i64 {
                 audience_address: address,
                 channel: Channel::Email,
                 message: message.clone(),
+                from: None,
             },
             "lists.example.org",
         )
@@ -227,7 +228,7 @@ async fn submit(s: &Store, sender: i64) -> i64 {
 }
 
 #[tokio::test]
-async fn an_approval_after_the_change_decides_again_for_the_new_definition() {
+async fn an_approval_after_the_change_refuses_the_send_and_tells_approver_and_sender_why() {
     let db = TestDatabase::new().await;
     let s = &db.store;
     let org = build_org(s).await;
@@ -251,35 +252,68 @@ async fn an_approval_after_the_change_decides_again_for_the_new_definition() {
     list.approval = ApprovalSetting::Always;
     list.approver_functions = vec![RoleFunction::PressOffice];
     let list = s.create_audience(&list).await.unwrap();
-
-    // Held for approval, then the list is repointed; the approver decides on what it is now
-    // (a while later: an approval within the facts cache's lifetime of the change could have
-    // read the old definition, and expansion refuses it too).
-    let send = submit(s, chair).await;
-    s.set_audience_target(list, org.rah, false).await.unwrap();
-    verteiler_store::testing::age_definition_change(s, list, 60_000)
-        .await
-        .unwrap();
     let approver = Actor {
         member_id: press,
         label: "press@example.org".into(),
         ingress: Ingress::Cli,
     };
+
+    // Held for approval, then the list is repointed (Oldenfelde → Rahlstedt): the sender
+    // addressed Oldenfelde, the approver was asked about Oldenfelde's figures. The approval
+    // is answered with the refusal, and nothing reaches Rahlstedt.
+    let send = submit(s, chair).await;
+    s.set_audience_target(list, org.rah, false).await.unwrap();
     let outcome = s
         .approve_send(send, &approver, None, None, &settings())
         .await
         .unwrap();
-    assert!(
-        matches!(outcome, ApprovalOutcome::Released { recipients: 3, .. }),
-        "{outcome:?}"
+    assert_eq!(
+        outcome,
+        ApprovalOutcome::Rejected {
+            reasons: vec![Reason::AudienceRedefined {
+                audience: "Oldenfelde".into()
+            }]
+        }
     );
+    assert_eq!(state(s, send).await, "rejected");
     assert_eq!(
         s.expand_send(send, 100, &checks()).await.unwrap(),
-        Expansion::Done { queued: 3 },
-        "the approval decided for the new definition"
+        Expansion::NotScheduled
+    );
+    let totals = s.delivery_totals(send).await.unwrap();
+    assert_eq!(totals.queued + totals.sent, 0, "nothing reaches Rahlstedt");
+    let notices = told(s).await;
+    assert!(
+        notices.iter().any(|(kind, subject, body)| kind == "submission.rejected"
+            && subject.starts_with("[Oldenfelde]")
+            && body.contains("Der Verteiler Oldenfelde wurde geändert, nachdem diese Nachricht eingereicht worden war")),
+        "{notices:?}"
+    );
+    let trail = trail(s, send).await;
+    assert!(
+        trail.iter().any(|(a, d)| a == "send.rejected"
+            && d.contains("decided again at approval")
+            && d.contains("audience.redefined")),
+        "{trail:?}"
     );
 
-    // Approved first, repointed after: the approval was for a definition that is gone.
+    // A list that changes back is still not the definition the sender addressed.
+    let back = submit(s, chair).await;
+    s.set_audience_target(list, org.old, false).await.unwrap();
+    s.set_audience_target(list, org.rah, false).await.unwrap();
+    s.set_audience_target(list, org.old, false).await.unwrap();
+    assert!(matches!(
+        s.approve_send(back, &approver, None, None, &settings()).await.unwrap(),
+        ApprovalOutcome::Rejected { reasons } if reasons[0].code() == "audience.redefined"
+    ));
+
+    // Approved first, repointed after: the approval was for a definition that is gone, and
+    // expansion refuses the send. (The last change is aged past the facts cache's lifetime:
+    // one just before a submission may not have been seen by its decision, and counts as
+    // after it.)
+    verteiler_store::testing::age_definition_change(s, list, 60_000)
+        .await
+        .unwrap();
     let later = submit(s, chair).await;
     let outcome = s
         .approve_send(later, &approver, None, None, &settings())
@@ -289,17 +323,12 @@ async fn an_approval_after_the_change_decides_again_for_the_new_definition() {
         matches!(outcome, ApprovalOutcome::Released { .. }),
         "{outcome:?}"
     );
-    s.set_audience_target(list, org.old, false).await.unwrap();
+    s.set_audience_target(list, org.rah, false).await.unwrap();
     assert!(matches!(
         s.expand_send(later, 100, &checks()).await.unwrap(),
         Expansion::Refused(r) if r[0].code() == "audience.redefined"
     ));
     assert_eq!(state(s, later).await, "rejected");
-    assert!(told(s)
-        .await
-        .iter()
-        .any(|(kind, subject, _)| kind == "submission.rejected"
-            && subject.starts_with("[Oldenfelde] Nicht verschickt")));
 }
 
 #[tokio::test]
@@ -403,4 +432,67 @@ async fn an_admins_edit_of_whom_a_list_reaches_refuses_sends_decided_before_but_
         0,
         "nobody of the district is reached"
     );
+}
+
+#[tokio::test]
+async fn a_list_that_reaches_nobody_when_its_send_is_due_refuses_it_instead_of_sending_to_nobody() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    let b = branch(s).await;
+
+    // The district above Oldenfelde is switched off after the decision: the list is still
+    // active, but reaches nobody.
+    let send = released_send(s, b.chair, b.list, 5).await;
+    s.set_unit_active(b.org.wa, false).await.unwrap();
+    let outcome = s.expand_send(send, 100, &checks()).await.unwrap();
+    assert_eq!(
+        outcome,
+        Expansion::Refused(vec![Reason::AudienceEmptied {
+            audience: "oldenfelde".into()
+        }])
+    );
+    let record = s.send_record(send).await.unwrap().unwrap();
+    assert_eq!(record.state, "rejected");
+    assert!(record.reasons.contains("audience.emptied"), "{record:?}");
+    assert_eq!(
+        s.complete_finished_sends().await.unwrap(),
+        0,
+        "it never completes"
+    );
+    assert_eq!(s.usual_size(b.list).await.unwrap().unwrap().value, None);
+    let notices = told(s).await;
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    let (kind, subject, body) = &notices[0];
+    assert_eq!(kind, "submission.rejected");
+    assert_eq!(subject, "[oldenfelde] Nicht verschickt: Einladung");
+    assert!(
+        body.contains("Der Verteiler oldenfelde erreicht niemanden mehr")
+            && body.contains("Es wurde nichts verschickt"),
+        "{body}"
+    );
+    let trail = trail(s, send).await;
+    let (action, details) = trail.last().unwrap();
+    assert_eq!(action, "send.rejected");
+    assert!(
+        details.contains("at expansion") && details.contains("audience.emptied"),
+        "{details}"
+    );
+
+    // Everybody of Rahlstedt left after the decision: the same.
+    s.set_unit_active(b.org.wa, true).await.unwrap();
+    let rahlstedt = structural(s, "rahlstedt", b.org.rah, false).await.id;
+    let send = released_send(s, b.chair, rahlstedt, 5).await;
+    for m in s
+        .resolve_batch(&s.audience_by_id(rahlstedt).await.unwrap().unwrap(), 0, 100)
+        .await
+        .unwrap()
+    {
+        s.set_member_left(m.member_id.unwrap()).await.unwrap();
+    }
+    assert!(matches!(
+        s.expand_send(send, 100, &checks()).await.unwrap(),
+        Expansion::Refused(r) if r == [Reason::AudienceEmptied { audience: "rahlstedt".into() }]
+    ));
+    assert_eq!(state(s, send).await, "rejected");
+    assert_eq!(s.audit_verify().await.unwrap().broken, None);
 }

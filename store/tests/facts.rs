@@ -29,6 +29,7 @@ async fn decide_for(store: &Store, sender: i64, address: &str) -> Decision {
         audience_address: address,
         channel: Channel::Email,
         message: message(),
+        from: None,
     };
     let facts = store.gather_facts(&submission, LIST_DOMAIN).await.unwrap();
     decide(&facts, &OrgLimits::default())

@@ -40,6 +40,7 @@ async fn decided_record(
                 audience_address: address,
                 channel: Channel::Email,
                 message,
+                from: None,
             },
             "lists.example.org",
         )
@@ -368,6 +369,7 @@ async fn cached_facts_follow_changes_made_through_the_store() {
                     sms_segments: 0,
                     content_hash: ContentHash::from_bytes([3; 32]),
                 },
+                from: None,
             },
             "lists.example.org",
         )

@@ -274,7 +274,7 @@ async fn a_send_far_above_the_learned_size_is_held_by_the_engine() {
         member(s, &format!("New{n}"), org.old).await;
     }
     let decided = s
-        .decide_addresses(chair, &address, &message, &settings())
+        .decide_addresses(chair, "chair@example.org", &address, &message, &settings())
         .await
         .unwrap();
     let decision = &decided[0].decision;
@@ -291,7 +291,7 @@ async fn a_send_far_above_the_learned_size_is_held_by_the_engine() {
     // Before anything completed, the same list would have been a small first send.
     s.reset_usual_size(list).await.unwrap();
     let decided = s
-        .decide_addresses(chair, &address, &message, &settings())
+        .decide_addresses(chair, "chair@example.org", &address, &message, &settings())
         .await
         .unwrap();
     assert_eq!(
@@ -300,4 +300,39 @@ async fn a_send_far_above_the_learned_size_is_held_by_the_engine() {
             headers: HeaderTreatment::Keep
         }
     );
+}
+
+#[tokio::test]
+async fn a_completed_send_that_reached_nobody_never_counts_and_one_by_post_does() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    let (org, chair, _) = branch(s).await;
+    // Rahlstedt: three members without any address or number.
+    for n in 0..3 {
+        s.create_member(&verteiler_store::NewMember {
+            external_id: Some(format!("R-{n}")),
+            first_name: format!("Ohne{n}"),
+            last_name: "Adresse".into(),
+            unit_id: org.rah,
+            email: None,
+        })
+        .await
+        .unwrap();
+    }
+    let list = structural(s, "rahlstedt", org.rah, false).await.id;
+
+    // An announcement: every member counted as not reached, no copy, no text, no letter.
+    let nobody = released_send(s, chair, list, 3).await;
+    complete(s, nobody).await;
+    assert_eq!(s.delivery_totals(nobody).await.unwrap().unreachable, 3);
+    assert_eq!(usual(s, list).await, (None, Vec::new()));
+
+    // Statutory notice: the same members are on the postal list, so it reached them.
+    let caps = OrgLimits::default();
+    let mut statutory = s.audience_by_id(list).await.unwrap().unwrap().definition();
+    statutory.category = verteiler_policies::Category::Statutory;
+    s.edit_list(list, &statutory, &caps).await.unwrap();
+    let by_post = released_send(s, chair, list, 3).await;
+    complete(s, by_post).await;
+    assert_eq!(usual(s, list).await, (Some(3), vec![(by_post, 3)]));
 }

@@ -131,8 +131,10 @@ impl Ingress {
                 ));
             }
         };
-        // The From: must be one of the person's own verified addresses: no sending in
-        // somebody else's name, even with valid credentials.
+        // The From: must be one of the person's own verified addresses, or an official address
+        // of a list they may send to by role: no sending in somebody else's name, even with
+        // valid credentials. An official address is then weighed list by list: it is good only
+        // on the lists that carry it.
         let from = &summary.from[0];
         let aligned = summary.from.len() == 1
             && (sender.owns_verified(from) || store.may_send_as(identity.member_id, from).await?);
@@ -160,7 +162,13 @@ impl Ingress {
             .cloned()
             .collect();
         let decided = store
-            .decide_addresses(identity.member_id, &addresses, &facts_message, &settings)
+            .decide_addresses(
+                identity.member_id,
+                from,
+                &addresses,
+                &facts_message,
+                &settings,
+            )
             .await?;
         // One reply line per statement: RFC 5321 caps a reply line at 512 octets, and a mail
         // client shows each line of a multi-line reply separately.

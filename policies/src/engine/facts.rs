@@ -30,6 +30,39 @@ pub struct Facts {
     /// that the person is an admin before it sets this.
     #[serde(default)]
     pub circuit_breaker_lifted_by: Option<i64>,
+    /// What the message's `From:` is to this sender and this audience.
+    #[serde(default)]
+    pub from_address: FromAddress,
+    /// Whom the audience reaches (its target, sub-units, role, kind or scope) was changed after
+    /// the submission was made; set when a held send is decided again. The sender addressed,
+    /// and the approvers were shown figures of, a definition that is gone.
+    #[serde(default)]
+    pub audience_redefined: bool,
+}
+
+/// What the `From:` of a message is to its sender and to the audience it is decided for.
+///
+/// The store works it out (it knows the sender's addresses, every member's, and which lists
+/// carry which official address); the engine refuses every audience the address is not good
+/// for, so a submission to several lists is judged list by list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FromAddress {
+    /// One of the sender's own verified addresses, or no `From:` to weigh (a simulation
+    /// without one, or a held send decided again: its `From:` was weighed when it came in).
+    #[default]
+    Own,
+    /// An official sender address: one that lists carry (`lists`, by name) and that is no
+    /// member's address. Good only on those lists, for those who may send to them by role.
+    Official {
+        address: String,
+        /// Whether this audience is one of the lists that carry it.
+        this_list: bool,
+        lists: Vec<String>,
+    },
+    /// Anybody else's address: another member's (also when a list carries it as its official
+    /// address: it stays that person's), the sender's own unverified one, or one no list has.
+    Foreign { address: String },
 }
 
 /// The authenticated person behind the submission.

@@ -125,6 +125,8 @@ pub(crate) enum Arg<'a> {
     Bytes(u64, Rounding),
     Text(&'a str),
     Functions(&'a [RoleFunction]),
+    /// Names read as prose: "A, B or C".
+    Names(&'a [String]),
 }
 
 /// Fills `{name}` and `{name:one/other}` placeholders of a template. An unknown name is left
@@ -167,6 +169,7 @@ fn write_arg(out: &mut String, arg: Arg<'_>, lang: Lang) {
         Arg::Bytes(n, rounding) => out.push_str(&format_bytes(n, rounding, lang)),
         Arg::Text(text) => out.push_str(text),
         Arg::Functions(functions) => out.push_str(&super::texts::function_list(functions, lang)),
+        Arg::Names(names) => out.push_str(&super::texts::name_list(names, lang)),
     }
 }
 

@@ -54,15 +54,15 @@ mod texts;
 
 pub use decision::{Decision, HeaderTreatment};
 pub use facts::{
-    Approval, ApprovalRule, AudienceFacts, AudiencePolicy, ChannelCounts, Facts, MessageFacts,
-    ResolutionSummary, RoleGrant, SenderFacts, VolumeFacts,
+    Approval, ApprovalRule, AudienceFacts, AudiencePolicy, ChannelCounts, Facts, FromAddress,
+    MessageFacts, ResolutionSummary, RoleGrant, SenderFacts, VolumeFacts,
 };
 pub use lang::{format_bytes, format_count, Lang, Rounding};
 pub use limits::{effective_limits, EffectiveLimits, OrgLimits, RateCap};
 pub use reasons::{Reason, Severity};
-pub use rules::authorisation::may_send;
+pub use rules::authorisation::{may_send, may_send_by_role};
 pub use rules::four_eyes::{approval_validity, ApprovalRefusal};
-pub use rules::growth::{audience_growth, audience_redefined};
+pub use rules::growth::{audience_growth, audience_redefined, redefined_after};
 pub use texts::{function_label, function_list};
 
 /// Decides what happens to one submission. Pure and deterministic: the same facts and limits
@@ -73,6 +73,7 @@ pub fn decide(facts: &Facts, limits: &OrgLimits) -> Decision {
     let mut reasons = Vec::new();
     rules::audience::check(&ctx, &mut reasons);
     rules::authorisation::check(&ctx, &mut reasons);
+    rules::from_address::check(&ctx, &mut reasons);
     rules::blast_radius::check(&ctx, &mut reasons);
     rules::visible_recipients::check(&ctx, &mut reasons);
     rules::size::check(&ctx, &mut reasons);

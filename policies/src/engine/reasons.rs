@@ -43,10 +43,20 @@ coded_enum! {
         /// (its target unit, sub-units, role, kind or scope): what was decided on no longer
         /// exists, so the send is refused rather than sent to the new definition.
         AudienceRedefined = "audience.redefined" { audience: String },
+        /// When the send was to be expanded its audience reached nobody any more (its unit or
+        /// a unit above it switched off, or every member gone): it is refused, never sent to
+        /// nobody in silence.
+        AudienceEmptied = "audience.emptied" { audience: String },
         SenderNotAuthorised = "sender.not_authorised" {
             audience: String,
             allowed: Vec<RoleFunction>,
         },
+        /// The `From:` is not the sender's: another member's address, their own unverified
+        /// one, or one no list carries.
+        FromNotYours = "from.not_yours" { from: String },
+        /// The `From:` is an official sender address of other lists (`lists`, by name), or of
+        /// this one for somebody who may not send to it by role.
+        FromOtherList = "from.other_list" { from: String, lists: Vec<String> },
         /// Far more recipients than the audience usually has.
         BlastRadiusAboveUsual = "blast_radius.above_usual" {
             audience: String,
@@ -117,7 +127,10 @@ impl Reason {
             | Reason::AudienceUnresolvable { .. }
             | Reason::AudienceOutOfScope { .. }
             | Reason::AudienceRedefined { .. }
+            | Reason::AudienceEmptied { .. }
             | Reason::SenderNotAuthorised { .. }
+            | Reason::FromNotYours { .. }
+            | Reason::FromOtherList { .. }
             | Reason::MaxRecipients { .. }
             | Reason::VisibleRecipients { .. }
             | Reason::MessageSize { .. }
@@ -160,7 +173,10 @@ impl Reason {
             | Reason::AudienceUnresolvable { .. }
             | Reason::AudienceOutOfScope { .. }
             | Reason::AudienceRedefined { .. }
+            | Reason::AudienceEmptied { .. }
             | Reason::SenderNotAuthorised { .. }
+            | Reason::FromNotYours { .. }
+            | Reason::FromOtherList { .. }
             | Reason::MaxRecipients { .. }
             | Reason::VisibleRecipients { .. }
             | Reason::MessageSize { .. }
@@ -175,14 +191,19 @@ impl Reason {
     /// language writes them. What happens to the message is said once by
     /// [`Decision::text`](super::Decision::text), not by every reason.
     pub fn text(&self, lang: Lang) -> String {
-        use Arg::{Bytes, Count, Functions, Text};
+        use Arg::{Bytes, Count, Functions, Names, Text};
         let t = texts::template(self.code(), lang);
         match self {
             Reason::AudienceUnknown { address } => render(t, lang, &[("address", Text(address))]),
             Reason::AudienceInactive { audience }
             | Reason::AudienceEmpty { audience }
-            | Reason::AudienceRedefined { audience } => {
+            | Reason::AudienceRedefined { audience }
+            | Reason::AudienceEmptied { audience } => {
                 render(t, lang, &[("audience", Text(audience))])
+            }
+            Reason::FromNotYours { from } => render(t, lang, &[("from", Text(from))]),
+            Reason::FromOtherList { from, lists } => {
+                render(t, lang, &[("from", Text(from)), ("lists", Names(lists))])
             }
             Reason::AudienceUnresolvable { audience, error } => render(
                 t,

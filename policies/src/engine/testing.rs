@@ -81,6 +81,8 @@ pub(crate) fn facts() -> Facts {
         volume: VolumeFacts::default(),
         approvals: Vec::new(),
         circuit_breaker_lifted_by: None,
+        from_address: Default::default(),
+        audience_redefined: false,
     }
 }
 

@@ -45,8 +45,23 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     (
         "audience.redefined",
-        "Der Verteiler {audience} wurde geändert, nachdem über diese Nachricht entschieden worden war; sie geht nicht an die neue Empfängergruppe. Wenn sie noch gebraucht wird, bitte erneut senden.",
-        "The list {audience} was changed after this message was decided on; it does not go to the new group of recipients. If it is still needed, please send it again.",
+        "Der Verteiler {audience} wurde geändert, nachdem diese Nachricht eingereicht worden war; sie geht nicht an die neue Empfängergruppe, auch nicht mit einer Freigabe. Wenn sie noch gebraucht wird, bitte erneut senden.",
+        "The list {audience} was changed after this message was submitted; it does not go to the new group of recipients, not even with an approval. If it is still needed, please send it again.",
+    ),
+    (
+        "audience.emptied",
+        "Der Verteiler {audience} erreicht niemanden mehr: Seit diese Nachricht eingereicht wurde, wurde seine Gliederung (oder eine darüber) abgeschaltet, oder alle Empfänger sind nicht mehr dabei. Es wurde nichts verschickt, und kein anderer Verteiler wird an seiner Stelle verwendet.",
+        "The list {audience} reaches nobody any more: since this message was submitted, its unit (or a unit above it) was switched off, or every recipient has gone. Nothing was sent, and no other list is used in its place.",
+    ),
+    (
+        "from.not_yours",
+        "Der Absender {from} ist keine bestätigte Adresse dieses Zugangs; bitte mit der eigenen, bestätigten Adresse als From: senden.",
+        "The sender {from} is not a verified address of your account; send with your own verified address in From:.",
+    ),
+    (
+        "from.other_list",
+        "Der Absender {from} ist keine bestätigte Adresse dieses Zugangs: Er gehört nur zum Verteiler {lists} und darf nur dort verwendet werden, von denen, die an diesen Verteiler senden dürfen. Bitte mit der eigenen, bestätigten Adresse als From: senden.",
+        "The sender {from} is not a verified address of your account: it belongs to the list {lists} only and may be used only there, by those who may send to that list. Send with your own verified address in From:.",
     ),
     (
         "sender.not_authorised",
@@ -208,12 +223,22 @@ pub fn function_label(function: RoleFunction, lang: Lang) -> &'static str {
 /// "Vorsitz, Vorstand oder Pressestelle" / "chair, board or press office"; "niemand" /
 /// "nobody" for an empty list, which is what an empty list means.
 pub fn function_list(functions: &[RoleFunction], lang: Lang) -> String {
+    let labels: Vec<&str> = functions.iter().map(|f| function_label(*f, lang)).collect();
+    alternatives(&labels, lang)
+}
+
+/// Names as prose alternatives: "A, B or C" ("nobody" for none).
+pub(crate) fn name_list(names: &[String], lang: Lang) -> String {
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    alternatives(&names, lang)
+}
+
+fn alternatives(items: &[&str], lang: Lang) -> String {
     let (or, nobody) = match lang {
         Lang::De => (" oder ", "niemand"),
         Lang::En => (" or ", "nobody"),
     };
-    let labels: Vec<&str> = functions.iter().map(|f| function_label(*f, lang)).collect();
-    match labels.split_last() {
+    match items.split_last() {
         None => nobody.to_string(),
         Some((last, [])) => (*last).to_string(),
         Some((last, init)) => format!("{}{or}{last}", init.join(", ")),
@@ -261,11 +286,11 @@ mod tests {
         }
     }
 
-    #[test]
-    fn every_reason_fills_every_placeholder_in_both_languages() {
+    /// One reason of every kind, with figures.
+    fn samples() -> Vec<Reason> {
         use crate::engine::reasons::Severity::Hold;
         let a = || "AG Umwelt".to_string();
-        let samples = [
+        vec![
             Reason::AudienceUnknown {
                 address: "x@lists.example.org".into(),
             },
@@ -286,6 +311,14 @@ mod tests {
                 now: 20,
             },
             Reason::AudienceRedefined { audience: a() },
+            Reason::AudienceEmptied { audience: a() },
+            Reason::FromNotYours {
+                from: "x@example.org".into(),
+            },
+            Reason::FromOtherList {
+                from: "presse@example.org".into(),
+                lists: vec![a()],
+            },
             Reason::SenderNotAuthorised {
                 audience: a(),
                 allowed: vec![RoleFunction::Chair],
@@ -361,7 +394,12 @@ mod tests {
                 valid: 0,
                 approvers: vec![],
             },
-        ];
+        ]
+    }
+
+    #[test]
+    fn every_reason_fills_every_placeholder_in_both_languages() {
+        let samples = samples();
         let mut covered: Vec<&str> = samples.iter().map(Reason::code).collect();
         covered.sort_unstable();
         let mut codes = Reason::CODES.to_vec();

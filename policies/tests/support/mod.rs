@@ -116,5 +116,7 @@ pub fn submission(
         volume: VolumeFacts::default(),
         approvals: Vec::new(),
         circuit_breaker_lifted_by: None,
+        from_address: Default::default(),
+        audience_redefined: false,
     }
 }

@@ -45,6 +45,7 @@ pub async fn held_send_of(org: &Org, subject: &str, raw: Vec<u8>) -> i64 {
                 audience_address: &address,
                 channel: Channel::Email,
                 message: message.clone(),
+                from: None,
             },
             "lists.example.org",
         )

@@ -78,10 +78,13 @@ pub struct Sender {
 
 impl Store {
     /// Asks the engine about each address, as SMTP and the portal alike do: facts gathered by
-    /// the store, decided by [`verteiler_policies::decide`]. Nothing is stored.
+    /// the store, decided by [`verteiler_policies::decide`]. `from` (the message's `From:`) is
+    /// weighed per list: an official sender address is good only on the lists that carry it.
+    /// Nothing is stored.
     pub async fn decide_addresses(
         &self,
         sender_member_id: i64,
+        from: &str,
         addresses: &[String],
         message: &MessageFacts,
         settings: &ApprovalSettings,
@@ -95,6 +98,7 @@ impl Store {
                         audience_address: address,
                         channel: Channel::Email,
                         message: message.clone(),
+                        from: Some(from),
                     },
                     &settings.list_domain,
                 )

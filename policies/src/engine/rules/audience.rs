@@ -1,7 +1,8 @@
 //! Rule 2, fail-closed audiences: the silent-broadening incident.
 //!
 //! A missing, deactivated, empty or unresolvable audience is refused; so is a resolution that
-//! reached anybody outside the declared scope. This rule only ever adds rejecting reasons,
+//! reached anybody outside the declared scope, and a held send whose audience was redefined
+//! after it was submitted. This rule only ever adds rejecting reasons,
 //! and the engine has no other path for an audience, so nothing here can widen a send.
 
 use super::Ctx;
@@ -17,6 +18,11 @@ pub(crate) fn check(ctx: &Ctx<'_>, reasons: &mut Vec<Reason>) {
     let name = || audience.display_name.clone();
     if !audience.active {
         reasons.push(Reason::AudienceInactive { audience: name() });
+    }
+    if ctx.facts.audience_redefined {
+        // What the sender addressed (and the approvers were shown) is gone: no approval turns
+        // a send to the old definition into one to the new.
+        reasons.push(Reason::AudienceRedefined { audience: name() });
     }
     let resolution = &ctx.facts.resolution;
     if let Some(error) = &resolution.error {
@@ -76,6 +82,18 @@ mod tests {
         assert!(d.reasons()[0]
             .text(Lang::En)
             .contains("no other list is used in its place"));
+    }
+
+    #[test]
+    fn a_held_send_whose_audience_was_redefined_is_refused_whatever_the_approvals() {
+        let mut f = facts();
+        f.audience_redefined = true;
+        let d = decide(&f, &OrgLimits::default());
+        assert_eq!(d.codes(), ["audience.redefined"]);
+        assert!(!d.reasons()[0].cleared_by_approvals());
+        assert!(d.reasons()[0]
+            .text(Lang::En)
+            .contains("was changed after this message was submitted"));
     }
 
     #[test]

@@ -20,16 +20,22 @@ pub(crate) fn check(ctx: &Ctx<'_>, reasons: &mut Vec<Reason>) {
 /// Whether the sender may post to the audience at all, before any limit is looked at.
 pub fn may_send(sender: &SenderFacts, audience: &AudienceFacts) -> bool {
     let policy = &audience.policy;
-    let by_role = sender
-        .roles
-        .iter()
-        .any(|grant| policy.sender_functions.contains(&grant.function) && grant.covers(audience));
     // All three must agree: a subscriber flag left on an announcement list must not open it.
     let as_subscriber = policy.subscribers_may_post
         && audience.kind == AudienceKind::Topic
         && audience.category == Category::Discussion
         && sender.confirmed_subscriber;
-    by_role || as_subscriber
+    may_send_by_role(sender, audience) || as_subscriber
+}
+
+/// Whether the sender holds an allowed sending function in the audience's scope: what a list's
+/// official sender address asks for (a subscriber never writes in the list's name).
+pub fn may_send_by_role(sender: &SenderFacts, audience: &AudienceFacts) -> bool {
+    let policy = &audience.policy;
+    sender
+        .roles
+        .iter()
+        .any(|grant| policy.sender_functions.contains(&grant.function) && grant.covers(audience))
 }
 
 #[cfg(test)]

@@ -20,24 +20,29 @@ pub fn audience_growth(audience: &str, decided: u64, now: u64) -> Option<Reason>
     })
 }
 
-/// The reason to refuse a send whose audience was redefined (target, sub-units, role, kind or
-/// scope) at `changed_at` when the send was decided at `decided_at` (unix ms), or `None`.
+/// Whether an audience redefined (target, sub-units, role, kind or scope) at `changed_at` was
+/// redefined after a submission made at `submitted_at` (unix ms): what the sender addressed,
+/// and what a send is bound to, whenever it is decided again or expanded.
 ///
-/// `margin_ms` widens "after the decision" backwards: the facts a decision reads may be cached
-/// for that long, so a change made just before the decision may not have been seen by it. A
-/// change inside the margin counts as after — a send refused needlessly can be sent again, a
-/// send to a definition nobody decided on cannot be called back.
+/// `margin_ms` widens "after the submission" backwards: the facts its decision read may be
+/// cached for that long, so a change made just before it may not have been seen. A change
+/// inside the margin counts as after — a send refused needlessly can be sent again, a send to
+/// a definition nobody addressed cannot be called back.
+pub fn redefined_after(changed_at: Option<i64>, submitted_at: i64, margin_ms: i64) -> bool {
+    changed_at.is_some_and(|changed| changed > submitted_at.saturating_sub(margin_ms))
+}
+
+/// The reason to refuse a send to `audience` when [`redefined_after`] says it was redefined
+/// after its submission, or `None`.
 pub fn audience_redefined(
     audience: &str,
     changed_at: Option<i64>,
-    decided_at: i64,
+    submitted_at: i64,
     margin_ms: i64,
 ) -> Option<Reason> {
-    changed_at
-        .filter(|changed| *changed > decided_at.saturating_sub(margin_ms))
-        .map(|_| Reason::AudienceRedefined {
-            audience: audience.to_string(),
-        })
+    redefined_after(changed_at, submitted_at, margin_ms).then(|| Reason::AudienceRedefined {
+        audience: audience.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -45,11 +50,11 @@ mod tests {
     use super::{audience_growth, audience_redefined};
 
     #[test]
-    fn a_definition_changed_after_the_decision_or_just_before_it_refuses() {
+    fn a_definition_changed_after_the_submission_or_just_before_it_refuses() {
         assert!(audience_redefined("a", None, 10_000, 5_000).is_none());
         assert!(
             audience_redefined("a", Some(4_000), 10_000, 5_000).is_none(),
-            "changed well before the decision: the decision saw it"
+            "changed well before the submission: its decision saw it"
         );
         assert!(
             audience_redefined("a", Some(6_000), 10_000, 5_000).is_some(),

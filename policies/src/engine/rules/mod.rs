@@ -5,6 +5,7 @@ pub(crate) mod audience;
 pub(crate) mod authorisation;
 pub(crate) mod blast_radius;
 pub(crate) mod four_eyes;
+pub(crate) mod from_address;
 pub(crate) mod growth;
 pub(crate) mod rate;
 pub(crate) mod size;
