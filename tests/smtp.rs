@@ -444,29 +444,72 @@ async fn a_chair_uses_the_official_address_of_the_branch_list_on_that_list_only(
 
 #[tokio::test]
 async fn a_members_address_made_a_lists_sender_address_lends_nobody_her_name() {
+    // The list's official address is never a person's: setting one is refused…
     let Some((env, server)) = demo_with(&[&[
         "audience",
         "edit",
         "oldenfelde",
         "--sender-address",
-        "zoe.nguyen@example.org",
+        "vorstand-oldenfelde@example.org",
     ]])
     .await
     else {
         return;
     };
-    let r = smtplib_send(
-        &server.smtp(),
-        CHAIR.0,
-        CHAIR.1,
+    let refused = env.run(&[
+        "audience",
+        "edit",
+        "rahlstedt",
+        "--sender-address",
         "zoe.nguyen@example.org",
-        "oldenfelde@lists.example.org",
-        &[],
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("zoe.nguyen@example.org is a member's own address"),
+        "{}",
+        stderr(&refused)
     );
+    // …and an official address that becomes a member's own later lends her name to nobody.
+    let oldenfelde = env
+        .db
+        .store
+        .unit_by_code("HH-WA-OLD")
+        .await
+        .unwrap()
+        .unwrap();
+    env.db
+        .store
+        .create_member(&verteiler_store::NewMember {
+            external_id: Some("D999999".into()),
+            first_name: "Vera".into(),
+            last_name: "Vorstand".into(),
+            unit_id: oldenfelde.id,
+            email: Some(
+                verteiler_policies::EmailAddress::parse("vorstand-oldenfelde@example.org").unwrap(),
+            ),
+        })
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let r = loop {
+        let r = smtplib_send(
+            &server.smtp(),
+            CHAIR.0,
+            CHAIR.1,
+            "vorstand-oldenfelde@example.org",
+            "oldenfelde@lists.example.org",
+            &[],
+        );
+        // The server's facts are cached for a few seconds.
+        if r.code != 250 || std::time::Instant::now() > deadline {
+            break r;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    };
     assert_eq!((r.stage.as_str(), r.code), ("data", 550), "{r:?}");
     assert!(
         r.text
-            .contains("zoe.nguyen@example.org ist keine bestätigte Adresse"),
+            .contains("vorstand-oldenfelde@example.org ist keine bestätigte Adresse"),
         "{r:?}"
     );
     assert!(

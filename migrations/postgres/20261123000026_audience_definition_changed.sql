@@ -4,8 +4,9 @@
 --
 -- definition_changed_at: unix ms of the last change to WHOM the audience reaches — its target
 -- unit, whether sub-units are included, the role function, the kind or the declared scope.
--- Every store operation that changes one of those sets it (today `set_audience_target`; an
--- operation added later that edits any of those fields must set it too). Changes to the
+-- Every store operation that changes one of those sets it (`set_audience_target`, an admin's
+-- `edit_list`, and a list template's changed rules applied by a units import or sync); an
+-- operation added later that edits any of those fields must set it too. Changes to the
 -- policy (approvals, limits, channels), the name or the active flag do not set it: a
 -- deactivated list refuses its sends by `audience.inactive`, and a policy change does not
 -- change who is reached. NULL: unchanged since the audience was created.

@@ -189,6 +189,34 @@ pub fn check_shape(a: &NewAudience) -> Result<(), ListError> {
 }
 
 impl Store {
+    /// An official sender address is the list's own, never a person's: an address a member
+    /// has (as a contact point) would let the list's senders write as that person.
+    pub(crate) async fn check_sender_address(&self, a: &NewAudience) -> Result<(), ListError> {
+        let Some(address) = &a.sender_address else {
+            return Ok(());
+        };
+        let Ok(parsed) = EmailAddress::parse(address) else {
+            return Ok(());
+        };
+        let owners: i64 = sqlx::query_scalar(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM contact_points \
+             WHERE kind = 'email' AND value_key = $1",
+        )
+        .bind(parsed.key())
+        .fetch_one(&self.pool)
+        .await?;
+        if owners > 0 {
+            return Err(ListError::Invalid {
+                field: "sender_address",
+                reason: format!(
+                    "{address} is a member's own address: a list's official address must be the \
+                     list's, so that nobody writes in a person's name"
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// Whether `scope_unit_id` is the list's unit or a unit above it, so that resolving the
     /// list can never reach outside its scope by definition.
     pub(crate) async fn check_scope(&self, a: &NewAudience) -> Result<(), ListError> {

@@ -227,6 +227,7 @@ impl Store {
         check_shape(a)?;
         check_caps(a, caps)?;
         self.check_scope(a).await?;
+        self.check_sender_address(a).await?;
         let mut tx = self.begin_write().await?;
         lock_addresses(&mut tx, self.backend).await?;
         if let Some((_, owner)) = slug_owner(&mut tx, a.slug.as_str()).await? {
@@ -270,6 +271,7 @@ impl Store {
         check_shape(after)?;
         check_caps(after, caps)?;
         self.check_scope(after).await?;
+        self.check_sender_address(after).await?;
         let mut tx = self.begin_write().await?;
         lock_addresses(&mut tx, self.backend).await?;
         let list = locked_list(&mut tx, self.backend, id).await?;
