@@ -1,6 +1,7 @@
--- A send is decided for one definition of its audience; if the definition changes before the
--- send is expanded, the decision no longer describes what would go out, and expansion refuses
--- the send (`audience.redefined`) instead of sending to the new definition.
+-- A send is bound to the definition of its audience the sender addressed; if the definition
+-- changes after the submission, a later approval or the expansion refuses the send
+-- (`audience.redefined`) instead of sending to the new definition (compared with the send's
+-- created_at).
 --
 -- definition_changed_at: unix ms of the last change to WHOM the audience reaches — its target
 -- unit, whether sub-units are included, the role function, the kind or the declared scope.
@@ -11,8 +12,3 @@
 -- deactivated list refuses its sends by `audience.inactive`, and a policy change does not
 -- change who is reached. NULL: unchanged since the audience was created.
 ALTER TABLE audiences ADD COLUMN definition_changed_at BIGINT;
-
--- decided_at: unix ms of the decision that let the send go, when that was not its creation
--- (an approval or an admin's release decided it again). NULL: decided when it was created
--- (created_at). Expansion compares definition_changed_at against it.
-ALTER TABLE sends ADD COLUMN decided_at BIGINT;
