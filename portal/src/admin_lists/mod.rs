@@ -279,6 +279,26 @@ pub async fn save(
     show(&state, &member, &now, shown, StatusCode::OK).await
 }
 
+/// The answer to a list action: to `done` when the store did it, else the list's page with
+/// the store's refusal (named at `field`) and what the form showed.
+async fn answered<T>(
+    state: &AppState,
+    member: &Member,
+    list: &Audience,
+    result: Result<T, verteiler_store::lists::ListError>,
+    done: String,
+    field: &'static str,
+    shown: Shown,
+) -> Response {
+    match result {
+        Ok(_) => see_other(&done, vec![]),
+        Err(e) => {
+            let failure = list_refusal(e, None, field, member.lang.policies());
+            refused(state, member, list, failure, shown).await
+        }
+    }
+}
+
 pub async fn set_active(
     State(state): State<AppState>,
     Path(slug): Path<String>,
@@ -291,17 +311,21 @@ pub async fn set_active(
     let Some(active) = form.wanted() else {
         return bad_form(member.lang, &member.path);
     };
-    match state
+    let result = state
         .store_for(&member)
         .set_list_active(list.id, active)
-        .await
-    {
-        Ok(_) => see_other(&format!("/admin/audiences/{}", list.slug), vec![]),
-        Err(e) => {
-            let failure = list_refusal(e, None, "slug", member.lang.policies());
-            refused(&state, &member, &list, failure, Shown::default()).await
-        }
-    }
+        .await;
+    let page = format!("/admin/audiences/{}", list.slug);
+    answered(
+        &state,
+        &member,
+        &list,
+        result,
+        page,
+        "slug",
+        Shown::default(),
+    )
+    .await
 }
 
 pub async fn add_alias(
@@ -321,13 +345,9 @@ pub async fn add_alias(
         let failure = Refusal::at("alias", "list_error_slug_invalid").into();
         return refused(&state, &member, &list, failure, shown()).await;
     };
-    match state.store_for(&member).add_alias(list.id, &alias).await {
-        Ok(()) => see_other(&format!("/admin/audiences/{}", list.slug), vec![]),
-        Err(e) => {
-            let failure = list_refusal(e, None, "alias", member.lang.policies());
-            refused(&state, &member, &list, failure, shown()).await
-        }
-    }
+    let result = state.store_for(&member).add_alias(list.id, &alias).await;
+    let page = format!("/admin/audiences/{}", list.slug);
+    answered(&state, &member, &list, result, page, "alias", shown()).await
 }
 
 pub async fn remove_alias(
@@ -351,13 +371,18 @@ pub async fn remove_alias(
             .into();
         return refused(&state, &member, &list, failure, Shown::default()).await;
     };
-    match state.store_for(&member).remove_alias(&alias).await {
-        Ok(()) => see_other(&format!("/admin/audiences/{}", list.slug), vec![]),
-        Err(e) => {
-            let failure = list_refusal(e, None, "alias", member.lang.policies());
-            refused(&state, &member, &list, failure, Shown::default()).await
-        }
-    }
+    let result = state.store_for(&member).remove_alias(&alias).await;
+    let page = format!("/admin/audiences/{}", list.slug);
+    answered(
+        &state,
+        &member,
+        &list,
+        result,
+        page,
+        "alias",
+        Shown::default(),
+    )
+    .await
 }
 
 pub async fn delete(
@@ -373,11 +398,16 @@ pub async fn delete(
         let failure = Refusal::at("confirm", "list_error_confirm").into();
         return refused(&state, &member, &list, failure, Shown::default()).await;
     }
-    match state.store_for(&member).delete_list(list.id).await {
-        Ok(()) => see_other(&format!("/admin/audiences?deleted={}", list.slug), vec![]),
-        Err(e) => {
-            let failure = list_refusal(e, None, "slug", member.lang.policies());
-            refused(&state, &member, &list, failure, Shown::default()).await
-        }
-    }
+    let result = state.store_for(&member).delete_list(list.id).await;
+    let index = format!("/admin/audiences?deleted={}", list.slug);
+    answered(
+        &state,
+        &member,
+        &list,
+        result,
+        index,
+        "slug",
+        Shown::default(),
+    )
+    .await
 }
