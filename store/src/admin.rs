@@ -58,6 +58,7 @@ impl Store {
         change: &AudiencePolicyChange,
     ) -> Result<Option<AudiencePolicyChange>, StoreError> {
         let mut tx = self.begin_write().await?;
+        crate::audit::lock_head_first(&mut tx).await?;
         let Some(row) = sqlx::query("SELECT * FROM audiences WHERE id = $1")
             .bind(audience_id)
             .fetch_optional(&mut *tx)

@@ -455,6 +455,7 @@ impl Store {
         include_subunits: bool,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        crate::audit::lock_head_first(&mut tx).await?;
         let before: Option<(i64, bool)> =
             sqlx::query("SELECT unit_id, include_subunits FROM audiences WHERE id = $1")
                 .bind(audience_id)

@@ -160,6 +160,17 @@ pub(crate) async fn append(
 pub(crate) const LOCKED_HEAD_SQL: &str =
     "UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash";
 
+/// Takes the chain's head before anything else in `tx`. The submission writer locks the head
+/// first and then, through the sends' foreign key, the audience rows it refers to; a
+/// transaction that locks an audience row and appends to the chain afterwards must take the
+/// two in the same order, or the two deadlock on PostgreSQL (one of them is aborted: a 451
+/// to a sender, or a failed admin action).
+pub(crate) async fn lock_head_first(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+) -> Result<(), StoreError> {
+    locked_head(tx).await.map(|_| ())
+}
+
 /// The chain's head (last sequence number and hash), locked for the rest of `tx`.
 pub(crate) async fn locked_head(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,

@@ -480,6 +480,8 @@ impl Store {
         }
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
+        // Learning a usual size locks the audience and appends to the chain.
+        crate::audit::lock_head_first(&mut tx).await?;
         let done: Vec<(i64, Option<i64>)> = sqlx::query_as(&format!(
             "UPDATE sends SET state = 'complete', updated_at = $1, completed_at = $1, \
              usual_size_epoch = (SELECT a.usual_size_epoch FROM audiences a \

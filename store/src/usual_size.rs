@@ -183,6 +183,7 @@ impl Store {
     ) -> Result<Option<Option<u64>>, StoreError> {
         let now = now_ms();
         let mut tx = self.begin_write().await?;
+        crate::audit::lock_head_first(&mut tx).await?;
         let Some(row) = sqlx::query("SELECT slug, usual_size FROM audiences WHERE id = $1")
             .bind(audience_id)
             .fetch_optional(&mut *tx)

@@ -410,6 +410,8 @@ pub(crate) async fn locked_list(
         Backend::Postgres => " FOR UPDATE",
         Backend::Sqlite => "",
     };
+    // Every caller appends to the chain afterwards: its head before the row (see the function).
+    crate::audit::lock_head_first(tx).await?;
     let row = sqlx::query(&format!("SELECT * FROM audiences WHERE id = $1{lock}"))
         .bind(id)
         .fetch_optional(&mut **tx)

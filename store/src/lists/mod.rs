@@ -54,6 +54,7 @@ impl Store {
         options: &ImportOptions,
     ) -> Result<SyncReport, StoreError> {
         let mut tx = self.begin_write().await?;
+        crate::audit::lock_head_first(&mut tx).await?;
         let now = now_ms();
         let lists = sync_lists(&mut tx, self.backend, rules, &self.actor, now).await?;
         let refusal = if !lists.clashes.is_empty() {

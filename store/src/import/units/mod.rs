@@ -94,8 +94,10 @@ impl Store {
         options: &ImportOptions,
     ) -> Result<ImportReport, ImportError> {
         let mut file = CsvFile::open(path, &["code", "name", "kind"], options, CHECK_ROWS)?;
-        // The write lock first: the tree read here is the tree the import writes over.
+        // The write lock first: the tree read here is the tree the import writes over; the
+        // chain's head before any list row, in the submission writer's order.
         let mut tx = self.begin_write().await?;
+        crate::audit::lock_head_first(&mut tx).await?;
         let existing = stored_units(&mut tx).await?;
         let mut report = ImportReport::default();
         let mut rows = read_rows(&mut file, &mut report);
