@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup};
-use verteiler_store::{ContactChange, ContactPoint, PhoneOutcome};
+use verteiler_store::{ContactChange, ContactPoint, PhoneOutcome, VerificationRefusal};
 
 csrf_form! {
     EmailForm { email: String }
@@ -162,8 +162,32 @@ fn answer(
             "contact_imported_title",
             "contact_imported_text",
         ),
+        Ok(ContactChange::Limited(refusal)) => limited(&frame, refusal),
         Err(e) => internal_error(member.lang, &e),
     }
+}
+
+/// A code or link refused by a limit on verifications: which one, and its figure.
+fn limited(frame: &Frame<'_>, refusal: VerificationRefusal) -> Response {
+    let (key, limit) = match refusal {
+        VerificationRefusal::MemberPerHour { limit } => ("contact_limit_member_hour", limit),
+        VerificationRefusal::MemberPerDay { limit } => ("contact_limit_member_day", limit),
+        VerificationRefusal::DestinationPerHour { limit } => {
+            ("contact_limit_destination_hour", limit)
+        }
+        VerificationRefusal::DestinationPerDay { limit } => {
+            ("contact_limit_destination_day", limit)
+        }
+        VerificationRefusal::SmsBudget { .. } => ("contact_limit_sms_budget", 0),
+    };
+    let body = html! {
+        p { (frame.lang.text_with(key, &[("limit", &limit.to_string())])) }
+        p { a href="/me/contact" { (frame.t("back_to_contact")) } }
+    };
+    respond(
+        StatusCode::TOO_MANY_REQUESTS,
+        layout(frame, frame.t("contact_limit_title"), body),
+    )
 }
 
 pub async fn add_email(

@@ -15,6 +15,7 @@ mod admin_lists;
 mod admin_units;
 mod admin_usual_size;
 mod audiences;
+mod client;
 mod compose;
 mod contact;
 mod health;
@@ -34,9 +35,10 @@ mod unsubscribe;
 mod uploads;
 
 pub use admin_import::ImportSettings;
+pub use client::{client_key, BadProxyEntry, ClientKey, TrustedProxies};
 pub use i18n::Lang;
 pub use mail::Mails;
-pub use security::{quota, SignInLimits};
+pub use security::{quota, PasswordLimits, SignInLimits};
 
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
@@ -69,6 +71,8 @@ pub struct PortalSettings {
     /// Where officers' mail clients send, for the invitation mail; without it the admin
     /// pages offer no invitation.
     pub mail_client: Option<MailClientSetup>,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` name the client (see [`client`]).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl PortalSettings {
@@ -82,6 +86,14 @@ impl PortalSettings {
             sms_webhook_secret: None,
             list_rules: ListRules::none(),
             mail_client: None,
+            trusted_proxies: TrustedProxies::none(),
+        }
+    }
+
+    pub fn with_trusted_proxies(self, trusted_proxies: TrustedProxies) -> PortalSettings {
+        PortalSettings {
+            trusted_proxies,
+            ..self
         }
     }
 
@@ -146,6 +158,7 @@ pub struct Settings {
     pub sms_webhook_secret: Option<String>,
     pub list_rules: ListRules,
     pub mail_client: Option<MailClientSetup>,
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl AppState {
@@ -167,6 +180,7 @@ impl AppState {
                 sms_webhook_secret: settings.sms_webhook_secret,
                 list_rules: settings.list_rules,
                 mail_client: settings.mail_client,
+                trusted_proxies: settings.trusted_proxies,
             }),
             limits: Arc::new(limits),
         }
@@ -278,6 +292,10 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             security_headers,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            client::identify,
         ))
         .with_state(state)
 }

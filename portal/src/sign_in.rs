@@ -4,17 +4,19 @@
 //! The answer to a link request is the same page, byte for byte, whether or not the address
 //! is known, and it is given before the database is asked: the lookup and the mail happen in a
 //! task of their own, so not even the time taken tells. Requests are limited per address and
-//! per client address; the limit applies to known and unknown addresses alike.
+//! per client (see [`crate::client`]); the limit applies to known and unknown addresses alike.
+//! Passwords have limits of their own ([`crate::security::PasswordLimits`]): what a stranger
+//! does for a member's address never keeps the member's right password out.
 
+use crate::client::ClientKey;
 use crate::csrf_form;
 use crate::page::{internal_error, message_page, respond, Frame};
 use crate::session::{see_other, set_cookie, AnonForm, AnonToken, MemberForm, SESSION_COOKIE};
 use crate::AppState;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{Extensions, StatusCode};
 use axum::response::Response;
 use maud::html;
-use std::net::SocketAddr;
 
 csrf_form! {
     LinkRequest { email: String }
@@ -30,9 +32,7 @@ pub(crate) fn over_limit(
     address: &str,
     frame: &Frame<'_>,
 ) -> Option<Response> {
-    let client = extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string());
+    let client = ClientKey::of(extensions);
     (!state.limits.sign_in_allowed(address, &client)).then(|| {
         message_page(
             frame,
@@ -103,26 +103,38 @@ pub async fn request_link(
 
 pub async fn with_password(
     State(state): State<AppState>,
-    extensions: Extensions,
+    client: ClientKey,
     AnonForm { lang, form }: AnonForm<PasswordSignIn>,
 ) -> Response {
     let frame = Frame::anonymous(lang, "/signin");
     let email = form.email.trim().to_lowercase();
-    if let Some(refused) = over_limit(&state, &extensions, &email, &frame) {
-        return refused;
+    let limits = state.limits.password();
+    if !limits.attempt_allowed(&email, &client) {
+        return message_page(
+            &frame,
+            StatusCode::TOO_MANY_REQUESTS,
+            "sign_in_limited_title",
+            "sign_in_password_limited_text",
+        );
     }
     match state
         .store
         .sign_in_with_password(&email, &form.password)
         .await
     {
-        Ok(Some(member_id)) => start(&state, member_id, "password", lang).await,
-        Ok(None) => message_page(
-            &frame,
-            StatusCode::UNAUTHORIZED,
-            "sign_in_failed_title",
-            "sign_in_failed_text",
-        ),
+        Ok(Some(member_id)) => {
+            limits.succeeded(&email, &client);
+            start(&state, member_id, "password", lang).await
+        }
+        Ok(None) => {
+            limits.failed(&email, &client);
+            message_page(
+                &frame,
+                StatusCode::UNAUTHORIZED,
+                "sign_in_failed_title",
+                "sign_in_failed_text",
+            )
+        }
         Err(e) => internal_error(lang, &e),
     }
 }

@@ -48,8 +48,11 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
         .with_context(|| format!("listening for HTTP on {} (http.listen)", config.http.listen))?;
     let http_addr = http.local_addr()?;
     let app = router(AppState::new(
-        store.clone(),
+        store
+            .clone()
+            .with_verification_limits(config.verification_limits()),
         PortalSettings::new(&config.organisation.portal_base_url)
+            .with_trusted_proxies(config.trusted_proxies()?)
             .with_approvals(super::held::approval_settings(config))
             .with_upload_dir(&config.http.upload_dir)
             .with_sms_webhook_secret(
@@ -65,7 +68,8 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
                 smtp_port: config.smtp.listen.port(),
             }),
     ))
-    // The client's address keys the sign-in limits.
+    // The client's address keys the per-client limits (or, from http.trusted_proxies, the
+    // address they forward for).
     .into_make_service_with_connect_info::<std::net::SocketAddr>();
     let http_task = tokio::spawn({
         let stopped = stopped();

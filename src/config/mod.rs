@@ -12,6 +12,7 @@ mod layers;
 mod lines;
 mod lists;
 mod load;
+mod portal;
 mod serde_helpers;
 mod validate;
 
@@ -73,6 +74,10 @@ pub struct HttpConfig {
     pub listen: SocketAddr,
     /// Where a member export uploaded on `/admin/import` waits for the admin's confirmation.
     pub upload_dir: PathBuf,
+    /// Reverse proxies (addresses, networks) whose `X-Forwarded-For` / `Forwarded` name the
+    /// client for the portal's per-client limits; from anybody else those headers are ignored.
+    #[serde(deserialize_with = "serde_helpers::string_list")]
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for HttpConfig {
@@ -80,6 +85,7 @@ impl Default for HttpConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             upload_dir: PathBuf::from("./data/uploads"),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -319,6 +325,9 @@ pub struct SmsConfig {
     pub monthly_budget_cents_per_unit: u64,
     /// SMS parts of one send (segments × SMS recipients) above which it is held for approval.
     pub parts_hold_above: u64,
+    /// What the portal's own texts (phone codes) may cost per calendar month, in euro cents
+    /// (0: no budget).
+    pub portal_monthly_budget_cents: u64,
     pub http: SmsHttpConfig,
     pub smpp: SmsSmppConfig,
 }
@@ -331,6 +340,7 @@ impl Default for SmsConfig {
             cost_per_segment_cents: 0,
             monthly_budget_cents_per_unit: 0,
             parts_hold_above: verteiler_policies::OrgLimits::default().sms_parts_hold_above,
+            portal_monthly_budget_cents: 0,
             http: SmsHttpConfig::default(),
             smpp: SmsSmppConfig::default(),
         }
@@ -473,6 +483,11 @@ pub struct LimitsConfig {
     pub import_max_change_percent: f64,
     pub import_change_slack: u64,
     pub approval_window_hours: u64,
+    /// Codes by SMS and links by mail for new contact data, per member and per destination.
+    pub verification_per_member_per_hour: u32,
+    pub verification_per_member_per_day: u32,
+    pub verification_per_destination_per_hour: u32,
+    pub verification_per_destination_per_day: u32,
 }
 
 impl Default for LimitsConfig {
@@ -488,6 +503,10 @@ impl Default for LimitsConfig {
             import_max_change_percent: 10.0,
             import_change_slack: 5,
             approval_window_hours: 72,
+            verification_per_member_per_hour: 5,
+            verification_per_member_per_day: 10,
+            verification_per_destination_per_hour: 3,
+            verification_per_destination_per_day: 5,
         }
     }
 }

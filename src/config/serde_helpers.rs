@@ -83,6 +83,38 @@ pub(super) fn nameservers<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SocketA
     d.deserialize_any(NameserversVisitor)
 }
 
+struct StringListVisitor;
+
+impl<'de> Visitor<'de> for StringListVisitor {
+    type Value = Vec<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of strings, or one string of entries separated by commas")
+    }
+
+    /// How an environment variable (`VERTEILER_HTTP__TRUSTED_PROXIES`) writes a list.
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<String>, E> {
+        Ok(v.split([',', ' ', '\t'])
+            .filter(|part| !part.is_empty())
+            .map(str::to_string)
+            .collect())
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
+        let mut out = Vec::new();
+        while let Some(entry) = seq.next_element::<String>()? {
+            out.push(entry);
+        }
+        Ok(out)
+    }
+}
+
+/// A list of strings as a TOML array or one string separated by commas (entries are checked
+/// by the validation, which names the bad one).
+pub(super) fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    d.deserialize_any(StringListVisitor)
+}
+
 /// Serialises a secret as `"<redacted>"`, so rendered configurations never contain it.
 pub(super) fn redacted<S: Serializer>(
     secret: &Option<SecretString>,
@@ -142,6 +174,21 @@ mod tests {
         );
         let e = toml::from_str::<Servers>("servers = 53").unwrap_err();
         assert!(e.message().contains("name server address like"), "{e}");
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Strings {
+        #[serde(deserialize_with = "string_list")]
+        entries: Vec<String>,
+    }
+
+    #[test]
+    fn string_lists_from_an_array_or_one_string() {
+        let p: Strings = toml::from_str(r#"entries = ["10.0.0.1", "fd00::/8"]"#).unwrap();
+        assert_eq!(p.entries, ["10.0.0.1", "fd00::/8"]);
+        let p: Strings = toml::from_str(r#"entries = "10.0.0.1, fd00::/8""#).unwrap();
+        assert_eq!(p.entries, ["10.0.0.1", "fd00::/8"]);
+        assert!(toml::from_str::<Strings>("entries = 5").is_err());
     }
 
     #[test]

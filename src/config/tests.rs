@@ -41,6 +41,8 @@ fn the_production_example_loads_and_submits_on_587() {
     );
     assert_eq!(config.delivery.mx.nameservers.len(), 1);
     assert!(config.delivery.dkim.enabled());
+    assert_eq!(config.http.trusted_proxies, ["127.0.0.1", "::1"]);
+    assert!(config.trusted_proxies().is_ok());
 }
 
 #[test]

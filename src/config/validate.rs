@@ -179,6 +179,9 @@ pub(super) fn validate(config: &Config, origin: &dyn Fn(&str) -> Origin) -> Vec<
     for (key, message) in c.lists.problems(&c.org_limits()) {
         v.invalid(&key, message);
     }
+    for (key, message) in super::portal::problems(c) {
+        v.invalid(key, message);
+    }
     for (i, prefix) in c.lists.name_prefixes.iter().enumerate() {
         if prefix.trim().is_empty() {
             v.invalid(

@@ -83,6 +83,9 @@ pub struct Store {
     /// Connections for the reads every submission makes, beside the pool (SQLite files only;
     /// see [`crate::native_reads`]).
     pub(crate) native_reads: Option<std::sync::Arc<crate::native_reads::NativeReads>>,
+    /// How many verification texts and mails members may have sent (see
+    /// [`Store::with_verification_limits`]).
+    pub(crate) verification_limits: std::sync::Arc<crate::verification_limits::VerificationLimits>,
 }
 
 impl Store {
@@ -142,6 +145,7 @@ impl Store {
                 .clone()
                 .map(|path| std::sync::Arc::new(crate::native_reads::NativeReads::new(path))),
             sqlite_file,
+            verification_limits: std::sync::Arc::default(),
         })
     }
 

@@ -47,6 +47,7 @@ mod submissions;
 pub mod testing;
 mod unsubscribe;
 mod usual_size;
+mod verification_limits;
 
 pub use admin::{AudiencePolicyChange, RoleHolder};
 pub use approvals::{
@@ -90,3 +91,6 @@ pub use submissions::{
 };
 pub use unsubscribe::{UnsubscribeOutcome, UnsubscribePreview};
 pub use usual_size::{lower_median, CountedSend, UsualSize, USUAL_SIZE_SENDS};
+pub use verification_limits::{
+    VerificationLimits, VerificationRefusal, VERIFICATION_SENDS_KEPT_MS,
+};

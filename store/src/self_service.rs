@@ -12,8 +12,8 @@ use crate::notices::{self, Outgoing};
 use crate::portal_auth::{digest, new_secret};
 use crate::sql::{get_bool, Placeholders};
 use crate::unsubscribe::{leave, subscription_token, Recipient};
+use crate::verification_limits::{VerificationRefusal, VerificationSend};
 use crate::{now_ms, Backend, Store, StoreError};
-use rand::Rng;
 use serde::Serialize;
 use sqlx::Row;
 use std::collections::BTreeSet;
@@ -127,6 +127,8 @@ pub enum ContactChange {
     LastVerifiedEmail,
     /// It comes from the membership database; the next import would bring it back.
     FromImport,
+    /// Sending the code or link would pass a limit on verifications; nothing was changed.
+    Limited(VerificationRefusal),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -746,6 +748,11 @@ impl Store {
         else {
             return Ok(ContactChange::AlreadyThere);
         };
+        let key = address.key();
+        let send = VerificationSend::email(member_id, &key);
+        if let Some(refused) = self.admit_verification(&mut tx, &send, now).await? {
+            return Ok(ContactChange::Limited(refused));
+        }
         let token = new_verification(
             &mut tx,
             "email",
@@ -807,8 +814,10 @@ impl Store {
         else {
             return Ok(ContactChange::AlreadyThere);
         };
-        self.send_phone_code(&mut tx, member_id, contact_id, number.as_str(), mail, now)
-            .await?;
+        let sent = self.send_phone_code(&mut tx, member_id, contact_id, number.as_str(), mail, now);
+        if let Some(refused) = sent.await? {
+            return Ok(ContactChange::Limited(refused));
+        }
         self.commit_audited(
             tx,
             "contact.added",
@@ -841,53 +850,12 @@ impl Store {
         let Some(number) = number else {
             return Ok(ContactChange::NotFound);
         };
-        self.send_phone_code(&mut tx, member_id, contact_id, &number, mail, now)
-            .await?;
+        let sent = self.send_phone_code(&mut tx, member_id, contact_id, &number, mail, now);
+        if let Some(refused) = sent.await? {
+            return Ok(ContactChange::Limited(refused));
+        }
         tx.commit().await?;
         Ok(ContactChange::Done)
-    }
-
-    async fn send_phone_code(
-        &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-        member_id: i64,
-        contact_id: i64,
-        number: &str,
-        mail: &dyn PortalMail,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE verifications SET used_at = $1 WHERE contact_point_id = $2 AND used_at IS NULL",
-        )
-        .bind(now)
-        .bind(contact_id)
-        .execute(&mut **tx)
-        .await?;
-        let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000));
-        // The code's hash is salted with the contact point so equal codes never collide.
-        sqlx::query(
-            "INSERT INTO verifications (purpose, member_id, contact_point_id, secret_hash, created_at, expires_at) \
-             VALUES ('phone', $1, $2, $3, $4, $5)",
-        )
-        .bind(member_id)
-        .bind(contact_id)
-        .bind(phone_code_hash(contact_id, now, &code))
-        .bind(now)
-        .bind(now + PHONE_CODE_TTL_MS)
-        .execute(&mut **tx)
-        .await?;
-        let lang = self.member_language(member_id).await?;
-        sqlx::query(
-            "INSERT INTO sms_outbox (member_id, to_number, kind, body, created_at) \
-             VALUES ($1, $2, 'portal.phone_code', $3, $4)",
-        )
-        .bind(member_id)
-        .bind(number)
-        .bind(mail.phone_code(&code, &lang))
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
     }
 
     /// Checks a phone code for one of the member's numbers.
@@ -1213,7 +1181,7 @@ impl Store {
     }
 }
 
-fn phone_code_hash(contact_id: i64, created_at: i64, code: &str) -> String {
+pub(crate) fn phone_code_hash(contact_id: i64, created_at: i64, code: &str) -> String {
     digest(&format!("phone:{contact_id}:{created_at}:{code}"))
 }
 

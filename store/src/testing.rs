@@ -103,6 +103,25 @@ pub async fn release_held_send(store: &Store, send_id: i64) -> Result<(), StoreE
     Ok(())
 }
 
+/// Moves every recorded verification send `ms` into the past, as if that much time had gone
+/// by (the limits on verification texts and mails count from `sent_at`).
+pub async fn age_verification_sends(store: &Store, ms: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE verification_sends SET sent_at = sent_at - $1")
+        .bind(ms)
+        .execute(&store.pool)
+        .await?;
+    Ok(())
+}
+
+/// Every recorded verification send: (member, destination hash, channel), oldest first.
+pub async fn verification_sends(store: &Store) -> Result<Vec<(i64, String, String)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT member_id, destination_hash, channel FROM verification_sends ORDER BY sent_at, id",
+    )
+    .fetch_all(&store.pool)
+    .await?)
+}
+
 fn uuid_like() -> String {
     use rand::Rng;
     let n: u64 = rand::thread_rng().gen();

@@ -50,12 +50,7 @@ impl Org {
     }
 
     pub fn browser(&self) -> Browser {
-        Browser {
-            app: self.app.clone(),
-            cookies: BTreeMap::new(),
-            accept_language: None,
-            last_page: String::new(),
-        }
+        Browser::new(self.app.clone())
     }
 
     /// A browser signed in as the member with `email` (through the link from the mail).
@@ -199,9 +194,34 @@ pub struct Browser {
     pub cookies: BTreeMap<String, String>,
     pub accept_language: Option<String>,
     last_page: String,
+    /// The address the connection comes from (as the server's `ConnectInfo` gives it).
+    pub peer: Option<std::net::SocketAddr>,
+    /// Headers sent with every request (`X-Forwarded-For`, as a proxy adds it).
+    pub headers: Vec<(String, String)>,
 }
 
 impl Browser {
+    /// A browser of `app` without cookies.
+    pub fn new(app: Router) -> Browser {
+        Browser {
+            app,
+            cookies: BTreeMap::new(),
+            accept_language: None,
+            last_page: String::new(),
+            peer: None,
+            headers: Vec::new(),
+        }
+    }
+
+    /// The same, with its connections from `peer` (an address, port 0).
+    pub fn from(app: Router, peer: &str) -> Browser {
+        let ip: std::net::IpAddr = peer.parse().unwrap();
+        Browser {
+            peer: Some((ip, 0).into()),
+            ..Browser::new(app)
+        }
+    }
+
     pub async fn request(&mut self, method: &str, path: &str, form: Option<String>) -> Page {
         let body = form.map(|form| {
             (
@@ -271,6 +291,12 @@ impl Browser {
         }
         if let Some(lang) = &self.accept_language {
             request = request.header(ACCEPT_LANGUAGE, lang);
+        }
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
+        }
+        if let Some(peer) = self.peer {
+            request = request.extension(axum::extract::ConnectInfo(peer));
         }
         let body = match body {
             Some((content_type, bytes)) => {
