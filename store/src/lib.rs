@@ -14,6 +14,7 @@ mod clock;
 mod credentials;
 mod db;
 mod delivery;
+mod delivery_failures;
 mod directory;
 mod expansion;
 mod expansion_guard;
