@@ -20,6 +20,7 @@ mod expansion;
 mod expansion_guard;
 mod fact_cache;
 mod facts;
+mod from_name;
 mod group_commit;
 pub mod import;
 pub mod intake;
