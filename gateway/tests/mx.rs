@@ -1,7 +1,8 @@
 //! Direct delivery over real loopback sockets: a DNS responder written here with hickory-proto
 //! answers MX and A queries from a table, and the scripted SMTP sinks of `test-sink/` play the mail
 //! hosts. Every mail host resolves to an address in 127.0.0.0/8 and listens on the one port
-//! given as `MxSettings::port`, so different hosts are different loopback addresses.
+//! given as `MxSettings::port`, so different hosts are different loopback addresses; hence
+//! `allow_private_addresses` (see `mx_private.rs` for what happens without it).
 
 mod dns;
 
@@ -32,6 +33,7 @@ fn mx(dns: &DnsServer, port: u16) -> Mx {
         nameservers: vec![dns.address],
         timeout: Duration::from_secs(5),
         dns_timeout: Duration::from_millis(300),
+        allow_private_addresses: true,
         ..MxSettings::new("lists.oldenfelde.example")
     })
     .unwrap()
@@ -501,6 +503,7 @@ async fn a_host_that_stops_answering_defers_and_its_session_is_not_reused() {
         port,
         nameservers: vec![dns.address],
         timeout: Duration::from_millis(500),
+        allow_private_addresses: true,
         ..MxSettings::new("lists.oldenfelde.example")
     })
     .unwrap();

@@ -26,7 +26,9 @@ use verteiler_policies::{
     format_bytes, format_count, Lang as PolicyLang, Rounding, SmsEncoding, SmsText,
 };
 use verteiler_store::intake::{self, DecidedSend};
-use verteiler_store::{ApprovalSettings, Ingress, NewSubmission, SendableAudience};
+use verteiler_store::{ApprovalSettings, SendableAudience};
+
+mod message;
 
 /// The compose form: the fields of the message, the action, and the token of the attachments
 /// waiting from an earlier check.
@@ -448,20 +450,7 @@ pub async fn submit(State(state): State<AppState>, request: Request) -> Response
         )
         .await;
     }
-    let subject = form.subject.trim();
-    let problem = if subject.is_empty() {
-        Some("compose_subject_missing")
-    } else if subject.chars().count() > SUBJECT_MAX || subject.contains(['\r', '\n']) {
-        Some("compose_subject_invalid")
-    } else if form.text.trim().is_empty() {
-        Some("compose_text_missing")
-    } else if form.sms_text.trim().chars().count() > SMS_MAX {
-        Some("compose_sms_too_long")
-    } else if verteiler_policies::AudienceSlug::parse(&form.list).is_err() {
-        Some("compose_list_missing")
-    } else {
-        None
-    };
+    let problem = form_problem(&form);
     if let Some(key) = problem {
         return refuse(&state, &member, &frame, &form, &attachments, key).await;
     }
@@ -487,19 +476,17 @@ pub async fn submit(State(state): State<AppState>, request: Request) -> Response
         .await;
     };
     let address = format!("{}@{}", form.list, settings.list_domain);
-    let name = format!("{} {}", member.session.first_name, member.session.last_name);
-    let built = build_message(
-        &name,
+    let built = message::build(
+        &state.store,
+        member.id(),
         &from,
         &address,
-        subject,
         &form,
         &attachments,
-        &settings,
     );
     let raw = match built.await {
         Ok(raw) => raw,
-        Err(e) => return internal_error(member.lang, &e),
+        Err(e) => return internal_error(member.lang, &*e),
     };
     // The facts are read from the message itself, as the gateway reads a submitted one.
     let summary = match intake::summarise(&raw, &settings.list_domain) {
@@ -533,24 +520,8 @@ pub async fn submit(State(state): State<AppState>, request: Request) -> Response
         )
         .await;
     }
-    let submission = NewSubmission {
-        message_id: None,
-        sender_member_id: member.id(),
-        login: from.clone(),
-        credential_id: None,
-        ingress: Ingress::Portal,
-        client_ip: None,
-        client_name: None,
-        tls: state.settings.secure_cookies,
-        envelope_from: from.clone(),
-        header_from: from.clone(),
-        subject: subject.to_string(),
-        content_hash: message.content_hash.to_string(),
-        raw,
-        message_facts: Some(message),
-        preview: Some(form.text.chars().take(intake::PREVIEW_CHARS).collect()),
-        sms_text: sms.map(|s| s.text().to_string()),
-    };
+    let sms_text = sms.map(|s| s.text().to_string());
+    let submission = message::new_submission(&member, &from, &form, raw, message, sms_text, &state);
     let sender = intake::Sender {
         member_id: member.id(),
         notify_to: from,
@@ -573,6 +544,24 @@ pub async fn submit(State(state): State<AppState>, request: Request) -> Response
     }
 }
 
+/// Why the form's fields cannot make a message, as the key of the text saying so.
+fn form_problem(form: &ComposeForm) -> Option<&'static str> {
+    let subject = form.subject.trim();
+    if subject.is_empty() {
+        Some("compose_subject_missing")
+    } else if subject.chars().count() > SUBJECT_MAX || subject.contains(['\r', '\n']) {
+        Some("compose_subject_invalid")
+    } else if form.text.trim().is_empty() {
+        Some("compose_text_missing")
+    } else if form.sms_text.trim().chars().count() > SMS_MAX {
+        Some("compose_sms_too_long")
+    } else if verteiler_policies::AudienceSlug::parse(&form.list).is_err() {
+        Some("compose_list_missing")
+    } else {
+        None
+    }
+}
+
 /// The form again, with why the draft cannot be sent (422).
 async fn refuse(
     state: &AppState,
@@ -585,37 +574,4 @@ async fn refuse(
     let outcome = Some(Outcome::Invalid(key));
     let status = StatusCode::UNPROCESSABLE_ENTITY;
     render(state, member, frame, draft, attachments, outcome, status).await
-}
-
-/// The email as a mail client would write it: text, the HTML as its alternative, and the
-/// attachments.
-async fn build_message(
-    name: &str,
-    from: &str,
-    to: &str,
-    subject: &str,
-    form: &ComposeForm,
-    attachments: &Attachments,
-    settings: &ApprovalSettings,
-) -> std::io::Result<Vec<u8>> {
-    let id = format!(
-        "{}.{}@{}",
-        verteiler_store::now_ms(),
-        &verteiler_store::new_secret()[..16],
-        settings.list_domain
-    );
-    let mut builder = mail_builder::MessageBuilder::new()
-        .from((name, from))
-        .to(to)
-        .subject(subject)
-        .message_id(id)
-        .text_body(form.text.replace("\r\n", "\n"));
-    if !form.html.trim().is_empty() {
-        builder = builder.html_body(form.html.clone());
-    }
-    for a in &attachments.list {
-        let content = attachments.read(a).await?;
-        builder = builder.attachment(a.content_type.clone(), a.file_name.clone(), content);
-    }
-    builder.write_to_vec()
 }

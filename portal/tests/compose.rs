@@ -76,8 +76,16 @@ async fn a_chair_checks_then_sends_through_the_same_intake_as_smtp() {
         store.submission_sms_text(id).await.unwrap().as_deref(),
         Some("Einladung: Sommerfest am Samstag, 15 Uhr, Eintritt 5 €.")
     );
+    // The directory's name with the unit Ben chairs, as a message by SMTP shows after intake.
     assert!(
-        raw.contains("From: \"Ben Brandt\" <ben@example.org>"),
+        raw.contains("From: \"Ben Brandt (Oldenfelde)\" <ben@example.org>"),
+        "{raw}"
+    );
+    // Every submission has a Date and a Message-ID in the list domain (RFC 6409 8.2, 8.3).
+    assert!(raw.lines().any(|l| l.starts_with("Date: ")), "{raw}");
+    assert!(
+        raw.lines()
+            .any(|l| l.starts_with("Message-ID: <") && l.ends_with("@lists.example.org>")),
         "{raw}"
     );
     assert!(raw.contains("To: <oldenfelde@lists.example.org>"), "{raw}");

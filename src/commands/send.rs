@@ -63,6 +63,9 @@ pub async fn send(config: &Config, cmd: SendCommand) -> anyhow::Result<ExitCode>
             if send.reasons != "[]" {
                 println!("reasons:    {}", send.reasons);
             }
+            for (reason, copies) in store.failure_reasons(send_id).await? {
+                println!("failed:     {copies} × {reason}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         SendCommand::Cancel { send_id, by } => {

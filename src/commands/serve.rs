@@ -316,6 +316,7 @@ fn mx(config: &Config) -> anyhow::Result<Mx> {
         port: mx.port,
         nameservers: mx.nameservers.clone(),
         timeout: std::time::Duration::from_secs(mx.timeout_secs.into()),
+        allow_private_addresses: mx.allow_private_addresses,
         // One idle connection per worker to a host: a fan-out to one big provider keeps every
         // worker's session open.
         connections_per_host: config.delivery.workers as usize,

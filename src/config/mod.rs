@@ -300,6 +300,10 @@ pub struct MxConfig {
     /// Seconds each step at one mail host may take (connect with greeting and EHLO, STARTTLS,
     /// the transaction).
     pub timeout_secs: u32,
+    /// Whether mail hosts at loopback, private (RFC 1918), link-local, CGNAT, unique-local and
+    /// other non-public addresses are delivered to. Off: a recipient domain whose MX points
+    /// into our own network fails its copies, naming the host.
+    pub allow_private_addresses: bool,
 }
 
 impl Default for MxConfig {
@@ -309,6 +313,7 @@ impl Default for MxConfig {
             port: 25,
             nameservers: Vec::new(),
             timeout_secs: 120,
+            allow_private_addresses: false,
         }
     }
 }

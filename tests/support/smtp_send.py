@@ -1,9 +1,10 @@
 """Sends one message with Python's smtplib and prints the outcome as JSON.
 
 Usage: smtp_send.py HOST PORT LOGIN PASSWORD FROM RCPT[,RCPT…] [--to-visible N] [--size BYTES]
-                    [--no-tls] [--subject S] [--dsn STATUS] [--body TEXT]
+                    [--no-tls] [--subject S] [--dsn STATUS] [--body TEXT] [--raw FILE]
 LOGIN "-" sends without AUTH. --dsn sends a delivery status notification (RFC 3464) with that
 status (5.x.x: Action failed, else delayed) from the null sender, as a remote MTA would.
+--raw sends the file's bytes as the message, unchanged (no header of this script's own).
 Prints {"stage": "...", "code": N, "text": "..."}: the stage where the server said no (auth,
 rcpt, data) or "sent" with the final reply of DATA.
 """
@@ -31,7 +32,9 @@ p.add_argument("--dsn", default=None)
 p.add_argument("--body", default=None)
 p.add_argument("--html", default=None, help="an HTML alternative to the text")
 p.add_argument("--attach", default=None, help="attach a small PDF under this file name")
+p.add_argument("--raw", default=None, help="send this file's bytes as the message, unchanged")
 a = p.parse_args()
+raw = open(a.raw, "rb").read() if a.raw else None
 
 msg = EmailMessage()
 msg["From"] = a.sender
@@ -66,7 +69,8 @@ if a.dsn:
 def out(stage, code, text):
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    print(json.dumps({"stage": stage, "code": code, "text": text, "message_id": msg["Message-ID"]}))
+    message_id = "" if raw is not None else msg["Message-ID"]
+    print(json.dumps({"stage": stage, "code": code, "text": text, "message_id": message_id}))
     sys.exit(0)
 
 
@@ -91,7 +95,7 @@ with smtplib.SMTP(a.host, a.port, timeout=30) as s:
         if code >= 400:
             out("rcpt", code, text)
     try:
-        code, text = s.data(dsn if a.dsn else msg.as_bytes())
+        code, text = s.data(raw if raw is not None else dsn if a.dsn else msg.as_bytes())
     except smtplib.SMTPDataError as e:
         out("data", e.smtp_code, e.smtp_error)
     out("sent" if code < 400 else "data", code, text)

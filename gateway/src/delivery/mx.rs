@@ -11,9 +11,13 @@
 //! STARTTLS but fails the handshake is tried once more in plain text, as Postfix does: the
 //! message would have gone in plain text to a host not offering STARTTLS at all, and a broken
 //! TLS stack at a receiver must not hold mail back for days.
+//!
+//! Only public addresses are connected to (`private`): a recipient domain whose MX points into
+//! our own network fails the copy at once, naming the host, unless the operator allows it.
 
 mod dns;
 mod pool;
+mod private;
 
 use super::smtp_failure::{classify, envelope, without_final_crlf, Peer, SmtpFailure};
 use super::transport::Outcome;
@@ -23,7 +27,7 @@ use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use pool::{HostKey, IdlePool, PoolLimits};
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,6 +63,9 @@ pub struct MxSettings {
     pub max_hosts: usize,
     /// Idle connections are closed after this.
     pub idle: Duration,
+    /// Whether mail hosts at loopback, private, link-local and other non-public addresses are
+    /// connected to (tests, or an organisation's own internal mail hosts). Off by default.
+    pub allow_private_addresses: bool,
 }
 
 impl MxSettings {
@@ -74,6 +81,7 @@ impl MxSettings {
             connections_per_host: 4,
             max_hosts: 1000,
             idle: Duration::from_secs(10),
+            allow_private_addresses: false,
         }
     }
 }
@@ -159,6 +167,7 @@ impl Mx {
             Err(failure) => return classify(failure, &Peer::Domain(domain)),
         };
         let mut tried: Vec<String> = Vec::new();
+        let mut refused: Vec<(String, IpAddr)> = Vec::new();
         let mut addresses_left = MAX_ADDRESSES;
         'hosts: for host in &hosts {
             let addresses = match self.inner.dns.addresses(&host.name, host.implicit).await {
@@ -172,6 +181,17 @@ impl Mx {
                 }
             };
             for ip in addresses {
+                if let Some(kind) = self.refuses(ip) {
+                    tracing::warn!(event = "delivery.mx_private_refused", %domain,
+                        host = %host.name, %ip, kind, "not connecting to a non-public address");
+                    let private = vec![(host.name.clone(), ip)];
+                    tried.push(reason(classify(
+                        SmtpFailure::PrivateAddresses(private.clone()),
+                        &Peer::Domain(domain),
+                    )));
+                    refused.extend(private);
+                    continue;
+                }
                 if addresses_left == 0 {
                     break 'hosts;
                 }
@@ -192,7 +212,24 @@ impl Mx {
                 }
             }
         }
+        // Nothing but non-public addresses: no later attempt can do better, so the copy fails
+        // now with the reason, instead of lingering as deferred until it expires.
+        if !refused.is_empty() && refused.len() == tried.len() {
+            return classify(
+                SmtpFailure::PrivateAddresses(refused),
+                &Peer::Domain(domain),
+            );
+        }
         classify(SmtpFailure::NoHostAccepted(tried), &Peer::Domain(domain))
+    }
+
+    /// Why `ip` is not connected to, when it is not.
+    fn refuses(&self, ip: IpAddr) -> Option<&'static str> {
+        if self.inner.settings.allow_private_addresses {
+            None
+        } else {
+            private::non_public(ip)
+        }
     }
 
     async fn deliver_to(

@@ -93,6 +93,9 @@ pub(super) enum SmtpFailure {
     /// Every mail host of the domain was tried and none took the message up to MAIL FROM;
     /// what each one said, in the order tried.
     NoHostAccepted(Vec<String>),
+    /// Mail hosts (name, address) whose addresses are not public, so not connected to while
+    /// `delivery.mx.allow_private_addresses` is off.
+    PrivateAddresses(Vec<(String, IpAddr)>),
 }
 
 impl SmtpFailure {
@@ -250,6 +253,18 @@ pub(super) fn classify(failure: SmtpFailure, peer: &Peer) -> Outcome {
             "no mail host of the domain took the message: {}",
             tried.join("; ")
         )),
+        // What the domain's DNS says stays so until an operator decides otherwise: retrying
+        // would only reach the same internal host later.
+        SmtpFailure::PrivateAddresses(hosts) => {
+            let named: Vec<String> = hosts
+                .iter()
+                .map(|(host, ip)| format!("MX host {host} resolves to a private address {ip}"))
+                .collect();
+            Outcome::Permanent(format!(
+                "{}; set delivery.mx.allow_private_addresses to deliver there",
+                named.join("; ")
+            ))
+        }
     }
 }
 
@@ -390,6 +405,17 @@ mod tests {
             let text = temporary(failure, &peer);
             assert!(text.contains("SERVFAIL") || text.contains("mx2"), "{text}");
         }
+    }
+
+    #[test]
+    fn a_private_mail_host_fails_the_copy_naming_host_address_and_key() {
+        let peer = Peer::Domain("example.org");
+        let one = vec![("mx.example.org".to_string(), IpAddr::from([10, 0, 0, 1]))];
+        assert_eq!(
+            permanent(SmtpFailure::PrivateAddresses(one), &peer),
+            "MX host mx.example.org resolves to a private address 10.0.0.1; \
+             set delivery.mx.allow_private_addresses to deliver there"
+        );
     }
 
     #[test]

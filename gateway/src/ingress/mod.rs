@@ -4,6 +4,7 @@
 
 mod approval;
 mod bounce;
+mod prepare;
 mod texts;
 
 pub use bounce::{classify_bounce, BounceReport};
@@ -120,32 +121,17 @@ impl Ingress {
         let store = &self.store;
         let sender = store.sender_profile(identity.member_id).await?;
         let lang = Lang::from_tag(&sender.language);
-        let summary = match summarise(raw, &self.settings.list_domain) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::info!(event = "smtp.message_refused", member = identity.member_id, problem = %e);
-                return Ok(Reply::new(
-                    550,
-                    (5, 6, 0),
-                    texts::unreadable(&e.to_string(), lang),
-                ));
-            }
+        let addresses: Vec<String> = envelope
+            .rcpt_to
+            .iter()
+            .filter(|a| !self.is_bounce_address(a))
+            .cloned()
+            .collect();
+        let ready = match self.prepare(identity, &addresses, raw, lang).await? {
+            Ok(ready) => ready,
+            Err(refusal) => return Ok(refusal),
         };
-        // The From: must be one of the person's own verified addresses, or an official address
-        // of a list they may send to by role: no sending in somebody else's name, even with
-        // valid credentials. An official address is then weighed list by list: it is good only
-        // on the lists that carry it.
-        let from = &summary.from[0];
-        let aligned = summary.from.len() == 1
-            && (sender.owns_verified(from) || store.may_send_as(identity.member_id, from).await?);
-        if !aligned {
-            tracing::info!(event = "smtp.from_not_aligned", member = identity.member_id, from = %from);
-            return Ok(Reply::new(
-                550,
-                (5, 7, 1),
-                texts::from_not_yours(from, lang),
-            ));
-        }
+        let (from, summary, raw) = (&ready.from, &ready.prepared.summary, &ready.prepared.raw);
         // Notifications go to the person, also when they sent as an official address.
         let notify_to = sender
             .emails
@@ -155,12 +141,6 @@ impl Ingress {
         let facts_message = summary.facts(raw.len() as u64, 0);
         let content_hash = facts_message.content_hash;
         let settings = self.approval_settings();
-        let addresses: Vec<String> = envelope
-            .rcpt_to
-            .iter()
-            .filter(|a| !self.is_bounce_address(a))
-            .cloned()
-            .collect();
         let decided = store
             .decide_addresses(
                 identity.member_id,
@@ -172,11 +152,19 @@ impl Ingress {
             .await?;
         // One reply line per statement: RFC 5321 caps a reply line at 512 octets, and a mail
         // client shows each line of a multi-line reply separately.
-        let lines: Vec<String> = decided
+        let mut lines: Vec<String> = decided
             .iter()
             .flat_map(|d| d.lines(self.settings.undo_window_secs, lang))
             .collect();
         let all_rejected = decided.iter().all(|d| d.decision.is_reject());
+        if let Some(submitted) = ready
+            .prepared
+            .replaced_name
+            .as_deref()
+            .filter(|_| !all_rejected)
+        {
+            lines.push(texts::from_name_replaced(submitted, &ready.from_name, lang));
+        }
         let audiences = decided.len();
         let submission = NewSubmission {
             message_id: summary.message_id.clone(),

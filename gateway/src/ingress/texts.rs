@@ -28,6 +28,23 @@ pub fn unreadable(problem: &str, lang: Lang) -> String {
     }
 }
 
+/// The sender's own display name in `From:` was replaced by the directory's (every copy shows
+/// the directory's), so they are not surprised by what recipients see.
+pub fn from_name_replaced(submitted: &str, shown: &str, lang: Lang) -> String {
+    // The submitted name is the sender's free text: cut so the sentence fits one reply line.
+    let submitted: String = submitted.chars().take(120).collect();
+    match lang {
+        Lang::De => format!(
+            "Absendername \"{submitted}\" ersetzt: jede Kopie zeigt den Namen aus dem \
+             Mitgliederverzeichnis, \"{shown}\""
+        ),
+        Lang::En => format!(
+            "sender name \"{submitted}\" replaced: every copy shows the name from the member \
+             directory, \"{shown}\""
+        ),
+    }
+}
+
 pub fn bounce_recorded() -> String {
     "bounce recorded".into()
 }

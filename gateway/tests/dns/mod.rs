@@ -36,6 +36,12 @@ impl Zone {
         self
     }
 
+    /// An A record with any address, not only one of 127.0.0.0/8.
+    pub fn a_at(mut self, name: &str, ip: Ipv4Addr) -> Zone {
+        self.names.entry(name.into()).or_default().a.push(ip);
+        self
+    }
+
     /// The name exists, with no records of any type asked for.
     pub fn empty(mut self, name: &str) -> Zone {
         self.names.entry(name.into()).or_default();

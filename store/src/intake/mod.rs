@@ -4,9 +4,15 @@
 //! sender is told. The texts here are what the sender reads about each decision, in German and
 //! English; the reasons come from the engine's own texts.
 
+mod conform;
+mod from_header;
 mod message;
+mod prepare;
 
+pub use conform::{check_lines, complete_headers, Added, Part, Unfit, MAX_LINE_OCTETS};
+pub use from_header::{normalise as normalise_name, submitted_from_name, with_from};
 pub use message::{summarise, MessageError, MessageSummary};
+pub use prepare::{prepare, Prepared};
 
 use crate::{ApprovalSettings, NewNotification, NewSend, NewSubmission, Store, StoreError};
 use crate::{Submission, SubmissionRecord};

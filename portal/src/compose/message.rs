@@ -1,0 +1,75 @@
+//! The email the compose form builds, as a mail client would write it: text, the HTML as its
+//! alternative, and the attachments. mail-builder gives it a `Date:`, and the `Message-ID:` is
+//! set here in the list domain, as intake gives every submission (RFC 6409 8.2, 8.3); the
+//! `From:` shows the directory's name, as a message by SMTP does after intake. And the
+//! submission it becomes.
+
+use super::{Attachments, ComposeForm};
+use crate::session::Member;
+use crate::AppState;
+use verteiler_store::intake;
+use verteiler_store::{Ingress, NewSubmission, Store};
+
+/// The message from `from` to the list address `to`.
+pub(super) async fn build(
+    store: &Store,
+    member_id: i64,
+    from: &str,
+    to: &str,
+    form: &ComposeForm,
+    attachments: &Attachments,
+) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
+    let list_domain = to.rsplit_once('@').map_or("", |(_, domain)| domain);
+    let name = store
+        .from_display_name(member_id, from, &[to.to_string()], list_domain)
+        .await?;
+    let id = format!(
+        "{}.{}@{list_domain}",
+        verteiler_store::now_ms(),
+        &verteiler_store::new_secret()[..16],
+    );
+    let mut builder = mail_builder::MessageBuilder::new()
+        .from((name.as_str(), from))
+        .to(to)
+        .subject(form.subject.trim())
+        .message_id(id)
+        .text_body(form.text.replace("\r\n", "\n"));
+    if !form.html.trim().is_empty() {
+        builder = builder.html_body(form.html.clone());
+    }
+    for a in &attachments.list {
+        let content = attachments.read(a).await?;
+        builder = builder.attachment(a.content_type.clone(), a.file_name.clone(), content);
+    }
+    Ok(builder.write_to_vec()?)
+}
+
+/// The submission the form's message becomes, from the member's own address.
+pub(super) fn new_submission(
+    member: &Member,
+    from: &str,
+    form: &ComposeForm,
+    raw: Vec<u8>,
+    message: verteiler_policies::MessageFacts,
+    sms_text: Option<String>,
+    state: &AppState,
+) -> NewSubmission {
+    NewSubmission {
+        message_id: None,
+        sender_member_id: member.id(),
+        login: from.to_string(),
+        credential_id: None,
+        ingress: Ingress::Portal,
+        client_ip: None,
+        client_name: None,
+        tls: state.settings.secure_cookies,
+        envelope_from: from.to_string(),
+        header_from: from.to_string(),
+        subject: form.subject.trim().to_string(),
+        content_hash: message.content_hash.to_string(),
+        raw,
+        message_facts: Some(message),
+        preview: Some(form.text.chars().take(intake::PREVIEW_CHARS).collect()),
+        sms_text,
+    }
+}
