@@ -25,6 +25,7 @@ mod member;
 mod message_view;
 mod page;
 mod public;
+mod return_path;
 mod security;
 mod session;
 mod sign_in;
