@@ -38,6 +38,9 @@ pub use admin_import::ImportSettings;
 pub use i18n::Lang;
 pub use mail::Mails;
 pub use security::{quota, SignInLimits};
+pub use sms_webhook::{
+    MAX_SKEW_SECS as SMS_WEBHOOK_MAX_SKEW_SECS, MIN_SECRET_BYTES as SMS_WEBHOOK_MIN_SECRET_BYTES,
+};
 
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
@@ -63,7 +66,8 @@ pub struct PortalSettings {
     /// Where uploads wait for a second request: a member export for its confirmation,
     /// attachments between checking and sending a message.
     pub upload_dir: std::path::PathBuf,
-    /// The HTTP SMS provider's signing secret; without it `/sms/webhook` answers 404.
+    /// The HTTP SMS provider's signing secret; without it (or with one shorter than
+    /// [`SMS_WEBHOOK_MIN_SECRET_BYTES`]) `/sms/webhook` answers 404.
     pub sms_webhook_secret: Option<String>,
     /// The list templates in effect (from the configuration), shown on `/admin/templates`.
     pub list_rules: ListRules,
@@ -133,6 +137,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub mails: Mails,
     pub limits: Arc<SignInLimits>,
+    /// The SMS webhook's calls taken lately: each counts once.
+    pub(crate) webhook_replays: Arc<sms_webhook::Replays>,
 }
 
 /// The settings with what follows from them.
@@ -170,6 +176,7 @@ impl AppState {
                 mail_client: settings.mail_client,
             }),
             limits: Arc::new(limits),
+            webhook_replays: Arc::default(),
         }
     }
 
