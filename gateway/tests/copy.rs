@@ -146,7 +146,7 @@ fn senders_reply_to_and_sender_are_replaced() {
 
 #[test]
 fn preferences_link_has_no_one_click_post() {
-    let url = "https://portal.example.org/preferences/email";
+    let url = "https://portal.example.org/me/subscriptions";
     let unsubscribe = Unsubscribe::Preferences(url.into());
     let out = copy(
         MESSAGE,

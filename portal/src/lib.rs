@@ -26,6 +26,7 @@ mod member;
 mod message_view;
 mod page;
 mod public;
+mod return_path;
 mod security;
 mod session;
 mod sign_in;
@@ -39,6 +40,9 @@ pub use client::{client_key, BadProxyEntry, ClientKey, TrustedProxies};
 pub use i18n::Lang;
 pub use mail::Mails;
 pub use security::{quota, PasswordLimits, SignInLimits};
+pub use sms_webhook::{
+    MAX_SKEW_SECS as SMS_WEBHOOK_MAX_SKEW_SECS, MIN_SECRET_BYTES as SMS_WEBHOOK_MIN_SECRET_BYTES,
+};
 
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
@@ -64,7 +68,8 @@ pub struct PortalSettings {
     /// Where uploads wait for a second request: a member export for its confirmation,
     /// attachments between checking and sending a message.
     pub upload_dir: std::path::PathBuf,
-    /// The HTTP SMS provider's signing secret; without it `/sms/webhook` answers 404.
+    /// The HTTP SMS provider's signing secret; without it (or with one shorter than
+    /// [`SMS_WEBHOOK_MIN_SECRET_BYTES`]) `/sms/webhook` answers 404.
     pub sms_webhook_secret: Option<String>,
     /// The list templates in effect (from the configuration), shown on `/admin/templates`.
     pub list_rules: ListRules,
@@ -144,6 +149,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub mails: Mails,
     pub limits: Arc<SignInLimits>,
+    /// The SMS webhook's calls taken lately: each counts once.
+    pub(crate) webhook_replays: Arc<sms_webhook::Replays>,
 }
 
 /// The settings with what follows from them.
@@ -183,6 +190,7 @@ impl AppState {
                 trusted_proxies: settings.trusted_proxies,
             }),
             limits: Arc::new(limits),
+            webhook_replays: Arc::default(),
         }
     }
 

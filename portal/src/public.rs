@@ -166,7 +166,8 @@ pub struct Back {
     back: Option<String>,
 }
 
-/// The language switch: remembered in a cookie for a year, then back to the page it was on.
+/// The language switch: remembered in a cookie for a year, then back to the page it was on
+/// (when `back` is plainly one of ours: [`local_path`]).
 pub async fn switch_language(
     State(state): State<AppState>,
     Path(code): Path<String>,

@@ -9,7 +9,7 @@
 
 use crate::csrf_form;
 use crate::member::not_found;
-use crate::page::{internal_error, layout, respond, when, Frame};
+use crate::page::{internal_error, layout, message_page, respond, when, Frame};
 use crate::session::{Member, MemberForm};
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -20,7 +20,9 @@ use axum::http::{
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 use verteiler_policies::format_count;
-use verteiler_store::{Actor, CancelOutcome, DeliveryTotals, Ingress, OwnSend, OwnSubmission};
+use verteiler_store::{
+    Actor, CancelOutcome, DeliveryTotals, Ingress, OwnSend, OwnSubmission, PostalAccess,
+};
 
 csrf_form! {
     CancelForm {}
@@ -164,7 +166,8 @@ fn send_section(
                         }
                     }
                 }
-                @if own.audience.is_some() && matches!(send.state.as_str(), "scheduled" | "sending" | "complete") {
+                // The list exists once the send has been expanded: it is the send's recipients.
+                @if own.audience.is_some() && matches!(send.state.as_str(), "sending" | "complete") {
                     p {
                         a href={ "/submissions/" (submission) "/sends/" (send.id) "/postal.csv" } download {
                             (frame.t("submissions_postal_list"))
@@ -234,24 +237,31 @@ pub async fn cancel(
     }
 }
 
-/// The postal list of one of the member's own sends, as CSV for the unit's secretary.
+/// The postal list of one of the member's own sends, as CSV for the unit's secretary: only
+/// for a send released and expanded, and only while the member may still send to its list
+/// (the store decides and audits the download). Every refusal is a page, never the list.
 pub async fn postal_list(
     State(state): State<AppState>,
     Path((id, send_id)): Path<(i64, i64)>,
     member: Member,
 ) -> Response {
     let frame = member.frame();
-    let own = match state.store.own_submission(member.id(), id).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return not_found(&frame),
-        Err(e) => return internal_error(member.lang, &e),
+    let actor = Actor {
+        member_id: member.id(),
+        label: format!("portal:member:{}", member.id()),
+        ingress: Ingress::Portal,
     };
-    if !own.sends.iter().any(|s| s.send.id == send_id) {
-        return not_found(&frame);
-    }
-    let list = match state.store.postal_list(send_id).await {
-        Ok(Some(list)) => list,
-        Ok(None) => return not_found(&frame),
+    let list = match state.store.sender_postal_list(&actor, id, send_id).await {
+        Ok(PostalAccess::Granted(list)) => list,
+        Ok(PostalAccess::NotFound | PostalAccess::NotReady { .. }) => return not_found(&frame),
+        Ok(PostalAccess::NotPermitted) => {
+            return message_page(
+                &frame,
+                StatusCode::FORBIDDEN,
+                "submissions_postal_refused_title",
+                "submissions_postal_refused_text",
+            )
+        }
         Err(e) => return internal_error(member.lang, &e),
     };
     let csv = match list.to_csv() {

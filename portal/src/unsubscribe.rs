@@ -16,6 +16,9 @@ use axum::response::Response;
 use maud::html;
 use verteiler_store::UnsubscribeOutcome;
 
+/// The member's channel page (`/me/subscriptions`) from this page's URL.
+const CHANNEL_PAGE_FROM_HERE: &str = "../me/subscriptions";
+
 /// Delivery tokens are 32 lower-case hex digits; anything else is answered without asking
 /// the database.
 fn is_delivery_token(token: &str) -> bool {
@@ -120,13 +123,15 @@ fn unknown(lang: Lang) -> Response {
     )
 }
 
-/// Statutory mail links to the preferences, not here; a request for it still gets the way there.
+/// Statutory mail links to the member's channel page, not here; a request for it still gets
+/// the way there.
 fn statutory(lang: Lang, token: &str, status: StatusCode, audience: &str) -> Response {
     let text = lang.text_with("unsubscribe_statutory_text", &[("audience", audience)]);
-    // Relative, so it stays under the portal's base URL however that is mounted.
+    // Relative (to `/unsubscribe/TOKEN`), so it stays under the portal's base URL however
+    // that is mounted: `/me/subscriptions`, where channels are chosen.
     let body = html! {
         p { (text) }
-        p { a href="../preferences" { (lang.text("unsubscribe_statutory_link")) } }
+        p { a href=(CHANNEL_PAGE_FROM_HERE) { (lang.text("unsubscribe_statutory_link")) } }
     };
     respond(
         status,
@@ -362,18 +367,18 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn statutory_mail_points_to_the_preferences_and_changes_nothing() {
+    async fn statutory_mail_points_to_the_channel_page_and_changes_nothing() {
         let db = TestDatabase::new().await;
         let (list, tokens) = delivered_list(&db.store, Category::Statutory).await;
         let path = format!("/unsubscribe/{}", tokens[0]);
         for lang in [None, Some("en")] {
             let (status, page) = call(&db.store, "GET", &path, lang).await;
             assert_eq!(status, StatusCode::OK);
-            assert!(page.contains("href=\"../preferences\""), "{page}");
+            assert!(page.contains("href=\"../me/subscriptions\""), "{page}");
             assert!(!page.contains("<form"), "{page}");
             let (status, page) = call(&db.store, "POST", &path, lang).await;
             assert_eq!(status, StatusCode::CONFLICT);
-            assert!(page.contains("href=\"../preferences\""), "{page}");
+            assert!(page.contains("href=\"../me/subscriptions\""), "{page}");
         }
         assert_eq!(db.store.count(&list).await.unwrap(), 2);
     }

@@ -156,7 +156,8 @@ pub enum SendCommand {
     },
     /// The send's postal list for the unit's secretary, as CSV (name, postal address, subject,
     /// list): members who chose post, and for statutory mail everybody reached neither by
-    /// email nor by SMS. A member without a postal address is listed with an empty one.
+    /// email nor by SMS, as the send's expansion recorded them (so only for a released send
+    /// once expanded). A member without a postal address is listed with an empty one. Audited.
     PostalList {
         /// The send's id.
         send_id: i64,

@@ -6,7 +6,7 @@ use crate::cli::{SendCommand, SmsCommand};
 use crate::config::Config;
 use anyhow::Context;
 use std::process::ExitCode;
-use verteiler_store::Inbound;
+use verteiler_store::{Inbound, PostalAccess};
 
 pub async fn send(config: &Config, cmd: SendCommand) -> anyhow::Result<ExitCode> {
     let store = open_store(config).await?;
@@ -91,9 +91,21 @@ pub async fn send(config: &Config, cmd: SendCommand) -> anyhow::Result<ExitCode>
             Ok(ExitCode::SUCCESS)
         }
         SendCommand::PostalList { send_id, output } => {
-            let Some(list) = store.postal_list(send_id).await? else {
-                eprintln!("no send to a list has the id {send_id}");
-                return Ok(ExitCode::FAILURE);
+            let list = match store.postal_list(send_id, &super::cli_actor()).await? {
+                PostalAccess::Granted(list) => list,
+                PostalAccess::NotFound | PostalAccess::NotPermitted => {
+                    eprintln!("no send to a list has the id {send_id}");
+                    return Ok(ExitCode::FAILURE);
+                }
+                // The list is what the expansion recorded: none before it, none for a send
+                // that was refused, held or stopped.
+                PostalAccess::NotReady { state } => {
+                    eprintln!(
+                        "send {send_id} is {state}: a postal list exists once a released send \
+                         has been expanded"
+                    );
+                    return Ok(ExitCode::FAILURE);
+                }
             };
             let csv = list.to_csv()?;
             let without = list

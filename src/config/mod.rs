@@ -15,6 +15,7 @@ mod load;
 mod portal;
 mod serde_helpers;
 mod validate;
+mod validate_sms;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -373,7 +374,8 @@ pub struct SmsHttpConfig {
     /// The answer's field with the provider's id of the text (receipts may name it).
     pub id_field: String,
     pub timeout_secs: u32,
-    /// Signs the provider's calls to the portal's `/sms/webhook` (HMAC-SHA256 of the body).
+    /// Signs the provider's calls to the portal's `/sms/webhook` (HMAC-SHA256 of
+    /// `TIMESTAMP.BODY`); at least 32 bytes.
     #[serde(
         serialize_with = "serde_helpers::redacted",
         skip_serializing_if = "Option::is_none"

@@ -41,6 +41,9 @@ struct Batch {
     not_reached: i64,
     /// Of those, the members on the postal list.
     by_post: i64,
+    /// (member, position in the audience) of each member on the postal list: the list is
+    /// these, recorded with the batch, never the audience resolved again later.
+    posted: Vec<(i64, i64)>,
 }
 
 impl Batch {
@@ -67,6 +70,9 @@ impl Batch {
                 Reach::Post => {
                     batch.not_reached += 1;
                     batch.by_post += 1;
+                    if let Some(member_id) = r.member_id {
+                        batch.posted.push((member_id, r.cursor));
+                    }
                 }
                 Reach::Declined | Reach::NoAddress => batch.not_reached += 1,
             }
@@ -179,9 +185,12 @@ impl Store {
             .await?;
         self.queue_copies(&mut tx, send_id, &batch.copies, now)
             .await?;
+        self.record_posted(&mut tx, send_id, &batch.posted, now)
+            .await?;
         let moved = sqlx::query(
             "UPDATE sends SET expansion_cursor = $1, unreachable = unreachable + $2, \
-             by_post = by_post + $6, state = CASE WHEN $3 THEN 'sending' ELSE state END, \
+             by_post = by_post + $6, postal_recorded = TRUE, \
+             state = CASE WHEN $3 THEN 'sending' ELSE state END, \
              updated_at = $4 WHERE id = $5 AND state = 'scheduled'",
         )
         .bind(next_cursor)
@@ -290,6 +299,30 @@ impl Store {
                     .bind(now)
                     .bind(now)
                     .bind(now);
+            }
+            q.execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Records the members of a batch on the send's postal list in `tx` (ids only: names and
+    /// addresses are read when the list is downloaded).
+    async fn record_posted(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        send_id: i64,
+        posted: &[(i64, i64)],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        for rows in posted.chunks(1_000) {
+            let sql = format!(
+                "INSERT INTO postal_recipients (send_id, member_id, position, created_at) \
+                 VALUES {} ON CONFLICT (send_id, member_id) DO NOTHING",
+                Placeholders::new(self.backend).values(rows.len(), 4)
+            );
+            let mut q = sqlx::query(&sql);
+            for (member_id, position) in rows {
+                q = q.bind(send_id).bind(*member_id).bind(*position).bind(now);
             }
             q.execute(&mut **tx).await?;
         }

@@ -34,6 +34,7 @@ mod official_from;
 mod own_sends;
 mod portal_auth;
 mod postal;
+mod postal_access;
 pub mod progress;
 mod redecide;
 mod resolve;
@@ -76,7 +77,8 @@ pub use invitations::{
 };
 pub use own_sends::{CancelOutcome, OwnSend, OwnSubmission};
 pub use portal_auth::{new_secret, PortalSession, SESSION_TTL_MS, SIGN_IN_LINK_TTL_MS};
-pub use postal::{PostalList, PostalRecipient};
+pub use postal::{spreadsheet_cell, PostalList, PostalRecipient};
+pub use postal_access::PostalAccess;
 pub use resolve::{Recipient, RESOLVE_BATCH};
 pub use self_service::{
     ConfirmOutcome, Confirmable, ContactChange, ContactPoint, MemberOverview, PhoneOutcome,

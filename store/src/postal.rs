@@ -2,14 +2,20 @@
 //! list's kind of mail are on it; for statutory mail (invitations to a general meeting) so is
 //! everybody the send reaches neither by email nor by SMS, because statutory notice must reach
 //! every member. The unit's secretary prints and posts it.
+//!
+//! The list is the send's own recipients: expansion records the member of every letter
+//! (`postal_recipients`, ids only) in the transaction of its batch, and the list is read from
+//! those rows, never from the audience resolved again — an audience that changed since must not
+//! add names and home addresses to a send decided for others. Names and addresses are read
+//! when the list is handed out, so a corrected address reaches the letter; members who have
+//! left (or were erased) since are not written to. Who may have the list, and the audit entry
+//! of every download, are in [`crate::postal_access`].
 
-use crate::resolve::Recipient;
 use crate::sql::Placeholders;
-use crate::{Store, StoreError};
-use futures::TryStreamExt;
+use crate::StoreError;
 use sqlx::Row;
+use std::borrow::Cow;
 use std::collections::HashMap;
-use verteiler_policies::Category;
 
 /// One letter to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,90 +36,88 @@ pub struct PostalList {
     pub recipients: Vec<PostalRecipient>,
 }
 
-/// Whether a recipient of mail of `category` is one for the postal list.
-fn by_post(r: &Recipient, category: Category) -> bool {
-    crate::sendable::reach(r, category) == crate::sendable::Reach::Post
+/// The letters of a send as its expansion recorded them, in the audience's order, with each
+/// member's name and postal address as they are now. Read in `conn`, so the count an audit
+/// entry states is the count handed out.
+pub(crate) async fn recorded_letters(
+    conn: &mut sqlx::AnyConnection,
+    backend: crate::Backend,
+    send_id: i64,
+) -> Result<Vec<PostalRecipient>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT p.member_id, m.first_name, m.last_name FROM postal_recipients p \
+         JOIN members m ON m.id = p.member_id \
+         WHERE p.send_id = $1 AND m.status = 'active' ORDER BY p.position, p.member_id",
+    )
+    .bind(send_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut letters = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let first: String = row.try_get("first_name")?;
+        let last: String = row.try_get("last_name")?;
+        letters.push(PostalRecipient {
+            member_id: row.try_get("member_id")?,
+            name: format!("{first} {last}"),
+            address: None,
+        });
+    }
+    let ids: Vec<i64> = letters.iter().map(|r| r.member_id).collect();
+    let addresses = postal_addresses(conn, backend, &ids).await?;
+    for letter in &mut letters {
+        letter.address = addresses.get(&letter.member_id).cloned();
+    }
+    Ok(letters)
 }
 
-impl Store {
-    /// The postal list of a send (resolved now, in the audience's order); `None` for an unknown
-    /// send or one without a list.
-    pub async fn postal_list(&self, send_id: i64) -> Result<Option<PostalList>, StoreError> {
-        let row = sqlx::query(
-            "SELECT s.submission_id, s.audience_id, sub.subject FROM sends s \
-             JOIN submissions sub ON sub.id = s.submission_id WHERE s.id = $1",
-        )
-        .bind(send_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let audience_id: Option<i64> = row.try_get("audience_id")?;
-        let Some(audience) = (match audience_id {
-            Some(id) => self.audience_by_id(id).await?,
-            None => None,
-        }) else {
-            return Ok(None);
-        };
-        let mut recipients = Vec::new();
-        let mut batches = std::pin::pin!(self.resolve(&audience));
-        while let Some(batch) = batches.try_next().await? {
-            for r in batch.iter().filter(|r| by_post(r, audience.category)) {
-                if let Some(member_id) = r.member_id {
-                    recipients.push(PostalRecipient {
-                        member_id,
-                        name: r.name.clone(),
-                        address: None,
-                    });
-                }
+/// Each member's postal address: their own if they gave one, else the imported one.
+async fn postal_addresses(
+    conn: &mut sqlx::AnyConnection,
+    backend: crate::Backend,
+    ids: &[i64],
+) -> Result<HashMap<i64, String>, StoreError> {
+    let mut found: HashMap<i64, (bool, String)> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "SELECT member_id, value, source FROM contact_points \
+             WHERE kind = 'postal' AND member_id IN ({})",
+            Placeholders::new(backend).list(chunk.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let own = row.try_get::<String, _>("source")? == "member";
+            let value: String = row.try_get("value")?;
+            let entry = found
+                .entry(row.try_get("member_id")?)
+                .or_insert((own, value.clone()));
+            if own && !entry.0 {
+                *entry = (own, value);
             }
         }
-        let ids: Vec<i64> = recipients.iter().map(|r| r.member_id).collect();
-        let addresses = self.postal_addresses(&ids).await?;
-        for r in &mut recipients {
-            r.address = addresses.get(&r.member_id).cloned();
-        }
-        Ok(Some(PostalList {
-            send_id,
-            submission_id: row.try_get("submission_id")?,
-            subject: row.try_get("subject")?,
-            audience: audience.name,
-            recipients,
-        }))
     }
+    Ok(found
+        .into_iter()
+        .map(|(id, (_, value))| (id, value))
+        .collect())
+}
 
-    /// Each member's postal address: their own if they gave one, else the imported one.
-    async fn postal_addresses(&self, ids: &[i64]) -> Result<HashMap<i64, String>, StoreError> {
-        let mut found: HashMap<i64, (bool, String)> = HashMap::new();
-        for chunk in ids.chunks(500) {
-            let sql = format!(
-                "SELECT member_id, value, source FROM contact_points \
-                 WHERE kind = 'postal' AND member_id IN ({})",
-                Placeholders::new(self.backend).list(chunk.len())
-            );
-            let mut query = sqlx::query(&sql);
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            for row in query.fetch_all(&self.pool).await? {
-                let own = row.try_get::<String, _>("source")? == "member";
-                let value: String = row.try_get("value")?;
-                let entry = found
-                    .entry(row.try_get("member_id")?)
-                    .or_insert((own, value.clone()));
-                if own && !entry.0 {
-                    *entry = (own, value);
-                }
-            }
-        }
-        Ok(found
-            .into_iter()
-            .map(|(id, (_, value))| (id, value))
-            .collect())
+/// A cell as a spreadsheet program must show it: text that begins like a formula (`=`, `+`,
+/// `-`, `@`) or with a tab or carriage return (which some programs skip before reading a
+/// formula) gets a leading apostrophe, so the cell is text and never runs. Names, addresses
+/// and subjects are typed by members and senders, so any of them may try.
+pub fn spreadsheet_cell(value: &str) -> Cow<'_, str> {
+    match value.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => Cow::Owned(format!("'{value}")),
+        _ => Cow::Borrowed(value),
     }
 }
 
 impl PostalList {
-    /// The list as CSV for a spreadsheet program: `;`-separated, with a header line.
+    /// The list as CSV for a spreadsheet program: `;`-separated, with a header line, every
+    /// cell neutralised ([`spreadsheet_cell`]).
     pub fn to_csv(&self) -> std::io::Result<Vec<u8>> {
         let mut out = csv::WriterBuilder::new()
             .delimiter(b';')
@@ -121,13 +125,55 @@ impl PostalList {
         out.write_record(["name", "postal_address", "subject", "list"])?;
         for r in &self.recipients {
             out.write_record([
-                r.name.as_str(),
-                r.address.as_deref().unwrap_or(""),
-                self.subject.as_str(),
-                self.audience.as_str(),
+                spreadsheet_cell(&r.name).as_ref(),
+                spreadsheet_cell(r.address.as_deref().unwrap_or("")).as_ref(),
+                spreadsheet_cell(&self.subject).as_ref(),
+                spreadsheet_cell(&self.audience).as_ref(),
             ])?;
         }
         out.into_inner()
             .map_err(|e| std::io::Error::other(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_that_a_spreadsheet_would_run_are_text() {
+        for formula in [
+            "=HYPERLINK(\"http://evil.example\")",
+            "+49 151",
+            "-2+3",
+            "@SUM(A1)",
+            "\t=1+1",
+            "\r=1+1",
+        ] {
+            assert_eq!(spreadsheet_cell(formula), format!("'{formula}"));
+        }
+        for plain in ["Anna Albers", "Waldweg 1, 22359 Hamburg", "", "a=b", " =1"] {
+            assert_eq!(spreadsheet_cell(plain), plain);
+        }
+    }
+
+    #[test]
+    fn the_csv_carries_neutralised_cells() {
+        let list = PostalList {
+            send_id: 1,
+            submission_id: 1,
+            subject: "=cmd|' /C calc'!A0".into(),
+            audience: "Ortsverband".into(),
+            recipients: vec![PostalRecipient {
+                member_id: 1,
+                name: "@Anna".into(),
+                address: Some("-Weg 1".into()),
+            }],
+        };
+        let csv = String::from_utf8(list.to_csv().unwrap()).unwrap();
+        assert_eq!(
+            csv.lines().nth(1),
+            Some("'@Anna;'-Weg 1;'=cmd|' /C calc'!A0;Ortsverband")
+        );
     }
 }

@@ -151,6 +151,20 @@ impl Store {
         Ok(allowed.then_some(audience))
     }
 
+    /// Whether `member_id` may send to `audience` now, by the same rule as
+    /// [`Store::sendable_audience`]: an office given up or a list switched off ends it.
+    pub(crate) async fn may_still_send_to(
+        &self,
+        member_id: i64,
+        audience: &Audience,
+    ) -> Result<bool, StoreError> {
+        if !audience.active {
+            return Ok(false);
+        }
+        let profile = self.sender_profile(member_id).await?;
+        self.may_send_to(member_id, &profile.roles, audience).await
+    }
+
     async fn may_send_to(
         &self,
         member_id: i64,

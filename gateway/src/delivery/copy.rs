@@ -30,8 +30,8 @@ pub enum ReplyTo {
 pub enum Unsubscribe {
     /// An https URL that unsubscribes on a POST without further questions (RFC 8058).
     OneClick(String),
-    /// The https URL of the channel preferences page. No one-click POST: leaving a structural
-    /// audience is a choice of channels, not a single click.
+    /// The https URL of the member's channel page (`/me/subscriptions`). No one-click POST:
+    /// statutory mail cannot be left, only received another way.
     Preferences(String),
     /// No List-Unsubscribe at all (e.g. statutory notices a member cannot opt out of).
     None,

@@ -317,10 +317,11 @@ impl Engine {
                 ReplyMode::List => ReplyTo::List,
                 ReplyMode::NoReply => ReplyTo::NoReply(format!("no-reply@{}", s.list_domain)),
             },
-            // Statutory mail cannot be left with a click; the member chooses channels instead.
+            // Statutory mail cannot be left with a click; the member chooses channels instead,
+            // on the portal's channel page. Every list that can be left keeps RFC 8058.
             unsubscribe: match audience.category {
                 Category::Statutory => {
-                    Unsubscribe::Preferences(format!("{}/preferences", s.portal_base_url))
+                    Unsubscribe::Preferences(format!("{}/me/subscriptions", s.portal_base_url))
                 }
                 Category::Announcement | Category::Discussion => {
                     Unsubscribe::OneClick(format!("{}/unsubscribe/{}", s.portal_base_url, d.token))
