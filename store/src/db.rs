@@ -83,6 +83,9 @@ pub struct Store {
     /// Connections for the reads every submission makes, beside the pool (SQLite files only;
     /// see [`crate::native_reads`]).
     pub(crate) native_reads: Option<std::sync::Arc<crate::native_reads::NativeReads>>,
+    /// argon2 checks run for app-password logins, shared by every clone of this handle:
+    /// what a login attempt costs, observable without timing it.
+    pub(crate) password_checks: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Store {
@@ -142,6 +145,7 @@ impl Store {
                 .clone()
                 .map(|path| std::sync::Arc::new(crate::native_reads::NativeReads::new(path))),
             sqlite_file,
+            password_checks: std::sync::Arc::default(),
         })
     }
 
