@@ -665,6 +665,17 @@ impl Store {
         let Some(pending) = self.pending(send_id).await? else {
             return Ok(ApprovalOutcome::NotFound);
         };
+        if !self
+            .may_decide(&pending, actor.member_id, &settings.limits)
+            .await?
+        {
+            tracing::info!(
+                event = "approval.not_asked",
+                send = send_id,
+                member = actor.member_id
+            );
+            return Ok(ApprovalOutcome::NotFound);
+        }
         if pending.state != "held" {
             return Ok(ApprovalOutcome::NotHeld {
                 state: pending.state,
@@ -699,14 +710,24 @@ impl Store {
         facts.approvals = recorded_approvals(&mut tx, send_id).await?;
         if let Err(refusal) = approval_validity(&facts, &settings.limits, &approval) {
             tx.rollback().await?;
-            self.audit(&[about("approval.refused", Some(actor), &pending).details(
-                serde_json::json!({
-                    "refusal": refusal,
-                    "content_hash": approval.content_hash.to_string(),
-                    "ingress": actor.ingress.as_str(),
-                }),
-            )])
-            .await?;
+            let (submission, member) = (pending.submission_id, actor.member_id);
+            if self.refusal_audited(submission, send_id, member).await? {
+                tracing::info!(
+                    event = "approval.refused_again",
+                    send = send_id,
+                    member,
+                    refusal = refusal.code()
+                );
+            } else {
+                self.audit(&[about("approval.refused", Some(actor), &pending).details(
+                    serde_json::json!({
+                        "refusal": refusal,
+                        "content_hash": approval.content_hash.to_string(),
+                        "ingress": actor.ingress.as_str(),
+                    }),
+                )])
+                .await?;
+            }
             return Ok(ApprovalOutcome::Refused(refusal));
         }
         sqlx::query(
@@ -827,6 +848,17 @@ impl Store {
         let Some(pending) = self.pending(send_id).await? else {
             return Ok(StopOutcome::NotFound);
         };
+        if !self
+            .may_decide(&pending, actor.member_id, &settings.limits)
+            .await?
+        {
+            tracing::info!(
+                event = "approval.not_asked",
+                send = send_id,
+                member = actor.member_id
+            );
+            return Ok(StopOutcome::NotFound);
+        }
         if pending.state != "held" {
             return Ok(StopOutcome::NotHeld {
                 state: pending.state,
