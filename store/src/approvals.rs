@@ -665,15 +665,7 @@ impl Store {
         let Some(pending) = self.pending(send_id).await? else {
             return Ok(ApprovalOutcome::NotFound);
         };
-        if !self
-            .may_decide(&pending, actor.member_id, &settings.limits)
-            .await?
-        {
-            tracing::info!(
-                event = "approval.not_asked",
-                send = send_id,
-                member = actor.member_id
-            );
+        if !self.may_decide(&pending, actor, &settings.limits).await? {
             return Ok(ApprovalOutcome::NotFound);
         }
         if pending.state != "held" {
@@ -710,24 +702,8 @@ impl Store {
         facts.approvals = recorded_approvals(&mut tx, send_id).await?;
         if let Err(refusal) = approval_validity(&facts, &settings.limits, &approval) {
             tx.rollback().await?;
-            let (submission, member) = (pending.submission_id, actor.member_id);
-            if self.refusal_audited(submission, send_id, member).await? {
-                tracing::info!(
-                    event = "approval.refused_again",
-                    send = send_id,
-                    member,
-                    refusal = refusal.code()
-                );
-            } else {
-                self.audit(&[about("approval.refused", Some(actor), &pending).details(
-                    serde_json::json!({
-                        "refusal": refusal,
-                        "content_hash": approval.content_hash.to_string(),
-                        "ingress": actor.ingress.as_str(),
-                    }),
-                )])
+            self.audit_refusal(actor, &pending, &approval, &refusal)
                 .await?;
-            }
             return Ok(ApprovalOutcome::Refused(refusal));
         }
         sqlx::query(
@@ -848,15 +824,7 @@ impl Store {
         let Some(pending) = self.pending(send_id).await? else {
             return Ok(StopOutcome::NotFound);
         };
-        if !self
-            .may_decide(&pending, actor.member_id, &settings.limits)
-            .await?
-        {
-            tracing::info!(
-                event = "approval.not_asked",
-                send = send_id,
-                member = actor.member_id
-            );
+        if !self.may_decide(&pending, actor, &settings.limits).await? {
             return Ok(StopOutcome::NotFound);
         }
         if pending.state != "held" {

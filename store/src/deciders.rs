@@ -5,15 +5,33 @@
 //! an audit entry. Somebody who is neither asked nor the sender gets the answer for a send that
 //! does not exist, and only a log line records the try.
 
-use crate::approvals::Pending;
+use crate::approvals::{about, Actor, Pending};
 use crate::{Store, StoreError};
-use verteiler_policies::{effective_limits, OrgLimits};
+use verteiler_policies::{effective_limits, Approval, ApprovalRefusal, OrgLimits};
 
 impl Store {
-    /// Whether `member_id` is one of the people a held send concerns: its sender (who knows
-    /// it, and is told why they cannot approve it), an holder of an approver function that
-    /// covers its list, or an organisation admin when the circuit breaker holds it.
+    /// Whether `actor` is one of the people a held send concerns: its sender (who knows it,
+    /// and is told why they cannot approve it), a holder of an approver function that covers
+    /// its list, or an organisation admin when the circuit breaker holds it. Anybody else is
+    /// only logged.
     pub(crate) async fn may_decide(
+        &self,
+        pending: &Pending,
+        actor: &Actor,
+        limits: &OrgLimits,
+    ) -> Result<bool, StoreError> {
+        let concerned = self.concerns(pending, actor.member_id, limits).await?;
+        if !concerned {
+            tracing::info!(
+                event = "approval.not_asked",
+                send = pending.send_id,
+                member = actor.member_id
+            );
+        }
+        Ok(concerned)
+    }
+
+    async fn concerns(
         &self,
         pending: &Pending,
         member_id: i64,
@@ -39,23 +57,40 @@ impl Store {
             .any(|grant| functions.contains(&grant.function) && grant.covers(&facts)))
     }
 
-    /// Whether a refused approval of `send_id` by `member_id` is in the audit log already: a
-    /// refusal is recorded once per person and send, not once per try.
-    pub(crate) async fn refusal_audited(
+    /// Audits a refused approval, once per person and send: a refusal repeated is only logged,
+    /// so trying again and again does not fill the audit log.
+    pub(crate) async fn audit_refusal(
         &self,
-        submission_id: i64,
-        send_id: i64,
-        member_id: i64,
-    ) -> Result<bool, StoreError> {
-        let found: i64 = sqlx::query_scalar(
+        actor: &Actor,
+        pending: &Pending,
+        approval: &Approval,
+        refusal: &ApprovalRefusal,
+    ) -> Result<(), StoreError> {
+        let recorded: i64 = sqlx::query_scalar(
             "SELECT CAST(COUNT(*) AS BIGINT) FROM audit_log WHERE submission_id = $1 \
              AND send_id = $2 AND actor_member_id = $3 AND action = 'approval.refused'",
         )
-        .bind(submission_id)
-        .bind(send_id)
-        .bind(member_id)
+        .bind(pending.submission_id)
+        .bind(pending.send_id)
+        .bind(actor.member_id)
         .fetch_one(&self.pool)
         .await?;
-        Ok(found > 0)
+        if recorded > 0 {
+            tracing::info!(
+                event = "approval.refused_again",
+                send = pending.send_id,
+                member = actor.member_id,
+                refusal = refusal.code()
+            );
+            return Ok(());
+        }
+        self.audit(&[
+            about("approval.refused", Some(actor), pending).details(serde_json::json!({
+                "refusal": refusal,
+                "content_hash": approval.content_hash.to_string(),
+                "ingress": actor.ingress.as_str(),
+            })),
+        ])
+        .await
     }
 }
