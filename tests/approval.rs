@@ -280,3 +280,58 @@ async fn approvers_decide_by_email_as_the_person_they_logged_in_as() {
     let verify = env.run(&["audit", "verify"]);
     assert!(verify.status.success(), "{}", stdout(&verify));
 }
+
+#[tokio::test]
+async fn a_decision_by_mail_from_somebody_not_asked_reads_as_for_an_unknown_send() {
+    let Some((env, server)) = demo_server("python3", &[]).await else {
+        return;
+    };
+    let store = &env.db.store;
+    let held = press_release(&env, &server, "Stellungnahme").await.1;
+    // The sweep asks the press office (an audit entry); count from after it.
+    wait_for(
+        "the approval request",
+        Duration::from_secs(15),
+        async || {
+            let asked = store.notifications_to(JONAS).await.unwrap();
+            asked
+                .iter()
+                .any(|n| n.0 == "approval.requested")
+                .then_some(())
+        },
+    )
+    .await;
+    let entries = store.audit_verify().await.unwrap().entries;
+
+    // The chair of Oldenfelde is no press officer: the press list does not ask him.
+    let unknown = held + 1000;
+    let mut answers = Vec::new();
+    for id in [held, unknown] {
+        for (verdict, body) in [("approve", ""), ("reject", "Nein.\n")] {
+            let to = format!("{verdict}+{id}@lists.example.org");
+            let r = smtplib_send(
+                &server.smtp(),
+                CHAIR.0,
+                CHAIR.1,
+                CHAIR.0,
+                &to,
+                &["--body", body],
+            );
+            // The reply names the send it was asked about, and otherwise says the same.
+            let (text, named) = r.text.rsplit_once(' ').expect("a reply text");
+            assert_eq!(named, id.to_string(), "{r:?}");
+            answers.push((r.stage.clone(), r.code, text.to_string()));
+        }
+    }
+    assert_eq!(answers[..2], answers[2..], "{answers:?}");
+    assert_eq!((answers[0].0.as_str(), answers[0].1), ("data", 550));
+    assert_eq!(
+        store.audit_verify().await.unwrap().entries,
+        entries,
+        "no audit entry per try"
+    );
+    assert_eq!(
+        store.send_record(held).await.unwrap().unwrap().state,
+        "held"
+    );
+}

@@ -100,7 +100,7 @@ async fn auth_login_uses_base64_challenges() {
 #[tokio::test]
 async fn repeated_failures_lock_out_the_ip_without_asking_the_handler() {
     let (service, handler) = service(SmtpConfig {
-        auth_failures_per_ip: 3,
+        auth_failed_logins_per_client: 3,
         ..test_config()
     });
     let mut client = connect(&service, PEER);

@@ -311,8 +311,8 @@ pub async fn approve(
         return not_found(&frame);
     };
     let comment = Some(form.comment.trim()).filter(|c| !c.is_empty());
-    // Not `reviewable`: the store decides who may approve, and says why not (own submission,
-    // out of scope) to someone who forces the form.
+    // Not `reviewable`: the store decides who may approve. The sender is told why not; anybody
+    // else who is not asked gets the answer for a send that does not exist, as on the page.
     match state
         .store
         .approve_send(

@@ -246,3 +246,46 @@ async fn an_admin_grants_and_revokes_an_office_and_nobody_else_can() {
     let audit = erik.get("/admin/audit?person=portal:member").await;
     assert!(audit.body.contains("role.granted") && audit.body.contains("role.revoked"));
 }
+
+#[tokio::test]
+async fn an_office_granted_to_an_unverified_address_reaches_nobody() {
+    let org = org().await;
+    admin(&org).await;
+    let store = org.store();
+    // Ben adds the branch chair's address to his contact data; he cannot verify it.
+    let mut ben = org.signed_in("ben@example.org").await;
+    ben.get("/me/contact").await;
+    let added = ben
+        .post(
+            "/me/contact/email",
+            &[("email", "vorsitz-oldenfelde@example.org")],
+        )
+        .await;
+    assert!(added.status.is_redirection() || added.status.is_success());
+    assert!(store
+        .member_contacts(org.ben)
+        .await
+        .unwrap()
+        .iter()
+        .any(|c| c.value == "vorsitz-oldenfelde@example.org" && !c.verified));
+
+    let mut erik = org.signed_in("erik@example.org").await;
+    erik.get("/admin/units/HH-OLD").await;
+    let refused = erik
+        .post(
+            "/admin/units/HH-OLD/grant",
+            &[
+                ("email", "vorsitz-oldenfelde@example.org"),
+                ("function", "chair"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("kein aktives Mitglied"));
+    assert!(store
+        .roles_at(org.branch)
+        .await
+        .unwrap()
+        .iter()
+        .all(|h| h.member_id != org.ben));
+}

@@ -15,8 +15,12 @@ async fn the_press_office_approves_on_the_page_and_nobody_else_can() {
     let send = held_send(&org, "Haushalt").await;
     let path = format!("/held/{send}");
 
-    // The sender and a member without office see nothing; forcing the form is refused.
-    for email in ["ben@example.org", "clara@example.org"] {
+    // The sender and a member without office see nothing; forcing the form is refused: the
+    // sender is told why, the member without office gets the answer for no such send.
+    for (email, status) in [
+        ("ben@example.org", StatusCode::FORBIDDEN),
+        ("clara@example.org", StatusCode::NOT_FOUND),
+    ] {
         let mut browser = org.signed_in(email).await;
         assert_eq!(
             browser.get(&path).await.status,
@@ -30,7 +34,7 @@ async fn the_press_office_approves_on_the_page_and_nobody_else_can() {
                 &[("content_hash", &"ab".repeat(32)), ("comment", "")],
             )
             .await;
-        assert_eq!(forced.status, StatusCode::FORBIDDEN, "{email}");
+        assert_eq!(forced.status, status, "{email}");
         assert_eq!(state_of(&org, send).await, "held");
     }
 
@@ -68,6 +72,43 @@ async fn the_press_office_approves_on_the_page_and_nobody_else_can() {
         "no more buttons once decided"
     );
     assert!(after.body.contains("passt"));
+}
+
+#[tokio::test]
+async fn a_member_not_asked_gets_the_answer_for_an_unknown_send_and_no_audit_entry() {
+    let org = org().await;
+    offices(&org).await;
+    let send = held_send(&org, "Haushalt").await;
+    let unknown = send + 1000;
+    let entries = async || org.store().audit_verify().await.unwrap().entries;
+    let mut clara = org.signed_in("clara@example.org").await;
+    let before = entries().await;
+    let mut answers = Vec::new();
+    for id in [send, unknown] {
+        let held = format!("/held/{id}");
+        let page = clara.get(&held).await;
+        clara.get("/me").await;
+        let approve = clara
+            .post(
+                &format!("{held}/approve"),
+                &[("content_hash", &"ab".repeat(32)), ("comment", "")],
+            )
+            .await;
+        clara.get("/me").await;
+        let reject = clara
+            .post(&format!("{held}/reject"), &[("comment", "nein")])
+            .await;
+        // The pages differ only in their own path (the language switch returns to it).
+        let same = |body: &str| {
+            body.replace(&held, "/held/N")
+                .replace(&format!("%2Fheld%2F{id}"), "%2Fheld%2FN")
+        };
+        answers.push([page, approve, reject].map(|p| (p.status, same(&p.body))));
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[0][1].0, StatusCode::NOT_FOUND);
+    assert_eq!(entries().await, before, "no audit entry per try");
+    assert_eq!(state_of(&org, send).await, "held");
 }
 
 #[tokio::test]

@@ -39,7 +39,7 @@ pub(super) async fn actor(store: &Store, address: &str) -> anyhow::Result<Result
             label: email.to_string(),
             ingress: Ingress::Cli,
         }),
-        None => Err(format!("no active member has the address {email}")),
+        None => Err(format!("no active member has the verified address {email}")),
     })
 }
 

@@ -14,7 +14,7 @@ async fn member_id(store: &Store, email: &str) -> anyhow::Result<i64> {
     store
         .member_id_by_email(&address)
         .await?
-        .with_context(|| format!("no active member has the address {address}"))
+        .with_context(|| format!("no active member has the verified address {address}"))
 }
 
 pub async fn member(config: &Config, cmd: MemberCommand) -> anyhow::Result<ExitCode> {
@@ -42,7 +42,7 @@ pub async fn member(config: &Config, cmd: MemberCommand) -> anyhow::Result<ExitC
             password_stdin,
         } => {
             let member = member_id(&store, &email).await?;
-            let password = if password_stdin {
+            let (id, password) = if password_stdin {
                 let mut text = String::new();
                 std::io::stdin()
                     .read_to_string(&mut text)
@@ -51,11 +51,10 @@ pub async fn member(config: &Config, cmd: MemberCommand) -> anyhow::Result<ExitC
                 if text.chars().count() < 12 {
                     bail!("the password must have at least 12 characters");
                 }
-                text
+                (store.add_app_password(member, &name, &text).await?, text)
             } else {
-                verteiler_store::generate_app_password()
+                store.new_app_password(member, &name).await?
             };
-            let id = store.add_app_password(member, &name, &password).await?;
             println!("app password {id} (\"{name}\") for {email}:");
             if !password_stdin {
                 println!("    {password}");

@@ -22,7 +22,7 @@ pub async fn simulate(config: &Config, args: SimulateArgs) -> anyhow::Result<Exi
     let channel: Channel = args.channel.parse().context("--channel")?;
     let email = EmailAddress::parse(&args.sender).context("--as")?;
     let Some(sender) = store.member_id_by_email(&email).await? else {
-        eprintln!("no active member has the address {email}");
+        eprintln!("no active member has the verified address {email}");
         return Ok(ExitCode::FAILURE);
     };
     // The same From: rule as a submission: the sender's own address unless told otherwise.

@@ -665,6 +665,9 @@ impl Store {
         let Some(pending) = self.pending(send_id).await? else {
             return Ok(ApprovalOutcome::NotFound);
         };
+        if !self.may_decide(&pending, actor, &settings.limits).await? {
+            return Ok(ApprovalOutcome::NotFound);
+        }
         if pending.state != "held" {
             return Ok(ApprovalOutcome::NotHeld {
                 state: pending.state,
@@ -699,14 +702,8 @@ impl Store {
         facts.approvals = recorded_approvals(&mut tx, send_id).await?;
         if let Err(refusal) = approval_validity(&facts, &settings.limits, &approval) {
             tx.rollback().await?;
-            self.audit(&[about("approval.refused", Some(actor), &pending).details(
-                serde_json::json!({
-                    "refusal": refusal,
-                    "content_hash": approval.content_hash.to_string(),
-                    "ingress": actor.ingress.as_str(),
-                }),
-            )])
-            .await?;
+            self.audit_refusal(actor, &pending, &approval, &refusal)
+                .await?;
             return Ok(ApprovalOutcome::Refused(refusal));
         }
         sqlx::query(
@@ -827,6 +824,9 @@ impl Store {
         let Some(pending) = self.pending(send_id).await? else {
             return Ok(StopOutcome::NotFound);
         };
+        if !self.may_decide(&pending, actor, &settings.limits).await? {
+            return Ok(StopOutcome::NotFound);
+        }
         if pending.state != "held" {
             return Ok(StopOutcome::NotHeld {
                 state: pending.state,

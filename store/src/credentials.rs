@@ -44,9 +44,48 @@ pub fn generate_app_password() -> String {
         .join("-")
 }
 
+/// Between a keyed app password's row id and its secret. Not in the generated alphabet, so a
+/// password generated before ids were added is never read as `<id>_<secret>`.
+const ID_SEPARATOR: char = '_';
+
+/// The row id and the secret of a keyed app password (`<id>_<secret>`).
+fn keyed_parts(password: &str) -> Option<(i64, &str)> {
+    let (id, secret) = password.split_once(ID_SEPARATOR)?;
+    if id.is_empty() || id.len() > 18 || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let id: i64 = id.parse().ok().filter(|id| *id > 0)?;
+    (!secret.is_empty()).then_some((id, secret))
+}
+
 impl Store {
-    /// Stores a new app password for one member and returns its id. The clear text is never
-    /// stored; the caller shows it once.
+    /// Creates an app password that names its own row, `<id>_<secret>`, and returns (id, the
+    /// password): a login with it costs one argon2 check, found by the id. The clear text is
+    /// never stored; the caller shows it once.
+    pub async fn new_app_password(
+        &self,
+        member_id: i64,
+        name: &str,
+    ) -> Result<(i64, String), StoreError> {
+        let secret = generate_app_password();
+        let hash = hash_password(&secret);
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO app_passwords (member_id, name, password_hash, created_at, keyed) \
+             VALUES ($1, $2, $3, $4, TRUE) RETURNING id",
+        )
+        .bind(member_id)
+        .bind(name)
+        .bind(hash)
+        .bind(now_ms())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((id, format!("{id}{ID_SEPARATOR}{secret}")))
+    }
+
+    /// Stores a password somebody chose (`member set-password --password-stdin`, the demo's
+    /// fixed logins) and returns its id. It carries no id, so a login checks it together with
+    /// the member's other such passwords, one argon2 check each; prefer
+    /// [`Store::new_app_password`].
     pub async fn add_app_password(
         &self,
         member_id: i64,
@@ -77,6 +116,24 @@ mod tests {
         assert_eq!(p.split('-').count(), 6);
         assert!(!p.contains(['0', 'o', '1', 'l', 'i']));
         assert_ne!(p, generate_app_password());
+    }
+
+    #[test]
+    fn only_an_id_then_an_underscore_makes_a_keyed_password() {
+        assert_eq!(keyed_parts("42_abcd-efgh"), Some((42, "abcd-efgh")));
+        for other in [
+            "abcd-efgh",
+            "_abcd",
+            "42_",
+            "0_abcd",
+            "4x_abcd",
+            "2345-abcd-efgh",
+        ] {
+            assert_eq!(keyed_parts(other), None, "{other}");
+        }
+        for _ in 0..100 {
+            assert_eq!(keyed_parts(&generate_app_password()), None);
+        }
     }
 
     #[test]
@@ -115,48 +172,128 @@ async fn check_password<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'st
     tokio::task::spawn_blocking(work).await.ok()
 }
 
+/// Candidate hashes of one login attempt, and the text to check against them.
+struct Candidates {
+    rows: Vec<(i64, String)>,
+    attempt: String,
+}
+
 impl Store {
-    /// Checks a login (an email address of an active member) and password against that
-    /// member's app passwords. Returns the member and the credential that matched. Hashing runs
-    /// on the blocking pool: argon2 is deliberately slow.
+    /// Checks a login (a verified email address of an active member) and password. Returns
+    /// the member and the credential that matched. Hashing runs on the blocking pool: argon2
+    /// is deliberately slow.
+    ///
+    /// What an attempt costs must not tell whether the login is a member, so it is one argon2
+    /// check whoever logs in: a keyed password (`<id>_<secret>`) is checked against its one row
+    /// when that row belongs to the login; an unknown login, an unknown id and a member without
+    /// passwords are checked against a fixed dummy hash. Only passwords without an id (made
+    /// before ids, or chosen by an admin) are checked one by one, one check each, until they
+    /// are replaced.
     pub async fn verify_app_password(
         &self,
         login: &str,
         password: &str,
     ) -> Result<Option<(i64, i64)>, StoreError> {
-        let Ok(email) = verteiler_policies::EmailAddress::parse(login) else {
+        let email = verteiler_policies::EmailAddress::parse(login).ok();
+        let keyed = match (&email, keyed_parts(password)) {
+            (Some(email), Some((id, secret))) => self
+                .keyed_row(id, email)
+                .await?
+                .map(|(member_id, hash)| (member_id, id, hash, secret)),
+            _ => None,
+        };
+        let (member_id, candidates) = match keyed {
+            Some((member_id, id, hash, secret)) => (
+                Some(member_id),
+                Candidates {
+                    rows: vec![(id, hash)],
+                    attempt: secret.to_string(),
+                },
+            ),
+            None => {
+                let member_id = match &email {
+                    Some(email) => self.member_id_by_email(email).await?,
+                    None => None,
+                };
+                let rows = match member_id {
+                    Some(member_id) => self.unkeyed_hashes(member_id).await?,
+                    None => Vec::new(),
+                };
+                let attempt = password.to_string();
+                (member_id, Candidates { rows, attempt })
+            }
+        };
+        let (Some(member_id), Some(credential_id)) = (member_id, self.check(candidates).await)
+        else {
             return Ok(None);
         };
-        let Some(member_id) = self.member_id_by_email(&email).await? else {
-            // Spend the same time as a real check so that timing does not reveal members.
-            let password = password.to_string();
-            check_password(move || verify_password(dummy_hash(), &password)).await;
-            return Ok(None);
-        };
-        let hashes: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT id, password_hash FROM app_passwords WHERE member_id = $1 AND revoked_at IS NULL ORDER BY id",
+        sqlx::query("UPDATE app_passwords SET last_used_at = $1 WHERE id = $2")
+            .bind(now_ms())
+            .bind(credential_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(Some((member_id, credential_id)))
+    }
+
+    /// The owner and hash of keyed app password `id`, if it is in use, its owner is active and
+    /// `login` is one of the owner's verified addresses (several members may share one).
+    async fn keyed_row(
+        &self,
+        id: i64,
+        login: &verteiler_policies::EmailAddress,
+    ) -> Result<Option<(i64, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT a.member_id, a.password_hash FROM app_passwords a \
+             JOIN members m ON m.id = a.member_id \
+             WHERE a.id = $1 AND a.keyed AND a.revoked_at IS NULL AND m.status = 'active' \
+             AND EXISTS (SELECT 1 FROM contact_points c WHERE c.member_id = a.member_id \
+               AND c.kind = 'email' AND c.value_key = $2 AND c.verified)",
+        )
+        .bind(id)
+        .bind(login.key())
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// The member's app passwords in use that carry no id.
+    async fn unkeyed_hashes(&self, member_id: i64) -> Result<Vec<(i64, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, password_hash FROM app_passwords \
+             WHERE member_id = $1 AND NOT keyed AND revoked_at IS NULL ORDER BY id",
         )
         .bind(member_id)
         .fetch_all(&self.pool)
-        .await?;
-        let password = password.to_string();
-        let matched = check_password(move || {
-            hashes
-                .into_iter()
-                .find(|(_, hash)| verify_password(hash, &password))
+        .await?)
+    }
+
+    /// The row whose hash the attempt matches. No rows: one check against the dummy hash, so
+    /// that an attempt never costs nothing.
+    async fn check(&self, candidates: Candidates) -> Option<i64> {
+        let checks = std::sync::Arc::clone(&self.password_checks);
+        check_password(move || {
+            let Candidates { rows, attempt } = candidates;
+            let count = || checks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if rows.is_empty() {
+                count();
+                verify_password(dummy_hash(), &attempt);
+                return None;
+            }
+            rows.into_iter()
+                .find(|(_, hash)| {
+                    count();
+                    verify_password(hash, &attempt)
+                })
                 .map(|(id, _)| id)
         })
         .await
-        .flatten();
-        if let Some(credential_id) = matched {
-            sqlx::query("UPDATE app_passwords SET last_used_at = $1 WHERE id = $2")
-                .bind(now_ms())
-                .bind(credential_id)
-                .execute(&self.pool)
-                .await?;
-            return Ok(Some((member_id, credential_id)));
-        }
-        Ok(None)
+        .flatten()
+    }
+
+    /// argon2 checks app-password logins through this store (and its clones) have run: each
+    /// attempt should add exactly one.
+    pub fn password_checks(&self) -> u64 {
+        self.password_checks
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub async fn list_app_passwords(&self, member_id: i64) -> Result<Vec<AppPassword>, StoreError> {

@@ -86,6 +86,9 @@ pub struct Store {
     /// How many verification texts and mails members may have sent (see
     /// [`Store::with_verification_limits`]).
     pub(crate) verification_limits: std::sync::Arc<crate::verification_limits::VerificationLimits>,
+    /// argon2 checks run for app-password logins, shared by every clone of this handle:
+    /// what a login attempt costs, observable without timing it.
+    pub(crate) password_checks: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Store {
@@ -146,6 +149,7 @@ impl Store {
                 .map(|path| std::sync::Arc::new(crate::native_reads::NativeReads::new(path))),
             sqlite_file,
             verification_limits: std::sync::Arc::default(),
+            password_checks: std::sync::Arc::default(),
         })
     }
 

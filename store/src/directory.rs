@@ -358,19 +358,25 @@ impl Store {
         Ok(())
     }
 
-    /// The active member who owns this address, if any (verified or not).
+    /// The active member an address identifies: only a verified address does (an unverified
+    /// one is anybody's claim: a member who adds someone else's address must not receive
+    /// their office or their login), and only when exactly one active member has it verified.
     pub async fn member_id_by_email(
         &self,
         email: &EmailAddress,
     ) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT c.member_id FROM contact_points c JOIN members m ON m.id = c.member_id \
-             WHERE c.kind = 'email' AND c.value_key = $1 AND m.status = 'active' \
-             ORDER BY c.verified DESC, c.member_id LIMIT 1",
+        let owners: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT c.member_id FROM contact_points c JOIN members m ON m.id = c.member_id \
+             WHERE c.kind = 'email' AND c.value_key = $1 AND c.verified AND m.status = 'active' \
+             ORDER BY c.member_id LIMIT 2",
         )
         .bind(email.key())
-        .fetch_optional(&self.pool)
-        .await?)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(match owners[..] {
+            [only] => Some(only),
+            _ => None,
+        })
     }
 
     pub async fn directory_counts(&self) -> Result<DirectoryCounts, StoreError> {

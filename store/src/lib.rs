@@ -13,6 +13,7 @@ mod breaker_holds;
 mod clock;
 mod credentials;
 mod db;
+mod deciders;
 mod delivery;
 mod delivery_failures;
 mod directory;

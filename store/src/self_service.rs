@@ -1031,8 +1031,7 @@ impl Store {
         member_id: i64,
         name: &str,
     ) -> Result<(i64, String), StoreError> {
-        let password = crate::credentials::generate_app_password();
-        let id = self.add_app_password(member_id, name, &password).await?;
+        let (id, password) = self.new_app_password(member_id, name).await?;
         self.audit(&[
             AuditEvent::new("credential.created", self.actor.to_string())
                 .by_member(member_id)

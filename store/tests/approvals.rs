@@ -170,9 +170,10 @@ async fn a_second_press_officer_releases_and_the_sender_cannot_approve_their_own
     };
     assert_eq!(refusal.code(), "approval.own_submission");
     let out_of_scope = approve(s, send, p.dora).await;
-    assert!(
-        matches!(&out_of_scope, ApprovalOutcome::Refused(r) if r.code() == "approval.not_in_scope"),
-        "{out_of_scope:?}"
+    assert_eq!(
+        out_of_scope,
+        ApprovalOutcome::NotFound,
+        "somebody not asked is answered as for a send that does not exist"
     );
     assert_eq!(s.send_record(send).await.unwrap().unwrap().state, "held");
 
@@ -223,7 +224,6 @@ async fn a_second_press_officer_releases_and_the_sender_cannot_approve_their_own
         [
             "submission.decided Some(".to_string() + &p.renee.to_string() + ")",
             format!("approval.refused Some({})", p.renee),
-            format!("approval.refused Some({})", p.dora),
             format!("approval.given Some({})", p.jonas),
             format!("send.released Some({})", p.jonas),
         ]
@@ -479,4 +479,48 @@ async fn a_send_held_because_its_list_grew_is_released_for_the_confirmed_count()
             "send.expanded"
         ]
     );
+}
+
+#[tokio::test]
+async fn somebody_not_asked_learns_nothing_about_a_send_and_fills_no_audit_log() {
+    let db = TestDatabase::new().await;
+    let s = &db.store;
+    let p = press(s, 1).await;
+    let (_, send) = submit(s, p.renee, "presse@lists.example.org").await;
+    let unknown = send + 1000;
+    let entries = async || s.audit_verify().await.unwrap().entries;
+    let before = entries().await;
+
+    // Dora's press office is a district's: the state's list does not ask her.
+    let dora = actor(p.dora);
+    for id in [send, unknown] {
+        for _ in 0..3 {
+            let approved = s.approve_send(id, &dora, None, None, &settings()).await;
+            assert_eq!(approved.unwrap(), ApprovalOutcome::NotFound, "{id}");
+            let rejected = s.reject_send(id, &dora, "nein", &settings()).await;
+            assert_eq!(rejected.unwrap(), StopOutcome::NotFound, "{id}");
+        }
+    }
+    assert_eq!(entries().await, before, "no audit entry per try");
+
+    // The sender is told why, once in the log however often she tries.
+    for _ in 0..3 {
+        let own = approve(s, send, p.renee).await;
+        assert!(
+            matches!(&own, ApprovalOutcome::Refused(r) if r.code() == "approval.own_submission"),
+            "{own:?}"
+        );
+    }
+    assert_eq!(entries().await, before + 1);
+
+    // Once decided, the send's state is still nobody else's business.
+    assert!(matches!(
+        approve(s, send, p.jonas).await,
+        ApprovalOutcome::Released { .. }
+    ));
+    assert_eq!(approve(s, send, p.dora).await, ApprovalOutcome::NotFound);
+    assert!(matches!(
+        approve(s, send, p.maria).await,
+        ApprovalOutcome::NotHeld { .. }
+    ));
 }

@@ -303,7 +303,7 @@ impl SessionHandler for Ingress {
         }
     }
 
-    async fn check_recipient(&self, _session: &SessionInfo, address: &str) -> RcptOutcome {
+    async fn check_recipient(&self, session: &SessionInfo, address: &str) -> RcptOutcome {
         if let Some(token) = self.bounce_token(address) {
             // Only tokens we issued: the bounce address is open to anyone, so it must not
             // become a way to reach (or probe) anything else.
@@ -321,6 +321,12 @@ impl SessionHandler for Ingress {
                     RcptOutcome::Reject(Reply::new(451, (4, 3, 0), texts::storage_failed()))
                 }
             };
+        }
+        if session.identity.is_none() {
+            // Without AUTH nothing but the bounce address is looked up: an existing list, an
+            // unknown one and a decision address all get the session's 530, so the answer
+            // (and the time it takes) tells a stranger nothing about which lists exist.
+            return RcptOutcome::Accept { open: false };
         }
         if approval::decision_address(address, &self.settings.list_domain).is_some() {
             // Only an authenticated approver may decide; the store checks who they are.

@@ -1,6 +1,6 @@
 //! AUTH PLAIN and AUTH LOGIN (RFC 4954), with the lockout checked before the handler is
-//! asked: a locked IP is refused before credentials are even read, a locked login before
-//! the password is checked, so a locked account cannot be probed further.
+//! asked: a locked client (IP, or IPv6 /64) is refused before credentials are even read, a
+//! locked login before the password is checked, so a locked account cannot be probed further.
 //!
 //! Credentials never reach a log line: events carry the peer and the outcome only.
 
@@ -56,7 +56,7 @@ where
             self.refuse("smtp.auth_failed", "auth_without_tls", reply);
             return Ok(());
         }
-        if self.service.limits.ip_locked(ip) {
+        if self.service.limits.client_locked(ip) {
             self.refuse_locked();
             return Ok(());
         }

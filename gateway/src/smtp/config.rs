@@ -35,12 +35,16 @@ pub struct SmtpConfig {
     /// New connections per client IP and minute (a rate, kept by `governor`); 0 turns the
     /// rate off, e.g. for a benchmark that opens one connection per message from loopback.
     pub connections_per_ip_per_minute: u32,
-    /// Failed AUTH attempts from one IP within `auth_failure_window` before it is locked out.
-    pub auth_failures_per_ip: u32,
+    /// Distinct logins failing AUTH from one client (an IPv4 address, an IPv6 /64) within
+    /// `auth_failure_window` before that client is locked out: this catches spraying, many
+    /// accounts tried from one place. One account failing again and again (a mail client with
+    /// a stale password in a shared office) is the per-account limit's alone, so it never
+    /// locks out the colleagues behind the same address.
+    pub auth_failed_logins_per_client: u32,
     /// Failed AUTH attempts for one login within `auth_failure_window` before it is locked out.
     pub auth_failures_per_account: u32,
     pub auth_failure_window: Duration,
-    /// How long a locked IP or login is refused with 454 4.7.0 without asking the handler.
+    /// How long a locked client or login is refused with 454 4.7.0 without asking the handler.
     pub auth_lockout: Duration,
     /// AUTH is offered only under TLS. With this flag it is also offered without TLS, but
     /// only to loopback peers: the `serve --demo` setup, where the password never leaves
@@ -66,7 +70,7 @@ impl Default for SmtpConfig {
             max_errors: 10,
             max_connections_per_ip: 20,
             connections_per_ip_per_minute: 120,
-            auth_failures_per_ip: 5,
+            auth_failed_logins_per_client: 10,
             auth_failures_per_account: 5,
             auth_failure_window: Duration::from_secs(15 * 60),
             auth_lockout: Duration::from_secs(15 * 60),
@@ -127,8 +131,8 @@ impl SmtpConfig {
             "max_connections_per_ip: must be above 0",
         );
         require(
-            self.auth_failures_per_ip > 0,
-            "auth_failures_per_ip: must be above 0",
+            self.auth_failed_logins_per_client > 0,
+            "auth_failed_logins_per_client: must be above 0",
         );
         require(
             self.auth_failures_per_account > 0,

@@ -2,8 +2,12 @@
 //!
 //! - open connections, keyed on client IP: a counter with an RAII guard;
 //! - new connections per minute, keyed on client IP: a `governor` rate limiter;
-//! - AUTH failures, keyed on client IP and on login: a sliding window with a fixed lockout.
-//!   This one is not a `governor` quota on purpose: GCRA cannot be asked "is this key
+//! - AUTH failures, keyed on login (failures in a sliding window) and on client network (the
+//!   distinct logins that failed from it: an IPv4 address, or an IPv6 /64, since one IPv6
+//!   client holds a whole /64), each with a fixed lockout. A client is locked for spraying
+//!   many accounts, never for one account failing again and again: that locks the account,
+//!   and a colleague behind the same office address still gets in with a correct password.
+//!   These are not `governor` quotas on purpose: GCRA cannot be asked "is this key
 //!   exhausted?" without spending a cell, and it would unlock one attempt every
 //!   window/N instead of keeping the account closed for the whole lockout.
 //!
@@ -29,17 +33,34 @@ pub enum ConnectionRefusal {
     TooManyNewConnections,
 }
 
-/// A key that AUTH failures are counted on.
+/// A key that AUTH failures lock.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum AuthKey {
-    Ip(IpAddr),
+    /// A client network: see [`client_network`].
+    Client(IpAddr),
     /// Lower-cased login, so `Chair@X` and `chair@x` share one budget.
     Login(String),
 }
 
+/// The network one client controls, as the AUTH lockout counts it: an IPv4 address as it is
+/// (an IPv4-mapped IPv6 address as that IPv4 address), an IPv6 address as its /64, which a
+/// single host usually gets whole, so rotating addresses inside it evades nothing.
+pub fn client_network(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(prefix.into())
+        }
+        v4 => v4,
+    }
+}
+
 #[derive(Default)]
 struct AuthFailures {
-    failures: HashMap<AuthKey, VecDeque<Instant>>,
+    /// Failure times per login within the window.
+    by_login: HashMap<String, VecDeque<Instant>>,
+    /// Per client network: the logins that failed from it, each with its latest failure.
+    by_client: HashMap<IpAddr, HashMap<String, Instant>>,
     locked_until: HashMap<AuthKey, Instant>,
 }
 
@@ -50,7 +71,7 @@ pub struct SmtpLimits {
     open: Mutex<HashMap<IpAddr, usize>>,
     /// `None` when `connections_per_ip_per_minute` is 0 (benchmarks from one address).
     new_connections: Option<DefaultKeyedRateLimiter<IpAddr>>,
-    failures_per_ip: u32,
+    failed_logins_per_client: u32,
     failures_per_login: u32,
     window: Duration,
     lockout: Duration,
@@ -90,7 +111,7 @@ impl SmtpLimits {
             open: Mutex::new(HashMap::new()),
             new_connections: NonZeroU32::new(config.connections_per_ip_per_minute)
                 .map(|per_minute| RateLimiter::keyed(Quota::per_minute(per_minute))),
-            failures_per_ip: config.auth_failures_per_ip.max(1),
+            failed_logins_per_client: config.auth_failed_logins_per_client.max(1),
             failures_per_login: config.auth_failures_per_account.max(1),
             window: config.auth_failure_window,
             lockout: config.auth_lockout,
@@ -131,9 +152,10 @@ impl SmtpLimits {
         lock(&self.open).get(&ip).copied().unwrap_or(0)
     }
 
-    /// Whether AUTH from `ip` is refused right now (checked before reading credentials).
-    pub fn ip_locked(&self, ip: IpAddr) -> bool {
-        self.is_locked(&AuthKey::Ip(ip))
+    /// Whether AUTH from `ip`'s client network is refused right now (checked before reading
+    /// credentials).
+    pub fn client_locked(&self, ip: IpAddr) -> bool {
+        self.is_locked(&AuthKey::Client(client_network(ip)))
     }
 
     /// Whether `login` is refused right now, whatever the password.
@@ -154,41 +176,46 @@ impl SmtpLimits {
         }
     }
 
-    /// Counts one failed AUTH. Returns true when this failure locked the IP or the login.
+    /// Counts one failed AUTH. Returns true when this failure locked the client network or
+    /// the login.
     pub fn record_auth_failure(&self, ip: IpAddr, login: &str) -> bool {
         let now = Instant::now();
+        let window = self.window;
+        let fresh = |at: Instant| now.duration_since(at) < window;
         let mut auth = lock(&self.auth);
-        if auth.failures.len() > SWEEP_ABOVE {
-            let window = self.window;
-            auth.failures.retain(|_, times| {
-                times
-                    .back()
-                    .is_some_and(|&last| now.duration_since(last) < window)
+        if auth.by_login.len() + auth.by_client.len() > SWEEP_ABOVE {
+            auth.by_login
+                .retain(|_, times| times.back().is_some_and(|&last| fresh(last)));
+            auth.by_client.retain(|_, logins| {
+                logins.retain(|_, &mut last| fresh(last));
+                !logins.is_empty()
             });
             auth.locked_until.retain(|_, &mut until| until > now);
         }
-        let keys = [
-            (AuthKey::Ip(ip), self.failures_per_ip),
-            (
-                AuthKey::Login(login.to_lowercase()),
-                self.failures_per_login,
-            ),
-        ];
+        let login = login.to_lowercase();
+        let client = client_network(ip);
         let mut locked = false;
-        for (key, allowed) in keys {
-            let times = auth.failures.entry(key.clone()).or_default();
-            while times
-                .front()
-                .is_some_and(|&first| now.duration_since(first) >= self.window)
-            {
-                times.pop_front();
-            }
-            times.push_back(now);
-            if times.len() >= allowed as usize {
-                times.clear();
-                auth.locked_until.insert(key, now + self.lockout);
-                locked = true;
-            }
+
+        let times = auth.by_login.entry(login.clone()).or_default();
+        while times.front().is_some_and(|&first| !fresh(first)) {
+            times.pop_front();
+        }
+        times.push_back(now);
+        if times.len() >= self.failures_per_login as usize {
+            times.clear();
+            let key = AuthKey::Login(login.clone());
+            auth.locked_until.insert(key, now + self.lockout);
+            locked = true;
+        }
+
+        let logins = auth.by_client.entry(client).or_default();
+        logins.retain(|_, &mut last| fresh(last));
+        logins.insert(login, now);
+        if logins.len() >= self.failed_logins_per_client as usize {
+            logins.clear();
+            let key = AuthKey::Client(client);
+            auth.locked_until.insert(key, now + self.lockout);
+            locked = true;
         }
         locked
     }
@@ -248,9 +275,9 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn auth_failures_lock_the_ip_and_the_login_for_the_lockout() {
+    async fn auth_failures_lock_the_client_and_the_login_for_the_lockout() {
         let limits = limits_of(SmtpConfig {
-            auth_failures_per_ip: 3,
+            auth_failed_logins_per_client: 3,
             auth_failures_per_account: 2,
             ..SmtpConfig::default()
         });
@@ -258,34 +285,74 @@ mod tests {
         let other: IpAddr = "192.0.2.9".parse().unwrap();
         assert!(!limits.record_auth_failure(ip, "a@x"));
         assert!(!limits.record_auth_failure(ip, "b@x"));
-        assert!(!limits.ip_locked(ip));
+        assert!(!limits.client_locked(ip));
         assert!(
             limits.record_auth_failure(other, "A@X"),
             "second failure for a@x locks it"
         );
         assert!(limits.login_locked("a@x"));
-        assert!(!limits.ip_locked(other));
+        assert!(!limits.client_locked(other));
         assert!(
             limits.record_auth_failure(ip, "c@x"),
-            "third failure from ip locks it"
+            "a third login failing from ip locks it"
         );
-        assert!(limits.ip_locked(ip));
+        assert!(limits.client_locked(ip));
         tokio::time::advance(Duration::from_secs(15 * 60 + 1)).await;
-        assert!(!limits.ip_locked(ip));
+        assert!(!limits.client_locked(ip));
         assert!(!limits.login_locked("a@x"));
     }
 
     #[tokio::test(start_paused = true)]
     async fn old_failures_fall_out_of_the_window() {
         let limits = limits_of(SmtpConfig {
-            auth_failures_per_ip: 2,
+            auth_failed_logins_per_client: 2,
             auth_failures_per_account: 100,
             ..SmtpConfig::default()
         });
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         assert!(!limits.record_auth_failure(ip, "a@x"));
         tokio::time::advance(Duration::from_secs(16 * 60)).await;
-        assert!(!limits.record_auth_failure(ip, "a@x"));
-        assert!(!limits.ip_locked(ip));
+        assert!(!limits.record_auth_failure(ip, "b@x"));
+        assert!(!limits.client_locked(ip));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_login_failing_again_and_again_locks_the_login_not_its_client() {
+        let limits = limits_of(SmtpConfig {
+            auth_failed_logins_per_client: 3,
+            auth_failures_per_account: 1000,
+            ..SmtpConfig::default()
+        });
+        let office: IpAddr = "192.0.2.1".parse().unwrap();
+        for _ in 0..50 {
+            assert!(!limits.record_auth_failure(office, "stale@x"));
+        }
+        assert!(!limits.client_locked(office));
+    }
+
+    #[test]
+    fn an_ipv6_client_is_its_slash_64_and_a_mapped_ipv4_address_is_that_address() {
+        let net = |ip: &str| client_network(ip.parse().unwrap()).to_string();
+        assert_eq!(net("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::");
+        assert_eq!(net("2001:db8:1:2::1"), net("2001:db8:1:2:ffff::7"));
+        assert_ne!(net("2001:db8:1:2::1"), net("2001:db8:1:3::1"));
+        assert_eq!(net("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(net("192.0.2.7"), "192.0.2.7");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn logins_sprayed_from_addresses_of_one_slash_64_lock_all_of_it() {
+        let limits = limits_of(SmtpConfig {
+            auth_failed_logins_per_client: 3,
+            ..SmtpConfig::default()
+        });
+        for (n, ip) in ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:9::3"]
+            .iter()
+            .enumerate()
+        {
+            limits.record_auth_failure(ip.parse().unwrap(), &format!("user{n}@x"));
+        }
+        assert!(limits.client_locked("2001:db8:1:2:ffff::1".parse().unwrap()));
+        assert!(!limits.client_locked("2001:db8:1:3::1".parse().unwrap()));
     }
 }
