@@ -12,6 +12,7 @@
 //! the message's facts (size, attachments) are read from the built message exactly as the
 //! gateway reads a submitted one.
 
+use crate::drafts::{self, draft_dir, drafts_dir, Attachment, Attachments};
 use crate::page::{internal_error, layout, respond, Frame};
 use crate::session::{see_other, CsrfField, Member, MemberForm};
 use crate::uploads::{self, ReceivedForm, UploadError};
@@ -21,7 +22,6 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup};
-use std::path::PathBuf;
 use verteiler_policies::{
     format_bytes, format_count, Lang as PolicyLang, Rounding, SmsEncoding, SmsText,
 };
@@ -68,77 +68,8 @@ impl ComposeForm {
     }
 }
 
-/// One attachment of a draft, as it waits on disk.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-struct Attachment {
-    file_name: String,
-    content_type: String,
-    /// The file's name inside the draft's folder.
-    stored_as: String,
-    size: u64,
-}
-
-/// The attachments of a draft: a folder per draft, with a manifest naming its files.
-struct Attachments {
-    dir: PathBuf,
-    token: String,
-    list: Vec<Attachment>,
-}
-
-const MANIFEST: &str = "manifest.json";
-
-fn drafts_dir(state: &AppState) -> PathBuf {
-    state.settings.upload_dir.join("drafts")
-}
-
-fn draft_dir(state: &AppState, member: &Member, token: &str) -> Option<PathBuf> {
-    uploads::is_token(token).then(|| drafts_dir(state).join(format!("{}-{token}", member.id())))
-}
-
-impl Attachments {
-    fn none() -> Attachments {
-        Attachments {
-            dir: PathBuf::new(),
-            token: String::new(),
-            list: Vec::new(),
-        }
-    }
-
-    /// The attachments waiting under `token` for this member (none for a foreign token).
-    async fn load(state: &AppState, member: &Member, token: &str) -> Attachments {
-        let Some(dir) = draft_dir(state, member, token) else {
-            return Attachments::none();
-        };
-        let list = match tokio::fs::read(dir.join(MANIFEST)).await {
-            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
-            Err(_) => return Attachments::none(),
-        };
-        Attachments {
-            dir,
-            token: token.to_string(),
-            list,
-        }
-    }
-
-    async fn save(&self) -> std::io::Result<()> {
-        let manifest = serde_json::to_vec(&self.list).map_err(std::io::Error::other)?;
-        tokio::fs::write(self.dir.join(MANIFEST), manifest).await
-    }
-
-    async fn remove(&self) {
-        if !self.token.is_empty() {
-            let _ = tokio::fs::remove_dir_all(&self.dir).await;
-        }
-    }
-
-    fn total_bytes(&self) -> u64 {
-        self.list.iter().map(|a| a.size).sum()
-    }
-
-    async fn read(&self, attachment: &Attachment) -> std::io::Result<Vec<u8>> {
-        tokio::fs::read(self.dir.join(&attachment.stored_as)).await
-    }
-}
+/// The problem of a draft over the cap (its translation takes the cap).
+const DRAFTS_FULL: &str = "compose_drafts_full";
 
 /// Longest subject accepted (a subject is one line in every mail client).
 const SUBJECT_MAX: usize = 200;
@@ -170,6 +101,8 @@ enum Outcome {
     Checked(Vec<DecidedSend>, Option<SmsText>),
     Invalid(&'static str),
     Upload(&'static str),
+    /// The member has as many drafts with attachments waiting as they may.
+    DraftsFull(u32),
 }
 
 async fn render(
@@ -225,6 +158,12 @@ fn outcome_box(frame: &Frame<'_>, settings: &ApprovalSettings, outcome: &Outcome
             }
             Outcome::Invalid(key) | Outcome::Upload(key) => {
                 p class="error" role="alert" { (frame.t(key)) }
+            }
+            Outcome::DraftsFull(max) => {
+                p class="error" role="alert" {
+                    (frame.lang.text_with("compose_drafts_full", &[("max", &max.to_string())]))
+                }
+                (drafts::discard_form(frame))
             }
         }
     }
@@ -405,6 +344,10 @@ async fn read_form(
     if attachments.list.is_empty() {
         let _ = tokio::fs::remove_dir_all(&dir).await;
         attachments = Attachments::none();
+    } else if drafts::over_cap(state, &member).await {
+        // This draft is one too many: its files go at once (limits.drafts_per_member).
+        let _ = tokio::fs::remove_dir_all(&dir).await;
+        return Ok((member, form, Attachments::none(), Some(DRAFTS_FULL)));
     } else {
         attachments
             .save()
@@ -435,8 +378,13 @@ pub async fn submit(State(state): State<AppState>, request: Request) -> Response
         return crate::member::not_found(&frame);
     };
     if let Some(key) = upload_problem {
-        let outcome = Some(Outcome::Upload(key));
-        let status = StatusCode::PAYLOAD_TOO_LARGE;
+        let (outcome, status) = if key == DRAFTS_FULL {
+            let max = state.settings.drafts_per_member;
+            (Outcome::DraftsFull(max), StatusCode::TOO_MANY_REQUESTS)
+        } else {
+            (Outcome::Upload(key), StatusCode::PAYLOAD_TOO_LARGE)
+        };
+        let outcome = Some(outcome);
         return render(
             &state,
             &member,
@@ -532,6 +480,35 @@ pub async fn submit(State(state): State<AppState>, request: Request) -> Response
             status,
         )
         .await;
+    }
+    // A flood of refused messages is throttled, not stored (limits.refused_per_sender_per_hour).
+    let all_refused = decided.iter().all(|d| d.decision.is_reject());
+    let limit = settings.limits.sender_refused_per_hour;
+    let now = verteiler_store::now_ms();
+    if all_refused {
+        match state
+            .store
+            .refusals_throttled(member.id(), limit, now)
+            .await
+        {
+            Ok(false) => {}
+            Ok(true) => {
+                tracing::info!(event = "policy.refusals_throttled", member = member.id());
+                let outcome = Some(Outcome::Invalid("compose_refusals_throttled"));
+                let status = StatusCode::TOO_MANY_REQUESTS;
+                return render(
+                    &state,
+                    &member,
+                    &frame,
+                    &form,
+                    &attachments,
+                    outcome,
+                    status,
+                )
+                .await;
+            }
+            Err(e) => return internal_error(member.lang, &e),
+        }
     }
     let submission = NewSubmission {
         message_id: None,

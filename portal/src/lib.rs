@@ -14,9 +14,11 @@ mod admin_invite;
 mod admin_lists;
 mod admin_units;
 mod admin_usual_size;
+mod admin_who;
 mod audiences;
 mod compose;
 mod contact;
+mod drafts;
 mod health;
 mod held;
 mod i18n;
@@ -34,6 +36,7 @@ mod unsubscribe;
 mod uploads;
 
 pub use admin_import::ImportSettings;
+pub use drafts::discard_drafts;
 pub use i18n::Lang;
 pub use mail::Mails;
 pub use security::{quota, SignInLimits};
@@ -69,6 +72,8 @@ pub struct PortalSettings {
     /// Where officers' mail clients send, for the invitation mail; without it the admin
     /// pages offer no invitation.
     pub mail_client: Option<MailClientSetup>,
+    /// Drafts with attachments one member may have waiting at once on `/compose`.
+    pub drafts_per_member: u32,
 }
 
 impl PortalSettings {
@@ -82,6 +87,14 @@ impl PortalSettings {
             sms_webhook_secret: None,
             list_rules: ListRules::none(),
             mail_client: None,
+            drafts_per_member: 20,
+        }
+    }
+
+    pub fn with_drafts_per_member(self, drafts_per_member: u32) -> PortalSettings {
+        PortalSettings {
+            drafts_per_member,
+            ..self
         }
     }
 
@@ -146,6 +159,7 @@ pub struct Settings {
     pub sms_webhook_secret: Option<String>,
     pub list_rules: ListRules,
     pub mail_client: Option<MailClientSetup>,
+    pub drafts_per_member: u32,
 }
 
 impl AppState {
@@ -167,6 +181,7 @@ impl AppState {
                 sms_webhook_secret: settings.sms_webhook_secret,
                 list_rules: settings.list_rules,
                 mail_client: settings.mail_client,
+                drafts_per_member: settings.drafts_per_member,
             }),
             limits: Arc::new(limits),
         }
@@ -257,6 +272,7 @@ pub fn router(state: AppState) -> Router {
                 .post(compose::submit)
                 .layer(DefaultBodyLimit::max(compose_limit)),
         )
+        .route("/compose/discard", post(drafts::discard))
         .merge(admin_routes(upload_limit))
         .route("/audiences", get(audiences::list))
         .route("/audiences/{slug}", get(audiences::page))
@@ -294,6 +310,7 @@ fn admin_routes(upload_limit: usize) -> Router<AppState> {
             post(admin_breaker::release_all),
         )
         .route("/admin/audit", get(admin::audit))
+        .route("/admin/who", get(admin_who::page).post(admin_who::ask))
         .route(
             "/admin/import",
             get(admin_import::page)

@@ -30,7 +30,9 @@ pub async fn send(config: &Config, cmd: SendCommand) -> anyhow::Result<ExitCode>
             Ok(ExitCode::SUCCESS)
         }
         SendCommand::PauseAll { reason, by } => {
-            store.pause_delivery(&reason, &by).await?;
+            store
+                .pause_delivery(&reason, &by_member(&store, &by).await?)
+                .await?;
             println!("sending paused: nothing more leaves until `verteiler send resume-all`");
             Ok(ExitCode::SUCCESS)
         }
@@ -78,7 +80,10 @@ pub async fn send(config: &Config, cmd: SendCommand) -> anyhow::Result<ExitCode>
                 return Ok(ExitCode::FAILURE);
             }
             let cancelled = store
-                .cancel_send(send_id, &by.unwrap_or_else(super::cli_actor))
+                .cancel_send(
+                    send_id,
+                    &by_member(&store, &by.unwrap_or_else(super::cli_actor)).await?,
+                )
                 .await?;
             let sent = store.delivery_totals(send_id).await?.sent;
             println!(
@@ -182,7 +187,7 @@ pub async fn sms(config: &Config, cmd: SmsCommand) -> anyhow::Result<ExitCode> {
 
 /// Resumes sending; sends the circuit breaker holds stay held, and the admin is told so.
 async fn resume_all(store: &verteiler_store::Store, by: &str) -> anyhow::Result<ExitCode> {
-    let resumed = store.resume_delivery(by).await?;
+    let resumed = store.resume_delivery(&by_member(store, by).await?).await?;
     println!("sending resumed");
     if resumed.breaker_holds_waiting > 0 {
         println!(
@@ -194,4 +199,14 @@ async fn resume_all(store: &verteiler_store::Store, by: &str) -> anyhow::Result<
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Who acts, as the audit log names them: a member's address becomes `cli:member:ID` (the log
+/// keeps no addresses); anything else stays as given.
+async fn by_member(store: &verteiler_store::Store, by: &str) -> anyhow::Result<String> {
+    let member = match verteiler_policies::EmailAddress::parse(by) {
+        Ok(address) => store.member_id_by_email(&address).await?,
+        Err(_) => None,
+    };
+    Ok(member.map_or_else(|| by.to_string(), |id| format!("cli:member:{id}")))
 }

@@ -9,12 +9,14 @@ mod admin;
 mod approvals;
 mod audiences;
 mod audit;
+mod audit_search;
 mod breaker_holds;
 mod clock;
 mod credentials;
 mod db;
 mod delivery;
 mod directory;
+mod erasure;
 mod expansion;
 mod expansion_guard;
 mod fact_cache;
@@ -32,9 +34,13 @@ mod official_from;
 mod own_sends;
 mod portal_auth;
 mod postal;
+mod privacy;
 pub mod progress;
+mod provenance;
+mod raw_kept;
 mod redecide;
 mod resolve;
+mod retention;
 mod self_service;
 mod sendable;
 mod sender_standing;
@@ -47,13 +53,15 @@ mod submissions;
 pub mod testing;
 mod unsubscribe;
 mod usual_size;
+mod who_sent;
 
 pub use admin::{AudiencePolicyChange, RoleHolder};
 pub use approvals::{
     Actor, ApprovalOutcome, ApprovalRecord, ApprovalSettings, Approver, HeldSend, StopOutcome,
 };
 pub use audiences::{ApprovalSetting, Audience, AudienceSummary, Deactivation, NewAudience};
-pub use audit::{AuditBreak, AuditEntry, AuditEvent, AuditQuery, AuditVerification, GENESIS_HASH};
+pub use audit::{AuditBreak, AuditEntry, AuditEvent, AuditVerification, GENESIS_HASH};
+pub use audit_search::AuditQuery;
 pub use breaker_holds::{BreakerHold, BreakerRelease, Resumed};
 pub use clock::now_ms;
 pub use credentials::{generate_app_password, hash_password, verify_password, AppPassword};
@@ -74,7 +82,11 @@ pub use invitations::{
 pub use own_sends::{CancelOutcome, OwnSend, OwnSubmission};
 pub use portal_auth::{new_secret, PortalSession, SESSION_TTL_MS, SIGN_IN_LINK_TTL_MS};
 pub use postal::{PostalList, PostalRecipient};
+pub use privacy::{PrivacyKey, PrivacyKeyError, PRIVACY_KEY_BYTES};
+pub use provenance::{copy_references, COPY_ID_TOKEN_CHARS};
+pub use raw_kept::REFUSED_HEADER_BYTES;
 pub use resolve::{Recipient, RESOLVE_BATCH};
+pub use retention::{Purged, PURGE_BATCH};
 pub use self_service::{
     ConfirmOutcome, Confirmable, ContactChange, ContactPoint, MemberOverview, PhoneOutcome,
     PortalMail, Reach, SubscribeOutcome, TopicList, UnitRef, CONFIRM_LINK_TTL_MS,
@@ -90,3 +102,4 @@ pub use submissions::{
 };
 pub use unsubscribe::{UnsubscribeOutcome, UnsubscribePreview};
 pub use usual_size::{lower_median, CountedSend, UsualSize, USUAL_SIZE_SENDS};
+pub use who_sent::{Happened, SendStory, SentBy, WhoAsker};

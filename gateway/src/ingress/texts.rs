@@ -47,3 +47,16 @@ pub fn auth_required() -> String {
 pub fn storage_failed() -> String {
     "the message could not be stored; nothing was accepted, please retry".into()
 }
+
+pub fn too_many_refused(limit: u64, lang: Lang) -> String {
+    match lang {
+        Lang::De => format!(
+            "Mehr als {limit} Ihrer Nachrichten in der letzten Stunde wurden von jedem Verteiler \
+             abgelehnt; versuchen Sie es später wieder"
+        ),
+        Lang::En => format!(
+            "More than {limit} of your messages in the last hour were refused by every list; \
+             try again later"
+        ),
+    }
+}
