@@ -92,47 +92,6 @@ fn copy_has_list_headers_first_then_the_kept_original_ones() {
 }
 
 #[test]
-fn a_copy_threads_with_the_senders_message_through_its_references() {
-    // The original answers an earlier message: its own thread comes first, then its id.
-    let reply = MESSAGE.replace(
-        "Date:",
-        "In-Reply-To: <earlier@client.example>\r\n\
-         References: <root@client.example>\r\n <earlier@client.example>\r\nDate:",
-    );
-    let out = copy(&reply, &spec());
-    assert_eq!(
-        field_values(&out, "Message-ID"),
-        ["<d123.4f@lists.example.org>"]
-    );
-    assert_eq!(
-        field_values(&out, "References"),
-        ["<root@client.example> <earlier@client.example> <orig@client.example>"]
-    );
-    assert_eq!(
-        field_values(&out, "In-Reply-To"),
-        ["<earlier@client.example>"],
-        "a copy answers what the original answered, nothing more"
-    );
-    // A mail client reads the thread the same way.
-    let parsed = MessageParser::default().parse(out.as_bytes()).unwrap();
-    assert_eq!(parsed.references().as_text_list().map(|l| l.len()), Some(3));
-    // Without a Message-ID of its own the original's thread still carries over.
-    let anonymous = reply.replace("Message-ID: <orig@client.example>\r\n", "");
-    assert_eq!(
-        field_values(&copy(&anonymous, &spec()), "References"),
-        ["<root@client.example> <earlier@client.example>"]
-    );
-    assert!(field_values(
-        &copy(
-            &MESSAGE.replace("Message-ID: <orig@client.example>\r\n", ""),
-            &spec()
-        ),
-        "References"
-    )
-    .is_empty());
-}
-
-#[test]
 fn recipient_alone_in_to_when_asked() {
     let out = copy(
         MESSAGE,

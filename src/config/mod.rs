@@ -12,6 +12,7 @@ mod layers;
 mod lines;
 mod lists;
 mod load;
+mod retention;
 mod serde_helpers;
 mod validate;
 

@@ -176,25 +176,8 @@ pub(super) fn validate(config: &Config, origin: &dyn Fn(&str) -> Origin) -> Vec<
         );
     }
 
-    let retention = c.limits.retention_days;
-    if retention > 36_500 {
-        v.invalid(
-            "limits.retention_days",
-            format!("{retention} must be 0 (keep messages for ever) or from 1 to 36500"),
-        );
-    }
-    v.in_range(
-        "limits.refused_per_sender_per_hour",
-        c.limits.refused_per_sender_per_hour,
-        1..=1_000_000,
-    );
-    v.in_range(
-        "limits.drafts_per_member",
-        c.limits.drafts_per_member,
-        1..=1_000,
-    );
-    if c.privacy.hash_key_file.as_os_str().is_empty() {
-        v.invalid("privacy.hash_key_file", "must name a file".into());
+    for (key, message) in super::retention::problems(c) {
+        v.invalid(key, message);
     }
 
     for (key, message) in c.lists.problems(&c.org_limits()) {

@@ -51,12 +51,12 @@ pub fn storage_failed() -> String {
 pub fn too_many_refused(limit: u64, lang: Lang) -> String {
     match lang {
         Lang::De => format!(
-            "Mehr als {limit} Ihrer Nachrichten in der letzten Stunde wurden von jedem Verteiler \
-             abgelehnt; versuchen Sie es später wieder"
+            "{limit} Ihrer Nachrichten wurden in der letzten Stunde von jedem Verteiler abgelehnt; \
+             diese wird nicht angenommen, versuchen Sie es später wieder"
         ),
         Lang::En => format!(
-            "More than {limit} of your messages in the last hour were refused by every list; \
-             try again later"
+            "{limit} of your messages in the last hour were refused by every list; this one is \
+             not taken, try again later"
         ),
     }
 }
