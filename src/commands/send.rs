@@ -14,7 +14,11 @@ pub async fn send(config: &Config, cmd: SendCommand) -> anyhow::Result<ExitCode>
         SendCommand::Status => {
             let q = store.queue_overview().await?;
             match &q.paused {
-                Some(p) => println!("sending: PAUSED by {} ({})", p.by, p.reason),
+                Some(p) => println!(
+                    "sending: PAUSED by {} ({})",
+                    store.actor_name(&p.by).await?,
+                    p.reason
+                ),
                 None => println!("sending: running"),
             }
             println!(
