@@ -298,7 +298,8 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The admin pages (`/admin/…`): every handler answers 404 to anybody but an admin.
+/// The admin pages (`/admin/…`): every handler answers 404 to anybody but an admin
+/// (`/admin/who` to anybody but an admin or a press officer).
 fn admin_routes(upload_limit: usize) -> Router<AppState> {
     Router::new()
         .route("/admin", get(admin::overview))

@@ -4,8 +4,11 @@
 //! still be delivered or decided: held, scheduled, sending. Once every send has ended
 //! (complete, cancelled, withdrawn, expired, rejected) it is kept for the retention period —
 //! for questions, complaints and "who sent this?" with the content at hand — and then purged:
-//! `raw` emptied and marked `purged`. What the audit log needs stays: the submission's row
-//! with its Message-ID, sender, subject, size and content hash, and its sends and deliveries.
+//! `raw` emptied and marked `purged`, and with it the copies of its text elsewhere: the
+//! notices about it (an approval request quotes the beginning of the text) and its list texts
+//! (SMS), once they were handed over or gave up. What the audit log needs stays: the
+//! submission's row with its Message-ID, sender, subject, size and content hash, and its sends
+//! and deliveries.
 
 use crate::audit::{self, AuditEvent};
 use crate::sql::Placeholders;
@@ -66,6 +69,7 @@ impl Store {
             query = query.bind(*id);
         }
         query.execute(&mut *tx).await?;
+        purge_copies(&mut tx, self.backend, &expired).await?;
         let purged = Purged {
             submissions: expired.len() as u64,
             bytes: expired.iter().map(|(_, n)| (*n).max(0) as u64).sum(),
@@ -82,4 +86,29 @@ impl Store {
         tx.commit().await?;
         Ok(purged)
     }
+}
+
+/// The notices about the purged submissions and their list texts lose their text, once they
+/// left or gave up (one still waiting is left alone: it is on its way).
+async fn purge_copies(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: crate::Backend,
+    expired: &[(i64, i64)],
+) -> Result<(), StoreError> {
+    let done = "(sent_at IS NOT NULL OR failed_at IS NOT NULL)";
+    let ids = Placeholders::new(backend).list(expired.len());
+    for sql in [
+        format!("UPDATE notifications SET subject = '', body = '' WHERE {done} AND submission_id IN ({ids})"),
+        format!(
+            "UPDATE sms_outbox SET body = '' WHERE {done} AND send_id IN \
+             (SELECT id FROM sends WHERE submission_id IN ({ids}))"
+        ),
+    ] {
+        let mut query = sqlx::query(&sql);
+        for (id, _) in expired {
+            query = query.bind(*id);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
 }

@@ -239,6 +239,16 @@ async fn messages_are_purged_once_their_sends_ended_longer_ago_than_the_retentio
         s.send_record(send).await.unwrap().unwrap().state,
         "complete"
     );
+    // The sender's notice about it went out too.
+    let notices = s.claim_notifications(now_ms(), 60_000, 100).await.unwrap();
+    let sent_notices: Vec<_> = notices
+        .iter()
+        .map(|n| (n.id, verteiler_store::Attempt::Sent))
+        .collect();
+    s.finish_notifications(&sent_notices).await.unwrap();
+    assert!(s.notifications_to(me).await.unwrap()[0]
+        .1
+        .contains("Einladung"));
     let (held, _) = submitted(
         s,
         zoraida,
@@ -291,6 +301,11 @@ async fn messages_are_purged_once_their_sends_ended_longer_ago_than_the_retentio
         s.submission_raw(held).await.unwrap().as_deref(),
         Some(&raw[..]),
         "a held message may still be approved: it stays"
+    );
+    let notices = s.notifications_to(me).await.unwrap();
+    assert!(
+        notices[0].1.is_empty() && notices[0].2.is_empty(),
+        "the notice about it keeps no text: {notices:?}"
     );
     let entry = s
         .last_audit_details("messages.purged")
