@@ -123,7 +123,7 @@ async fn an_official_statement_needs_a_second_press_officer_and_the_log_names_bo
     let text = stdout(&who);
     for part in [
         "Renée Hoffmann <renee.hoffmann@example.org>",
-        "logged in as renee.hoffmann@example.org",
+        "audited as smtp:member:",
         "IP 127.0.0.1",
         "TLS yes",
         "pressemitteilungen@lists.example.org",

@@ -223,7 +223,7 @@ async fn the_kill_switch_and_cancel_stop_delivery_from_the_command_line() {
     );
     let status = env.run(&["send", "status"]);
     assert!(
-        stdout(&status).contains("PAUSED by aylin.kaya@example.org"),
+        stdout(&status).contains("PAUSED by Aylin Kaya <aylin.kaya@example.org> (cli:member:"),
         "{}",
         stdout(&status)
     );

@@ -81,6 +81,7 @@ fn copy_has_list_headers_first_then_the_kept_original_ones() {
          List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n\
          Precedence: list\r\n\
          X-Verteiler-Send: <s42.t17@lists.example.org>\r\n\
+         References: <orig@client.example>\r\n\
          From: Vorstand <vorstand@oldenfelde.example>\r\n\
          Subject: Einladung\r\n\
          Date: Mon, 2 Jun 2025 10:00:00 +0200\r\n\

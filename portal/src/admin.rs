@@ -99,6 +99,7 @@ pub async fn overview(State(state): State<AppState>, member: Member) -> Response
         }
         ul {
             li { a href="/admin/audit" { (frame.t("admin_audit_title")) } }
+            li { a href="/admin/who" { (frame.t("who_title")) } }
             li { a href="/admin/audiences" { (frame.t("admin_audiences_title")) } }
             li { a href="/admin/templates" { (frame.t("templates_title")) } }
             li { a href="/admin/units" { (frame.t("admin_units_title")) } }

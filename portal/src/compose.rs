@@ -12,6 +12,7 @@
 //! the message's facts (size, attachments) are read from the built message exactly as the
 //! gateway reads a submitted one.
 
+use crate::drafts::{self, draft_dir, drafts_dir, Attachment, Attachments};
 use crate::page::{internal_error, layout, respond, Frame};
 use crate::session::{see_other, CsrfField, Member, MemberForm};
 use crate::uploads::{self, ReceivedForm, UploadError};
@@ -21,7 +22,6 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup};
-use std::path::PathBuf;
 use verteiler_policies::{
     format_bytes, format_count, Lang as PolicyLang, Rounding, SmsEncoding, SmsText,
 };
@@ -70,77 +70,8 @@ impl ComposeForm {
     }
 }
 
-/// One attachment of a draft, as it waits on disk.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-struct Attachment {
-    file_name: String,
-    content_type: String,
-    /// The file's name inside the draft's folder.
-    stored_as: String,
-    size: u64,
-}
-
-/// The attachments of a draft: a folder per draft, with a manifest naming its files.
-struct Attachments {
-    dir: PathBuf,
-    token: String,
-    list: Vec<Attachment>,
-}
-
-const MANIFEST: &str = "manifest.json";
-
-fn drafts_dir(state: &AppState) -> PathBuf {
-    state.settings.upload_dir.join("drafts")
-}
-
-fn draft_dir(state: &AppState, member: &Member, token: &str) -> Option<PathBuf> {
-    uploads::is_token(token).then(|| drafts_dir(state).join(format!("{}-{token}", member.id())))
-}
-
-impl Attachments {
-    fn none() -> Attachments {
-        Attachments {
-            dir: PathBuf::new(),
-            token: String::new(),
-            list: Vec::new(),
-        }
-    }
-
-    /// The attachments waiting under `token` for this member (none for a foreign token).
-    async fn load(state: &AppState, member: &Member, token: &str) -> Attachments {
-        let Some(dir) = draft_dir(state, member, token) else {
-            return Attachments::none();
-        };
-        let list = match tokio::fs::read(dir.join(MANIFEST)).await {
-            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
-            Err(_) => return Attachments::none(),
-        };
-        Attachments {
-            dir,
-            token: token.to_string(),
-            list,
-        }
-    }
-
-    async fn save(&self) -> std::io::Result<()> {
-        let manifest = serde_json::to_vec(&self.list).map_err(std::io::Error::other)?;
-        tokio::fs::write(self.dir.join(MANIFEST), manifest).await
-    }
-
-    async fn remove(&self) {
-        if !self.token.is_empty() {
-            let _ = tokio::fs::remove_dir_all(&self.dir).await;
-        }
-    }
-
-    fn total_bytes(&self) -> u64 {
-        self.list.iter().map(|a| a.size).sum()
-    }
-
-    async fn read(&self, attachment: &Attachment) -> std::io::Result<Vec<u8>> {
-        tokio::fs::read(self.dir.join(&attachment.stored_as)).await
-    }
-}
+/// The problem of a draft over the cap (its translation takes the cap).
+const DRAFTS_FULL: &str = "compose_drafts_full";
 
 /// Longest subject accepted (a subject is one line in every mail client).
 const SUBJECT_MAX: usize = 200;
@@ -172,6 +103,8 @@ enum Outcome {
     Checked(Vec<DecidedSend>, Option<SmsText>),
     Invalid(&'static str),
     Upload(&'static str),
+    /// The member has as many drafts with attachments waiting as they may.
+    DraftsFull(u32),
 }
 
 async fn render(
@@ -227,6 +160,12 @@ fn outcome_box(frame: &Frame<'_>, settings: &ApprovalSettings, outcome: &Outcome
             }
             Outcome::Invalid(key) | Outcome::Upload(key) => {
                 p class="error" role="alert" { (frame.t(key)) }
+            }
+            Outcome::DraftsFull(max) => {
+                p class="error" role="alert" {
+                    (frame.lang.text_with("compose_drafts_full", &[("max", &max.to_string())]))
+                }
+                (drafts::discard_form(frame))
             }
         }
     }
@@ -407,6 +346,10 @@ async fn read_form(
     if attachments.list.is_empty() {
         let _ = tokio::fs::remove_dir_all(&dir).await;
         attachments = Attachments::none();
+    } else if drafts::over_cap(state, &member).await {
+        // This draft is one too many: its files go at once (limits.drafts_per_member).
+        let _ = tokio::fs::remove_dir_all(&dir).await;
+        return Ok((member, form, Attachments::none(), Some(DRAFTS_FULL)));
     } else {
         attachments
             .save()
@@ -433,26 +376,28 @@ pub async fn submit(State(state): State<AppState>, request: Request) -> Response
         Err(response) => return response,
     };
     let frame = member.frame();
+    let reply = Reply {
+        state: &state,
+        member: &member,
+        frame: &frame,
+        form: &form,
+        attachments: &attachments,
+    };
     let Some(settings) = state.settings.approvals.clone() else {
         return crate::member::not_found(&frame);
     };
     if let Some(key) = upload_problem {
-        let outcome = Some(Outcome::Upload(key));
-        let status = StatusCode::PAYLOAD_TOO_LARGE;
-        return render(
-            &state,
-            &member,
-            &frame,
-            &form,
-            &attachments,
-            outcome,
-            status,
-        )
-        .await;
+        let (outcome, status) = if key == DRAFTS_FULL {
+            let max = state.settings.drafts_per_member;
+            (Outcome::DraftsFull(max), StatusCode::TOO_MANY_REQUESTS)
+        } else {
+            (Outcome::Upload(key), StatusCode::PAYLOAD_TOO_LARGE)
+        };
+        return reply.with(outcome, status).await;
     }
     let problem = form_problem(&form);
     if let Some(key) = problem {
-        return refuse(&state, &member, &frame, &form, &attachments, key).await;
+        return reply.refuse(key).await;
     }
     let profile = match state.store.sender_profile(member.id()).await {
         Ok(p) => p,
@@ -465,15 +410,7 @@ pub async fn submit(State(state): State<AppState>, request: Request) -> Response
         .find(|(_, verified)| *verified)
         .map(|(address, _)| address.clone())
     else {
-        return refuse(
-            &state,
-            &member,
-            &frame,
-            &form,
-            &attachments,
-            "compose_no_address",
-        )
-        .await;
+        return reply.refuse("compose_no_address").await;
     };
     let address = format!("{}@{}", form.list, settings.list_domain);
     let built = message::build(
@@ -507,18 +444,21 @@ pub async fn submit(State(state): State<AppState>, request: Request) -> Response
         Err(e) => return internal_error(member.lang, &e),
     };
     if form.action != "send" {
-        let outcome = Some(Outcome::Checked(decided, sms));
-        let status = StatusCode::OK;
-        return render(
-            &state,
-            &member,
-            &frame,
-            &form,
-            &attachments,
-            outcome,
-            status,
-        )
-        .await;
+        return reply
+            .with(Outcome::Checked(decided, sms), StatusCode::OK)
+            .await;
+    }
+    match refusals_over_limit(&state, member.id(), &decided, &settings).await {
+        Ok(false) => {}
+        Ok(true) => {
+            return reply
+                .with(
+                    Outcome::Invalid("compose_refusals_throttled"),
+                    StatusCode::TOO_MANY_REQUESTS,
+                )
+                .await;
+        }
+        Err(e) => return internal_error(member.lang, &e),
     }
     let sms_text = sms.map(|s| s.text().to_string());
     let submission = message::new_submission(&member, &from, &form, raw, message, sms_text, &state);
@@ -544,6 +484,59 @@ pub async fn submit(State(state): State<AppState>, request: Request) -> Response
     }
 }
 
+/// Whether the message is refused by every list and the member has had too many refused
+/// already: a flood of refused messages is throttled, not stored
+/// (`limits.refused_per_sender_per_hour`).
+async fn refusals_over_limit(
+    state: &AppState,
+    member_id: i64,
+    decided: &[DecidedSend],
+    settings: &ApprovalSettings,
+) -> Result<bool, verteiler_store::StoreError> {
+    if !decided.iter().all(|d| d.decision.is_reject()) {
+        return Ok(false);
+    }
+    let limit = settings.limits.sender_refused_per_hour;
+    let throttled = state
+        .store
+        .refusals_throttled(member_id, limit, verteiler_store::now_ms())
+        .await?;
+    if throttled {
+        tracing::info!(event = "policy.refusals_throttled", member = member_id);
+    }
+    Ok(throttled)
+}
+
+/// What every answer of [`submit`] is drawn from: the member's form as they sent it.
+struct Reply<'a, 'f> {
+    state: &'a AppState,
+    member: &'a Member,
+    frame: &'a Frame<'f>,
+    form: &'a ComposeForm,
+    attachments: &'a Attachments,
+}
+
+impl Reply<'_, '_> {
+    async fn with(&self, outcome: Outcome, status: StatusCode) -> Response {
+        let (state, member, frame) = (self.state, self.member, self.frame);
+        render(
+            state,
+            member,
+            frame,
+            self.form,
+            self.attachments,
+            Some(outcome),
+            status,
+        )
+        .await
+    }
+
+    async fn refuse(&self, key: &'static str) -> Response {
+        self.with(Outcome::Invalid(key), StatusCode::UNPROCESSABLE_ENTITY)
+            .await
+    }
+}
+
 /// Why the form's fields cannot make a message, as the key of the text saying so.
 fn form_problem(form: &ComposeForm) -> Option<&'static str> {
     let subject = form.subject.trim();
@@ -560,18 +553,4 @@ fn form_problem(form: &ComposeForm) -> Option<&'static str> {
     } else {
         None
     }
-}
-
-/// The form again, with why the draft cannot be sent (422).
-async fn refuse(
-    state: &AppState,
-    member: &Member,
-    frame: &Frame<'_>,
-    draft: &ComposeForm,
-    attachments: &Attachments,
-    key: &'static str,
-) -> Response {
-    let outcome = Some(Outcome::Invalid(key));
-    let status = StatusCode::UNPROCESSABLE_ENTITY;
-    render(state, member, frame, draft, attachments, outcome, status).await
 }

@@ -76,8 +76,13 @@ pub async fn queue(State(state): State<AppState>, member: Member) -> Response {
         Ok(queue) => queue,
         Err(e) => return internal_error(member.lang, &e),
     };
+    // Press officers also answer "who sent this?" about copies of their area's lists.
+    let may_ask_who = matches!(state.store.who_asker(member.id()).await, Ok(Some(_)));
     let lang = frame.lang.policies();
     let body = html! {
+        @if may_ask_who {
+            p { a href="/admin/who" { (frame.t("who_link")) } }
+        }
         @if queue.is_empty() {
             p { (frame.t("queue_empty")) }
         } @else {

@@ -14,10 +14,12 @@ mod admin_invite;
 mod admin_lists;
 mod admin_units;
 mod admin_usual_size;
+mod admin_who;
 mod audiences;
 mod client;
 mod compose;
 mod contact;
+mod drafts;
 mod health;
 mod held;
 mod i18n;
@@ -37,6 +39,7 @@ mod uploads;
 
 pub use admin_import::ImportSettings;
 pub use client::{client_key, BadProxyEntry, ClientKey, TrustedProxies};
+pub use drafts::discard_drafts;
 pub use i18n::Lang;
 pub use mail::Mails;
 pub use security::{quota, PasswordLimits, SignInLimits};
@@ -78,6 +81,8 @@ pub struct PortalSettings {
     pub mail_client: Option<MailClientSetup>,
     /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` name the client (see [`client`]).
     pub trusted_proxies: TrustedProxies,
+    /// Drafts with attachments one member may have waiting at once on `/compose`.
+    pub drafts_per_member: u32,
 }
 
 impl PortalSettings {
@@ -92,12 +97,20 @@ impl PortalSettings {
             list_rules: ListRules::none(),
             mail_client: None,
             trusted_proxies: TrustedProxies::none(),
+            drafts_per_member: 20,
         }
     }
 
     pub fn with_trusted_proxies(self, trusted_proxies: TrustedProxies) -> PortalSettings {
         PortalSettings {
             trusted_proxies,
+            ..self
+        }
+    }
+
+    pub fn with_drafts_per_member(self, drafts_per_member: u32) -> PortalSettings {
+        PortalSettings {
+            drafts_per_member,
             ..self
         }
     }
@@ -166,6 +179,7 @@ pub struct Settings {
     pub list_rules: ListRules,
     pub mail_client: Option<MailClientSetup>,
     pub trusted_proxies: TrustedProxies,
+    pub drafts_per_member: u32,
 }
 
 impl AppState {
@@ -188,6 +202,7 @@ impl AppState {
                 list_rules: settings.list_rules,
                 mail_client: settings.mail_client,
                 trusted_proxies: settings.trusted_proxies,
+                drafts_per_member: settings.drafts_per_member,
             }),
             limits: Arc::new(limits),
             webhook_replays: Arc::default(),
@@ -279,6 +294,7 @@ pub fn router(state: AppState) -> Router {
                 .post(compose::submit)
                 .layer(DefaultBodyLimit::max(compose_limit)),
         )
+        .route("/compose/discard", post(drafts::discard))
         .merge(admin_routes(upload_limit))
         .route("/audiences", get(audiences::list))
         .route("/audiences/{slug}", get(audiences::page))
@@ -308,7 +324,8 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The admin pages (`/admin/…`): every handler answers 404 to anybody but an admin.
+/// The admin pages (`/admin/…`): every handler answers 404 to anybody but an admin
+/// (`/admin/who` to anybody but an admin or a press officer).
 fn admin_routes(upload_limit: usize) -> Router<AppState> {
     Router::new()
         .route("/admin", get(admin::overview))
@@ -320,6 +337,7 @@ fn admin_routes(upload_limit: usize) -> Router<AppState> {
             post(admin_breaker::release_all),
         )
         .route("/admin/audit", get(admin::audit))
+        .route("/admin/who", get(admin_who::page).post(admin_who::ask))
         .route(
             "/admin/import",
             get(admin_import::page)

@@ -276,12 +276,22 @@ pub enum AuditCommand {
     /// entry where the chain breaks and how (edited, removed, reordered). Exit code 1 when
     /// broken.
     Verify,
-    /// Who sent the message with this Message-ID: person, credential, client IP and name,
-    /// when, to which list and how many recipients, who approved it and when, and the
-    /// delivery totals.
+    /// Who sent a message: person, credential, client IP and name, when, to which list and
+    /// how many recipients, who approved it and when, and the delivery totals. Asked from
+    /// what the person asking holds: the sender's Message-ID, a copy's Message-ID or its
+    /// X-Verteiler-Send header, or a whole copy, e.g.
+    ///   verteiler audit who '<d4711.Xk3fPq9a@lists.example.org>'
+    ///   verteiler audit who --file copy.eml
+    #[command(verbatim_doc_comment)]
     Who {
-        /// The Message-ID header, with or without angle brackets.
-        message_id: String,
+        /// A Message-ID (the submission's or a copy's) or an X-Verteiler-Send id, with or
+        /// without angle brackets.
+        #[arg(required_unless_present = "file", conflicts_with = "file")]
+        reference: Option<String>,
+        /// A copy as received (an .eml file, or just its headers): answered from its
+        /// Message-ID, X-Verteiler-Send and References.
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
     },
     /// Write entries as JSON lines (one object per entry, with its hashes) for an external
     /// archive.

@@ -305,7 +305,7 @@ async fn reset_usual_size(store: &Store, a: &Audience, admin: &str) -> anyhow::R
         return Ok(ExitCode::FAILURE);
     }
     let before = store
-        .acting_as(actor.label)
+        .acting_as(actor.ingress.actor(actor.member_id))
         .reset_usual_size(a.id)
         .await?
         .context("the audience is gone")?;

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-use verteiler_store::{AuditEntry, Store};
+use verteiler_store::{AuditEntry, Happened, SentBy, Store};
 
 /// Milliseconds since the epoch as an RFC 3339 UTC time.
 pub fn utc(ms: i64) -> String {
@@ -55,7 +55,9 @@ pub async fn audit(config: &Config, cmd: AuditCommand) -> anyhow::Result<ExitCod
                 }
             }
         }
-        AuditCommand::Who { message_id } => who(&store, &message_id).await,
+        AuditCommand::Who { reference, file } => {
+            who(&store, reference.as_deref(), file.as_deref()).await
+        }
         AuditCommand::Export { since, out } => {
             let since = parse_since(&since)?;
             let mut sink: Box<dyn Write> = match &out {
@@ -119,115 +121,127 @@ fn export_line(e: &AuditEntry) -> serde_json::Value {
     })
 }
 
-async fn who(store: &Store, message_id: &str) -> anyhow::Result<ExitCode> {
-    let bare = message_id
-        .trim()
-        .trim_start_matches('<')
-        .trim_end_matches('>');
-    let mut submissions = store.submissions_by_message_id(bare).await?;
+/// `audit who`: the submissions a reference names (a submission's or a copy's Message-ID, an
+/// X-Verteiler-Send id) or a copy's headers name, each with its story.
+async fn who(
+    store: &Store,
+    reference: Option<&str>,
+    file: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    let (submissions, what) = match (reference, file) {
+        (Some(reference), _) => (
+            store.submissions_named_by(reference).await?,
+            format!("{reference:?}"),
+        ),
+        (None, Some(path)) => {
+            let copy =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            (
+                store.submissions_named_by_copy(&copy).await?,
+                format!("the headers of {}", path.display()),
+            )
+        }
+        (None, None) => anyhow::bail!("name a Message-ID or X-Verteiler-Send id, or --file"),
+    };
     if submissions.is_empty() {
-        submissions = store
-            .submissions_by_message_id(&format!("<{bare}>"))
-            .await?;
-    }
-    if submissions.is_empty() {
-        eprintln!("no submission has the Message-ID <{bare}>");
+        eprintln!(
+            "no submission is named by {what}: neither as its Message-ID, nor as a copy's \
+             Message-ID or X-Verteiler-Send"
+        );
         return Ok(ExitCode::FAILURE);
     }
     for id in submissions {
-        print_submission(store, id).await?;
+        match store.who_sent(id).await? {
+            Some(story) => print_story(&story),
+            None => {
+                println!("submission {id}: no audit entry (stored before the audit log existed)")
+            }
+        }
     }
     println!("(from the audit log; `verteiler audit verify` checks that it is untouched)");
     Ok(ExitCode::SUCCESS)
 }
 
-async fn print_submission(store: &Store, submission_id: i64) -> anyhow::Result<()> {
-    let entries = store.audit_of_submission(submission_id).await?;
-    let Some(decided) = entries.iter().find(|e| e.action == "submission.decided") else {
-        println!(
-            "submission {submission_id}: no audit entry (stored before the audit log existed)"
-        );
-        return Ok(());
-    };
-    let d = decided.details_json();
-    let text = |key: &str| d[key].as_str().unwrap_or("-").to_string();
-    let person = match decided.actor_member_id {
-        Some(id) => format!("{} (member {id})", store.member_label(id).await?),
-        None => decided.actor.clone(),
-    };
-    println!("submission {submission_id}, {}", utc(decided.at));
-    println!("person:      {person}, logged in as {}", decided.actor);
-    let credential = match d["credential_id"].as_i64() {
-        Some(id) => match store.credential_name(id).await? {
-            Some(name) => format!("app password {id} \"{name}\""),
-            None => format!("app password {id}"),
-        },
-        None => "none (not submitted over SMTP)".into(),
-    };
-    println!("credential:  {credential}");
+fn print_story(s: &SentBy) {
+    println!("submission {}, {}", s.submission_id, utc(s.at));
+    let member = s
+        .member_id
+        .map_or(String::new(), |id| format!(" (member {id})"));
+    println!("person:      {}{member}, audited as {}", s.person, s.actor);
+    println!(
+        "credential:  {}",
+        s.credential
+            .as_deref()
+            .unwrap_or("none (not submitted over SMTP)")
+    );
     println!(
         "client:      IP {}, name {}, TLS {}, via {}",
-        text("client_ip"),
-        text("client_name"),
-        if d["tls"].as_bool().unwrap_or(false) {
-            "yes"
-        } else {
-            "no"
-        },
-        text("ingress")
+        s.client_ip.as_deref().unwrap_or("-"),
+        s.client_name.as_deref().unwrap_or("-"),
+        if s.tls { "yes" } else { "no" },
+        s.ingress
     );
-    println!(
-        "from:        {} (envelope {})",
-        text("header_from"),
-        text("envelope_from")
-    );
-    println!("subject:     {}", text("subject"));
-    println!("content:     sha256 {}", text("content_hash"));
-    for send in store.sends_of(submission_id).await? {
+    match (&s.header_from, &s.envelope_from) {
+        (Some(from), Some(envelope)) => println!("from:        {from} (envelope {envelope})"),
+        _ => println!("from:        not kept (the sender was erased)"),
+    }
+    println!("subject:     {}", s.subject);
+    let kept = match s.kept.as_str() {
+        "whole" => "kept whole",
+        "headers" => "refused: only its headers kept",
+        "purged" => "content purged after the retention period",
+        "erased" => "content erased with its sender",
+        other => other,
+    };
+    println!("content:     sha256 {} ({kept})", s.content_hash);
+    if let Some(id) = &s.message_id {
+        println!("message-id:  <{}>", id.trim_matches(['<', '>']));
+    }
+    for story in &s.sends {
+        let send = &story.send;
         println!(
-            "to:          {}: {} recipients, decided {}, now {}",
-            send.address, send.recipients, send.decision, send.state
+            "to:          {}: {} recipients, decided {}, now {} (send {})",
+            send.address, send.recipients, send.decision, send.state, send.id
         );
-        for e in entries.iter().filter(|e| e.send_id == Some(send.id)) {
-            let who = match e.actor_member_id {
-                Some(id) => store.member_label(id).await?,
-                None => e.actor.clone(),
-            };
-            let details = e.details_json();
-            let line = match e.action.as_str() {
-                "approval.requested" => format!("approval requested from {}", details["asked"]),
-                "approval.given" => format!("approved by {who}"),
-                "approval.refused" => format!(
-                    "approval by {who} refused ({})",
-                    details["refusal"]["code"].as_str().unwrap_or("?")
-                ),
-                "approval.rejected" => format!(
-                    "rejected by {who}: {}",
-                    details["comment"].as_str().unwrap_or("")
-                ),
-                "send.released" if details["circuit_breaker_lifted"].is_object() => format!(
-                    "released by {who}, who lifted the circuit breaker; delivery from {}",
-                    details["release_at"].as_i64().map_or("-".into(), utc)
-                ),
-                "send.released" => format!(
-                    "released by the approval of {who}; delivery from {}",
-                    details["release_at"].as_i64().map_or("-".into(), utc)
-                ),
-                "send.breaker_lifted" => format!("circuit breaker lifted by {who}"),
-                "send.cancelled" => format!("cancelled by {who}"),
-                "send.withdrawn" => format!("withdrawn by {who}"),
-                "send.expired" => "expired without a decision".to_string(),
-                other => format!("{other} by {who}"),
-            };
-            println!("  {}  {line}  [entry {}]", utc(e.at), e.seq);
+        for e in &story.events {
+            println!("  {}  {}  [entry {}]", utc(e.at), event_line(e), e.seq);
         }
-        let t = store.delivery_totals(send.id).await?;
+        let t = &story.totals;
         println!(
             "  delivery:  {} sent, {} queued, {} failed, {} bounced, {} cancelled, {} by SMS, {} not reached",
             t.sent, t.queued, t.failed, t.bounced, t.cancelled, t.sms, t.unreachable
         );
     }
-    Ok(())
+}
+
+/// One audit entry about a send as a sentence.
+fn event_line(e: &Happened) -> String {
+    let (who, details) = (&e.who, &e.details);
+    match e.action.as_str() {
+        "approval.requested" => format!("approval requested from {}", details["asked"]),
+        "approval.given" => format!("approved by {who}"),
+        "approval.refused" => format!(
+            "approval by {who} refused ({})",
+            details["refusal"]["code"].as_str().unwrap_or("?")
+        ),
+        "approval.rejected" => format!(
+            "rejected by {who}: {}",
+            details["comment"].as_str().unwrap_or("")
+        ),
+        "send.released" if details["circuit_breaker_lifted"].is_object() => format!(
+            "released by {who}, who lifted the circuit breaker; delivery from {}",
+            details["release_at"].as_i64().map_or("-".into(), utc)
+        ),
+        "send.released" => format!(
+            "released by the approval of {who}; delivery from {}",
+            details["release_at"].as_i64().map_or("-".into(), utc)
+        ),
+        "send.breaker_lifted" => format!("circuit breaker lifted by {who}"),
+        "send.cancelled" => format!("cancelled by {who}"),
+        "send.withdrawn" => format!("withdrawn by {who}"),
+        "send.expired" => "expired without a decision".to_string(),
+        other => format!("{other} by {who}"),
+    }
 }
 
 #[cfg(test)]

@@ -94,6 +94,10 @@ pub async fn member(config: &Config, cmd: MemberCommand) -> anyhow::Result<ExitC
         }
         MemberCommand::Erase { member_id } => {
             if store.complete_deletion(member_id).await? {
+                // Their drafts on /compose wait on disk, not in the database.
+                verteiler_portal::discard_drafts(&config.http.upload_dir, member_id)
+                    .await
+                    .context("removing the member's drafts from http.upload_dir")?;
                 println!(
                     "member {member_id} erased (recorded in the audit log); delete them in the \
                      membership database too, or the next import brings their data back"

@@ -95,13 +95,24 @@ pub(crate) fn cli_actor() -> String {
 ///
 /// Changes made through it are audited as `cli:USER`.
 pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    Store::open(&config.database.url, config.database.max_connections)
+    let store = Store::open(&config.database.url, config.database.max_connections)
         .await
-        .map(|store| store.acting_as(cli_actor()))
         .with_context(|| {
             format!(
                 "opening the database {}",
                 verteiler_store::redact_url(&config.database.url)
             )
-        })
+        })?;
+    // A database in memory ends with the process: its hashes need no key to outlive it.
+    let in_memory = config.database.url.contains(":memory:");
+    let store = if in_memory {
+        store
+    } else {
+        store
+            .with_privacy_key_file(&config.privacy.hash_key_file)
+            .await
+            .context("privacy.hash_key_file")?
+    };
+    // The key first: an actor given as an address is recorded as its hash under it.
+    Ok(store.acting_as(cli_actor()))
 }

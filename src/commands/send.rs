@@ -14,7 +14,11 @@ pub async fn send(config: &Config, cmd: SendCommand) -> anyhow::Result<ExitCode>
         SendCommand::Status => {
             let q = store.queue_overview().await?;
             match &q.paused {
-                Some(p) => println!("sending: PAUSED by {} ({})", p.by, p.reason),
+                Some(p) => println!(
+                    "sending: PAUSED by {} ({})",
+                    store.actor_name(&p.by).await?,
+                    p.reason
+                ),
                 None => println!("sending: running"),
             }
             println!(
@@ -30,7 +34,9 @@ pub async fn send(config: &Config, cmd: SendCommand) -> anyhow::Result<ExitCode>
             Ok(ExitCode::SUCCESS)
         }
         SendCommand::PauseAll { reason, by } => {
-            store.pause_delivery(&reason, &by).await?;
+            store
+                .pause_delivery(&reason, &by_member(&store, &by).await?)
+                .await?;
             println!("sending paused: nothing more leaves until `verteiler send resume-all`");
             Ok(ExitCode::SUCCESS)
         }
@@ -81,7 +87,10 @@ pub async fn send(config: &Config, cmd: SendCommand) -> anyhow::Result<ExitCode>
                 return Ok(ExitCode::FAILURE);
             }
             let cancelled = store
-                .cancel_send(send_id, &by.unwrap_or_else(super::cli_actor))
+                .cancel_send(
+                    send_id,
+                    &by_member(&store, &by.unwrap_or_else(super::cli_actor)).await?,
+                )
                 .await?;
             let sent = store.delivery_totals(send_id).await?.sent;
             println!(
@@ -197,7 +206,7 @@ pub async fn sms(config: &Config, cmd: SmsCommand) -> anyhow::Result<ExitCode> {
 
 /// Resumes sending; sends the circuit breaker holds stay held, and the admin is told so.
 async fn resume_all(store: &verteiler_store::Store, by: &str) -> anyhow::Result<ExitCode> {
-    let resumed = store.resume_delivery(by).await?;
+    let resumed = store.resume_delivery(&by_member(store, by).await?).await?;
     println!("sending resumed");
     if resumed.breaker_holds_waiting > 0 {
         println!(
@@ -209,4 +218,14 @@ async fn resume_all(store: &verteiler_store::Store, by: &str) -> anyhow::Result<
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Who acts, as the audit log names them: a member's address becomes `cli:member:ID` (the log
+/// keeps no addresses); anything else stays as given.
+async fn by_member(store: &verteiler_store::Store, by: &str) -> anyhow::Result<String> {
+    let member = match verteiler_policies::EmailAddress::parse(by) {
+        Ok(address) => store.member_id_by_email(&address).await?,
+        Err(_) => None,
+    };
+    Ok(member.map_or_else(|| by.to_string(), |id| format!("cli:member:{id}")))
 }

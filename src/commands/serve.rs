@@ -63,6 +63,7 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
             )
             .with_imports(ImportSettings::new(super::import::import_options(config)))
             .with_list_rules(config.list_rules())
+            .with_drafts_per_member(config.limits.drafts_per_member)
             .with_mail_client(MailClientSetup {
                 smtp_host: config.smtp.hostname.clone(),
                 smtp_port: config.smtp.listen.port(),
@@ -166,6 +167,12 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
         super::held::approval_settings(config),
         stopped(),
     ));
+    // Messages whose sends ended longer ago than the retention period are purged.
+    let retention_task = tokio::spawn(run_retention(
+        store.clone(),
+        config.limits.retention_days,
+        stopped(),
+    ));
     // What the configuration says about limits is audited when it differs from the last run.
     super::audit::record_limits(&store, config).await?;
 
@@ -192,6 +199,7 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
     delivery_task.await.context("the delivery task failed")?;
     sms_task.await.context("the SMS task failed")?;
     approvals_task.await.context("the approvals task failed")?;
+    retention_task.await.context("the retention task failed")?;
     tracing::info!(
         event = "server.stopped",
         "all listeners and delivery stopped"
@@ -412,6 +420,45 @@ async fn run_approvals(
                     tracing::error!(event = "portal.purge_failed", error = %e);
                 }
             }
+        }
+    }
+}
+
+/// How often messages past their retention period are looked for (the first look is at start).
+const RETENTION_SWEEP: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Purges, every [`RETENTION_SWEEP`], the messages whose sends all ended more than
+/// `limits.retention_days` ago (0: never), batch by batch, each batch with its audit entry.
+async fn run_retention(
+    store: verteiler_store::Store,
+    days: u32,
+    stopped: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(stopped);
+    if days == 0 {
+        return;
+    }
+    let mut sweep = tokio::time::interval(RETENTION_SWEEP);
+    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = &mut stopped => return,
+            _ = sweep.tick() => loop {
+                match store.purge_expired_messages(days, verteiler_store::now_ms()).await {
+                    Ok(purged) if purged.submissions > 0 => {
+                        tracing::info!(event = "retention.purged", submissions = purged.submissions,
+                            bytes = purged.bytes, retention_days = days);
+                        if purged.submissions < verteiler_store::PURGE_BATCH as u64 {
+                            break;
+                        }
+                    }
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::error!(event = "retention.purge_failed", error = %e);
+                        break;
+                    }
+                }
+            },
         }
     }
 }

@@ -39,6 +39,7 @@ impl Config {
             sms_parts_hold_above: self.sms.parts_hold_above,
             sms_cost_per_segment_cents: self.sms.cost_per_segment_cents,
             sms_monthly_budget_cents: self.sms.monthly_budget_cents_per_unit,
+            sender_refused_per_hour: limits.refused_per_sender_per_hour,
             ..defaults
         }
     }

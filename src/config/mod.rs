@@ -13,6 +13,7 @@ mod lines;
 mod lists;
 mod load;
 mod portal;
+mod retention;
 mod serde_helpers;
 mod validate;
 mod validate_sms;
@@ -48,6 +49,7 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub organisation: OrganisationConfig,
     pub lists: ListsConfig,
+    pub privacy: PrivacyConfig,
 }
 
 /// `[database]`: the backend is chosen from the URL scheme (SQLite or PostgreSQL).
@@ -495,6 +497,13 @@ pub struct LimitsConfig {
     pub verification_per_member_per_day: u32,
     pub verification_per_destination_per_hour: u32,
     pub verification_per_destination_per_day: u32,
+    /// Days a message is kept after its last send ended; then `serve` purges it (0: for ever).
+    pub retention_days: u32,
+    /// Submissions of one sender every list refused per hour before the next is answered
+    /// "try later" and not stored.
+    pub refused_per_sender_per_hour: u64,
+    /// Drafts with attachments one member may have waiting at once on /compose.
+    pub drafts_per_member: u32,
 }
 
 impl Default for LimitsConfig {
@@ -514,6 +523,27 @@ impl Default for LimitsConfig {
             verification_per_member_per_day: 10,
             verification_per_destination_per_hour: 3,
             verification_per_destination_per_day: 5,
+            retention_days: 90,
+            refused_per_sender_per_hour: 20,
+            drafts_per_member: 20,
+        }
+    }
+}
+
+/// `[privacy]`: how the audit log keeps contact values out of itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PrivacyConfig {
+    /// The installation's key for the audit log's hashes of addresses and numbers: 32 random
+    /// bytes, made (mode 0600) on the first start. Kept apart from the database, so a dump of
+    /// it cannot turn the hashes back into phone numbers.
+    pub hash_key_file: PathBuf,
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        Self {
+            hash_key_file: PathBuf::from("./data/privacy.key"),
         }
     }
 }

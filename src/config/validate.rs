@@ -175,6 +175,10 @@ pub(super) fn validate(config: &Config, origin: &dyn Fn(&str) -> Origin) -> Vec<
         );
     }
 
+    for (key, message) in super::retention::problems(c) {
+        v.invalid(key, message);
+    }
+
     for (key, message) in c.lists.problems(&c.org_limits()) {
         v.invalid(&key, message);
     }

@@ -45,7 +45,8 @@ impl ApprovalSettings {
 #[derive(Debug, Clone)]
 pub struct Actor {
     pub member_id: i64,
-    /// How the audit log names them (their login or address).
+    /// How messages and command output name them (a login, an address, a name). The audit
+    /// log does not: it names them by `ingress` and `member_id` (see [`Ingress::actor`]).
     pub label: String,
     pub ingress: Ingress,
 }
@@ -224,7 +225,9 @@ pub(crate) async fn take_held(
 /// An audit entry about `pending` by `actor`, or by the system when `actor` is `None`.
 pub(crate) fn about(action: &'static str, actor: Option<&Actor>, pending: &Pending) -> AuditEvent {
     let event = match actor {
-        Some(a) => AuditEvent::new(action, a.label.clone()).by_member(a.member_id),
+        // By member id and way in; `label` may be an address or a name, which the log must
+        // not keep (an erasure could not take it back).
+        Some(a) => AuditEvent::new(action, a.ingress.actor(a.member_id)).by_member(a.member_id),
         None => AuditEvent::new(action, "system"),
     };
     event
@@ -279,6 +282,9 @@ impl Store {
                 .await?;
         let email = self.member_emails(member_id).await?.into_iter().next();
         Ok(match (name, email) {
+            (Some((first, last)), _) if first.is_empty() && last.is_empty() => {
+                format!("member {member_id} (erased)")
+            }
             (Some((first, last)), Some((email, _))) => format!("{first} {last} <{email}>"),
             (Some((first, last)), None) => format!("{first} {last}"),
             (None, _) => format!("member {member_id}"),
@@ -288,9 +294,10 @@ impl Store {
     /// An audit actor as a person reads it: `portal:member:4` becomes the member's name and
     /// address with the actor after it; `cli:USER` and the like stay as they are.
     pub async fn actor_name(&self, actor: &str) -> Result<String, StoreError> {
+        // `portal:member:4`, `smtp:member:4`, `cli:member:4`: a member by id, whatever the way in.
         match actor
-            .strip_prefix("portal:member:")
-            .and_then(|id| id.parse::<i64>().ok())
+            .split_once(":member:")
+            .and_then(|(_, id)| id.parse::<i64>().ok())
         {
             Some(id) => Ok(format!("{} ({actor})", self.member_label(id).await?)),
             None => Ok(actor.to_string()),
@@ -634,7 +641,7 @@ impl Store {
                     )
                     .await?;
                 }
-                let asked: Vec<&str> = approvers.iter().map(|a| a.name.as_str()).collect();
+                let asked: Vec<i64> = approvers.iter().map(|a| a.member_id).collect();
                 events.push(
                     about("approval.requested", None, pending)
                         .details(serde_json::json!({ "asked": asked })),

@@ -246,19 +246,6 @@ pub(crate) fn append_statements(
     statements
 }
 
-/// What to look for in the audit log; every criterion given must match.
-#[derive(Debug, Clone, Default)]
-pub struct AuditQuery {
-    /// A Message-ID header (with or without angle brackets): the entries of its submissions.
-    pub message_id: Option<String>,
-    /// An address or a part of the actor's name (`cli:`, `portal:member:12`).
-    pub person: Option<String>,
-    /// From this time on (unix ms), inclusive.
-    pub from: Option<i64>,
-    /// Before this time (unix ms).
-    pub to: Option<i64>,
-}
-
 /// How the chain is broken at the first entry where it breaks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -382,77 +369,6 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         Ok(details.and_then(|d| serde_json::from_str(&d).ok()))
-    }
-
-    /// Entries matching every given criterion, newest first, at most `max`.
-    pub async fn audit_search(
-        &self,
-        query: &AuditQuery,
-        max: usize,
-    ) -> Result<Vec<AuditEntry>, StoreError> {
-        let mut conditions = Vec::new();
-        let mut ids: Vec<i64> = Vec::new();
-        let mut p = Placeholders::new(self.backend);
-        if let Some(message_id) = &query.message_id {
-            let id = message_id.trim().trim_matches(['<', '>']);
-            ids = self.submissions_by_message_id(id).await?;
-            if ids.is_empty() {
-                return Ok(Vec::new());
-            }
-            conditions.push(format!("submission_id IN ({})", p.list(ids.len())));
-        }
-        let person = query
-            .person
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty());
-        if person.is_some() {
-            // The actor in words (an address, `portal:member:ID`, `cli:USER`) or the member.
-            let (a, b) = (p.one(), p.one());
-            conditions.push(format!("(LOWER(actor) LIKE {a} OR actor_member_id = {b})"));
-        }
-        let from_at = query.from.map(|_| p.one());
-        let to_at = query.to.map(|_| p.one());
-        if let Some(ph) = &from_at {
-            conditions.push(format!("at >= {ph}"));
-        }
-        if let Some(ph) = &to_at {
-            conditions.push(format!("at < {ph}"));
-        }
-        let limit = p.one();
-        let sql = format!(
-            "SELECT seq, at, action, actor_member_id, actor, submission_id, send_id, details, \
-             prev_hash, hash FROM audit_log{} ORDER BY seq DESC LIMIT {limit}",
-            if conditions.is_empty() {
-                String::new()
-            } else {
-                format!(" WHERE {}", conditions.join(" AND "))
-            }
-        );
-        let mut q = sqlx::query(&sql);
-        for id in &ids {
-            q = q.bind(*id);
-        }
-        if let Some(person) = person {
-            let member = match verteiler_policies::EmailAddress::parse(person) {
-                Ok(address) => self.member_id_by_email(&address).await?,
-                Err(_) => None,
-            };
-            q = q
-                .bind(format!("%{}%", person.to_lowercase()))
-                .bind(member.unwrap_or(-1));
-        }
-        if let Some(from) = query.from {
-            q = q.bind(from);
-        }
-        if let Some(to) = query.to {
-            q = q.bind(to);
-        }
-        let rows = q.bind(max as i64).fetch_all(&self.pool).await?;
-        Ok(rows
-            .iter()
-            .map(entry_from_row)
-            .collect::<Result<_, sqlx::Error>>()?)
     }
 
     /// Walks the whole chain and reports the first place where it breaks.

@@ -57,6 +57,8 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("the submission writer has stopped (the server is shutting down)")]
     WriterStopped,
+    #[error(transparent)]
+    PrivacyKey(#[from] crate::PrivacyKeyError),
 }
 
 /// What `/readyz` reports.
@@ -89,6 +91,10 @@ pub struct Store {
     /// argon2 checks run for app-password logins, shared by every clone of this handle:
     /// what a login attempt costs, observable without timing it.
     pub(crate) password_checks: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// The key of the audit log's hashes of contact values (see [`crate::privacy`]). A
+    /// handle starts with a random one, so nothing readable is ever written without it;
+    /// [`Store::with_privacy_key`] sets the installation's.
+    pub(crate) privacy: crate::PrivacyKey,
 }
 
 impl Store {
@@ -150,14 +156,32 @@ impl Store {
             sqlite_file,
             verification_limits: std::sync::Arc::default(),
             password_checks: std::sync::Arc::default(),
+            privacy: crate::PrivacyKey::random(),
         })
     }
 
-    /// The same database, with changes audited as made by `actor` (`cli:USER`, an admin's
-    /// address): the audit log says who changed a unit, a role or an audience.
+    /// The same database, hashing contact values for the audit log with `key` (the
+    /// installation's, from its key file).
+    pub fn with_privacy_key(&self, key: crate::PrivacyKey) -> Store {
+        Store {
+            privacy: key,
+            ..self.clone()
+        }
+    }
+
+    /// The audit log's hash of a contact value (an address, a number, a postal address; see
+    /// [`crate::PrivacyKey::contact_hash`]): what to search the log for.
+    pub fn contact_hash(&self, value: &str, region: &str) -> String {
+        self.privacy.contact_hash(value, region)
+    }
+
+    /// The same database, with changes audited as made by `actor` (`cli:USER`,
+    /// `portal:member:ID`): the audit log says who changed a unit, a role or an audience. An
+    /// actor given as an address or a number is recorded as its keyed hash, never as is: set
+    /// the installation's key ([`Store::with_privacy_key`]) first.
     pub fn acting_as(&self, actor: impl Into<String>) -> Store {
         Store {
-            actor: std::sync::Arc::from(actor.into()),
+            actor: std::sync::Arc::from(self.privacy.actor_text(&actor.into())),
             ..self.clone()
         }
     }

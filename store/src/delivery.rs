@@ -65,7 +65,7 @@ pub struct ClaimedText {
 }
 
 /// Delivery totals of one send, for reports and tests.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DeliveryTotals {
     pub queued: u64,
     /// Of the queued: those waiting for a retry after a temporary failure.
@@ -214,7 +214,7 @@ impl Store {
                     .bind(send_id)
                     .fetch_optional(&mut *tx)
                     .await?;
-            let mut event = crate::AuditEvent::new("send.cancelled", by)
+            let mut event = crate::AuditEvent::new("send.cancelled", self.privacy.actor_text(by))
                 .send(send_id)
                 .details(serde_json::json!({ "copies_cancelled": cancelled.rows_affected() }));
             event.submission_id = submission_id;
@@ -719,7 +719,8 @@ impl Store {
         crate::audit::append(
             &mut tx,
             self.backend,
-            &[crate::AuditEvent::new(action, by).details(serde_json::json!({ "reason": reason }))],
+            &[crate::AuditEvent::new(action, self.privacy.actor_text(by))
+                .details(serde_json::json!({ "reason": reason }))],
             now,
         )
         .await?;

@@ -27,7 +27,10 @@ impl SubmissionWriter {
     /// [`crate::native_writer`]), otherwise a task on the current tokio runtime.
     pub fn start(store: Store) -> SubmissionWriter {
         let (queue, jobs) = mpsc::channel(MAX_GROUP * 4);
-        let native = store.sqlite_file.as_deref().map(NativeWriter::open);
+        let native = store
+            .sqlite_file
+            .as_deref()
+            .map(|path| NativeWriter::open(path, store.privacy.clone()));
         match native {
             Some(Ok(native)) => {
                 let spawned = std::thread::Builder::new()

@@ -9,6 +9,7 @@ mod admin;
 mod approvals;
 mod audiences;
 mod audit;
+mod audit_search;
 mod breaker_holds;
 mod clock;
 mod credentials;
@@ -17,6 +18,7 @@ mod deciders;
 mod delivery;
 mod delivery_failures;
 mod directory;
+mod erasure;
 mod expansion;
 mod expansion_guard;
 mod fact_cache;
@@ -36,9 +38,13 @@ mod own_sends;
 mod portal_auth;
 mod postal;
 mod postal_access;
+mod privacy;
 pub mod progress;
+mod provenance;
+mod raw_kept;
 mod redecide;
 mod resolve;
+mod retention;
 mod self_service;
 mod sendable;
 mod sender_standing;
@@ -52,13 +58,15 @@ pub mod testing;
 mod unsubscribe;
 mod usual_size;
 mod verification_limits;
+mod who_sent;
 
 pub use admin::{AudiencePolicyChange, RoleHolder};
 pub use approvals::{
     Actor, ApprovalOutcome, ApprovalRecord, ApprovalSettings, Approver, HeldSend, StopOutcome,
 };
 pub use audiences::{ApprovalSetting, Audience, AudienceSummary, Deactivation, NewAudience};
-pub use audit::{AuditBreak, AuditEntry, AuditEvent, AuditQuery, AuditVerification, GENESIS_HASH};
+pub use audit::{AuditBreak, AuditEntry, AuditEvent, AuditVerification, GENESIS_HASH};
+pub use audit_search::AuditQuery;
 pub use breaker_holds::{BreakerHold, BreakerRelease, Resumed};
 pub use clock::now_ms;
 pub use credentials::{generate_app_password, hash_password, verify_password, AppPassword};
@@ -80,7 +88,11 @@ pub use own_sends::{CancelOutcome, OwnSend, OwnSubmission};
 pub use portal_auth::{new_secret, PortalSession, SESSION_TTL_MS, SIGN_IN_LINK_TTL_MS};
 pub use postal::{spreadsheet_cell, PostalList, PostalRecipient};
 pub use postal_access::PostalAccess;
+pub use privacy::{PrivacyKey, PrivacyKeyError, PRIVACY_KEY_BYTES};
+pub use provenance::{copy_references, COPY_ID_TOKEN_CHARS};
+pub use raw_kept::REFUSED_HEADER_BYTES;
 pub use resolve::{Recipient, RESOLVE_BATCH};
+pub use retention::{Purged, PURGE_BATCH};
 pub use self_service::{
     ConfirmOutcome, Confirmable, ContactChange, ContactPoint, MemberOverview, PhoneOutcome,
     PortalMail, Reach, SubscribeOutcome, TopicList, UnitRef, CONFIRM_LINK_TTL_MS,
@@ -99,3 +111,4 @@ pub use usual_size::{lower_median, CountedSend, UsualSize, USUAL_SIZE_SENDS};
 pub use verification_limits::{
     VerificationLimits, VerificationRefusal, VERIFICATION_SENDS_KEPT_MS,
 };
+pub use who_sent::{Happened, SendStory, SentBy, WhoAsker};

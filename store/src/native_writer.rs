@@ -44,6 +44,8 @@ pub(crate) struct NativeWriter {
     /// Tells the checkpointer that a commit grew the WAL; None when it could not start (then
     /// the writer checkpoints itself, as SQLite does by default).
     checkpoints: Option<SyncSender<()>>,
+    /// The key of the audit entries' hashes, as the store handle that started the writer.
+    privacy: crate::PrivacyKey,
 }
 
 /// WAL pages after which the writer checkpoints itself all the same: the checkpointer keeps
@@ -111,7 +113,7 @@ fn open_connection(path: &Path) -> Result<Connection, rusqlite::Error> {
 
 impl NativeWriter {
     /// Opens the database file the pool uses, with the same settings as the pool's connections.
-    pub fn open(path: &Path) -> Result<NativeWriter, rusqlite::Error> {
+    pub fn open(path: &Path, privacy: crate::PrivacyKey) -> Result<NativeWriter, rusqlite::Error> {
         let conn = open_connection(path)?;
         // Multi-row inserts differ by row count: keep the common group sizes prepared.
         conn.set_prepared_statement_cache_capacity(256);
@@ -119,7 +121,11 @@ impl NativeWriter {
         if checkpoints.is_some() {
             conn.pragma_update(None, "wal_autocheckpoint", WRITER_AUTOCHECKPOINT_PAGES)?;
         }
-        Ok(NativeWriter { conn, checkpoints })
+        Ok(NativeWriter {
+            conn,
+            checkpoints,
+            privacy,
+        })
     }
 
     /// Stores a group in one transaction: all or none, exactly like
@@ -140,7 +146,8 @@ impl NativeWriter {
             tx.query_row(LOCKED_HEAD_SQL, [], |r| Ok((r.get(0)?, r.get(1)?)))?;
         let last: i64 = tx.query_row(SQLITE_LAST_SUBMISSION_ID, [], |r| r.get(0))?;
         let ids: Vec<i64> = (1..=records.len() as i64).map(|k| last + k).collect();
-        for statement in group_statements(Backend::Sqlite, records, &ids, head, now) {
+        let statements = group_statements(Backend::Sqlite, records, &ids, head, &self.privacy, now);
+        for statement in statements {
             statement.execute_native(&tx)?;
         }
         let written = started.elapsed();

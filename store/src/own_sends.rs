@@ -129,7 +129,9 @@ impl Store {
                 _ => CancelOutcome::NotFound,
             });
         }
-        let copies = self.cancel_send(send_id, &actor.label).await?;
+        let copies = self
+            .cancel_send(send_id, &actor.ingress.actor(actor.member_id))
+            .await?;
         // The send may have finished between the look and the stop: say what it is now.
         match self.send_record(send_id).await?.map(|s| s.state) {
             Some(state) if state != "cancelled" => Ok(CancelOutcome::NotRunning { state }),

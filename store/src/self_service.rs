@@ -178,6 +178,12 @@ impl Store {
         })
     }
 
+    /// A contact value as the audit log holds it: its keyed hash (see [`crate::privacy`]).
+    pub(crate) fn value_hash(&self, value: &str) -> String {
+        self.privacy
+            .contact_hash(value, crate::privacy::DEFAULT_REGION)
+    }
+
     /// Records what the member changed in the audit log and commits: every change of this
     /// module ends here, so none is stored without its entry.
     async fn commit_audited(
@@ -640,7 +646,10 @@ impl Store {
             ),
             Confirmable::Email { address } => (
                 "contact.verified",
-                serde_json::json!({ "contact_point_id": found.contact_point_id, "value": address }),
+                serde_json::json!({
+                    "contact_point_id": found.contact_point_id,
+                    "value_hash": self.value_hash(address),
+                }),
             ),
         };
         let mut event = AuditEvent::new(action, self.actor.to_string()).details(details);
@@ -781,7 +790,7 @@ impl Store {
             tx,
             "contact.added",
             member_id,
-            serde_json::json!({ "kind": "email", "value": address.as_str() }),
+            serde_json::json!({ "kind": "email", "value_hash": self.value_hash(address.as_str()) }),
             now,
         )
         .await?;
@@ -822,7 +831,7 @@ impl Store {
             tx,
             "contact.added",
             member_id,
-            serde_json::json!({ "kind": "phone", "value": number.as_str() }),
+            serde_json::json!({ "kind": "phone", "value_hash": self.value_hash(number.as_str()) }),
             now,
         )
         .await?;
@@ -957,7 +966,7 @@ impl Store {
             tx,
             "contact.removed",
             member_id,
-            serde_json::json!({ "kind": kind, "value": value }),
+            serde_json::json!({ "kind": kind, "value_hash": self.value_hash(&value) }),
             now,
         )
         .await?;
@@ -1016,7 +1025,7 @@ impl Store {
             tx,
             "contact.postal_set",
             member_id,
-            serde_json::json!({ "value": value }),
+            serde_json::json!({ "kind": "postal", "value_hash": self.value_hash(&value) }),
             now,
         )
         .await?;
@@ -1081,82 +1090,6 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?)
-    }
-
-    /// Completes a member's open deletion request: everything that names or reaches the
-    /// person goes (contact data, units, offices, subscriptions, choices, sessions, passwords,
-    /// codes, queued mail); what the audit trail needs stays as an anonymous record (the member
-    /// row without a name, their submissions, revoked app passwords without names, delivery
-    /// rows without addresses). `false`: no request is open, and nothing changed.
-    ///
-    /// This erases verteiler's copy; data the membership database still holds comes back with
-    /// its next import, so the membership office deletes it there too.
-    pub async fn complete_deletion(&self, member_id: i64) -> Result<bool, StoreError> {
-        let now = now_ms();
-        let mut tx = self.begin_write().await?;
-        let open = sqlx::query(
-            "UPDATE deletion_requests SET completed_at = $1, completed_by = $2 \
-             WHERE member_id = $3 AND completed_at IS NULL",
-        )
-        .bind(now)
-        .bind(self.actor.to_string())
-        .bind(member_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if open == 0 {
-            return Ok(false);
-        }
-        let statements = [
-            "DELETE FROM verifications WHERE member_id = $1 \
-               OR contact_point_id IN (SELECT id FROM contact_points WHERE member_id = $1) \
-               OR subscription_id IN (SELECT id FROM subscriptions WHERE member_id = $1)",
-            "DELETE FROM sign_in_links WHERE member_id = $1",
-            "DELETE FROM portal_sessions WHERE member_id = $1",
-            "DELETE FROM member_passwords WHERE member_id = $1",
-            "DELETE FROM sms_outbox WHERE member_id = $1",
-            "DELETE FROM subscriptions WHERE member_id = $1",
-            "DELETE FROM channel_preferences WHERE member_id = $1",
-            "DELETE FROM roles WHERE member_id = $1",
-            "DELETE FROM memberships WHERE member_id = $1",
-            "DELETE FROM contact_points WHERE member_id = $1",
-            "DELETE FROM notifications WHERE member_id = $1 AND sent_at IS NULL AND failed_at IS NULL",
-            "UPDATE notifications SET to_address = '', subject = '', body = '' WHERE member_id = $1",
-            // Unique per send: each erased row gets an address of its own that reaches nobody.
-            "UPDATE deliveries SET address = 'erased-' || CAST(id AS TEXT), \
-               state = CASE WHEN state = 'queued' THEN 'cancelled' ELSE state END WHERE member_id = $1",
-        ];
-        for sql in statements {
-            sqlx::query(sql).bind(member_id).execute(&mut *tx).await?;
-        }
-        sqlx::query(
-            "UPDATE app_passwords SET name = '', password_hash = '', \
-             revoked_at = COALESCE(revoked_at, $1) WHERE member_id = $2",
-        )
-        .bind(now)
-        .bind(member_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE members SET first_name = '', last_name = '', status = 'left', \
-             left_at = COALESCE(left_at, $1), import_fingerprint = NULL, updated_at = $1 WHERE id = $2",
-        )
-        .bind(now)
-        .bind(member_id)
-        .execute(&mut *tx)
-        .await?;
-        // Done by an admin (this handle's actor), about the member.
-        audit::append(
-            &mut tx,
-            self.backend,
-            &[AuditEvent::new("member.erased", self.actor.to_string())
-                .details(serde_json::json!({ "member_id": member_id }))],
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        self.facts_changed();
-        Ok(true)
     }
 
     /// When the member's open deletion request was made, if one is open.

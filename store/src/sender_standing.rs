@@ -160,6 +160,31 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Whether the member's refused submissions in the last hour (the current and the previous
+    /// one, as every hourly rate here) reached `limit`: then a further refused one is not
+    /// stored and its sender is asked to try later. `limit = 0` throttles nothing.
+    pub async fn refusals_throttled(
+        &self,
+        member_id: i64,
+        limit: u64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        if limit == 0 {
+            return Ok(false);
+        }
+        let refused: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(refused), 0) AS BIGINT) FROM sender_volume_hourly \
+             WHERE member_id = $1 AND hour >= $2",
+        )
+        .bind(member_id)
+        .bind(now / HOUR_MS - 1)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(refused.max(0) as u64 >= limit)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -92,7 +92,7 @@ impl Store {
             &mut tx,
             self.backend,
             &[crate::AuditEvent::new("sms.opted_out", source.to_string())
-                .details(serde_json::json!({ "number": number }))],
+                .details(serde_json::json!({ "number_hash": self.value_hash(&number) }))],
             now,
         )
         .await?;

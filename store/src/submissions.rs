@@ -28,6 +28,12 @@ impl Ingress {
             Ingress::Cli => "cli",
         }
     }
+
+    /// How the audit log names a member acting through this way in (`smtp:member:12`): by
+    /// their id, never by a name or an address, which an erasure could not take back.
+    pub fn actor(self, member_id: i64) -> String {
+        format!("{}:member:{member_id}", self.as_str())
+    }
 }
 
 /// One message as handed to the gateway, with who handed it in and how.
@@ -142,8 +148,8 @@ fn verdict(decision: &Decision) -> (&'static str, &'static str, u64) {
 /// group makes one update per sender, audience and hour.
 #[derive(Default)]
 struct VolumeDelta {
-    /// member → (sends, recipients) of sends not refused
-    senders: BTreeMap<i64, (i64, i64)>,
+    /// member → (sends, recipients) of sends not refused, and submissions every list refused
+    senders: BTreeMap<i64, (i64, i64, i64)>,
     /// audience → sends not refused
     audiences: BTreeMap<i64, i64>,
     released_recipients: u64,
@@ -151,6 +157,15 @@ struct VolumeDelta {
 
 impl VolumeDelta {
     fn add(&mut self, record: &SubmissionRecord) {
+        // Refused ones count too, on a rate of their own: a flood of refused mail is itself
+        // throttled (`Store::refusals_throttled`), and does not use up the sender's sends.
+        if crate::raw_kept::Kept::of(record) == crate::raw_kept::Kept::Headers {
+            let sender = self
+                .senders
+                .entry(record.submission.sender_member_id)
+                .or_default();
+            sender.2 += 1;
+        }
         for send in record.sends.iter().filter(|s| !s.decision.is_reject()) {
             let sender = self
                 .senders
@@ -173,16 +188,18 @@ impl VolumeDelta {
         let mut statements = Vec::new();
         if !self.senders.is_empty() {
             let mut statement = Statement::new(format!(
-                "INSERT INTO sender_volume_hourly (member_id, hour, sends, recipients) VALUES {} \
+                "INSERT INTO sender_volume_hourly (member_id, hour, sends, recipients, refused) VALUES {} \
                  ON CONFLICT (member_id, hour) DO UPDATE SET sends = sender_volume_hourly.sends + excluded.sends, \
-                 recipients = sender_volume_hourly.recipients + excluded.recipients",
-                Placeholders::new(backend).values(self.senders.len(), 4)
+                 recipients = sender_volume_hourly.recipients + excluded.recipients, \
+                 refused = sender_volume_hourly.refused + excluded.refused",
+                Placeholders::new(backend).values(self.senders.len(), 5)
             ));
-            for (member, (sends, recipients)) in &self.senders {
+            for (member, (sends, recipients, refused)) in &self.senders {
                 statement.push(*member);
                 statement.push(hour);
                 statement.push(*sends);
                 statement.push(*recipients);
+                statement.push(*refused);
             }
             statements.push(statement);
         }
@@ -211,16 +228,18 @@ const ROWS_PER_INSERT: usize = 1_000;
 
 fn insert_submissions(
     backend: crate::Backend,
-    rows: &[(i64, &NewSubmission)],
+    rows: &[(i64, &SubmissionRecord)],
     now: i64,
 ) -> Statement {
     let mut statement = Statement::new(format!(
         "INSERT INTO submissions (id, message_id, sender_member_id, credential_id, ingress, client_ip, \
          client_name, tls, envelope_from, header_from, subject, size_bytes, content_hash, raw, created_at, \
-         message_facts, preview, sms_text) VALUES {}",
-        Placeholders::new(backend).values(rows.len(), 18)
+         message_facts, preview, sms_text, raw_state) VALUES {}",
+        Placeholders::new(backend).values(rows.len(), 19)
     ));
-    for (id, submission) in rows {
+    for (id, record) in rows {
+        let submission = &record.submission;
+        let kept = crate::raw_kept::Kept::of(record);
         statement.push(*id);
         statement.push(&submission.message_id);
         statement.push(submission.sender_member_id);
@@ -234,7 +253,7 @@ fn insert_submissions(
         statement.push(&submission.subject);
         statement.push(submission.raw.len() as i64);
         statement.push(&submission.content_hash);
-        statement.push(submission.raw.as_slice());
+        statement.push(kept.raw(&submission.raw));
         statement.push(now);
         statement.push(
             submission
@@ -242,8 +261,9 @@ fn insert_submissions(
                 .as_ref()
                 .and_then(|m| serde_json::to_string(m).ok()),
         );
-        statement.push(&submission.preview);
-        statement.push(&submission.sms_text);
+        statement.push(kept.text(&submission.preview));
+        statement.push(kept.text(&submission.sms_text));
+        statement.push(kept.state());
     }
     statement
 }
@@ -279,7 +299,7 @@ async fn allocate_submission_ids(
     })
 }
 
-/// Rows per multi-row submissions insert (18 columns each).
+/// Rows per multi-row submissions insert (19 columns each).
 const SUBMISSIONS_PER_INSERT: usize = 200;
 
 /// Inserts sends as (submission id, send) rows.
@@ -346,14 +366,12 @@ pub(crate) fn group_statements(
     records: &[&SubmissionRecord],
     ids: &[i64],
     audit_head: (i64, String),
+    privacy: &crate::PrivacyKey,
     now: i64,
 ) -> Vec<Statement> {
     let mut statements = Vec::new();
-    let rows: Vec<(i64, &NewSubmission)> = ids
-        .iter()
-        .zip(records)
-        .map(|(id, r)| (*id, &r.submission))
-        .collect();
+    let rows: Vec<(i64, &SubmissionRecord)> =
+        ids.iter().zip(records).map(|(id, r)| (*id, *r)).collect();
     for chunk in rows.chunks(SUBMISSIONS_PER_INSERT) {
         statements.push(insert_submissions(backend, chunk, now));
     }
@@ -383,7 +401,7 @@ pub(crate) fn group_statements(
     let events: Vec<AuditEvent> = ids
         .iter()
         .zip(records)
-        .map(|(id, r)| decided_event(*id, r))
+        .map(|(id, r)| decided_event(*id, r, privacy))
         .collect();
     statements.extend(crate::audit::append_statements(
         backend, audit_head, &events, now,
@@ -391,8 +409,15 @@ pub(crate) fn group_statements(
     statements
 }
 
-/// The audit entry of a stored submission: who handed it in, how, and every decision.
-fn decided_event(submission_id: i64, record: &SubmissionRecord) -> AuditEvent {
+/// The audit entry of a stored submission: who handed it in, how, and every decision. The
+/// person is named by member id and their addresses only by keyed hash: the entry outlives
+/// an erasure, the addresses must not.
+fn decided_event(
+    submission_id: i64,
+    record: &SubmissionRecord,
+    privacy: &crate::PrivacyKey,
+) -> AuditEvent {
+    let hash = |value: &str| privacy.contact_hash(value, crate::privacy::DEFAULT_REGION);
     let s = &record.submission;
     let sends: Vec<serde_json::Value> = record
         .sends
@@ -408,7 +433,7 @@ fn decided_event(submission_id: i64, record: &SubmissionRecord) -> AuditEvent {
             })
         })
         .collect();
-    AuditEvent::new("submission.decided", s.login.clone())
+    AuditEvent::new("submission.decided", s.ingress.actor(s.sender_member_id))
         .by_member(s.sender_member_id)
         .submission(submission_id)
         .details(serde_json::json!({
@@ -418,8 +443,9 @@ fn decided_event(submission_id: i64, record: &SubmissionRecord) -> AuditEvent {
             "client_ip": s.client_ip,
             "client_name": s.client_name,
             "tls": s.tls,
-            "envelope_from": s.envelope_from,
-            "header_from": s.header_from,
+            "login_hash": hash(&s.login),
+            "envelope_from_hash": hash(&s.envelope_from),
+            "header_from_hash": hash(&s.header_from),
             "subject": s.subject,
             "size_bytes": s.raw.len(),
             "content_hash": s.content_hash,
@@ -467,7 +493,7 @@ impl Store {
         // taken next cannot be taken by anybody else before this transaction commits.
         let head = crate::audit::locked_head(&mut tx).await?;
         let ids = allocate_submission_ids(&mut tx, self.backend, records.len()).await?;
-        for statement in group_statements(self.backend, records, &ids, head, now) {
+        for statement in group_statements(self.backend, records, &ids, head, &self.privacy, now) {
             statement.execute(&mut tx).await?;
         }
         tx.commit().await?;

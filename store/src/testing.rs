@@ -174,6 +174,25 @@ pub async fn age_definition_change(
     Ok(())
 }
 
+/// Moves a submission and its sends `ms` into the past, as if that much time had passed since
+/// they were made and ended: a test of the retention period must not wait for days.
+pub async fn age_submission(store: &Store, submission_id: i64, ms: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE submissions SET created_at = created_at - $1 WHERE id = $2")
+        .bind(ms)
+        .bind(submission_id)
+        .execute(&store.pool)
+        .await?;
+    sqlx::query(
+        "UPDATE sends SET created_at = created_at - $1, updated_at = updated_at - $1, \
+         completed_at = completed_at - $1 WHERE submission_id = $2",
+    )
+    .bind(ms)
+    .bind(submission_id)
+    .execute(&store.pool)
+    .await?;
+    Ok(())
+}
+
 /// Queues one list text of `body` to each of `numbers` (E.164), as fan-out would, in batches:
 /// the SMPP benchmark's load.
 pub async fn queue_texts(store: &Store, numbers: &[String], body: &str) -> Result<(), StoreError> {

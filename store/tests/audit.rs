@@ -173,7 +173,7 @@ async fn two_swapped_entries_are_found_as_reordered() {
 #[tokio::test]
 async fn changes_to_units_roles_and_audiences_name_who_made_them_before_and_after() {
     let db = TestDatabase::new().await;
-    let admin = db.store.acting_as("aylin.kaya@example.org");
+    let admin = db.store.acting_as("portal:member:42");
     let unit = admin
         .create_unit(&NewUnit {
             code: "HH".into(),
@@ -219,7 +219,7 @@ async fn changes_to_units_roles_and_audiences_name_who_made_them_before_and_afte
         .iter()
         .map(|e| (e.action.clone(), e.actor.clone()))
         .collect();
-    let by = |a: &str| (a.to_string(), "aylin.kaya@example.org".to_string());
+    let by = |a: &str| (a.to_string(), "portal:member:42".to_string());
     assert_eq!(
         summary,
         [
@@ -270,7 +270,7 @@ async fn a_member_data_export_holds_their_data_but_no_secret_and_is_audited() {
         .add_app_password(member, "Thunderbird", "geheim-geheim")
         .await
         .unwrap();
-    let admin = db.store.acting_as("aylin.kaya@example.org");
+    let admin = db.store.acting_as("portal:member:42");
     let export = admin.export_member_data(member).await.unwrap().unwrap();
     assert_eq!(export["member"]["first_name"], "Zoë");
     assert_eq!(export["memberships"][0]["unit_code"], "HH");
@@ -288,7 +288,7 @@ async fn a_member_data_export_holds_their_data_but_no_secret_and_is_audited() {
     let last = entries(&db).await.pop().unwrap();
     assert_eq!(
         (last.action.as_str(), last.actor.as_str()),
-        ("member.exported", "aylin.kaya@example.org")
+        ("member.exported", "portal:member:42")
     );
     assert_eq!(last.details_json()["member_id"], member);
 }

@@ -94,6 +94,7 @@ const DROPPED: &[&str] = &[
     "mail-followup-to",
     // Set by us, per copy or per audience.
     "message-id",
+    "references",
     "return-path",
     "reply-to",
     "mail-reply-to",
@@ -125,6 +126,10 @@ pub fn build_copy(original: &[u8], spec: &CopySpec<'_>) -> Result<Vec<u8>, CopyE
 
     let mut out = Vec::with_capacity(original.len() + 1024);
     write_list_headers(&mut out, spec);
+    // Replies thread with the sender's own sent message (see `threading`).
+    if let Some(references) = super::threading::references(fields.iter().map(|f| (f.name, f.raw))) {
+        push_field(&mut out, "References", &references);
+    }
     for field in fields.iter().filter(|f| !is_dropped(f.name)) {
         push_crlf_normalised(&mut out, field.raw);
         if !field.raw.ends_with(b"\n") {

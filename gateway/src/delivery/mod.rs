@@ -8,6 +8,7 @@ mod pacing;
 mod relay;
 mod smtp_failure;
 mod smtp_pool;
+mod threading;
 pub(crate) mod transport;
 
 pub use engine::{run_delivery, DeliverySettings};

@@ -166,6 +166,24 @@ impl Ingress {
             lines.push(texts::from_name_replaced(submitted, &ready.from_name, lang));
         }
         let audiences = decided.len();
+        // A flood of refused mail is throttled, not stored (limits.refused_per_sender_per_hour).
+        let limit = self.settings.limits.sender_refused_per_hour;
+        let now = verteiler_store::now_ms();
+        if all_rejected
+            && store
+                .refusals_throttled(identity.member_id, limit, now)
+                .await?
+        {
+            tracing::info!(
+                event = "policy.refusals_throttled",
+                member = identity.member_id
+            );
+            return Ok(Reply::new(
+                451,
+                (4, 7, 1),
+                texts::too_many_refused(limit, lang),
+            ));
+        }
         let submission = NewSubmission {
             message_id: summary.message_id.clone(),
             sender_member_id: identity.member_id,

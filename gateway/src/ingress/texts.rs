@@ -64,3 +64,16 @@ pub fn auth_required() -> String {
 pub fn storage_failed() -> String {
     "the message could not be stored; nothing was accepted, please retry".into()
 }
+
+pub fn too_many_refused(limit: u64, lang: Lang) -> String {
+    match lang {
+        Lang::De => format!(
+            "{limit} Ihrer Nachrichten wurden in der letzten Stunde von jedem Verteiler abgelehnt; \
+             diese wird nicht angenommen, versuchen Sie es später wieder"
+        ),
+        Lang::En => format!(
+            "{limit} of your messages in the last hour were refused by every list; this one is \
+             not taken, try again later"
+        ),
+    }
+}

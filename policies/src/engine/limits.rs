@@ -59,6 +59,10 @@ pub struct OrgLimits {
     /// What a unit's sends may spend on SMS in a calendar month, in cents; 0: no budget. A
     /// send that would go beyond it waits for approval, with the figures.
     pub sms_monthly_budget_cents: u64,
+    /// Submissions of one sender every list refused, in the last hour, after which the next
+    /// refused one is answered "try later" and not stored: a flood of refused mail is itself
+    /// throttled. 0: no such limit.
+    pub sender_refused_per_hour: u64,
 }
 
 impl Default for OrgLimits {
@@ -97,6 +101,9 @@ impl Default for OrgLimits {
             sms_parts_hold_above: 2_000,
             sms_cost_per_segment_cents: 0,
             sms_monthly_budget_cents: 0,
+            // A chair who mistypes a list's address a few times stays far below; a script
+            // does not.
+            sender_refused_per_hour: 20,
         }
     }
 }

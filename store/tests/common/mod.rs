@@ -10,6 +10,8 @@
 //! ```
 #![allow(dead_code)]
 
+pub mod decided;
+
 use verteiler_policies::{
     AudienceSlug, Decision, EmailAddress, HeaderTreatment, RoleFunction, UnitKind,
 };
