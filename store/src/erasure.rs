@@ -29,6 +29,10 @@ const MEMBER_DATA: &[&str] = &[
     "DELETE FROM roles WHERE member_id = $1",
     "DELETE FROM memberships WHERE member_id = $1",
     "DELETE FROM contact_points WHERE member_id = $1",
+    // Hashes of the numbers and addresses they had codes sent to (kept two days for limits).
+    "DELETE FROM verification_sends WHERE member_id = $1",
+    // Which postal lists named them: an erased member is on nobody's list any more.
+    "DELETE FROM postal_recipients WHERE member_id = $1",
     "DELETE FROM notifications WHERE member_id = $1 AND sent_at IS NULL AND failed_at IS NULL",
     "UPDATE notifications SET to_address = '', subject = '', body = '' WHERE member_id = $1",
     // What a remote server answered about a copy to them may quote their address.

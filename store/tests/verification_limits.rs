@@ -236,6 +236,25 @@ async fn destinations_are_kept_only_as_hashes_and_only_for_two_days() {
 }
 
 #[tokio::test]
+async fn an_erasure_takes_the_hashes_of_the_members_destinations() {
+    let db = TestDatabase::new().await;
+    let store = &db.store;
+    let (anna, ben) = two_members(store).await;
+    for (who, number) in [(anna, "0151 4000001"), (ben, "0151 4000002")] {
+        store.add_phone(who, number, "DE", &Texts).await.unwrap();
+    }
+    assert!(store.request_deletion(anna).await.unwrap());
+    assert!(store.complete_deletion(anna).await.unwrap());
+    let kept: Vec<i64> = verification_sends(store)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(member, _, _)| member)
+        .collect();
+    assert_eq!(kept, [ben], "only the other member's send is left");
+}
+
+#[tokio::test]
 async fn portal_texts_count_against_the_portal_sms_budget() {
     let db = TestDatabase::new().await;
     let store = &db
