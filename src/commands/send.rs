@@ -99,47 +99,7 @@ pub async fn send(config: &Config, cmd: SendCommand) -> anyhow::Result<ExitCode>
             );
             Ok(ExitCode::SUCCESS)
         }
-        SendCommand::PostalList { send_id, output } => {
-            let list = match store.postal_list(send_id, &super::cli_actor()).await? {
-                PostalAccess::Granted(list) => list,
-                PostalAccess::NotFound | PostalAccess::NotPermitted => {
-                    eprintln!("no send to a list has the id {send_id}");
-                    return Ok(ExitCode::FAILURE);
-                }
-                // The list is what the expansion recorded: none before it, none for a send
-                // that was refused, held or stopped.
-                PostalAccess::NotReady { state } => {
-                    eprintln!(
-                        "send {send_id} is {state}: a postal list exists once a released send \
-                         has been expanded"
-                    );
-                    return Ok(ExitCode::FAILURE);
-                }
-            };
-            let csv = list.to_csv()?;
-            let without = list
-                .recipients
-                .iter()
-                .filter(|r| r.address.is_none())
-                .count();
-            match output {
-                Some(path) => {
-                    std::fs::write(&path, &csv)
-                        .with_context(|| format!("writing {}", path.display()))?;
-                    eprintln!(
-                        "{} letters for send {send_id} ({}) written to {}",
-                        list.recipients.len(),
-                        list.subject,
-                        path.display()
-                    );
-                }
-                None => std::io::Write::write_all(&mut std::io::stdout(), &csv)?,
-            }
-            if without > 0 {
-                eprintln!("{without} of them have no postal address: ask their unit for one");
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        SendCommand::PostalList { send_id, output } => postal_list(&store, send_id, output).await,
     }
 }
 
@@ -228,4 +188,50 @@ async fn by_member(store: &verteiler_store::Store, by: &str) -> anyhow::Result<S
         Err(_) => None,
     };
     Ok(member.map_or_else(|| by.to_string(), |id| format!("cli:member:{id}")))
+}
+
+/// Writes a released, expanded send's postal list (what its expansion recorded) as CSV.
+async fn postal_list(
+    store: &verteiler_store::Store,
+    send_id: i64,
+    output: Option<std::path::PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let list = match store.postal_list(send_id, &super::cli_actor()).await? {
+        PostalAccess::Granted(list) => list,
+        PostalAccess::NotFound | PostalAccess::NotPermitted => {
+            eprintln!("no send to a list has the id {send_id}");
+            return Ok(ExitCode::FAILURE);
+        }
+        // The list is what the expansion recorded: none before it, none for a send
+        // that was refused, held or stopped.
+        PostalAccess::NotReady { state } => {
+            eprintln!(
+                "send {send_id} is {state}: a postal list exists once a released send \
+                 has been expanded"
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let csv = list.to_csv()?;
+    let without = list
+        .recipients
+        .iter()
+        .filter(|r| r.address.is_none())
+        .count();
+    match output {
+        Some(path) => {
+            std::fs::write(&path, &csv).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!(
+                "{} letters for send {send_id} ({}) written to {}",
+                list.recipients.len(),
+                list.subject,
+                path.display()
+            );
+        }
+        None => std::io::Write::write_all(&mut std::io::stdout(), &csv)?,
+    }
+    if without > 0 {
+        eprintln!("{without} of them have no postal address: ask their unit for one");
+    }
+    Ok(ExitCode::SUCCESS)
 }

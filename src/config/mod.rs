@@ -14,6 +14,7 @@ mod lists;
 mod load;
 mod portal;
 mod retention;
+pub use retention::PrivacyConfig;
 mod serde_helpers;
 mod validate;
 mod validate_sms;
@@ -526,24 +527,6 @@ impl Default for LimitsConfig {
             retention_days: 90,
             refused_per_sender_per_hour: 20,
             drafts_per_member: 20,
-        }
-    }
-}
-
-/// `[privacy]`: how the audit log keeps contact values out of itself.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct PrivacyConfig {
-    /// The installation's key for the audit log's hashes of addresses and numbers: 32 random
-    /// bytes, made (mode 0600) on the first start. Kept apart from the database, so a dump of
-    /// it cannot turn the hashes back into phone numbers.
-    pub hash_key_file: PathBuf,
-}
-
-impl Default for PrivacyConfig {
-    fn default() -> Self {
-        Self {
-            hash_key_file: PathBuf::from("./data/privacy.key"),
         }
     }
 }

@@ -2,6 +2,8 @@
 //! `limits.refused_per_sender_per_hour`, `limits.drafts_per_member`, `privacy.hash_key_file`.
 
 use super::Config;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 
 /// Every broken rule as (dotted key, message).
 pub(super) fn problems(c: &Config) -> Vec<(&'static str, String)> {
@@ -64,5 +66,23 @@ mod tests {
         let errors = Config::from_toml_str("[limits]\ndrafts_per_member = 0\n").unwrap_err();
         let text = errors.to_string();
         assert!(text.contains("limits.drafts_per_member"), "{text}");
+    }
+}
+
+/// `[privacy]`: how the audit log keeps contact values out of itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PrivacyConfig {
+    /// The installation's key for the audit log's hashes of addresses and numbers: 32 random
+    /// bytes, made (mode 0600) on the first start. Kept apart from the database, so a dump of
+    /// it cannot turn the hashes back into phone numbers.
+    pub hash_key_file: PathBuf,
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        Self {
+            hash_key_file: PathBuf::from("./data/privacy.key"),
+        }
     }
 }
