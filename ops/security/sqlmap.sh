@@ -25,7 +25,7 @@ trap 'kill "$server" 2>/dev/null || true; rm -rf "$scratch"' EXIT
 (
   cd "$scratch"
   VERTEILER_HTTP__LISTEN="127.0.0.1:$port" \
-  VERTEILER_HTTP__TRUSTED_PROXIES='["127.0.0.1"]' \
+  VERTEILER_HTTP__TRUSTED_PROXIES=127.0.0.1 \
   VERTEILER_SMTP__LISTEN="127.0.0.1:$((port + 1))" \
     exec "$bin" serve --demo >"$scratch/serve.log" 2>&1
 ) &
