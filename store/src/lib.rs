@@ -30,6 +30,7 @@ pub mod intake;
 mod invitations;
 pub mod lists;
 mod member_export;
+mod members;
 mod native_reads;
 mod native_writer;
 pub mod notices;
@@ -45,7 +46,6 @@ mod raw_kept;
 mod redecide;
 mod resolve;
 mod retention;
-mod self_service;
 mod sendable;
 mod sender_standing;
 mod sms_budgets;
@@ -84,6 +84,11 @@ pub use group_commit::{SubmissionWriter, MAX_GROUP};
 pub use invitations::{
     Invitation, InvitationMail, InviteReport, MailClientSetup, Officer, INVITE_LINK_TTL_MS,
 };
+pub use members::{
+    ConfirmOutcome, Confirmable, ContactChange, ContactPoint, MemberOverview, PhoneOutcome,
+    PortalMail, Reach, SubscribeOutcome, TopicList, UnitRef, CONFIRM_LINK_TTL_MS,
+    PHONE_CODE_ATTEMPTS,
+};
 pub use own_sends::{CancelOutcome, OwnSend, OwnSubmission};
 pub use portal_auth::{new_secret, PortalSession, SESSION_TTL_MS, SIGN_IN_LINK_TTL_MS};
 pub use postal::{spreadsheet_cell, PostalList, PostalRecipient};
@@ -93,11 +98,6 @@ pub use provenance::{copy_references, COPY_ID_TOKEN_CHARS};
 pub use raw_kept::REFUSED_HEADER_BYTES;
 pub use resolve::{Recipient, RESOLVE_BATCH};
 pub use retention::{Purged, PURGE_BATCH};
-pub use self_service::{
-    ConfirmOutcome, Confirmable, ContactChange, ContactPoint, MemberOverview, PhoneOutcome,
-    PortalMail, Reach, SubscribeOutcome, TopicList, UnitRef, CONFIRM_LINK_TTL_MS,
-    PHONE_CODE_ATTEMPTS,
-};
 pub use sendable::{ChannelCounts, SendableAudience, SENDABLE_MAX};
 pub use sms_budgets::SmsSpending;
 pub use sms_opt_out::{is_stop, Inbound};

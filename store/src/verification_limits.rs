@@ -14,8 +14,8 @@
 //! members' codes hold their branch's sends.
 
 use crate::clock::{month_of, HOUR_MS};
+use crate::members::{phone_code_hash, PortalMail, PHONE_CODE_TTL_MS};
 use crate::portal_auth::digest;
-use crate::self_service::{phone_code_hash, PortalMail, PHONE_CODE_TTL_MS};
 use crate::{Backend, Store, StoreError};
 use rand::Rng;
 use verteiler_policies::SmsText;

@@ -1,0 +1,146 @@
+//! Proving a new address or number: the code by SMS, the link by mail, and marking the
+//! contact point verified.
+
+use super::*;
+
+impl Store {
+    /// Sends a new code for an unverified number of the member (the old one stops working).
+    pub async fn resend_phone_code(
+        &self,
+        member_id: i64,
+        contact_id: i64,
+        mail: &dyn PortalMail,
+    ) -> Result<ContactChange, StoreError> {
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        let number: Option<String> = sqlx::query_scalar(
+            "SELECT value FROM contact_points WHERE id = $1 AND member_id = $2 AND kind = 'phone' \
+             AND verified = $3",
+        )
+        .bind(contact_id)
+        .bind(member_id)
+        .bind(false)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(number) = number else {
+            return Ok(ContactChange::NotFound);
+        };
+        let sent = self.send_phone_code(&mut tx, member_id, contact_id, &number, mail, now);
+        if let Some(refused) = sent.await? {
+            return Ok(ContactChange::Limited(refused));
+        }
+        tx.commit().await?;
+        Ok(ContactChange::Done)
+    }
+
+    /// Checks a phone code for one of the member's numbers.
+    pub async fn verify_phone(
+        &self,
+        member_id: i64,
+        contact_id: i64,
+        code: &str,
+    ) -> Result<PhoneOutcome, StoreError> {
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        let pending: Option<(i64, String, i64, i64)> = sqlx::query_as(
+            "SELECT v.id, v.secret_hash, v.attempts, v.created_at FROM verifications v \
+             JOIN contact_points c ON c.id = v.contact_point_id \
+             WHERE v.contact_point_id = $1 AND c.member_id = $2 AND v.purpose = 'phone' \
+               AND v.used_at IS NULL AND v.expires_at > $3 AND v.attempts < $4 \
+             ORDER BY v.id DESC LIMIT 1",
+        )
+        .bind(contact_id)
+        .bind(member_id)
+        .bind(now)
+        .bind(PHONE_CODE_ATTEMPTS)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((id, hash, attempts, created_at)) = pending else {
+            return Ok(PhoneOutcome::NoCode);
+        };
+        let given = code.trim();
+        if phone_code_hash(contact_id, created_at, given) != hash {
+            sqlx::query("UPDATE verifications SET attempts = attempts + 1 WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            return Ok(PhoneOutcome::WrongCode {
+                attempts_left: PHONE_CODE_ATTEMPTS - attempts - 1,
+            });
+        }
+        use_verification(&mut tx, id, now).await?;
+        mark_verified(&mut tx, contact_id, now).await?;
+        self.commit_audited(
+            tx,
+            "contact.verified",
+            member_id,
+            serde_json::json!({ "contact_point_id": contact_id }),
+            now,
+        )
+        .await?;
+        self.facts_changed();
+        Ok(PhoneOutcome::Verified)
+    }
+}
+
+pub(crate) fn phone_code_hash(contact_id: i64, created_at: i64, code: &str) -> String {
+    digest(&format!("phone:{contact_id}:{created_at}:{code}"))
+}
+
+pub(super) async fn use_verification(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: i64,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE verifications SET used_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// A contact point proved by its link or code: from now on it is used.
+pub(super) async fn mark_verified(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    contact_id: i64,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE contact_points SET verified = $1, verified_at = $2, updated_at = $2 WHERE id = $3",
+    )
+    .bind(true)
+    .bind(now)
+    .bind(contact_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Stores a new link secret; returns the secret for the link.
+pub(super) async fn new_verification(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    purpose: &str,
+    member_id: Option<i64>,
+    contact_point_id: Option<i64>,
+    subscription_id: Option<i64>,
+    ttl_ms: i64,
+    now: i64,
+) -> Result<String, StoreError> {
+    let token = new_secret();
+    sqlx::query(
+        "INSERT INTO verifications (purpose, member_id, contact_point_id, subscription_id, secret_hash, \
+         created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(purpose)
+    .bind(member_id)
+    .bind(contact_point_id)
+    .bind(subscription_id)
+    .bind(digest(&token))
+    .bind(now)
+    .bind(now + ttl_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(token)
+}
