@@ -15,7 +15,6 @@ mod clock;
 mod credentials;
 mod db;
 mod deciders;
-mod delivery;
 mod delivery_failures;
 mod directory;
 mod erasure;
@@ -42,6 +41,7 @@ mod postal_access;
 mod privacy;
 pub mod progress;
 mod provenance;
+mod queue;
 mod raw_kept;
 mod redecide;
 mod resolve;
@@ -71,10 +71,6 @@ pub use breaker_holds::{BreakerHold, BreakerRelease, Resumed};
 pub use clock::now_ms;
 pub use credentials::{generate_app_password, hash_password, verify_password, AppPassword};
 pub use db::{redact_url, Backend, Readiness, Store, StoreError};
-pub use delivery::{
-    Attempt, BounceOutcome, ClaimedDelivery, ClaimedNotification, ClaimedText, DeliveryPause,
-    DeliveryTotals, DueSend, QueueOverview, SendContent,
-};
 pub use directory::{DirectoryCounts, NewMember, NewRole, NewUnit, Unit, UnitError};
 pub use expansion::Expansion;
 pub use expansion_guard::ExpansionSettings;
@@ -95,6 +91,10 @@ pub use postal::{spreadsheet_cell, PostalList, PostalRecipient};
 pub use postal_access::PostalAccess;
 pub use privacy::{PrivacyKey, PrivacyKeyError, PRIVACY_KEY_BYTES};
 pub use provenance::{copy_references, COPY_ID_TOKEN_CHARS};
+pub use queue::{
+    Attempt, BounceOutcome, ClaimedDelivery, ClaimedNotification, ClaimedText, DeliveryPause,
+    DeliveryTotals, DueSend, QueueOverview, SendContent,
+};
 pub use raw_kept::REFUSED_HEADER_BYTES;
 pub use resolve::{Recipient, RESOLVE_BATCH};
 pub use retention::{Purged, PURGE_BATCH};

@@ -3,7 +3,7 @@
 //! `receipted_message_id`). A text counts as delivered once every part is, and as failed as
 //! soon as one part is: a member who got half a message did not get the message.
 
-use crate::delivery::{finish, Attempt, Queue};
+use crate::queue::{finish, Attempt, Queue};
 use crate::{now_ms, Store, StoreError};
 use sqlx::Row;
 
