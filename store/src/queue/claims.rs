@@ -58,19 +58,16 @@ impl Store {
                 limit,
             )
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ClaimedDelivery {
-                    id: r.try_get("id")?,
-                    send_id: r.try_get("send_id")?,
-                    address: r.try_get("address")?,
-                    token: r.try_get("token")?,
-                    attempts: r.try_get::<i64, _>("attempts")?.clamp(0, u32::MAX as i64) as u32,
-                    created_at: r.try_get("created_at")?,
-                })
+        each(&rows, |r| {
+            Ok(ClaimedDelivery {
+                id: r.try_get("id")?,
+                send_id: r.try_get("send_id")?,
+                address: r.try_get("address")?,
+                token: r.try_get("token")?,
+                attempts: attempts(r)?,
+                created_at: r.try_get("created_at")?,
             })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+        })
     }
 
     pub async fn claim_notifications(
@@ -88,19 +85,16 @@ impl Store {
                 limit,
             )
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ClaimedNotification {
-                    id: r.try_get("id")?,
-                    to_address: r.try_get("to_address")?,
-                    subject: r.try_get("subject")?,
-                    body: r.try_get("body")?,
-                    attempts: r.try_get::<i64, _>("attempts")?.clamp(0, u32::MAX as i64) as u32,
-                    created_at: r.try_get("created_at")?,
-                })
+        each(&rows, |r| {
+            Ok(ClaimedNotification {
+                id: r.try_get("id")?,
+                to_address: r.try_get("to_address")?,
+                subject: r.try_get("subject")?,
+                body: r.try_get("body")?,
+                attempts: attempts(r)?,
+                created_at: r.try_get("created_at")?,
             })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+        })
     }
 
     /// Claims up to `limit` due texts of the SMS outbox for `lease_ms`.
@@ -119,19 +113,32 @@ impl Store {
                 limit,
             )
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ClaimedText {
-                    id: r.try_get("id")?,
-                    to_number: r.try_get("to_number")?,
-                    kind: r.try_get("kind")?,
-                    body: r.try_get("body")?,
-                    send_id: r.try_get("send_id")?,
-                    attempts: r.try_get::<i64, _>("attempts")?.clamp(0, u32::MAX as i64) as u32,
-                    created_at: r.try_get("created_at")?,
-                })
+        each(&rows, |r| {
+            Ok(ClaimedText {
+                id: r.try_get("id")?,
+                to_number: r.try_get("to_number")?,
+                kind: r.try_get("kind")?,
+                body: r.try_get("body")?,
+                send_id: r.try_get("send_id")?,
+                attempts: attempts(r)?,
+                created_at: r.try_get("created_at")?,
             })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+        })
     }
+}
+
+/// Every claimed row as `T`; one row that does not read fails the claim (its lease runs out).
+fn each<T>(
+    rows: &[sqlx::any::AnyRow],
+    read: impl Fn(&sqlx::any::AnyRow) -> Result<T, sqlx::Error>,
+) -> Result<Vec<T>, StoreError> {
+    rows.iter()
+        .map(read)
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(StoreError::from)
+}
+
+/// The attempts so far, as stored (an integer column; never negative).
+fn attempts(row: &sqlx::any::AnyRow) -> Result<u32, sqlx::Error> {
+    Ok(row.try_get::<i64, _>("attempts")?.clamp(0, u32::MAX as i64) as u32)
 }
