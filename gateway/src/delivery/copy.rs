@@ -3,7 +3,7 @@
 //! recipient, that we set ourselves, or that our changes make false; the list's own headers go
 //! first. Bytes in, bytes out, so the privacy rule is testable without a queue or a network.
 
-use base64::{engine::general_purpose::STANDARD, Engine as _};
+use verteiler_store::intake::encoded_words;
 
 /// Who the copy's To: names. Either way no other recipient is visible.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,10 +113,6 @@ const DROPPED: &[&str] = &[
 /// Field name prefixes dropped from the original: `Resent-*` can name recipients, `List-*` and
 /// `X-Verteiler-*` are ours and must not be forged, `ARC-*` seals break like DKIM.
 const DROPPED_PREFIXES: &[&str] = &["resent-", "list-", "x-verteiler-", "arc-"];
-
-/// UTF-8 bytes per encoded word: 56 base64 characters, 68 with the `=?utf-8?b?…?=` frame,
-/// so even `Reply-To: ` plus the first word stays within 78 characters.
-const ENCODED_WORD_BYTES: usize = 42;
 
 /// Builds the copy of `original` for `spec.recipient`: our headers, the kept original headers
 /// in their order, an empty line and the body. Every line break of the result is CRLF.
@@ -263,25 +259,6 @@ pub(crate) fn header_text(text: &str) -> String {
     }
 }
 
-/// Splits at character boundaries, since an encoded word must hold whole characters
-/// (RFC 2047 section 5).
-fn encoded_words(text: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut start = 0;
-    for (index, c) in text.char_indices() {
-        if index + c.len_utf8() - start > ENCODED_WORD_BYTES {
-            words.push(encoded_word(&text[start..index]));
-            start = index;
-        }
-    }
-    words.push(encoded_word(&text[start..]));
-    words
-}
-
-fn encoded_word(text: &str) -> String {
-    format!("=?utf-8?b?{}?=", STANDARD.encode(text))
-}
-
 /// One header field of the original, with its continuation lines and line breaks.
 struct Field<'m> {
     name: &'m [u8],
@@ -379,6 +356,7 @@ fn push_crlf_normalised(out: &mut Vec<u8>, mut bytes: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::{engine::general_purpose::STANDARD, Engine as _};
 
     fn decode(word: &str) -> Vec<u8> {
         let payload = word

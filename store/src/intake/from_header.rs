@@ -10,7 +10,8 @@
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use mail_parser::{Address, MessageParser};
 
-/// UTF-8 bytes per encoded word: 56 base64 characters, 68 with the `=?utf-8?b?…?=` frame.
+/// UTF-8 bytes per encoded word: 56 base64 characters, 68 with the `=?utf-8?b?…?=` frame,
+/// so even `Reply-To: ` plus the first word stays within 78 characters.
 const ENCODED_WORD_BYTES: usize = 42;
 
 /// Line length RFC 5322 2.1.1 asks for; the new field is folded between words within it.
@@ -133,8 +134,9 @@ fn phrase_words(name: &str) -> Vec<String> {
     }
 }
 
-/// Split at character boundaries: an encoded word holds whole characters (RFC 2047 5).
-fn encoded_words(text: &str) -> Vec<String> {
+/// Text as RFC 2047 encoded words (UTF-8, base64), split at character boundaries: an encoded
+/// word holds whole characters (RFC 2047 5). Shared with the copies' headers.
+pub fn encoded_words(text: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut start = 0;
     for (index, c) in text.char_indices() {

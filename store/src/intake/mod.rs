@@ -10,7 +10,7 @@ mod message;
 mod prepare;
 
 pub use conform::{check_lines, complete_headers, Added, Part, Unfit, MAX_LINE_OCTETS};
-pub use from_header::{normalise as normalise_name, submitted_from_name, with_from};
+pub use from_header::{encoded_words, normalise as normalise_name, submitted_from_name, with_from};
 pub use message::{summarise, MessageError, MessageSummary};
 pub use prepare::{prepare, Prepared};
 
