@@ -72,8 +72,11 @@ async fn the_sample_export_is_refused_with_every_bad_line_then_imported_with_ski
 async fn help_documents_every_column_the_importer_reads_the_encoding_and_the_exit_codes() {
     let env = Env::new().await;
     for (what, columns) in [
-        ("members", verteiler_store::import::MEMBER_COLUMNS),
-        ("units", verteiler_store::import::UNIT_COLUMNS),
+        (
+            "members",
+            verteiler_store::directory::import::MEMBER_COLUMNS,
+        ),
+        ("units", verteiler_store::directory::import::UNIT_COLUMNS),
     ] {
         let out = env.run(&["import", what, "--help"]);
         let text = stdout(&out);

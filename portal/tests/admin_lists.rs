@@ -10,7 +10,7 @@ use support::lists::{oldenfelde_form, with, without};
 use support::staff::{admin, held_send, make_chair, offices};
 use support::{mails, org, Org};
 use verteiler_policies::{AudienceSlug, Channel, RoleFunction, UnitKind};
-use verteiler_store::import::ImportOptions;
+use verteiler_store::directory::import::ImportOptions;
 use verteiler_store::lists::ListRules;
 use verteiler_store::{ApprovalSetting, AuditQuery, NewMember, NewRole, NewUnit};
 

@@ -8,7 +8,7 @@ pub use lists::{
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
-use verteiler_store::import::Encoding;
+use verteiler_store::directory::import::Encoding;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -5,7 +5,7 @@ use crate::cli::ImportCommand;
 use crate::config::Config;
 use crate::progress::CliProgress;
 use std::process::ExitCode;
-use verteiler_store::import::{ImportOptions, ImportReport, Refusal};
+use verteiler_store::directory::import::{ImportOptions, ImportReport, Refusal};
 
 /// Exit codes besides 0 (all written) and 1 (could not run), as `import --help` documents.
 const EXIT_REFUSED: u8 = 3;

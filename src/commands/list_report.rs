@@ -1,7 +1,7 @@
 //! What a units import or `audience sync` does to the units and lists, printed for a person:
 //! the dry run shows it before anything is written.
 
-use verteiler_store::import::{ImportOptions, ImportReport, UnitProblem};
+use verteiler_store::directory::import::{ImportOptions, ImportReport, UnitProblem};
 use verteiler_store::lists::{ListChange, ListChanges};
 
 /// Lines of one kind of change shown in full; more are counted.

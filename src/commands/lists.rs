@@ -7,7 +7,7 @@ use crate::config::Config;
 use anyhow::{bail, Context};
 use std::process::ExitCode;
 use verteiler_policies::{AudienceSlug, Channel, RoleFunction};
-use verteiler_store::import::ImportOptions;
+use verteiler_store::directory::import::ImportOptions;
 use verteiler_store::lists::{FieldChange, ListError};
 use verteiler_store::{ApprovalSetting, Audience, NewAudience, Store};
 
@@ -306,7 +306,7 @@ pub async fn sync(
     super::list_report::print_list_changes(&report.lists, &options);
     println!();
     Ok(match (&report.refusal, report.written) {
-        (Some(verteiler_store::import::Refusal::ListClash), _) => {
+        (Some(verteiler_store::directory::import::Refusal::ListClash), _) => {
             println!("nothing was changed: list addresses clash (see above).");
             ExitCode::FAILURE
         }

@@ -15,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use verteiler_policies::{AudienceKind, AudienceSlug, Category, EmailAddress};
-use verteiler_store::import::ImportOptions;
+use verteiler_store::directory::import::ImportOptions;
 use verteiler_store::progress::Progress;
 use verteiler_store::{NewAudience, Store};
 
@@ -126,7 +126,10 @@ pub fn write_csv(dir: &Path, members: u32, seed: u64) -> anyhow::Result<(PathBuf
     Ok((units_csv, members_csv))
 }
 
-fn ensure_clean(what: &str, report: &verteiler_store::import::ImportReport) -> anyhow::Result<()> {
+fn ensure_clean(
+    what: &str,
+    report: &verteiler_store::directory::import::ImportReport,
+) -> anyhow::Result<()> {
     if let Some(first) = report.errors.first() {
         bail!(
             "the generated demo {what} have {} bad rows, first: {first}",

@@ -347,7 +347,7 @@ async fn a_list_switched_off_half_way_stops_its_queued_copies_and_texts() {
          900002;Tarek;Texter;HH-WA-OLD;;+49 151 22222222\n",
     )
     .unwrap();
-    let options = verteiler_store::import::ImportOptions {
+    let options = verteiler_store::directory::import::ImportOptions {
         allow_large_change: true,
         ..Default::default()
     };

@@ -502,7 +502,7 @@ async fn import_members(s: &Store, rows: &[(&str, &str, &str, &str)]) {
         csv.push_str(&format!("{id};{name};Texter;HH-WA-OLD;{email};{phone}\n"));
     }
     std::fs::write(&path, csv).unwrap();
-    let options = verteiler_store::import::ImportOptions {
+    let options = verteiler_store::directory::import::ImportOptions {
         allow_large_change: true,
         ..Default::default()
     };

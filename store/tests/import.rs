@@ -11,7 +11,9 @@ use sqlx::Connection;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use verteiler_policies::{AudienceKind, AudienceSlug, RoleFunction};
-use verteiler_store::import::{ImportError, ImportOptions, ImportReport, Refusal, UnitChange};
+use verteiler_store::directory::import::{
+    ImportError, ImportOptions, ImportReport, Refusal, UnitChange,
+};
 use verteiler_store::testing::TestDatabase;
 use verteiler_store::{Audience, NewAudience, NewRole, Recipient, Store};
 

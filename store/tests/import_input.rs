@@ -10,7 +10,7 @@
 use sqlx::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use verteiler_store::import::{Encoding, ImportError, ImportOptions, Refusal};
+use verteiler_store::directory::import::{Encoding, ImportError, ImportOptions, Refusal};
 use verteiler_store::progress::{phase, Progress, Step};
 use verteiler_store::testing::TestDatabase;
 use verteiler_store::Store;

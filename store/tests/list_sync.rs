@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use verteiler_policies::{AudienceKind, AudienceSlug, Category, RoleFunction};
-use verteiler_store::import::{ImportOptions, ImportReport, Refusal};
+use verteiler_store::directory::import::{ImportOptions, ImportReport, Refusal};
 use verteiler_store::lists::ListRules;
 use verteiler_store::testing::TestDatabase;
 use verteiler_store::{Audience, Store};
@@ -484,7 +484,7 @@ async fn a_full_export_without_the_top_unit_or_a_needed_parent_is_refused_whole(
     assert_eq!(report.refusal, Some(Refusal::TreeBroken));
     assert_eq!(
         report.unit_problems,
-        [verteiler_store::import::UnitProblem::TopMissing { code: "HH".into() }]
+        [verteiler_store::directory::import::UnitProblem::TopMissing { code: "HH".into() }]
     );
     assert!(s.unit_by_code("HH").await.unwrap().unwrap().active);
 
@@ -496,10 +496,12 @@ async fn a_full_export_without_the_top_unit_or_a_needed_parent_is_refused_whole(
     assert_eq!(report.refusal, Some(Refusal::TreeBroken));
     assert_eq!(
         report.unit_problems,
-        [verteiler_store::import::UnitProblem::ParentMissing {
-            code: "HH-AL".into(),
-            children: vec!["HH-AL-OTT".into(), "HH-AL-BLA".into()],
-        }]
+        [
+            verteiler_store::directory::import::UnitProblem::ParentMissing {
+                code: "HH-AL".into(),
+                children: vec!["HH-AL-OTT".into(), "HH-AL-BLA".into()],
+            }
+        ]
     );
     assert!(list(s, "kreis-altona").await.active, "nothing was written");
 }

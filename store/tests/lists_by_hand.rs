@@ -349,7 +349,7 @@ async fn a_templates_list_stays_with_its_unit_and_a_rule_above_the_caps_is_refus
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/units-sample.csv");
     s.import_units(
         &units,
-        &verteiler_store::import::ImportOptions {
+        &verteiler_store::directory::import::ImportOptions {
             lists: verteiler_store::lists::ListRules::standard(),
             ..Default::default()
         },

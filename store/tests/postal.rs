@@ -333,7 +333,7 @@ async fn a_statutory_send_puts_everybody_it_cannot_reach_otherwise_on_the_postal
          5;Kai;Kranz;HH-WA-OLD;;;;;;\n",
     )
     .unwrap();
-    let options = verteiler_store::import::ImportOptions {
+    let options = verteiler_store::directory::import::ImportOptions {
         allow_large_change: true,
         ..Default::default()
     };

@@ -15,7 +15,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use verteiler_policies::format_count;
-use verteiler_store::import::{Encoding, ImportError, ImportReport};
+use verteiler_store::directory::import::{Encoding, ImportError, ImportReport};
 use verteiler_store::progress::{phase, Progress, Step};
 
 /// How often the page of a running job reloads itself.

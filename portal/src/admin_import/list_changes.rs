@@ -5,7 +5,7 @@
 use crate::page::Frame;
 use maud::{html, Markup};
 use verteiler_policies::format_count;
-use verteiler_store::import::{ImportReport, UnitProblem};
+use verteiler_store::directory::import::{ImportReport, UnitProblem};
 use verteiler_store::lists::{ClashWith, ListChange, ListClash};
 
 /// Lines of one kind of change shown; more are counted.

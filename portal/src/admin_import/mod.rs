@@ -27,7 +27,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use verteiler_store::import::{Encoding, ImportOptions};
+use verteiler_store::directory::import::{Encoding, ImportOptions};
 
 /// How imports from the portal are judged.
 #[derive(Debug, Clone)]
@@ -307,7 +307,7 @@ fn start(
             // Imported, or not an export we can read: the upload is done with either way.
             let done = match &result {
                 Ok(report) => report.written,
-                Err(e) => !matches!(e, verteiler_store::import::ImportError::Store(_)),
+                Err(e) => !matches!(e, verteiler_store::directory::import::ImportError::Store(_)),
             };
             if done {
                 let _ = tokio::fs::remove_file(&path).await;

@@ -5,7 +5,7 @@ use super::{ExportKind, JobRequest};
 use crate::page::Frame;
 use maud::{html, Markup};
 use verteiler_policies::format_count;
-use verteiler_store::import::{ImportReport, Refusal};
+use verteiler_store::directory::import::{ImportReport, Refusal};
 
 /// Bad rows listed on the report; the count names them all.
 const ERRORS_SHOWN: usize = 200;

@@ -15,7 +15,7 @@ use std::time::Duration;
 use tower::ServiceExt;
 use verteiler_policies::{AudienceSlug, EmailAddress, UnitKind};
 use verteiler_portal::{router, AppState, ImportSettings, PortalSettings};
-use verteiler_store::import::ImportOptions;
+use verteiler_store::directory::import::ImportOptions;
 use verteiler_store::lists::ListRules;
 use verteiler_store::testing::TestDatabase;
 use verteiler_store::{MailClientSetup, NewAudience, NewMember, NewUnit, Store};

@@ -4,7 +4,7 @@
 //! anything is written, the approval row, and what the fresh decision does.
 
 use super::{about, recorded_approvals, take_held, Actor, ApprovalSettings, Pending};
-use crate::audit;
+use crate::audit::log as audit;
 use crate::notices;
 use crate::{now_ms, Store, StoreError};
 use verteiler_policies::{

@@ -35,7 +35,7 @@ impl Store {
         let facts = self.audience_facts(&audience).await?;
         let functions = effective_limits(Some(&facts), limits).approver_functions;
         // Only roles held on the path from the root to the audience's scope can cover it.
-        let mut p = crate::sql::Placeholders::new(self.backend);
+        let mut p = crate::db::sql::Placeholders::new(self.backend);
         let sender = p.one();
         let units = p.list(facts.scope_path.len().max(1));
         let sql = format!(

@@ -8,9 +8,12 @@
 
 mod approve;
 mod approvers;
+pub(crate) mod breaker_holds;
+pub(crate) mod deciders;
 mod held_view;
 mod pending;
 mod people;
+pub(crate) mod redecide;
 mod requests;
 mod stop;
 
@@ -21,7 +24,7 @@ pub use stop::StopOutcome;
 
 pub(crate) use pending::{about, recorded_approvals, take_held, Pending};
 
-use crate::submissions::Ingress;
+use crate::intake::submissions::Ingress;
 use verteiler_policies::OrgLimits;
 
 /// What the approval operations take from the configuration.

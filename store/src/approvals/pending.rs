@@ -4,7 +4,7 @@
 //! breaker holds, deciders and deciding again use the very same steps.
 
 use super::Actor;
-use crate::audit::AuditEvent;
+use crate::audit::log::AuditEvent;
 use crate::clock::HOUR_MS;
 use crate::{Store, StoreError};
 use sqlx::Row;

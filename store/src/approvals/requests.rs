@@ -5,7 +5,7 @@
 use super::approvers::ApproversKnown;
 use super::pending::window_hours;
 use super::{about, ApprovalSettings};
-use crate::audit;
+use crate::audit::log as audit;
 use crate::notices::{self, HeldSummary};
 use crate::{now_ms, Store, StoreError};
 use verteiler_policies::Lang;

@@ -4,7 +4,7 @@
 
 use super::pending::window_hours;
 use super::{about, take_held, Actor, ApprovalSettings};
-use crate::audit;
+use crate::audit::log as audit;
 use crate::notices;
 use crate::{now_ms, Store, StoreError};
 use verteiler_policies::{approval_validity, Approval, ApprovalRefusal};

@@ -5,9 +5,17 @@
 //! English; the reasons come from the engine's own texts.
 
 mod conform;
+pub(crate) mod fact_cache;
+pub(crate) mod facts;
 mod from_header;
+pub(crate) mod from_name;
+pub(crate) mod group_commit;
 mod message;
+pub(crate) mod official_from;
+pub(crate) mod own_sends;
 mod prepare;
+pub(crate) mod sender_standing;
+pub(crate) mod submissions;
 
 pub use conform::{check_lines, complete_headers, Added, Part, Unfit, MAX_LINE_OCTETS};
 pub use from_header::{encoded_words, normalise as normalise_name, submitted_from_name, with_from};

@@ -4,7 +4,7 @@
 
 use super::definition::{ListError, RESERVED_SLUGS};
 use super::manage::slug_owner;
-use crate::audit::{self, AuditEvent};
+use crate::audit::log::{self as audit, AuditEvent};
 use crate::{now_ms, Store};
 use verteiler_policies::AudienceSlug;
 

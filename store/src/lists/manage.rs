@@ -2,8 +2,8 @@
 //! these same operations; each is one transaction with its audit entry (before → after).
 
 use super::definition::{check_caps, check_shape, ListError};
-use crate::audiences::{audience_from_row, insert_audience, join};
-use crate::audit::{self, AuditEvent};
+use crate::audiences::definitions::{audience_from_row, insert_audience, join};
+use crate::audit::log::{self as audit, AuditEvent};
 use crate::{now_ms, Audience, Backend, NewAudience, Store};
 use serde::Serialize;
 use sqlx::Row;
@@ -411,7 +411,7 @@ pub(crate) async fn locked_list(
         Backend::Sqlite => "",
     };
     // Every caller appends to the chain afterwards: its head before the row (see the function).
-    crate::audit::lock_head_first(tx).await?;
+    crate::audit::log::lock_head_first(tx).await?;
     let row = sqlx::query(&format!("SELECT * FROM audiences WHERE id = $1{lock}"))
         .bind(id)
         .fetch_optional(&mut **tx)

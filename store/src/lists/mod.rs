@@ -25,7 +25,7 @@ pub use templates::{
 
 pub(crate) use sync::sync_lists;
 
-use crate::import::{ImportOptions, Refusal};
+use crate::directory::import::{ImportOptions, Refusal};
 use crate::{now_ms, Store, StoreError};
 
 /// What `verteiler audience sync` did (or, in a dry run, would do).
@@ -54,7 +54,7 @@ impl Store {
         options: &ImportOptions,
     ) -> Result<SyncReport, StoreError> {
         let mut tx = self.begin_write().await?;
-        crate::audit::lock_head_first(&mut tx).await?;
+        crate::audit::log::lock_head_first(&mut tx).await?;
         let now = now_ms();
         let lists = sync_lists(&mut tx, self.backend, rules, &self.actor, now).await?;
         let refusal = if !lists.clashes.is_empty() {
@@ -74,7 +74,7 @@ impl Store {
         }
         let event = crate::AuditEvent::new("lists.synced", self.actor.to_string())
             .details(serde_json::json!({ "lists": lists }));
-        crate::audit::append(&mut tx, self.backend, &[event], now).await?;
+        crate::audit::log::append(&mut tx, self.backend, &[event], now).await?;
         tx.commit().await?;
         self.facts_changed();
         Ok(SyncReport {

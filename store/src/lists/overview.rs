@@ -1,7 +1,7 @@
 //! Every list at a glance, for the admin pages: definition, state and origin in one query, so
 //! the overview of ~20,000 lists is one round trip rather than one per list.
 
-use crate::audiences::audience_from_row;
+use crate::audiences::definitions::audience_from_row;
 use crate::{Audience, Store, StoreError};
 use sqlx::Row;
 

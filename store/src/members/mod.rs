@@ -9,6 +9,8 @@
 
 mod account;
 mod contacts;
+pub(crate) mod erasure;
+pub(crate) mod export;
 mod overview;
 mod subscriptions;
 mod verification;
@@ -16,12 +18,12 @@ mod verification;
 pub(crate) use verification::phone_code_hash;
 use verification::{mark_verified, new_verification, use_verification};
 
-use crate::audit::{self, AuditEvent};
+use crate::access::sessions::{digest, new_secret};
+use crate::access::verification_limits::{VerificationRefusal, VerificationSend};
+use crate::audiences::unsubscribe::{leave, subscription_token, Recipient};
+use crate::audit::log::{self as audit, AuditEvent};
+use crate::db::sql::{get_bool, Placeholders};
 use crate::notices::{self, Outgoing};
-use crate::portal_auth::{digest, new_secret};
-use crate::sql::{get_bool, Placeholders};
-use crate::unsubscribe::{leave, subscription_token, Recipient};
-use crate::verification_limits::{VerificationRefusal, VerificationSend};
 use crate::{now_ms, Backend, Store, StoreError};
 use serde::Serialize;
 use sqlx::Row;
@@ -187,10 +189,10 @@ impl Store {
         })
     }
 
-    /// A contact value as the audit log holds it: its keyed hash (see [`crate::privacy`]).
+    /// A contact value as the audit log holds it: its keyed hash (see [`crate::privacy::key`]).
     pub(crate) fn value_hash(&self, value: &str) -> String {
         self.privacy
-            .contact_hash(value, crate::privacy::DEFAULT_REGION)
+            .contact_hash(value, crate::privacy::key::DEFAULT_REGION)
     }
 
     /// Records what the member changed in the audit log and commits: every change of this

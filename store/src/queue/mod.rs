@@ -1,5 +1,5 @@
 //! The delivery queue: released sends expanded into one delivery per recipient address (in
-//! [`crate::expansion`]), claimed by workers with leases, and marked with their outcome.
+//! [`crate::queue::expand`]), claimed by workers with leases, and marked with their outcome.
 //! Notifications to senders and the SMS outbox use the same lease discipline.
 //!
 //! Every step is one transaction and can be repeated: expansion resumes after its cursor and
@@ -13,6 +13,9 @@
 
 mod bounces;
 mod claims;
+pub(crate) mod expand;
+pub(crate) mod expansion_guard;
+pub(crate) mod failures;
 mod lease;
 mod outcomes;
 mod pause;

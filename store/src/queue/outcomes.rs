@@ -3,7 +3,7 @@
 //! have them queue for SQLite's single writer.
 
 use super::lease::Queue;
-use crate::sql::Placeholders;
+use crate::db::sql::Placeholders;
 use crate::{now_ms, Store, StoreError};
 
 /// The outcome of one attempt, as the store records it.

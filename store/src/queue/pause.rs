@@ -51,7 +51,7 @@ impl Store {
         } else {
             "delivery.resumed"
         };
-        crate::audit::append(
+        crate::audit::log::append(
             &mut tx,
             self.backend,
             &[crate::AuditEvent::new(action, self.privacy.actor_text(by))
@@ -78,7 +78,7 @@ impl Store {
         )
         .fetch_one(&self.pool)
         .await?;
-        if !crate::sql::get_bool(&row, "paused")? {
+        if !crate::db::sql::get_bool(&row, "paused")? {
             return Ok(None);
         }
         Ok(Some(DeliveryPause {

@@ -74,7 +74,7 @@ impl Store {
                 .send(send_id)
                 .details(serde_json::json!({ "copies_cancelled": cancelled.rows_affected() }));
             event.submission_id = submission_id;
-            crate::audit::append(&mut tx, self.backend, &[event], now).await?;
+            crate::audit::log::append(&mut tx, self.backend, &[event], now).await?;
         }
         tx.commit().await?;
         Ok(cancelled.rows_affected())
@@ -101,13 +101,13 @@ impl Store {
             send_id,
             submission_id: row.try_get("submission_id")?,
             audience,
-            rewrite_to: crate::sql::get_bool(&row, "rewrite_to")?,
+            rewrite_to: crate::db::sql::get_bool(&row, "rewrite_to")?,
             raw: row.try_get("raw")?,
         }))
     }
 
     /// Marks sends whose every delivery has an outcome as complete, and learns the usual size
-    /// of their lists from them ([`crate::usual_size`]); returns how many completed.
+    /// of their lists from them ([`crate::audiences::usual_size`]); returns how many completed.
     pub async fn complete_finished_sends(&self) -> Result<u64, StoreError> {
         const FINISHED: &str = "state = 'sending' AND NOT EXISTS \
             (SELECT 1 FROM deliveries d WHERE d.send_id = sends.id AND d.state = 'queued')";
@@ -123,7 +123,7 @@ impl Store {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         // Learning a usual size locks the audience and appends to the chain.
-        crate::audit::lock_head_first(&mut tx).await?;
+        crate::audit::log::lock_head_first(&mut tx).await?;
         let done: Vec<(i64, Option<i64>)> = sqlx::query_as(&format!(
             "UPDATE sends SET state = 'complete', updated_at = $1, completed_at = $1, \
              usual_size_epoch = (SELECT a.usual_size_epoch FROM audiences a \
@@ -133,7 +133,8 @@ impl Store {
         .bind(now)
         .fetch_all(&mut *tx)
         .await?;
-        let learned = crate::usual_size::learn(&mut tx, self.backend, &done, now).await?;
+        let learned =
+            crate::audiences::usual_size::learn(&mut tx, self.backend, &done, now).await?;
         tx.commit().await?;
         if learned {
             self.facts_changed();

@@ -16,7 +16,7 @@ pub(crate) use rules::template_part;
 pub use wanted::{ClashWith, ListClash};
 
 use super::manage::{update_definition, write_active, ChangedBy};
-use crate::audiences::{audience_from_row, insert_audience};
+use crate::audiences::definitions::{audience_from_row, insert_audience};
 use crate::{Audience, StoreError};
 use rules::{rules_step, RulesStep};
 use serde::Serialize;

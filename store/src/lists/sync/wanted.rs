@@ -126,7 +126,8 @@ pub(super) async fn read_units(
                 code: r.try_get("code")?,
                 name: r.try_get("name")?,
                 kind: kind.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-                gone: !crate::sql::get_bool(r, "active")? && source.as_deref() == Some("import"),
+                gone: !crate::db::sql::get_bool(r, "active")?
+                    && source.as_deref() == Some("import"),
                 top: parent_id.is_none() && parents.contains(&id),
             })
         })

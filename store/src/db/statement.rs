@@ -1,0 +1,136 @@
+//! Statements as data: SQL text with its values, built once and run either through sqlx (both
+//! backends) or on the direct SQLite connection of the submission writer. Writing the group
+//! commit's statements this way keeps one definition of what a submission stores.
+
+use crate::StoreError;
+
+/// A value bound to a statement parameter.
+#[derive(Debug, Clone)]
+pub(crate) enum Value {
+    Int(Option<i64>),
+    Text(Option<String>),
+    Blob(Vec<u8>),
+    Bool(bool),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(Some(v))
+    }
+}
+
+impl From<Option<i64>> for Value {
+    fn from(v: Option<i64>) -> Self {
+        Value::Int(v)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(Some(v.to_string()))
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(Some(v))
+    }
+}
+
+impl From<&String> for Value {
+    fn from(v: &String) -> Self {
+        Value::Text(Some(v.clone()))
+    }
+}
+
+impl From<Option<String>> for Value {
+    fn from(v: Option<String>) -> Self {
+        Value::Text(v)
+    }
+}
+
+impl From<&Option<String>> for Value {
+    fn from(v: &Option<String>) -> Self {
+        Value::Text(v.clone())
+    }
+}
+
+impl From<&[u8]> for Value {
+    fn from(v: &[u8]) -> Self {
+        Value::Blob(v.to_vec())
+    }
+}
+
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Bool(v)
+    }
+}
+
+/// One statement and the values of its parameters, in order.
+#[derive(Debug, Clone)]
+pub(crate) struct Statement {
+    pub sql: String,
+    pub values: Vec<Value>,
+}
+
+impl Statement {
+    pub fn new(sql: impl Into<String>) -> Statement {
+        Statement {
+            sql: sql.into(),
+            values: Vec::new(),
+        }
+    }
+
+    pub fn bind(mut self, value: impl Into<Value>) -> Statement {
+        self.values.push(value.into());
+        self
+    }
+
+    /// Adds a value in place (for statements built in a loop).
+    pub fn push(&mut self, value: impl Into<Value>) {
+        self.values.push(value.into());
+    }
+
+    /// Runs the statement inside `tx` through sqlx.
+    pub async fn execute(
+        self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    ) -> Result<(), StoreError> {
+        let mut query = sqlx::query(&self.sql);
+        for value in self.values {
+            query = match value {
+                Value::Int(v) => query.bind(v),
+                Value::Text(v) => query.bind(v),
+                Value::Blob(v) => query.bind(v),
+                Value::Bool(v) => query.bind(v),
+            };
+        }
+        query.execute(&mut **tx).await?;
+        Ok(())
+    }
+
+    /// Runs the statement on a direct SQLite connection (inside its open transaction).
+    pub fn execute_direct(&self, conn: &rusqlite::Connection) -> Result<(), rusqlite::Error> {
+        let mut statement = conn.prepare_cached(&self.sql)?;
+        for (i, value) in self.values.iter().enumerate() {
+            statement.raw_bind_parameter(i + 1, value)?;
+        }
+        statement.raw_execute()?;
+        Ok(())
+    }
+}
+
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(match self {
+            Value::Int(Some(v)) => ToSqlOutput::from(*v),
+            Value::Text(Some(v)) => ToSqlOutput::Borrowed(ValueRef::Text(v.as_bytes())),
+            Value::Blob(v) => ToSqlOutput::Borrowed(ValueRef::Blob(v)),
+            // sqlx stores a boolean as the integer 0 or 1 in SQLite; so does this.
+            Value::Bool(v) => ToSqlOutput::from(i64::from(*v)),
+            Value::Int(None) | Value::Text(None) => ToSqlOutput::Borrowed(ValueRef::Null),
+        })
+    }
+}
