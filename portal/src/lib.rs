@@ -8,13 +8,6 @@
 
 mod account;
 mod admin;
-mod admin_breaker;
-mod admin_import;
-mod admin_invite;
-mod admin_lists;
-mod admin_units;
-mod admin_usual_size;
-mod admin_who;
 mod audiences;
 mod client;
 mod compose;
@@ -37,7 +30,7 @@ mod submissions;
 mod unsubscribe;
 mod uploads;
 
-pub use admin_import::ImportSettings;
+pub use admin::import::ImportSettings;
 pub use client::{client_key, BadProxyEntry, ClientKey, TrustedProxies};
 pub use drafts::discard_drafts;
 pub use i18n::Lang;
@@ -331,56 +324,56 @@ fn admin_routes(upload_limit: usize) -> Router<AppState> {
         .route("/admin", get(admin::overview))
         .route("/admin/pause", post(admin::pause))
         .route("/admin/resume", post(admin::resume))
-        .route("/admin/breaker/{id}/release", post(admin_breaker::release))
+        .route("/admin/breaker/{id}/release", post(admin::breaker::release))
         .route(
             "/admin/breaker/release-all",
-            post(admin_breaker::release_all),
+            post(admin::breaker::release_all),
         )
         .route("/admin/audit", get(admin::audit))
-        .route("/admin/who", get(admin_who::page).post(admin_who::ask))
+        .route("/admin/who", get(admin::who::page).post(admin::who::ask))
         .route(
             "/admin/import",
-            get(admin_import::page)
-                .post(admin_import::upload)
+            get(admin::import::page)
+                .post(admin::import::upload)
                 .layer(DefaultBodyLimit::max(upload_limit)),
         )
-        .route("/admin/import/confirm", post(admin_import::confirm))
-        .route("/admin/import/jobs/{token}", get(admin_import::job))
-        .route("/admin/units", get(admin_units::tree))
-        .route("/admin/units/{code}", get(admin_units::unit))
-        .route("/admin/units/{code}/grant", post(admin_units::grant))
-        .route("/admin/units/{code}/revoke", post(admin_units::revoke))
-        .route("/admin/units/{code}/active", post(admin_units::set_active))
+        .route("/admin/import/confirm", post(admin::import::confirm))
+        .route("/admin/import/jobs/{token}", get(admin::import::job))
+        .route("/admin/units", get(admin::units::tree))
+        .route("/admin/units/{code}", get(admin::units::unit))
+        .route("/admin/units/{code}/grant", post(admin::units::grant))
+        .route("/admin/units/{code}/revoke", post(admin::units::revoke))
+        .route("/admin/units/{code}/active", post(admin::units::set_active))
         .route(
             "/admin/units/{code}/invite",
-            post(admin_invite::invite_unit),
+            post(admin::invite::invite_unit),
         )
-        .route("/admin/invite", post(admin_invite::invite_all))
-        .route("/admin/audiences", get(admin_lists::index))
+        .route("/admin/invite", post(admin::invite::invite_all))
+        .route("/admin/audiences", get(admin::lists::index))
         .route(
             "/admin/new-audience",
-            get(admin_lists::new_list).post(admin_lists::create),
+            get(admin::lists::new_list).post(admin::lists::create),
         )
-        .route("/admin/templates", get(admin_lists::templates))
+        .route("/admin/templates", get(admin::lists::templates))
         .route(
             "/admin/audiences/{slug}",
-            get(admin_lists::page).post(admin_lists::save),
+            get(admin::lists::page).post(admin::lists::save),
         )
         .route(
             "/admin/audiences/{slug}/usual-size/reset",
-            post(admin_usual_size::reset),
+            post(admin::usual_size::reset),
         )
         .route(
             "/admin/audiences/{slug}/active",
-            post(admin_lists::set_active),
+            post(admin::lists::set_active),
         )
         .route(
             "/admin/audiences/{slug}/aliases",
-            post(admin_lists::add_alias),
+            post(admin::lists::add_alias),
         )
         .route(
             "/admin/audiences/{slug}/aliases/remove",
-            post(admin_lists::remove_alias),
+            post(admin::lists::remove_alias),
         )
-        .route("/admin/audiences/{slug}/delete", post(admin_lists::delete))
+        .route("/admin/audiences/{slug}/delete", post(admin::lists::delete))
 }

@@ -4,8 +4,9 @@
 
 use super::copy::{build_copy, header_text, CopySpec, ReplyTo, ToHeader, Unsubscribe};
 use super::dkim::DkimSigner;
+use super::outcome::Outcome;
 use super::pacing::{Pacing, PacingLimits};
-use super::transport::{Outcome, Transport};
+use super::transport::Transport;
 use rand::Rng;
 use std::collections::HashMap;
 use std::sync::Arc;

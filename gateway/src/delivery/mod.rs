@@ -4,6 +4,7 @@ pub mod copy;
 pub mod dkim;
 pub(crate) mod engine;
 mod mx;
+mod outcome;
 mod pacing;
 mod relay;
 mod smtp_failure;
@@ -13,6 +14,7 @@ pub(crate) mod transport;
 
 pub use engine::{run_delivery, DeliverySettings};
 pub use mx::{Mx, MxError, MxSettings};
+pub use outcome::Outcome;
 pub use pacing::PacingLimits;
 pub use relay::{Relay, RelayError, RelaySettings, RelayTlsMode};
-pub use transport::{Outbox, Outcome, Transport};
+pub use transport::{Outbox, Transport};

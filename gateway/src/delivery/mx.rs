@@ -19,8 +19,8 @@ mod dns;
 mod pool;
 mod private;
 
+use super::outcome::Outcome;
 use super::smtp_failure::{classify, envelope, without_final_crlf, Peer, SmtpFailure};
-use super::transport::Outcome;
 use dns::Dns;
 use lettre::address::Envelope;
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};

@@ -3,9 +3,9 @@
 //! on connections of our own pool (`smtp_pool`); `smtp_failure` decides what its errors mean for
 //! a delivery.
 
+use super::outcome::Outcome;
 use super::smtp_failure::{classify, envelope, without_final_crlf, Peer, SmtpFailure};
 use super::smtp_pool::{Connector, SmtpPool};
-use super::transport::Outcome;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;

@@ -1,7 +1,7 @@
 //! What can go wrong when a copy leaves over SMTP, for both SMTP transports (`relay` and `mx`),
 //! and the one place that decides whether it is worth another attempt.
 
-use super::transport::Outcome;
+use super::outcome::Outcome;
 use lettre::address::{Address, Envelope};
 use lettre::transport::smtp::response::{Code, Severity};
 use lettre::transport::smtp::Error as SmtpError;

@@ -2,19 +2,10 @@
 //! another attempt is decided where the failure is understood, in the transport.
 
 use super::mx::Mx;
+use super::outcome::Outcome;
 use super::relay::Relay;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
-/// The result of handing one message to a transport.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    Sent,
-    /// Worth another attempt later (4xx, connection or disk trouble).
-    Temporary(String),
-    /// Will never work (5xx): the delivery fails at once.
-    Permanent(String),
-}
 
 /// The configured transport.
 #[derive(Debug, Clone)]

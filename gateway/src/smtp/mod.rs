@@ -17,6 +17,7 @@ mod io;
 mod message;
 mod reply;
 mod server;
+mod service;
 mod session;
 mod throttle;
 mod tls;
@@ -25,6 +26,7 @@ pub use config::SmtpConfig;
 pub use handler::{
     AuthOutcome, Envelope, Identity, RcptOutcome, Reply, SessionHandler, SessionInfo,
 };
-pub use server::{serve_smtp, SmtpService};
+pub use server::serve_smtp;
+pub use service::SmtpService;
 pub use throttle::{ConnectionGuard, ConnectionRefusal, SmtpLimits};
 pub use tls::{generate_self_signed, load_tls_config, tls_config_from_pem, TlsSetupError};

@@ -10,7 +10,7 @@
 use super::handler::{Reply, SessionInfo};
 use super::io::{IoEnd, Line, SmtpIo};
 use super::reply::plain_reply;
-use super::server::SmtpService;
+use super::service::SmtpService;
 use super::SessionHandler;
 use smtp_proto::{Error as ParseError, Request};
 use std::time::Duration;

@@ -2,7 +2,6 @@
 //! list's scope, never the sender. The queue, the request sweep and the portal's check all ask
 //! here, so they always agree on whom a send asks.
 
-use super::HeldSend;
 use crate::{Store, StoreError};
 use std::collections::hash_map::{Entry, HashMap};
 use verteiler_policies::{effective_limits, OrgLimits, RoleGrant};
@@ -98,24 +97,6 @@ impl Store {
             }
         }
         Ok(approvers)
-    }
-
-    /// Whether `member_id` is one of the people asked to approve `held` (the portal shows a
-    /// request only to them; the approval itself is checked again by [`Store::approve_send`]).
-    pub async fn may_review(
-        &self,
-        held: &HeldSend,
-        member_id: i64,
-        limits: &OrgLimits,
-    ) -> Result<bool, StoreError> {
-        let Some(audience_id) = held.audience_id else {
-            return Ok(false);
-        };
-        Ok(self
-            .approvers_for(audience_id, held.sender_member_id, limits)
-            .await?
-            .iter()
-            .any(|a| a.member_id == member_id))
     }
 
     /// [`Store::approvers_for`], remembered in `known` for one pass over many held sends:

@@ -1,5 +1,6 @@
 //! A held send as an approver sees it: the request details with every approval and rejection
-//! recorded, one send or all held ones, and a press office's queue of what it is asked about.
+//! recorded, one send or all held ones, and a press office's queue of what it is asked about;
+//! and whether a member is one of those asked to approve it.
 
 use super::approvers::ApproversKnown;
 use super::Pending;
@@ -160,5 +161,23 @@ impl Store {
             expires_at: p.expires_at,
             decisions,
         })
+    }
+
+    /// Whether `member_id` is one of the people asked to approve `held` (the portal shows a
+    /// request only to them; the approval itself is checked again by [`Store::approve_send`]).
+    pub async fn may_review(
+        &self,
+        held: &HeldSend,
+        member_id: i64,
+        limits: &OrgLimits,
+    ) -> Result<bool, StoreError> {
+        let Some(audience_id) = held.audience_id else {
+            return Ok(false);
+        };
+        Ok(self
+            .approvers_for(audience_id, held.sender_member_id, limits)
+            .await?
+            .iter()
+            .any(|a| a.member_id == member_id))
     }
 }

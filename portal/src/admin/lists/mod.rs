@@ -126,7 +126,7 @@ async fn show(
         Ok(d) => d,
         Err(e) => return internal_error(member.lang, &e),
     };
-    let usual_size = crate::admin_usual_size::section(state, &frame, list).await;
+    let usual_size = crate::admin::usual_size::section(state, &frame, list).await;
     let shown_list = match state::named(&state.store, list.deactivation.as_ref()).await {
         Ok(deactivation) => Audience {
             deactivation,

@@ -3,9 +3,9 @@
 //! and revoking (each audited by the store as `role.granted` / `role.revoked`), and inviting
 //! its officers. Admins only, like every `/admin` page.
 
+use crate::admin::invite::invite_form;
+use crate::admin::lists::{named, state_text, switch_form, unit_refusal, ActiveForm, Failure};
 use crate::admin::require_admin;
-use crate::admin_invite::invite_form;
-use crate::admin_lists::{named, state_text, switch_form, unit_refusal, ActiveForm, Failure};
 use crate::csrf_form;
 use crate::member::not_found;
 use crate::page::{internal_error, layout, respond, Frame};

@@ -1,7 +1,16 @@
 //! `/admin`: the organisation's admins (the admin function at a top unit) stop and resume all
 //! delivery, see whether the audit chain holds and the organisation's caps, and search the
-//! audit log by message id, person and date (the lists are in `admin_lists`, the units in
-//! `admin_units`). Everybody else gets the answer for a page that does not exist.
+//! audit log by message id, person and date. Everybody else gets the answer for a page that does
+//! not exist. The other admin pages are the modules below: the lists in `lists`, the units in
+//! `units`, the import in `import`.
+
+pub(crate) mod breaker;
+pub(crate) mod import;
+pub(crate) mod invite;
+pub(crate) mod lists;
+pub(crate) mod units;
+pub(crate) mod usual_size;
+pub(crate) mod who;
 
 use crate::csrf_form;
 use crate::member::not_found;
@@ -65,7 +74,7 @@ pub async fn overview(State(state): State<AppState>, member: Member) -> Response
         Ok(v) => v,
         Err(e) => return internal_error(member.lang, &e),
     };
-    let breaker_holds = crate::admin_breaker::section(&state, &frame).await;
+    let breaker_holds = crate::admin::breaker::section(&state, &frame).await;
     let body = html! {
         h2 { (frame.t("admin_delivery")) }
         @match &pause {
