@@ -105,10 +105,10 @@ impl Store {
             let Some((breaker_recipients, breaker_limit)) = breaker_of(&reasons) else {
                 continue;
             };
-            let audience = match p.audience_id {
-                Some(a) => self.audience_by_id(a).await?.map(|a| a.name),
-                None => None,
-            };
+            let audience = self
+                .send_audience(p.audience_id)
+                .await?
+                .map(|a| a.definition.name);
             holds.push(BreakerHold {
                 send_id: p.send_id,
                 submission_id: p.submission_id,
