@@ -306,6 +306,26 @@ fn outcome(frame: &Frame<'_>, status: StatusCode, text: String) -> Response {
     respond(status, layout(frame, frame.t("held_done_title"), body))
 }
 
+/// A person the rules do not let decide this send: why not.
+fn refused(frame: &Frame<'_>, refusal: &verteiler_policies::ApprovalRefusal) -> Response {
+    outcome(
+        frame,
+        StatusCode::FORBIDDEN,
+        refusal.text(frame.lang.policies()),
+    )
+}
+
+/// The send is no longer waiting for a decision: what became of it.
+fn not_waiting(frame: &Frame<'_>, state: &str) -> Response {
+    outcome(
+        frame,
+        StatusCode::CONFLICT,
+        frame
+            .lang
+            .text_with("held_not_waiting", &[("state", state)]),
+    )
+}
+
 pub async fn approve(
     State(state): State<AppState>,
     Path(send_id): Path<i64>,
@@ -362,18 +382,8 @@ pub async fn approve(
                 .collect::<Vec<_>>()
                 .join(" "),
         ),
-        Ok(ApprovalOutcome::Refused(refusal)) => outcome(
-            &frame,
-            StatusCode::FORBIDDEN,
-            refusal.text(frame.lang.policies()),
-        ),
-        Ok(ApprovalOutcome::NotHeld { state }) => outcome(
-            &frame,
-            StatusCode::CONFLICT,
-            frame
-                .lang
-                .text_with("held_not_waiting", &[("state", &state)]),
-        ),
+        Ok(ApprovalOutcome::Refused(refusal)) => refused(&frame, &refusal),
+        Ok(ApprovalOutcome::NotHeld { state }) => not_waiting(&frame, &state),
         Ok(ApprovalOutcome::NotFound) => not_found(&frame),
         Ok(ApprovalOutcome::Undecidable) => outcome(
             &frame,
@@ -406,18 +416,8 @@ pub async fn reject(
             StatusCode::UNPROCESSABLE_ENTITY,
             frame.t("held_reason_missing").to_string(),
         ),
-        Ok(StopOutcome::Refused(refusal)) => outcome(
-            &frame,
-            StatusCode::FORBIDDEN,
-            refusal.text(frame.lang.policies()),
-        ),
-        Ok(StopOutcome::NotHeld { state }) => outcome(
-            &frame,
-            StatusCode::CONFLICT,
-            frame
-                .lang
-                .text_with("held_not_waiting", &[("state", &state)]),
-        ),
+        Ok(StopOutcome::Refused(refusal)) => refused(&frame, &refusal),
+        Ok(StopOutcome::NotHeld { state }) => not_waiting(&frame, &state),
         Ok(StopOutcome::NotFound | StopOutcome::NotSender) => not_found(&frame),
         Err(e) => internal_error(member.lang, &e),
     }

@@ -159,20 +159,21 @@ pub struct AppState {
     pub(crate) webhook_replays: Arc<sms_webhook::Replays>,
 }
 
-/// The settings with what follows from them.
+/// The settings with what follows from them; the settings themselves are reached through
+/// `Deref` (`state.settings.base_url`).
 #[derive(Debug)]
 pub struct Settings {
-    pub base_url: String,
-    pub phone_region: String,
+    pub given: PortalSettings,
+    /// The base URL is https: cookies are `Secure` and HSTS is sent.
     pub secure_cookies: bool,
-    pub approvals: Option<verteiler_store::ApprovalSettings>,
-    pub imports: Option<ImportSettings>,
-    pub upload_dir: std::path::PathBuf,
-    pub sms_webhook_secret: Option<String>,
-    pub list_rules: ListRules,
-    pub mail_client: Option<MailClientSetup>,
-    pub trusted_proxies: TrustedProxies,
-    pub drafts_per_member: u32,
+}
+
+impl std::ops::Deref for Settings {
+    type Target = PortalSettings;
+
+    fn deref(&self) -> &PortalSettings {
+        &self.given
+    }
 }
 
 impl AppState {
@@ -186,16 +187,7 @@ impl AppState {
             mails: Mails::new(&settings.base_url),
             settings: Arc::new(Settings {
                 secure_cookies: settings.base_url.starts_with("https://"),
-                base_url: settings.base_url,
-                phone_region: settings.phone_region,
-                approvals: settings.approvals,
-                imports: settings.imports,
-                upload_dir: settings.upload_dir,
-                sms_webhook_secret: settings.sms_webhook_secret,
-                list_rules: settings.list_rules,
-                mail_client: settings.mail_client,
-                trusted_proxies: settings.trusted_proxies,
-                drafts_per_member: settings.drafts_per_member,
+                given: settings,
             }),
             limits: Arc::new(limits),
             webhook_replays: Arc::default(),

@@ -3,12 +3,14 @@
 use super::open_store;
 use crate::config::{Config, LoadedConfig, RelayTls, SmsProvider};
 use anyhow::Context;
+use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
 use secrecy::ExposeSecret;
 use std::num::NonZeroU32;
 use std::process::ExitCode;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use verteiler_gateway::delivery::{
     run_delivery, DeliverySettings, Mx, MxSettings, Outbox, PacingLimits, Relay, RelaySettings,
     RelayTlsMode, Transport,
@@ -33,133 +35,32 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
         crate::demo::print_logins(&logins, config);
     }
     let (stop_tx, stop_rx) = watch::channel(false);
-    let stop_rx_for_tasks = stop_rx.clone();
-    let stop_rx_for_texts = stop_rx.clone();
-    let stopped = move || {
-        let mut rx = stop_rx.clone();
-        async move {
-            let _ = rx.wait_for(|stop| *stop).await;
-        }
-    };
+    let stopped = || until_stopped(&stop_rx);
 
     // HTTP: portal and health endpoints.
     let http = TcpListener::bind(config.http.listen)
         .await
         .with_context(|| format!("listening for HTTP on {} (http.listen)", config.http.listen))?;
     let http_addr = http.local_addr()?;
-    let app = router(AppState::new(
-        store
-            .clone()
-            .with_verification_limits(config.verification_limits()),
-        PortalSettings::new(&config.organisation.portal_base_url)
-            .with_trusted_proxies(config.trusted_proxies()?)
-            .with_approvals(super::held::approval_settings(config))
-            .with_upload_dir(&config.http.upload_dir)
-            .with_sms_webhook_secret(
-                (config.sms.provider == SmsProvider::Http)
-                    .then_some(config.sms.http.webhook_secret.as_ref())
-                    .flatten()
-                    .map(|s| s.expose_secret().to_string()),
-            )
-            .with_imports(ImportSettings::new(super::import::import_options(config)))
-            .with_list_rules(config.list_rules())
-            .with_drafts_per_member(config.limits.drafts_per_member)
-            .with_mail_client(MailClientSetup {
-                smtp_host: config.smtp.hostname.clone(),
-                smtp_port: config.smtp.listen.port(),
-            }),
-    ))
-    // The client's address keys the per-client limits (or, from http.trusted_proxies, the
-    // address they forward for).
-    .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let app = portal_app(&store, config)?;
     let http_task = tokio::spawn({
         let stopped = stopped();
         async move { axum::serve(http, app).with_graceful_shutdown(stopped).await }
     });
 
     // SMTP submission.
-    let smtp = TcpListener::bind(config.smtp.listen)
-        .await
-        .with_context(|| format!("listening for SMTP on {} (smtp.listen)", config.smtp.listen))?;
-    let smtp_addr = smtp.local_addr()?;
-    let service = SmtpService::new(
-        Arc::new(smtp_config(config, demo)),
-        smtp_tls(config, demo)?,
-        Arc::new(ingress(&store, config)),
-    );
-    let smtp_task = tokio::spawn(serve_smtp(smtp, Arc::clone(&service), false, stopped()));
-    let implicit_task = match config.smtp.implicit_tls_listen {
-        Some(addr) => {
-            let listener = TcpListener::bind(addr).await.with_context(|| {
-                format!("listening for SMTP over TLS on {addr} (smtp.implicit_tls_listen)")
-            })?;
-            println!(
-                "verteiler: smtp (implicit TLS) listening on {}",
-                listener.local_addr()?
-            );
-            Some(tokio::spawn(serve_smtp(
-                listener,
-                Arc::clone(&service),
-                true,
-                stopped(),
-            )))
-        }
-        None => None,
-    };
+    let (smtp_addr, smtp_task, implicit_task) = start_smtp(&store, config, demo, &stop_rx).await?;
 
     // Delivery: released sends become personal copies; notifications reach senders.
     let delivery_task = tokio::spawn(run_delivery(
         store.clone(),
         transport(config)?,
         delivery_settings(config, dkim),
-        stop_rx_for_tasks,
+        stop_rx.clone(),
     ));
 
     // Text messages: list texts from fan-out and the portal's phone codes go to the provider.
-    let sms_task = match config.sms.provider {
-        SmsProvider::Outbox => tokio::spawn(run_texts(
-            store.clone(),
-            SmsOutbox::new(&config.sms.outbox_dir),
-            SmsSettings::default(),
-            stop_rx_for_texts,
-        )),
-        SmsProvider::Http => {
-            let http = &config.sms.http;
-            let provider = HttpProvider::new(HttpSettings {
-                url: http.url.clone(),
-                token: http.token.as_ref().map(|t| t.expose_secret().to_string()),
-                to_field: http.to_field.clone(),
-                text_field: http.text_field.clone(),
-                reference_field: http.reference_field.clone(),
-                id_field: http.id_field.clone(),
-                timeout: std::time::Duration::from_secs(http.timeout_secs.into()),
-            })
-            .context("setting up the HTTP SMS provider (sms.http)")?;
-            tokio::spawn(run_texts(
-                store.clone(),
-                provider,
-                SmsSettings::default(),
-                stop_rx_for_texts,
-            ))
-        }
-        SmsProvider::Smpp => {
-            let (provider, session) = SmppProvider::start(
-                smpp_settings(&config.sms.smpp),
-                store.clone(),
-                stop_rx_for_texts.clone(),
-            );
-            let texts = run_texts(
-                store.clone(),
-                provider,
-                SmsSettings::default(),
-                stop_rx_for_texts,
-            );
-            tokio::spawn(async move {
-                texts.await;
-                let _ = session.await;
-            })
-        }
-    };
+    let sms_task = spawn_texts(&store, config, stop_rx.clone())?;
 
     // Four eyes: ask approvers about new held sends, expire requests past their window.
     let approvals_task = tokio::spawn(run_approvals(
@@ -206,6 +107,140 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
     );
     store.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves once `stop` says the process stops.
+fn until_stopped(stop: &watch::Receiver<bool>) -> impl std::future::Future<Output = ()> + Send {
+    let mut rx = stop.clone();
+    async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    }
+}
+
+/// The portal with the settings the configuration gives it.
+fn portal_app(
+    store: &verteiler_store::Store,
+    config: &Config,
+) -> anyhow::Result<IntoMakeServiceWithConnectInfo<axum::Router, std::net::SocketAddr>> {
+    Ok(router(AppState::new(
+        store
+            .clone()
+            .with_verification_limits(config.verification_limits()),
+        PortalSettings::new(&config.organisation.portal_base_url)
+            .with_trusted_proxies(config.trusted_proxies()?)
+            .with_approvals(super::held::approval_settings(config))
+            .with_upload_dir(&config.http.upload_dir)
+            .with_sms_webhook_secret(
+                (config.sms.provider == SmsProvider::Http)
+                    .then_some(config.sms.http.webhook_secret.as_ref())
+                    .flatten()
+                    .map(|s| s.expose_secret().to_string()),
+            )
+            .with_imports(ImportSettings::new(super::import::import_options(config)))
+            .with_list_rules(config.list_rules())
+            .with_drafts_per_member(config.limits.drafts_per_member)
+            .with_mail_client(MailClientSetup {
+                smtp_host: config.smtp.hostname.clone(),
+                smtp_port: config.smtp.listen.port(),
+            }),
+    ))
+    // The client's address keys the per-client limits (or, from http.trusted_proxies, the
+    // address they forward for).
+    .into_make_service_with_connect_info::<std::net::SocketAddr>())
+}
+
+/// A running SMTP listener's task.
+type SmtpTask = JoinHandle<std::io::Result<()>>;
+
+/// Binds the SMTP submission listener (and the implicit-TLS one, if configured) and starts
+/// serving: the submission listener's address and the tasks.
+async fn start_smtp(
+    store: &verteiler_store::Store,
+    config: &Config,
+    demo: bool,
+    stop: &watch::Receiver<bool>,
+) -> anyhow::Result<(std::net::SocketAddr, SmtpTask, Option<SmtpTask>)> {
+    let smtp = TcpListener::bind(config.smtp.listen)
+        .await
+        .with_context(|| format!("listening for SMTP on {} (smtp.listen)", config.smtp.listen))?;
+    let smtp_addr = smtp.local_addr()?;
+    let service = SmtpService::new(
+        Arc::new(smtp_config(config, demo)),
+        smtp_tls(config, demo)?,
+        Arc::new(ingress(store, config)),
+    );
+    let smtp_task = tokio::spawn(serve_smtp(
+        smtp,
+        Arc::clone(&service),
+        false,
+        until_stopped(stop),
+    ));
+    let implicit_task = match config.smtp.implicit_tls_listen {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr).await.with_context(|| {
+                format!("listening for SMTP over TLS on {addr} (smtp.implicit_tls_listen)")
+            })?;
+            println!(
+                "verteiler: smtp (implicit TLS) listening on {}",
+                listener.local_addr()?
+            );
+            Some(tokio::spawn(serve_smtp(
+                listener,
+                Arc::clone(&service),
+                true,
+                until_stopped(stop),
+            )))
+        }
+        None => None,
+    };
+    Ok((smtp_addr, smtp_task, implicit_task))
+}
+
+/// Starts sending text messages through the configured provider.
+fn spawn_texts(
+    store: &verteiler_store::Store,
+    config: &Config,
+    stop_rx: watch::Receiver<bool>,
+) -> anyhow::Result<JoinHandle<()>> {
+    Ok(match config.sms.provider {
+        SmsProvider::Outbox => tokio::spawn(run_texts(
+            store.clone(),
+            SmsOutbox::new(&config.sms.outbox_dir),
+            SmsSettings::default(),
+            stop_rx,
+        )),
+        SmsProvider::Http => {
+            let http = &config.sms.http;
+            let provider = HttpProvider::new(HttpSettings {
+                url: http.url.clone(),
+                token: http.token.as_ref().map(|t| t.expose_secret().to_string()),
+                to_field: http.to_field.clone(),
+                text_field: http.text_field.clone(),
+                reference_field: http.reference_field.clone(),
+                id_field: http.id_field.clone(),
+                timeout: std::time::Duration::from_secs(http.timeout_secs.into()),
+            })
+            .context("setting up the HTTP SMS provider (sms.http)")?;
+            tokio::spawn(run_texts(
+                store.clone(),
+                provider,
+                SmsSettings::default(),
+                stop_rx,
+            ))
+        }
+        SmsProvider::Smpp => {
+            let (provider, session) = SmppProvider::start(
+                smpp_settings(&config.sms.smpp),
+                store.clone(),
+                stop_rx.clone(),
+            );
+            let texts = run_texts(store.clone(), provider, SmsSettings::default(), stop_rx);
+            tokio::spawn(async move {
+                texts.await;
+                let _ = session.await;
+            })
+        }
+    })
 }
 
 /// How the delivery loops run, from `[delivery]` (and the approval window for sends held at

@@ -11,8 +11,17 @@ pub(super) fn validate(config: &Config, origin: &dyn Fn(&str) -> Origin) -> Vec<
         origin,
         errors: Vec::new(),
     };
-    let c = config;
+    database(config, &mut v);
+    smtp(config, &mut v);
+    delivery(config, &mut v);
+    mx_and_dkim(config, &mut v);
+    limits_and_lists(config, &mut v);
+    organisation(config, &mut v);
+    v.errors
+}
 
+/// The database URL and pool.
+fn database(c: &Config, v: &mut Validator<'_>) {
     let url = &c.database.url;
     let schemes = ["sqlite://", "postgres://", "postgresql://"];
     if !schemes.iter().any(|s| url.starts_with(s)) {
@@ -26,7 +35,10 @@ pub(super) fn validate(config: &Config, origin: &dyn Fn(&str) -> Origin) -> Vec<
         c.database.max_connections,
         1..=1000,
     );
+}
 
+/// SMTP submission: host name, sizes, TLS files.
+fn smtp(c: &Config, v: &mut Validator<'_>) {
     if c.smtp.hostname.trim().is_empty() {
         v.invalid("smtp.hostname", "must not be empty".into());
     }
@@ -44,7 +56,10 @@ pub(super) fn validate(config: &Config, origin: &dyn Fn(&str) -> Origin) -> Vec<
         }
         _ => {}
     }
+}
 
+/// Delivery: workers, retries, pacing and the relay.
+fn delivery(c: &Config, v: &mut Validator<'_>) {
     v.in_range("delivery.workers", c.delivery.workers, 1..=512);
     v.in_range(
         "delivery.hard_bounce_limit",
@@ -103,7 +118,10 @@ pub(super) fn validate(config: &Config, origin: &dyn Fn(&str) -> Origin) -> Vec<
             "is set",
         );
     }
+}
 
+/// Direct delivery to MX hosts and DKIM signing.
+fn mx_and_dkim(c: &Config, v: &mut Validator<'_>) {
     let mx = &c.delivery.mx;
     if let Some(name) = &mx.helo_name {
         if !looks_like_domain(name) {
@@ -158,7 +176,10 @@ pub(super) fn validate(config: &Config, origin: &dyn Fn(&str) -> Origin) -> Vec<
             );
         }
     }
+}
 
+/// Limits, retention, lists and the portal.
+fn limits_and_lists(c: &Config, v: &mut Validator<'_>) {
     let percent = c.limits.import_max_change_percent;
     if !(percent > 0.0 && percent <= 100.0) {
         v.invalid(
@@ -193,7 +214,10 @@ pub(super) fn validate(config: &Config, origin: &dyn Fn(&str) -> Origin) -> Vec<
             );
         }
     }
+}
 
+/// The organisation's domain, portal address and region, and the SMS provider.
+fn organisation(c: &Config, v: &mut Validator<'_>) {
     let org = &c.organisation;
     if !looks_like_domain(&org.list_domain) {
         v.invalid(
@@ -214,7 +238,7 @@ pub(super) fn validate(config: &Config, origin: &dyn Fn(&str) -> Origin) -> Vec<
             format!("{base:?} must start with http:// or https:// and name a host"),
         );
     }
-    super::validate_sms::sms(c, &mut v);
+    super::validate_sms::sms(c, v);
     let region = &org.default_region;
     if region.len() != 2 || !region.bytes().all(|b| b.is_ascii_uppercase()) {
         v.invalid(
@@ -222,7 +246,6 @@ pub(super) fn validate(config: &Config, origin: &dyn Fn(&str) -> Origin) -> Vec<
             format!("{region:?} is not a two-letter upper-case region code like DE"),
         );
     }
-    v.errors
 }
 
 pub(super) struct Validator<'a> {

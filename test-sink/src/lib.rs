@@ -341,6 +341,86 @@ fn rcpt_reply(shared: &Shared, script: &Script, recipient: &str) -> String {
     }
 }
 
+/// The script's answer to `EHLO`: the extensions it offers.
+fn ehlo_reply(script: &Script, encrypted: bool) -> String {
+    let mut reply = String::from("250-sink.test\r\n250-PIPELINING\r\n");
+    if !script.seven_bit_only {
+        reply.push_str("250-8BITMIME\r\n");
+    }
+    let offers_tls = script.starttls.is_some() || script.broken_starttls;
+    if offers_tls && !encrypted {
+        reply.push_str("250-STARTTLS\r\n");
+    }
+    if script.auth.is_some() {
+        reply.push_str("250-AUTH PLAIN\r\n");
+    }
+    reply.push_str("250 ENHANCEDSTATUSCODES\r\n");
+    reply
+}
+
+/// Answers `AUTH` (PLAIN, initial response on the line or after a `334`) and records the
+/// credentials given; `true` when they are the script's.
+async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut BufReader<S>,
+    shared: &Shared,
+    script: &Script,
+    line: &str,
+) -> std::io::Result<bool> {
+    let mut words = line.split_whitespace().skip(1);
+    let mechanism = words.next().unwrap_or("").to_ascii_uppercase();
+    let initial = match words.next() {
+        Some(initial) => initial.to_string(),
+        None => {
+            write(stream, "334 \r\n").await?;
+            let mut answer = String::new();
+            stream.read_line(&mut answer).await?;
+            answer.trim_end().to_string()
+        }
+    };
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(initial)
+        .unwrap_or_default();
+    let parts: Vec<String> = decoded
+        .split(|b| *b == 0)
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect();
+    let (user, password) = match parts.as_slice() {
+        [_authzid, user, password] => (user.clone(), password.clone()),
+        _ => (String::new(), String::new()),
+    };
+    lock(&shared.seen)
+        .auth
+        .push((user.clone(), password.clone()));
+    if mechanism == "PLAIN" && script.auth == Some((user, password)) {
+        write(stream, "235 2.7.0 authenticated\r\n").await?;
+        Ok(true)
+    } else {
+        write(stream, "535 5.7.8 credentials invalid\r\n").await?;
+        Ok(false)
+    }
+}
+
+/// The message after `DATA`, up to the line with the lone dot; `None` when the client closed
+/// the connection before it.
+async fn read_data<S: AsyncRead + Unpin>(
+    stream: &mut BufReader<S>,
+) -> std::io::Result<Option<Vec<u8>>> {
+    let mut data = Vec::new();
+    loop {
+        let mut raw = Vec::new();
+        if stream.read_until(b'\n', &mut raw).await? == 0 {
+            return Ok(None);
+        }
+        if raw == b".\r\n" {
+            return Ok(Some(data));
+        }
+        // Dot-unstuffing (RFC 5321 4.5.2).
+        let line = raw.strip_prefix(b".").unwrap_or(&raw);
+        data.extend_from_slice(line);
+    }
+}
+
+/// One SMTP conversation, as the script says, until the client quits or asks for STARTTLS.
 async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut BufReader<S>,
     shared: &Shared,
@@ -369,55 +449,15 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
             "EHLO" | "HELO" => {
                 mail_from = None;
                 rcpt_to.clear();
-                let mut reply = String::from("250-sink.test\r\n250-PIPELINING\r\n");
-                if !script.seven_bit_only {
-                    reply.push_str("250-8BITMIME\r\n");
-                }
-                let offers_tls = script.starttls.is_some() || script.broken_starttls;
-                if offers_tls && !encrypted {
-                    reply.push_str("250-STARTTLS\r\n");
-                }
-                if script.auth.is_some() {
-                    reply.push_str("250-AUTH PLAIN\r\n");
-                }
-                reply.push_str("250 ENHANCEDSTATUSCODES\r\n");
-                write(stream, &reply).await?;
+                write(stream, &ehlo_reply(&script, encrypted)).await?;
             }
             "STARTTLS" if (script.starttls.is_some() || script.broken_starttls) && !encrypted => {
                 write(stream, "220 2.0.0 ready for TLS\r\n").await?;
                 return Ok(End::StartTls);
             }
             "AUTH" => {
-                let mut words = line.split_whitespace().skip(1);
-                let mechanism = words.next().unwrap_or("").to_ascii_uppercase();
-                let initial = match words.next() {
-                    Some(initial) => initial.to_string(),
-                    None => {
-                        write(stream, "334 \r\n").await?;
-                        let mut answer = String::new();
-                        stream.read_line(&mut answer).await?;
-                        answer.trim_end().to_string()
-                    }
-                };
-                let decoded = base64::engine::general_purpose::STANDARD
-                    .decode(initial)
-                    .unwrap_or_default();
-                let parts: Vec<String> = decoded
-                    .split(|b| *b == 0)
-                    .map(|p| String::from_utf8_lossy(p).into_owned())
-                    .collect();
-                let (user, password) = match parts.as_slice() {
-                    [_authzid, user, password] => (user.clone(), password.clone()),
-                    _ => (String::new(), String::new()),
-                };
-                lock(&shared.seen)
-                    .auth
-                    .push((user.clone(), password.clone()));
-                if mechanism == "PLAIN" && script.auth == Some((user, password)) {
+                if authenticate(stream, shared, &script, &line).await? {
                     authenticated = true;
-                    write(stream, "235 2.7.0 authenticated\r\n").await?;
-                } else {
-                    write(stream, "535 5.7.8 credentials invalid\r\n").await?;
                 }
             }
             "MAIL" if script.auth.is_some() && !authenticated => {
@@ -444,19 +484,9 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
             }
             "DATA" => {
                 write(stream, "354 end with <CRLF>.<CRLF>\r\n").await?;
-                let mut data = Vec::new();
-                loop {
-                    let mut raw = Vec::new();
-                    if stream.read_until(b'\n', &mut raw).await? == 0 {
-                        return Ok(End::Closed);
-                    }
-                    if raw == b".\r\n" {
-                        break;
-                    }
-                    // Dot-unstuffing (RFC 5321 4.5.2).
-                    let line = raw.strip_prefix(b".").unwrap_or(&raw);
-                    data.extend_from_slice(line);
-                }
+                let Some(data) = read_data(stream).await? else {
+                    return Ok(End::Closed);
+                };
                 let at = Instant::now();
                 let stall = script.stall_first_data
                     && !std::mem::replace(&mut lock(&shared.seen).stalled, true);

@@ -236,6 +236,56 @@ fn receipt(seq: u32, part: &ReceivedPart) -> Command {
     Command::new(CommandStatus::EsmeRok, seq, sm)
 }
 
+/// A `submit_sm` on a bound session: throttled as the script says, else accepted (with a
+/// receipt if the script wants them); `None` when the script drops the connection here.
+fn submit(
+    s: &mut State,
+    sm: &rusmpp::pdus::SubmitSm,
+    seq: u32,
+    receipt_sequence: &mut u32,
+) -> Option<Vec<Command>> {
+    let mut answers = Vec::new();
+    if s.drop_after == Some(0) {
+        s.drop_after = None;
+        s.pushes = None;
+        return None;
+    }
+    if let Some(n) = s.drop_after.as_mut() {
+        *n -= 1;
+    }
+    if s.throttles.pop_front() == Some(true) {
+        s.throttled += 1;
+        answers.push(Command::new(
+            CommandStatus::EsmeRthrottled,
+            seq,
+            SubmitSmResp::default(),
+        ));
+    } else {
+        s.next_id += 1;
+        s.accepted += 1;
+        let part = ReceivedPart {
+            message_id: format!("sim{:08x}", s.next_id),
+            source: sm.source_addr.to_string(),
+            destination: sm.destination_addr.to_string(),
+            data_coding: u8::from(sm.data_coding),
+            esm_class: u8::from(sm.esm_class),
+            short_message: sm.short_message().as_ref().to_vec(),
+        };
+        let resp = SubmitSmResp::builder()
+            .message_id(COctetString::from_str(&part.message_id).expect("an id"))
+            .build();
+        answers.push(Command::new(CommandStatus::EsmeRok, seq, resp));
+        if s.receipts {
+            *receipt_sequence += 1;
+            answers.push(receipt(*receipt_sequence, &part));
+        }
+        if s.record {
+            s.parts.push(part);
+        }
+    }
+    Some(answers)
+}
+
 async fn serve(stream: TcpStream, state: Arc<Mutex<State>>) {
     let (mut sink, mut source) = Framed::new(stream, CommandCodec::new()).split();
     let (pushes, mut pushed) = mpsc::unbounded_channel::<Command>();
@@ -275,43 +325,9 @@ async fn serve(stream: TcpStream, state: Arc<Mutex<State>>) {
                     answers.push(Command::new(status, seq, resp));
                 }
                 Some(Pdu::SubmitSm(sm)) if bound => {
-                    if s.drop_after == Some(0) {
-                        s.drop_after = None;
-                        s.pushes = None;
-                        return;
-                    }
-                    if let Some(n) = s.drop_after.as_mut() {
-                        *n -= 1;
-                    }
-                    if s.throttles.pop_front() == Some(true) {
-                        s.throttled += 1;
-                        answers.push(Command::new(
-                            CommandStatus::EsmeRthrottled,
-                            seq,
-                            SubmitSmResp::default(),
-                        ));
-                    } else {
-                        s.next_id += 1;
-                        s.accepted += 1;
-                        let part = ReceivedPart {
-                            message_id: format!("sim{:08x}", s.next_id),
-                            source: sm.source_addr.to_string(),
-                            destination: sm.destination_addr.to_string(),
-                            data_coding: u8::from(sm.data_coding),
-                            esm_class: u8::from(sm.esm_class),
-                            short_message: sm.short_message().as_ref().to_vec(),
-                        };
-                        let resp = SubmitSmResp::builder()
-                            .message_id(COctetString::from_str(&part.message_id).expect("an id"))
-                            .build();
-                        answers.push(Command::new(CommandStatus::EsmeRok, seq, resp));
-                        if s.receipts {
-                            receipt_sequence += 1;
-                            answers.push(receipt(receipt_sequence, &part));
-                        }
-                        if s.record {
-                            s.parts.push(part);
-                        }
+                    match submit(&mut s, sm, seq, &mut receipt_sequence) {
+                        Some(replies) => answers.extend(replies),
+                        None => return,
                     }
                 }
                 Some(Pdu::SubmitSm(_)) => {

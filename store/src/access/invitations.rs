@@ -3,7 +3,7 @@
 //! client. Officers who already have an app password are skipped, so the invitation can be run
 //! again after every import; officers without an email address are named, never skipped unseen.
 
-use crate::access::sessions::{digest, new_secret};
+use crate::access::sessions::new_sign_in_link;
 use crate::audit::log::{self as audit, AuditEvent};
 use crate::{now_ms, Store, StoreError};
 use serde::Serialize;
@@ -144,18 +144,8 @@ impl Store {
                 report.pending.push(officer);
                 continue;
             }
-            let token = new_secret();
-            sqlx::query(
-                "INSERT INTO sign_in_links (token_hash, member_id, email, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(digest(&token))
-            .bind(member_id)
-            .bind(&email)
-            .bind(now)
-            .bind(now + INVITE_LINK_TTL_MS)
-            .execute(&mut *tx)
-            .await?;
+            let token =
+                new_sign_in_link(&mut tx, member_id, &email, INVITE_LINK_TTL_MS, now).await?;
             let invitation = Invitation {
                 name: &officer.name,
                 unit: &unit_name,

@@ -35,6 +35,29 @@ pub(crate) fn digest(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// Stores a one-time sign-in link to `email`, valid `ttl_ms`; returns its secret.
+pub(crate) async fn new_sign_in_link(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    member_id: i64,
+    email: &str,
+    ttl_ms: i64,
+    now: i64,
+) -> Result<String, StoreError> {
+    let token = new_secret();
+    sqlx::query(
+        "INSERT INTO sign_in_links (token_hash, member_id, email, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(digest(&token))
+    .bind(member_id)
+    .bind(email)
+    .bind(now)
+    .bind(now + ttl_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(token)
+}
+
 /// A signed-in person, as each request sees them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortalSession {
@@ -82,18 +105,7 @@ impl Store {
         let member_id: i64 = row.try_get("member_id")?;
         let to: String = row.try_get("value")?;
         let language: String = row.try_get("language")?;
-        let token = new_secret();
-        sqlx::query(
-            "INSERT INTO sign_in_links (token_hash, member_id, email, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(digest(&token))
-        .bind(member_id)
-        .bind(&to)
-        .bind(now)
-        .bind(now + SIGN_IN_LINK_TTL_MS)
-        .execute(&mut *tx)
-        .await?;
+        let token = new_sign_in_link(&mut tx, member_id, &to, SIGN_IN_LINK_TTL_MS, now).await?;
         let (subject, body) = mail.sign_in(&token, &language);
         crate::notices::queue(
             &mut tx,

@@ -3,7 +3,7 @@
 //! that decision is a release. Split into steps so each reads on its own: the checks before
 //! anything is written, the approval row, and what the fresh decision does.
 
-use super::{about, recorded_approvals, take_held, Actor, ApprovalSettings, Pending};
+use super::{about, recorded_approvals, Actor, ApprovalSettings, Pending};
 use crate::audit::log as audit;
 use crate::notices;
 use crate::{now_ms, Store, StoreError};
@@ -74,17 +74,12 @@ impl Store {
             Err(outcome) => return Ok(outcome),
         };
 
-        let mut tx = self.pool.begin().await?;
         // Lock the send first (the row on PostgreSQL, the database on SQLite): two approvals
         // arriving together are then counted one after the other, never both without the other.
-        if !take_held(&mut tx, send_id, "held", now).await? {
-            tx.rollback().await?;
-            let state = self
-                .pending(send_id)
-                .await?
-                .map_or_else(|| "gone".to_string(), |p| p.state);
-            return Ok(ApprovalOutcome::NotHeld { state });
-        }
+        let mut tx = match self.lock_held(send_id, now).await? {
+            Ok(tx) => tx,
+            Err(state) => return Ok(ApprovalOutcome::NotHeld { state }),
+        };
         facts.approvals = recorded_approvals(&mut tx, send_id).await?;
         if let Err(refusal) = approval_validity(&facts, &settings.limits, &approval) {
             tx.rollback().await?;

@@ -11,7 +11,7 @@
 //! `held` happens under the send's lock, so a send released twice (two admins, one by one and
 //! all at once) is scheduled once and goes out once.
 
-use crate::approvals::{about, recorded_approvals, take_held, Pending};
+use crate::approvals::{about, recorded_approvals, Pending};
 use crate::audit::log as audit;
 use crate::{notices, Actor, ApprovalSettings, Store, StoreError};
 use serde::Serialize;
@@ -105,10 +105,10 @@ impl Store {
             let Some((breaker_recipients, breaker_limit)) = breaker_of(&reasons) else {
                 continue;
             };
-            let audience = match p.audience_id {
-                Some(a) => self.audience_by_id(a).await?.map(|a| a.name),
-                None => None,
-            };
+            let audience = self
+                .send_audience(p.audience_id)
+                .await?
+                .map(|a| a.definition.name);
             holds.push(BreakerHold {
                 send_id: p.send_id,
                 submission_id: p.submission_id,
@@ -171,16 +171,11 @@ impl Store {
         let Some(mut facts) = self.facts_again(&pending, settings, now).await? else {
             return Ok(BreakerRelease::Undecidable);
         };
-        let mut tx = self.pool.begin().await?;
         // The send's lock first: a second release waits here and then finds it no longer held.
-        if !take_held(&mut tx, send_id, "held", now).await? {
-            tx.rollback().await?;
-            let state = self
-                .pending(send_id)
-                .await?
-                .map_or_else(|| "gone".to_string(), |p| p.state);
-            return Ok(BreakerRelease::NotHeld { state });
-        }
+        let mut tx = match self.lock_held(send_id, now).await? {
+            Ok(tx) => tx,
+            Err(state) => return Ok(BreakerRelease::NotHeld { state }),
+        };
         facts.approvals = recorded_approvals(&mut tx, send_id).await?;
         facts.circuit_breaker_lifted_by = Some(admin.member_id);
         let decision = decide(&facts, &settings.limits);

@@ -112,10 +112,7 @@ impl Store {
     /// The request details of a send already read.
     pub(super) async fn held_from(&self, p: &Pending) -> Result<HeldSend, StoreError> {
         let send_id = p.send_id;
-        let audience = match p.audience_id {
-            Some(id) => self.audience_by_id(id).await?,
-            None => None,
-        };
+        let audience = self.send_audience(p.audience_id).await?;
         let rows = sqlx::query(
             "SELECT approver_member_id, verdict, content_hash, comment, created_at FROM approvals \
              WHERE send_id = $1 ORDER BY id",

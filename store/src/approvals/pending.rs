@@ -66,6 +66,28 @@ pub(super) fn window_hours(pending: &Pending) -> u64 {
     })
 }
 
+impl Store {
+    /// Begins the transaction that decides a send still held, with the send locked (see
+    /// [`take_held`]); otherwise, with nothing changed, the state it is in now (`gone` when it
+    /// no longer exists).
+    pub(super) async fn lock_held(
+        &self,
+        send_id: i64,
+        now: i64,
+    ) -> Result<Result<sqlx::Transaction<'static, sqlx::Any>, String>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if take_held(&mut tx, send_id, "held", now).await? {
+            return Ok(Ok(tx));
+        }
+        tx.rollback().await?;
+        let state = self
+            .pending(send_id)
+            .await?
+            .map_or_else(|| "gone".to_string(), |p| p.state);
+        Ok(Err(state))
+    }
+}
+
 /// Moves a held send to `state` (or only touches it, for `held`) in `tx`, which locks the row
 /// on PostgreSQL and the database on SQLite. `false`: it is no longer held, nothing changed.
 pub(crate) async fn take_held(

@@ -70,11 +70,10 @@ impl Store {
             );
             return Ok(());
         };
-        let audience = match pending.audience_id {
-            Some(id) => self.audience_by_id(id).await?.map(|a| a.name),
-            None => None,
-        }
-        .unwrap_or_else(|| pending.address.clone());
+        let audience = self
+            .send_audience(pending.audience_id)
+            .await?
+            .map_or_else(|| pending.address.clone(), |a| a.definition.name);
         let (subject, body) = notice(&audience, lang);
         notices::queue(
             tx,

@@ -4,7 +4,7 @@
 
 use super::pending::window_hours;
 use super::{about, take_held, Actor, ApprovalSettings};
-use crate::audit::log as audit;
+use crate::audit::log::{self as audit, AuditEvent};
 use crate::notices;
 use crate::{now_ms, Store, StoreError};
 use verteiler_policies::{approval_validity, Approval, ApprovalRefusal};
@@ -71,13 +71,11 @@ impl Store {
         } else if actor.member_id == pending.sender_member_id {
             return Ok(StopOutcome::Refused(ApprovalRefusal::OwnSubmission {}));
         }
-        let mut tx = self.pool.begin().await?;
-        if !take_held(&mut tx, send_id, "rejected", now).await? {
-            tx.rollback().await?;
+        let Some(mut tx) = self.take_held_for_stop(send_id, "rejected", now).await? else {
             return Ok(StopOutcome::NotHeld {
                 state: "decided meanwhile".into(),
             });
-        }
+        };
         sqlx::query(
             "INSERT INTO approvals (send_id, approver_member_id, verdict, content_hash, approver_roles, \
              comment, ingress, created_at) VALUES ($1, $2, 'reject', $3, $4, $5, $6, $7)",
@@ -109,21 +107,13 @@ impl Store {
             },
         )
         .await?;
-        audit::append(
-            &mut tx,
-            self.backend,
-            &[
-                about("approval.rejected", Some(actor), &pending).details(serde_json::json!({
-                    "comment": comment,
-                    "content_hash": pending.content_hash,
-                    "ingress": actor.ingress.as_str(),
-                    "as_admin_of_circuit_breaker_hold": admin_on_breaker,
-                })),
-            ],
-            now,
-        )
-        .await?;
-        tx.commit().await?;
+        let event = about("approval.rejected", Some(actor), &pending).details(serde_json::json!({
+            "comment": comment,
+            "content_hash": pending.content_hash,
+            "ingress": actor.ingress.as_str(),
+            "as_admin_of_circuit_breaker_hold": admin_on_breaker,
+        }));
+        self.commit_stop(tx, event, now).await?;
         Ok(StopOutcome::Stopped)
     }
 
@@ -140,22 +130,14 @@ impl Store {
         if pending.sender_member_id != actor.member_id {
             return Ok(StopOutcome::NotSender);
         }
-        let mut tx = self.pool.begin().await?;
-        if !take_held(&mut tx, send_id, "withdrawn", now).await? {
-            tx.rollback().await?;
+        let Some(tx) = self.take_held_for_stop(send_id, "withdrawn", now).await? else {
             return Ok(StopOutcome::NotHeld {
                 state: pending.state,
             });
-        }
-        audit::append(
-            &mut tx,
-            self.backend,
-            &[about("send.withdrawn", Some(actor), &pending)
-                .details(serde_json::json!({ "ingress": actor.ingress.as_str() }))],
-            now,
-        )
-        .await?;
-        tx.commit().await?;
+        };
+        let event = about("send.withdrawn", Some(actor), &pending)
+            .details(serde_json::json!({ "ingress": actor.ingress.as_str() }));
+        self.commit_stop(tx, event, now).await?;
         Ok(StopOutcome::Stopped)
     }
 
@@ -178,11 +160,9 @@ impl Store {
             let Some(pending) = self.pending(send_id).await? else {
                 continue;
             };
-            let mut tx = self.pool.begin().await?;
-            if !take_held(&mut tx, send_id, "expired", now).await? {
-                tx.rollback().await?;
+            let Some(mut tx) = self.take_held_for_stop(send_id, "expired", now).await? else {
                 continue;
-            }
+            };
             let hours = window_hours(&pending);
             self.notify_sender(
                 &mut tx,
@@ -200,18 +180,40 @@ impl Store {
                 },
             )
             .await?;
-            audit::append(
-                &mut tx,
-                self.backend,
-                &[about("send.expired", None, &pending).details(
-                    serde_json::json!({ "expires_at": pending.expires_at, "window_hours": hours }),
-                )],
-                now,
-            )
-            .await?;
-            tx.commit().await?;
+            let event = about("send.expired", None, &pending).details(
+                serde_json::json!({ "expires_at": pending.expires_at, "window_hours": hours }),
+            );
+            self.commit_stop(tx, event, now).await?;
             expired.push(send_id);
         }
         Ok(expired)
+    }
+
+    /// Begins the transaction that ends a held send: takes it out of `held` into `state`.
+    /// `None`, with nothing written, when another decision took it first.
+    async fn take_held_for_stop(
+        &self,
+        send_id: i64,
+        state: &str,
+        now: i64,
+    ) -> Result<Option<sqlx::Transaction<'static, sqlx::Any>>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if !take_held(&mut tx, send_id, state, now).await? {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        Ok(Some(tx))
+    }
+
+    /// Records how the send ended and commits what `tx` holds with it.
+    async fn commit_stop(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        event: AuditEvent,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        audit::append(&mut tx, self.backend, &[event], now).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -18,41 +18,28 @@ pub enum ApprovalSetting {
 }
 
 /// An audience with its policy, as stored. Resolution and the policy engine start from this.
+///
+/// Its definition and policy are a [`NewAudience`], reached through `Deref` (`audience.slug`);
+/// beside it what only a stored list has.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Audience {
     pub id: i64,
-    pub slug: AudienceSlug,
-    pub name: String,
-    pub kind: AudienceKind,
-    /// Structural: whose members; functional: in whose subtree the role holders are.
-    pub unit_id: i64,
-    pub include_subunits: bool,
-    pub role_function: Option<RoleFunction>,
-    /// The unit this audience may never reach outside of.
-    pub scope_unit_id: i64,
-    pub category: Category,
-    pub allowed_sender_functions: Vec<RoleFunction>,
-    pub subscribers_may_post: bool,
-    pub open_to_public: bool,
-    pub channels: Vec<Channel>,
-    pub approval: ApprovalSetting,
-    pub approver_functions: Vec<RoleFunction>,
-    pub approvals_needed: u32,
-    pub max_recipients: Option<u64>,
-    pub max_message_bytes: Option<u64>,
-    pub sends_per_sender_per_day: Option<u32>,
-    pub reply_mode: ReplyMode,
-    pub visible_recipients_mode: VisibleRecipientsMode,
+    #[serde(flatten)]
+    pub definition: NewAudience,
     pub active: bool,
     pub usual_size: Option<u64>,
-    /// An official From: address for members who may send to this audience.
-    pub sender_address: Option<String>,
-    /// The policy says "email and SMS": a member with both gets both.
-    pub email_and_sms: bool,
     /// The list template that made this list for its unit; `None` for a list made by hand.
     pub template_id: Option<String>,
     /// Who switched the list off and when, while it is inactive.
     pub deactivation: Option<Deactivation>,
+}
+
+impl std::ops::Deref for Audience {
+    type Target = NewAudience;
+
+    fn deref(&self) -> &NewAudience {
+        &self.definition
+    }
 }
 
 /// Who switched a list or unit off, when, and whether a person or an import did.
@@ -91,15 +78,18 @@ pub struct AudienceSummary {
     pub active: bool,
 }
 
-/// The definition of a new audience; policy fields not named take the schema's defaults.
+/// The definition and policy of an audience, new or stored; policy fields not named take the
+/// schema's defaults.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NewAudience {
     pub slug: AudienceSlug,
     pub name: String,
     pub kind: AudienceKind,
+    /// Structural: whose members; functional: in whose subtree the role holders are.
     pub unit_id: i64,
     pub include_subunits: bool,
     pub role_function: Option<RoleFunction>,
+    /// The unit this audience may never reach outside of.
     pub scope_unit_id: i64,
     pub category: Category,
     pub allowed_sender_functions: Vec<RoleFunction>,
@@ -166,30 +156,7 @@ impl Audience {
 
     /// The list's definition and policy, as a new list with them would be made.
     pub fn definition(&self) -> NewAudience {
-        NewAudience {
-            slug: self.slug.clone(),
-            name: self.name.clone(),
-            kind: self.kind,
-            unit_id: self.unit_id,
-            include_subunits: self.include_subunits,
-            role_function: self.role_function,
-            scope_unit_id: self.scope_unit_id,
-            category: self.category,
-            allowed_sender_functions: self.allowed_sender_functions.clone(),
-            subscribers_may_post: self.subscribers_may_post,
-            open_to_public: self.open_to_public,
-            channels: self.channels.clone(),
-            approval: self.approval,
-            approver_functions: self.approver_functions.clone(),
-            approvals_needed: self.approvals_needed,
-            max_recipients: self.max_recipients,
-            max_message_bytes: self.max_message_bytes,
-            sends_per_sender_per_day: self.sends_per_sender_per_day,
-            reply_mode: self.reply_mode,
-            visible_recipients_mode: self.visible_recipients_mode,
-            sender_address: self.sender_address.clone(),
-            email_and_sms: self.email_and_sms,
-        }
+        self.definition.clone()
     }
 }
 
@@ -286,8 +253,7 @@ pub(crate) fn audience_from_row(row: &sqlx::any::AnyRow) -> Result<Audience, sql
         _ => ApprovalSetting::Never,
     };
     let slug: String = row.try_get("slug")?;
-    Ok(Audience {
-        id: row.try_get("id")?,
+    let definition = NewAudience {
         slug: AudienceSlug::parse(&slug).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
         name: row.try_get("name")?,
         kind: decode(row.try_get("kind")?)?,
@@ -319,12 +285,16 @@ pub(crate) fn audience_from_row(row: &sqlx::any::AnyRow) -> Result<Audience, sql
             .map(|v| v.clamp(0, u32::MAX as i64) as u32),
         reply_mode: decode(row.try_get("reply_mode")?)?,
         visible_recipients_mode: decode(row.try_get("visible_recipients_mode")?)?,
+        sender_address: row.try_get("sender_address")?,
+        email_and_sms: crate::db::sql::get_bool(row, "email_and_sms")?,
+    };
+    Ok(Audience {
+        id: row.try_get("id")?,
+        definition,
         active: crate::db::sql::get_bool(row, "active")?,
         usual_size: row
             .try_get::<Option<i64>, _>("usual_size")?
             .map(|v| v.max(0) as u64),
-        sender_address: row.try_get("sender_address")?,
-        email_and_sms: crate::db::sql::get_bool(row, "email_and_sms")?,
         template_id: row.try_get("template_id")?,
         deactivation: Deactivation::from_row(row)?,
     })
@@ -381,6 +351,18 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.as_ref().map(audience_from_row).transpose()?)
+    }
+
+    /// The list a send went to, by the `audience_id` its row keeps; `None` when the send names
+    /// none (its address was never a list) or the list is gone.
+    pub async fn send_audience(
+        &self,
+        audience_id: Option<i64>,
+    ) -> Result<Option<Audience>, StoreError> {
+        match audience_id {
+            Some(id) => self.audience_by_id(id).await,
+            None => Ok(None),
+        }
     }
 
     /// Active audiences whose official sender address this is.

@@ -41,7 +41,7 @@ impl Store {
             .audiences_with_sender_address(from.trim())
             .await?
             .into_iter()
-            .map(|a| a.name)
+            .map(|a| a.definition.name)
             .collect();
         if let Some(here) = carried_here {
             // A switched-off list is not among the active ones; it is still the one named.

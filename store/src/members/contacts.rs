@@ -62,35 +62,21 @@ impl Store {
         if let Some(refused) = self.admit_verification(&mut tx, &send, now).await? {
             return Ok(ContactChange::Limited(refused));
         }
-        let token = new_verification(
-            &mut tx,
-            "email",
-            Some(member_id),
-            Some(contact_id),
-            None,
-            CONFIRM_LINK_TTL_MS,
-            now,
-        )
-        .await?;
-        let (subject, body) = mail.verify_email(&token, &lang);
-        notices::queue(
-            &mut tx,
-            &Outgoing {
-                member_id: Some(member_id),
-                to: address.as_str(),
-                kind: "portal.verify_email",
-                subject: &subject,
-                body: &body,
-                submission_id: None,
-            },
-            now,
-        )
-        .await?;
-        self.commit_audited(
+        let link = LinkMail {
+            purpose: "email",
+            member_id: Some(member_id),
+            contact_point_id: Some(contact_id),
+            subscription_id: None,
+            to: address.as_str(),
+            kind: "portal.verify_email",
+        };
+        let details =
+            serde_json::json!({ "kind": "email", "value_hash": self.value_hash(address.as_str()) });
+        self.commit_with_link(
             tx,
-            "contact.added",
-            member_id,
-            serde_json::json!({ "kind": "email", "value_hash": self.value_hash(address.as_str()) }),
+            &link,
+            |token| mail.verify_email(token, &lang),
+            Some(("contact.added", details)),
             now,
         )
         .await?;

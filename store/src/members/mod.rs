@@ -16,7 +16,7 @@ mod subscriptions;
 mod verification;
 
 pub(crate) use verification::phone_code_hash;
-use verification::{mark_verified, new_verification, use_verification};
+use verification::{mark_verified, use_verification, LinkMail};
 
 use crate::access::sessions::{digest, new_secret};
 use crate::access::verification_limits::{VerificationRefusal, VerificationSend};

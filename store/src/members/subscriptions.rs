@@ -85,35 +85,22 @@ impl Store {
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
-        let token = new_verification(
-            &mut tx,
-            "subscription",
-            Some(member_id),
-            None,
-            Some(subscription_id),
-            CONFIRM_LINK_TTL_MS,
-            now,
-        )
-        .await?;
-        let (subject, body) = mail.confirm_subscription(&token, &list.name, lang.as_str());
-        notices::queue(
-            &mut tx,
-            &Outgoing {
-                member_id: Some(member_id),
-                to: &to,
-                kind: "portal.confirm_subscription",
-                subject: &subject,
-                body: &body,
-                submission_id: None,
-            },
-            now,
-        )
-        .await?;
-        self.commit_audited(
+        let link = LinkMail {
+            purpose: "subscription",
+            member_id: Some(member_id),
+            contact_point_id: None,
+            subscription_id: Some(subscription_id),
+            to: &to,
+            kind: "portal.confirm_subscription",
+        };
+        self.commit_with_link(
             tx,
-            "subscription.requested",
-            member_id,
-            serde_json::json!({ "audience_id": audience_id }),
+            &link,
+            |token| mail.confirm_subscription(token, &list.name, lang.as_str()),
+            Some((
+                "subscription.requested",
+                serde_json::json!({ "audience_id": audience_id }),
+            )),
             now,
         )
         .await?;
@@ -168,31 +155,16 @@ impl Store {
                 .await?
             }
         };
-        let token = new_verification(
-            &mut tx,
-            "subscription",
-            None,
-            None,
-            Some(subscription_id),
-            CONFIRM_LINK_TTL_MS,
-            now,
-        )
-        .await?;
-        let (subject, body) = mail.confirm_subscription(&token, &audience.1, lang.as_str());
-        notices::queue(
-            &mut tx,
-            &Outgoing {
-                member_id: None,
-                to: email.as_str(),
-                kind: "portal.confirm_subscription",
-                subject: &subject,
-                body: &body,
-                submission_id: None,
-            },
-            now,
-        )
-        .await?;
-        tx.commit().await?;
+        let link = LinkMail {
+            purpose: "subscription",
+            member_id: None,
+            contact_point_id: None,
+            subscription_id: Some(subscription_id),
+            to: email.as_str(),
+            kind: "portal.confirm_subscription",
+        };
+        let render = |token: &str| mail.confirm_subscription(token, &audience.1, lang.as_str());
+        self.commit_with_link(tx, &link, render, None, now).await?;
         Ok(SubscribeOutcome::ConfirmationSent)
     }
 

@@ -118,29 +118,66 @@ pub(super) async fn mark_verified(
     Ok(())
 }
 
-/// Stores a new link secret; returns the secret for the link.
-pub(super) async fn new_verification(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    purpose: &str,
-    member_id: Option<i64>,
-    contact_point_id: Option<i64>,
-    subscription_id: Option<i64>,
-    ttl_ms: i64,
-    now: i64,
-) -> Result<String, StoreError> {
-    let token = new_secret();
-    sqlx::query(
-        "INSERT INTO verifications (purpose, member_id, contact_point_id, subscription_id, secret_hash, \
-         created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(purpose)
-    .bind(member_id)
-    .bind(contact_point_id)
-    .bind(subscription_id)
-    .bind(digest(&token))
-    .bind(now)
-    .bind(now + ttl_ms)
-    .execute(&mut **tx)
-    .await?;
-    Ok(token)
+/// A mail carrying a link that proves an address or confirms a subscription: what the link's
+/// verification points at, and where the mail goes.
+pub(super) struct LinkMail<'a> {
+    pub purpose: &'static str,
+    pub member_id: Option<i64>,
+    pub contact_point_id: Option<i64>,
+    pub subscription_id: Option<i64>,
+    pub to: &'a str,
+    /// The notice kind, e.g. `portal.verify_email`.
+    pub kind: &'static str,
+}
+
+impl Store {
+    /// Stores a new link secret, queues the mail `render` writes around it, records `audit`
+    /// (action and details, by the link's member) and commits: the link, its mail and the entry
+    /// are stored together or not at all.
+    pub(super) async fn commit_with_link(
+        &self,
+        mut tx: sqlx::Transaction<'_, sqlx::Any>,
+        link: &LinkMail<'_>,
+        render: impl FnOnce(&str) -> (String, String),
+        audit: Option<(&'static str, serde_json::Value)>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let token = new_secret();
+        sqlx::query(
+            "INSERT INTO verifications (purpose, member_id, contact_point_id, subscription_id, secret_hash, \
+             created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(link.purpose)
+        .bind(link.member_id)
+        .bind(link.contact_point_id)
+        .bind(link.subscription_id)
+        .bind(digest(&token))
+        .bind(now)
+        .bind(now + CONFIRM_LINK_TTL_MS)
+        .execute(&mut *tx)
+        .await?;
+        let (subject, body) = render(&token);
+        notices::queue(
+            &mut tx,
+            &Outgoing {
+                member_id: link.member_id,
+                to: link.to,
+                kind: link.kind,
+                subject: &subject,
+                body: &body,
+                submission_id: None,
+            },
+            now,
+        )
+        .await?;
+        if let Some((action, details)) = audit {
+            let mut event = AuditEvent::new(action, self.actor.to_string()).details(details);
+            if let Some(member) = link.member_id {
+                event = event.by_member(member);
+            }
+            audit::append(&mut tx, self.backend, &[event], now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
 }

@@ -74,10 +74,7 @@ impl Store {
         if !facts.ready() {
             return Ok(PostalAccess::NotReady { state: facts.state });
         }
-        let audience = match facts.audience_id {
-            Some(id) => self.audience_by_id(id).await?,
-            None => None,
-        };
+        let audience = self.send_audience(facts.audience_id).await?;
         let Some(audience) = audience else {
             return Ok(PostalAccess::NotPermitted);
         };
@@ -85,7 +82,12 @@ impl Store {
             return Ok(PostalAccess::NotPermitted);
         }
         let list = self
-            .hand_out(send_id, &facts, audience.name, Recipient::Sender(actor))
+            .hand_out(
+                send_id,
+                &facts,
+                audience.definition.name,
+                Recipient::Sender(actor),
+            )
             .await?;
         Ok(PostalAccess::Granted(list))
     }
@@ -104,11 +106,8 @@ impl Store {
         if !facts.ready() {
             return Ok(PostalAccess::NotReady { state: facts.state });
         }
-        let audience = match facts.audience_id {
-            Some(id) => self.audience_by_id(id).await?.map(|a| a.name),
-            None => None,
-        };
-        let name = audience.unwrap_or_else(|| facts.address.clone());
+        let audience = self.send_audience(facts.audience_id).await?;
+        let name = audience.map_or_else(|| facts.address.clone(), |a| a.definition.name);
         let list = self
             .hand_out(send_id, &facts, name, Recipient::Operator(operator))
             .await?;

@@ -46,10 +46,7 @@ impl Store {
         send: &Scheduled,
         settings: &ExpansionSettings,
     ) -> Result<Result<Audience, Expansion>, StoreError> {
-        let audience = match send.audience_id {
-            Some(id) => self.audience_by_id(id).await?,
-            None => None,
-        };
+        let audience = self.send_audience(send.audience_id).await?;
         let Some(audience) = audience else {
             let reasons = vec![Reason::AudienceUnknown {
                 address: send.address.clone(),

@@ -91,10 +91,7 @@ impl Store {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let audience_id: Option<i64> = row.try_get("audience_id")?;
-        let Some(audience) = (match audience_id {
-            Some(id) => self.audience_by_id(id).await?,
-            None => None,
-        }) else {
+        let Some(audience) = self.send_audience(audience_id).await? else {
             return Ok(None);
         };
         Ok(Some(SendContent {

@@ -299,6 +299,19 @@ async fn answered<T>(
     }
 }
 
+/// [`answered`], back on the list's own page when the change was made.
+async fn answered_on_list<T>(
+    state: &AppState,
+    member: &Member,
+    list: &Audience,
+    result: Result<T, verteiler_store::lists::ListError>,
+    field: &'static str,
+    shown: Shown,
+) -> Response {
+    let page = format!("/admin/audiences/{}", list.slug);
+    answered(state, member, list, result, page, field, shown).await
+}
+
 pub async fn set_active(
     State(state): State<AppState>,
     Path(slug): Path<String>,
@@ -315,17 +328,7 @@ pub async fn set_active(
         .store_for(&member)
         .set_list_active(list.id, active)
         .await;
-    let page = format!("/admin/audiences/{}", list.slug);
-    answered(
-        &state,
-        &member,
-        &list,
-        result,
-        page,
-        "slug",
-        Shown::default(),
-    )
-    .await
+    answered_on_list(&state, &member, &list, result, "slug", Shown::default()).await
 }
 
 pub async fn add_alias(
@@ -346,8 +349,7 @@ pub async fn add_alias(
         return refused(&state, &member, &list, failure, shown()).await;
     };
     let result = state.store_for(&member).add_alias(list.id, &alias).await;
-    let page = format!("/admin/audiences/{}", list.slug);
-    answered(&state, &member, &list, result, page, "alias", shown()).await
+    answered_on_list(&state, &member, &list, result, "alias", shown()).await
 }
 
 pub async fn remove_alias(
@@ -372,17 +374,7 @@ pub async fn remove_alias(
         return refused(&state, &member, &list, failure, Shown::default()).await;
     };
     let result = state.store_for(&member).remove_alias(&alias).await;
-    let page = format!("/admin/audiences/{}", list.slug);
-    answered(
-        &state,
-        &member,
-        &list,
-        result,
-        page,
-        "alias",
-        Shown::default(),
-    )
-    .await
+    answered_on_list(&state, &member, &list, result, "alias", Shown::default()).await
 }
 
 pub async fn delete(

@@ -1,14 +1,14 @@
-//! Members: validation of each row, planning the change, and writing it in one transaction.
+//! Members: validation of each row, planning the change, and writing it in one transaction
+//! (the statements themselves are in `member_write`).
 
 use super::csv_file::{CsvFile, CsvRow};
+use super::member_write::{mark_left, write_batch, WRITE_BATCH};
 use super::plan::{ChangePlan, Existing};
 use super::{ImportError, ImportOptions, ImportReport, Refusal, RowError};
-use crate::db::sql::Placeholders;
 use crate::progress::phase;
-use crate::Backend;
-use crate::{now_ms, Store};
+use crate::Store;
 use sha2::{Digest, Sha256};
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use verteiler_policies::{ChannelPreference, EmailAddress, PhoneNumber, RoleFunction};
@@ -33,9 +33,6 @@ const REQUIRED: &[&str] = &["external_id", "first_name", "last_name", "unit_code
 const IMPORT_CACHE: &str = "PRAGMA cache_size = -65536";
 const DEFAULT_CACHE: &str = "PRAGMA cache_size = -2000";
 
-/// Rows written per statement; keeps every statement far below both databases' parameter caps.
-const WRITE_BATCH: usize = 500;
-
 /// A valid member row, ready to be written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MemberRow {
@@ -55,12 +52,6 @@ pub struct MemberRow {
     /// for which the member has not chosen one themselves.
     pub preferred_channel: Option<ChannelPreference>,
     pub fingerprint: String,
-}
-
-/// Functions whose holders act for the whole subtree of their unit (a state press office
-/// approves for every district below it).
-fn covers_subtree(function: RoleFunction) -> bool {
-    matches!(function, RoleFunction::PressOffice | RoleFunction::Admin)
 }
 
 fn validate_row(
@@ -114,13 +105,57 @@ fn validate_row(
             .map_err(|e| fail("phone", e.to_string()))
             .ok(),
     };
+    let mut roles = parse_roles(row.get(file, "roles"), units, &mut fail);
+    let preferred_channel = parse_preferred_channel(row.get(file, "preferred_channel"), &mut fail);
+    if errors.len() > before {
+        return None;
+    }
+    roles.sort();
+    roles.dedup();
+    let (street, postcode, city) = (
+        row.get(file, "street"),
+        row.get(file, "postcode"),
+        row.get(file, "city"),
+    );
+    let fingerprint = fingerprint(
+        [
+            first_name,
+            last_name,
+            unit_code,
+            email.as_ref().map_or("", |e| e.as_str()),
+            phone.as_ref().map_or("", |p| p.as_str()),
+            street,
+            postcode,
+            city,
+        ],
+        &roles,
+        preferred_channel,
+    );
+    Some(MemberRow {
+        line,
+        external_id,
+        first_name: first_name.to_string(),
+        last_name: last_name.to_string(),
+        unit_id,
+        email,
+        phone,
+        street: street.to_string(),
+        postcode: postcode.to_string(),
+        city: city.to_string(),
+        roles,
+        preferred_channel,
+        fingerprint,
+    })
+}
+
+/// The `roles` column: `function@unit_code` entries separated by `|`.
+fn parse_roles(
+    text: &str,
+    units: &HashMap<String, i64>,
+    fail: &mut impl FnMut(&'static str, String),
+) -> Vec<(RoleFunction, i64)> {
     let mut roles = Vec::new();
-    for spec in row
-        .get(file, "roles")
-        .split('|')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
+    for spec in text.split('|').map(str::trim).filter(|s| !s.is_empty()) {
         let Some((function, unit)) = spec.split_once('@') else {
             fail("roles", format!("\"{spec}\" is not function@unit_code"));
             continue;
@@ -131,7 +166,15 @@ fn validate_row(
             (_, None) => fail("roles", format!("unknown unit {unit} in role \"{spec}\"")),
         }
     }
-    let preferred_channel = match row.get(file, "preferred_channel") {
+    roles
+}
+
+/// The `preferred_channel` column; "none" is refused because statutory mail must reach everyone.
+fn parse_preferred_channel(
+    text: &str,
+    fail: &mut impl FnMut(&'static str, String),
+) -> Option<ChannelPreference> {
+    match text {
         "" => None,
         text => match text.parse::<ChannelPreference>() {
             Ok(ChannelPreference::None) => {
@@ -147,52 +190,28 @@ fn validate_row(
                 None
             }
         },
-    };
-    if errors.len() > before {
-        return None;
     }
-    roles.sort();
-    roles.dedup();
-    let (street, postcode, city) = (
-        row.get(file, "street"),
-        row.get(file, "postcode"),
-        row.get(file, "city"),
-    );
+}
+
+/// What the import compares with the previous one to skip unchanged members: a hash over every
+/// imported field.
+fn fingerprint(
+    fields: [&str; 8],
+    roles: &[(RoleFunction, i64)],
+    preferred_channel: Option<ChannelPreference>,
+) -> String {
     let mut hasher = Sha256::new();
-    for part in [
-        first_name,
-        last_name,
-        unit_code,
-        email.as_ref().map_or("", |e| e.as_str()),
-        phone.as_ref().map_or("", |p| p.as_str()),
-        street,
-        postcode,
-        city,
-    ] {
+    for part in fields {
         hasher.update(part.as_bytes());
         hasher.update([0x1f]);
     }
-    for (f, u) in &roles {
+    for (f, u) in roles {
         hasher.update(format!("{f}@{u}|").as_bytes());
     }
     if let Some(p) = preferred_channel {
         hasher.update(format!("pref={p}").as_bytes());
     }
-    Some(MemberRow {
-        line,
-        external_id,
-        first_name: first_name.to_string(),
-        last_name: last_name.to_string(),
-        unit_id,
-        email,
-        phone,
-        street: street.to_string(),
-        postcode: postcode.to_string(),
-        city: city.to_string(),
-        roles,
-        preferred_channel,
-        fingerprint: hex::encode(&hasher.finalize()[..12]),
-    })
+    hex::encode(&hasher.finalize()[..12])
 }
 
 impl Store {
@@ -298,220 +317,6 @@ impl Store {
         self.facts_changed();
         Ok(report)
     }
-}
-
-async fn write_batch(
-    tx: &mut Transaction<'_, Any>,
-    backend: Backend,
-    plan: &ChangePlan,
-    rows: &[MemberRow],
-) -> Result<(), ImportError> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let now = now_ms();
-    // Members: insert or update by external id; the returned ids map rows to members.
-    let sql = format!(
-        "INSERT INTO members (external_id, first_name, last_name, import_fingerprint, status, created_at, updated_at) \
-         VALUES {} ON CONFLICT (external_id) DO UPDATE SET first_name = excluded.first_name, \
-         last_name = excluded.last_name, import_fingerprint = excluded.import_fingerprint, \
-         status = 'active', left_at = NULL, updated_at = excluded.updated_at RETURNING id, external_id",
-        Placeholders::new(backend).values(rows.len(), 7)
-    );
-    let mut q = sqlx::query(&sql);
-    for r in rows {
-        q = q
-            .bind(&r.external_id)
-            .bind(&r.first_name)
-            .bind(&r.last_name)
-            .bind(&r.fingerprint)
-            .bind("active")
-            .bind(now)
-            .bind(now);
-    }
-    let ids: HashMap<String, i64> = q
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|row| Ok((row.try_get::<String, _>(1)?, row.try_get::<i64, _>(0)?)))
-        .collect::<Result<_, sqlx::Error>>()?;
-    let id_of = |r: &MemberRow| ids.get(&r.external_id).copied().unwrap_or_default();
-
-    // Members that existed before: drop what the previous import gave them and is gone now.
-    let existing: Vec<i64> = rows
-        .iter()
-        .filter(|r| plan.existed(&r.external_id))
-        .map(id_of)
-        .collect();
-    if !existing.is_empty() {
-        for table in ["memberships", "contact_points", "roles"] {
-            let sql = format!(
-                "DELETE FROM {table} WHERE source = 'import' AND member_id IN ({})",
-                Placeholders::new(backend).list(existing.len())
-            );
-            let mut q = sqlx::query(&sql);
-            for id in &existing {
-                q = q.bind(*id);
-            }
-            q.execute(&mut **tx).await?;
-        }
-    }
-
-    let sql = format!(
-        "INSERT INTO memberships (member_id, unit_id, source, created_at) VALUES {} \
-         ON CONFLICT (member_id, unit_id) DO NOTHING",
-        Placeholders::new(backend).values(rows.len(), 4)
-    );
-    let mut q = sqlx::query(&sql);
-    for r in rows {
-        q = q.bind(id_of(r)).bind(r.unit_id).bind("import").bind(now);
-    }
-    q.execute(&mut **tx).await?;
-
-    // Contact points from the membership database count as verified: it is the organisation's
-    // own record. Members verify what they add themselves in the portal.
-    struct Contact<'a> {
-        member: i64,
-        kind: &'static str,
-        value: String,
-        key: String,
-        postal: Option<&'a MemberRow>,
-    }
-    let mut contacts = Vec::new();
-    for r in rows {
-        let member = id_of(r);
-        if let Some(e) = &r.email {
-            contacts.push(Contact {
-                member,
-                kind: "email",
-                value: e.as_str().into(),
-                key: e.key(),
-                postal: None,
-            });
-        }
-        if let Some(p) = &r.phone {
-            contacts.push(Contact {
-                member,
-                kind: "phone",
-                value: p.as_str().into(),
-                key: p.as_str().into(),
-                postal: None,
-            });
-        }
-        if !r.street.is_empty() || !r.city.is_empty() {
-            let value = format!("{}, {} {}", r.street, r.postcode, r.city)
-                .trim()
-                .to_string();
-            let key = value.to_lowercase();
-            contacts.push(Contact {
-                member,
-                kind: "postal",
-                value,
-                key,
-                postal: Some(r),
-            });
-        }
-    }
-    for chunk in contacts.chunks(WRITE_BATCH) {
-        let sql = format!(
-            "INSERT INTO contact_points (member_id, kind, value, value_key, street, postcode, city, is_primary, \
-             verified, verified_at, undeliverable, source, created_at, updated_at) VALUES {} \
-             ON CONFLICT (member_id, kind, value_key) DO NOTHING",
-            Placeholders::new(backend).values(chunk.len(), 14)
-        );
-        let mut q = sqlx::query(&sql);
-        for c in chunk {
-            q = q
-                .bind(c.member)
-                .bind(c.kind)
-                .bind(&c.value)
-                .bind(&c.key)
-                .bind(c.postal.map(|r| r.street.as_str()))
-                .bind(c.postal.map(|r| r.postcode.as_str()))
-                .bind(c.postal.map(|r| r.city.as_str()))
-                .bind(true)
-                .bind(true)
-                .bind(now)
-                .bind(false)
-                .bind("import")
-                .bind(now)
-                .bind(now);
-        }
-        q.execute(&mut **tx).await?;
-    }
-
-    let preferences: Vec<(i64, &'static str, &'static str)> = rows
-        .iter()
-        .filter_map(|r| r.preferred_channel.map(|p| (id_of(r), p)))
-        .flat_map(|(id, p)| {
-            ["statutory", "announcement", "discussion"]
-                .map(move |category| (id, category, p.as_str()))
-        })
-        .collect();
-    for chunk in preferences.chunks(WRITE_BATCH) {
-        // A choice the member made in the portal wins over the membership database's.
-        let sql = format!(
-            "INSERT INTO channel_preferences (member_id, category, channel, created_at, updated_at) VALUES {} \
-             ON CONFLICT (member_id, category) DO NOTHING",
-            Placeholders::new(backend).values(chunk.len(), 5)
-        );
-        let mut q = sqlx::query(&sql);
-        for (member, category, channel) in chunk {
-            q = q
-                .bind(*member)
-                .bind(*category)
-                .bind(*channel)
-                .bind(now)
-                .bind(now);
-        }
-        q.execute(&mut **tx).await?;
-    }
-
-    let roles: Vec<(i64, RoleFunction, i64)> = rows
-        .iter()
-        .flat_map(|r| r.roles.iter().map(move |(f, u)| (id_of(r), *f, *u)))
-        .collect();
-    for chunk in roles.chunks(WRITE_BATCH) {
-        let sql = format!(
-            "INSERT INTO roles (member_id, unit_id, function, covers_subtree, source, created_at) VALUES {} \
-             ON CONFLICT (member_id, unit_id, function) DO NOTHING",
-            Placeholders::new(backend).values(chunk.len(), 6)
-        );
-        let mut q = sqlx::query(&sql);
-        for (member, function, unit) in chunk {
-            q = q
-                .bind(*member)
-                .bind(*unit)
-                .bind(function.as_str())
-                .bind(covers_subtree(*function))
-                .bind("import")
-                .bind(now);
-        }
-        q.execute(&mut **tx).await?;
-    }
-    Ok(())
-}
-
-async fn mark_left(
-    tx: &mut Transaction<'_, Any>,
-    backend: Backend,
-    ids: &[i64],
-) -> Result<(), ImportError> {
-    let now = now_ms();
-    for chunk in ids.chunks(WRITE_BATCH) {
-        let mut p = Placeholders::new(backend);
-        let (left_at, updated_at) = (p.one(), p.one());
-        let sql = format!(
-            "UPDATE members SET status = 'left', left_at = {left_at}, updated_at = {updated_at} WHERE id IN ({})",
-            p.list(chunk.len())
-        );
-        let mut q = sqlx::query(&sql).bind(now).bind(now);
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        q.execute(&mut **tx).await?;
-    }
-    Ok(())
 }
 
 impl Existing {

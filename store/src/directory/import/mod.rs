@@ -9,6 +9,7 @@
 
 mod csv_file;
 mod encoding;
+mod member_write;
 mod members;
 mod plan;
 mod units;
