@@ -21,6 +21,7 @@ use verteiler_gateway::smtp::{
     generate_self_signed, load_tls_config, serve_smtp, tls_config_from_pem, SmtpConfig, SmtpService,
 };
 use verteiler_portal::{router, AppState, ImportSettings, PortalSettings};
+use verteiler_store::intake::Intake;
 use verteiler_store::MailClientSetup;
 
 pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode> {
@@ -32,6 +33,8 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
         let logins = crate::demo::ensure(&store, config).await?;
         crate::demo::print_logins(&logins, config);
     }
+    // One intake for every way in: the portal and SMTP store through the same writer.
+    let intake = Intake::start(store.clone(), super::held::approval_settings(config));
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop_rx_for_tasks = stop_rx.clone();
     let stop_rx_for_texts = stop_rx.clone();
@@ -53,7 +56,7 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
             .with_verification_limits(config.verification_limits()),
         PortalSettings::new(&config.organisation.portal_base_url)
             .with_trusted_proxies(config.trusted_proxies()?)
-            .with_approvals(super::held::approval_settings(config))
+            .with_intake(intake.clone())
             .with_upload_dir(&config.http.upload_dir)
             .with_sms_webhook_secret(
                 (config.sms.provider == SmsProvider::Http)
@@ -85,7 +88,7 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
     let service = SmtpService::new(
         Arc::new(smtp_config(config, demo)),
         smtp_tls(config, demo)?,
-        Arc::new(ingress(&store, config)),
+        Arc::new(ingress(&intake, config)),
     );
     let smtp_task = tokio::spawn(serve_smtp(smtp, Arc::clone(&service), false, stopped()));
     let implicit_task = match config.smtp.implicit_tls_listen {
@@ -370,9 +373,9 @@ fn relay(config: &Config) -> anyhow::Result<Relay> {
     })
 }
 
-fn ingress(store: &verteiler_store::Store, config: &Config) -> Ingress {
+fn ingress(intake: &Intake, config: &Config) -> Ingress {
     Ingress::new(
-        store.clone(),
+        intake.clone(),
         IngressSettings {
             list_domain: config.organisation.list_domain.clone(),
             bounce_prefix: "bounce".into(),
