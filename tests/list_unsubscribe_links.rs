@@ -12,7 +12,7 @@ use verteiler_policies::{
 use verteiler_portal::{router, AppState, PortalSettings};
 use verteiler_store::testing::TestDatabase;
 use verteiler_store::{
-    now_ms, Ingress, NewAudience, NewMember, NewSend, NewSubmission, NewUnit, Store,
+    now_ms, NewAudience, NewMember, NewSend, NewSubmission, NewUnit, Origin, Store,
     SubmissionRecord,
 };
 
@@ -30,7 +30,7 @@ async fn released_to(store: &Store, unit: i64, anna: i64, slug: &str, category: 
                 sender_member_id: anna,
                 credential_id: None,
                 login: "anna@example.org".into(),
-                ingress: Ingress::Cli,
+                ingress: Origin::Cli,
                 client_ip: None,
                 client_name: None,
                 tls: false,

@@ -1,9 +1,9 @@
 //! `/compose`: writing to a list from the browser, for chairs who do not use a mail client.
 //!
 //! The form builds an ordinary email (From: the member's own verified address, To: the list,
-//! Bcc-only delivery as ever) and hands it to the same intake as SMTP: the store gathers the
-//! facts, the engine decides each list, and the decision is stored with the submission before
-//! the page answers. *Prüfen* runs exactly that decision without storing anything; *Senden*
+//! Bcc-only delivery as ever) and hands it to the same intake operation as SMTP
+//! ([`verteiler_store::intake::Intake::take`]): the store gathers the facts, the engine
+//! decides each list, and the decision is stored with the submission before the page answers. *Prüfen* runs exactly that decision without storing anything; *Senden*
 //! stores it and shows the submission's page with its state and reasons.
 //!
 //! The form is `multipart/form-data` for its attachments. Browsers cannot refill a file
@@ -22,10 +22,8 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup};
-use verteiler_policies::{
-    format_bytes, format_count, Lang as PolicyLang, Rounding, SmsEncoding, SmsText,
-};
-use verteiler_store::intake::{self, DecidedSend};
+use verteiler_policies::{format_bytes, format_count, Rounding, SmsEncoding, SmsText};
+use verteiler_store::intake::{DecidedSend, IntakeOutcome};
 use verteiler_store::{ApprovalSettings, SendableAudience};
 
 mod message;
@@ -383,7 +381,7 @@ pub async fn submit(State(state): State<AppState>, request: Request) -> Response
         form: &form,
         attachments: &attachments,
     };
-    let Some(settings) = state.settings.approvals.clone() else {
+    let (Some(_), Some(intake)) = (&state.settings.approvals, &state.intake) else {
         return crate::member::not_found(&frame);
     };
     if let Some(key) = upload_problem {
@@ -412,7 +410,7 @@ pub async fn submit(State(state): State<AppState>, request: Request) -> Response
     else {
         return reply.refuse("compose_no_address").await;
     };
-    let address = format!("{}@{}", form.list, settings.list_domain);
+    let address = format!("{}@{}", form.list, intake.settings().list_domain);
     let built = message::build(
         &state.store,
         member.id(),
@@ -425,86 +423,37 @@ pub async fn submit(State(state): State<AppState>, request: Request) -> Response
         Ok(raw) => raw,
         Err(e) => return internal_error(member.lang, &*e),
     };
-    // The facts are read from the message itself, as the gateway reads a submitted one.
-    let summary = match intake::summarise(&raw, &settings.list_domain) {
-        Ok(summary) => summary,
-        Err(e) => return internal_error(member.lang, &e),
-    };
     let sms = Some(form.sms_text.trim())
         .filter(|t| !t.is_empty())
         .map(SmsText::new);
-    let segments = sms.as_ref().map_or(0, SmsText::segments);
-    let message = summary.facts(raw.len() as u64, segments);
-    let decided = match state
-        .store
-        .decide_addresses(member.id(), &from, &[address], &message, &settings)
-        .await
-    {
-        Ok(d) => d,
+    let request = message::request(&member, &from, &form, address, raw, &sms, &state);
+    let answer = match intake.take(request).await {
+        Ok(answer) => answer,
         Err(e) => return internal_error(member.lang, &e),
     };
-    if form.action != "send" {
-        return reply
-            .with(Outcome::Checked(decided, sms), StatusCode::OK)
-            .await;
-    }
-    match refusals_over_limit(&state, member.id(), &decided, &settings).await {
-        Ok(false) => {}
-        Ok(true) => {
-            return reply
+    match answer.outcome {
+        // The form builds the message from the member's own address: a refusal of it is
+        // this program's fault, not the member's.
+        IntakeOutcome::Refused(refusal) => internal_error(member.lang, &refusal),
+        IntakeOutcome::Throttled { .. } => {
+            reply
                 .with(
                     Outcome::Invalid("compose_refusals_throttled"),
                     StatusCode::TOO_MANY_REQUESTS,
                 )
-                .await;
+                .await
         }
-        Err(e) => return internal_error(member.lang, &e),
-    }
-    let sms_text = sms.map(|s| s.text().to_string());
-    let submission = message::new_submission(&member, &from, &form, raw, message, sms_text, &state);
-    let sender = intake::Sender {
-        member_id: member.id(),
-        notify_to: from,
-        lang: PolicyLang::from_tag(&profile.language),
-    };
-    let record = intake::submission_record(
-        submission,
-        decided,
-        &sender,
-        &settings,
-        verteiler_store::now_ms(),
-    );
-    match state.store.record_submission(&record).await {
-        Ok(stored) => {
+        IntakeOutcome::Checked { decided } => {
+            reply
+                .with(Outcome::Checked(decided, sms), StatusCode::OK)
+                .await
+        }
+        IntakeOutcome::Stored(stored) => {
             // The message is stored whole; its attachments need not wait any longer.
             attachments.remove().await;
-            see_other(&format!("/submissions/{}", stored.id), vec![])
+            see_other(&format!("/submissions/{}", stored.submission_id), vec![])
         }
-        Err(e) => internal_error(member.lang, &e),
     }
-}
-
-/// Whether the message is refused by every list and the member has had too many refused
-/// already: a flood of refused messages is throttled, not stored
-/// (`limits.refused_per_sender_per_hour`).
-async fn refusals_over_limit(
-    state: &AppState,
-    member_id: i64,
-    decided: &[DecidedSend],
-    settings: &ApprovalSettings,
-) -> Result<bool, verteiler_store::StoreError> {
-    if !decided.iter().all(|d| d.decision.is_reject()) {
-        return Ok(false);
-    }
-    let limit = settings.limits.sender_refused_per_hour;
-    let throttled = state
-        .store
-        .refusals_throttled(member_id, limit, verteiler_store::now_ms())
-        .await?;
-    if throttled {
-        tracing::info!(event = "policy.refusals_throttled", member = member_id);
-    }
-    Ok(throttled)
 }
 
 /// What every answer of [`submit`] is drawn from: the member's form as they sent it.

@@ -20,7 +20,7 @@ use axum::response::IntoResponse;
 use axum::response::Response;
 use maud::html;
 use verteiler_policies::{format_bytes, format_count, Rounding};
-use verteiler_store::{Actor, ApprovalOutcome, HeldSend, Ingress, StopOutcome};
+use verteiler_store::{Actor, ApprovalOutcome, HeldSend, Origin, StopOutcome};
 
 csrf_form! {
     ApproveForm { content_hash: String, comment: String }
@@ -293,7 +293,7 @@ fn actor(member: &Member) -> Actor {
             "portal:{} {}",
             member.session.first_name, member.session.last_name
         ),
-        ingress: Ingress::Portal,
+        ingress: Origin::Portal,
     }
 }
 

@@ -46,6 +46,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use std::sync::Arc;
+use verteiler_store::intake::Intake;
 use verteiler_store::lists::ListRules;
 use verteiler_store::{MailClientSetup, Store};
 
@@ -59,6 +60,9 @@ pub struct PortalSettings {
     pub phone_region: String,
     /// What approving a held send on `/held/{id}` needs; without it those pages answer 404.
     pub approvals: Option<verteiler_store::ApprovalSettings>,
+    /// The store's intake `/compose` hands messages to, shared with the other ways in; without
+    /// it, one over [`PortalSettings::approvals`] is started with the portal.
+    pub intake: Option<Intake>,
     /// How `/admin/import` judges an upload; without it that page answers 404.
     pub imports: Option<ImportSettings>,
     /// Where uploads wait for a second request: a member export for its confirmation,
@@ -84,6 +88,7 @@ impl PortalSettings {
             base_url: base_url.trim_end_matches('/').to_string(),
             phone_region: "DE".into(),
             approvals: None,
+            intake: None,
             imports: None,
             upload_dir: std::env::temp_dir().join("verteiler-uploads"),
             sms_webhook_secret: None,
@@ -140,6 +145,15 @@ impl PortalSettings {
         }
     }
 
+    /// The shared intake, and its approval settings as [`PortalSettings::approvals`].
+    pub fn with_intake(self, intake: Intake) -> PortalSettings {
+        PortalSettings {
+            approvals: Some(intake.settings().clone()),
+            intake: Some(intake),
+            ..self
+        }
+    }
+
     pub fn with_imports(self, imports: ImportSettings) -> PortalSettings {
         PortalSettings {
             imports: Some(imports),
@@ -153,6 +167,8 @@ impl PortalSettings {
 pub struct AppState {
     pub store: Store,
     pub settings: Arc<Settings>,
+    /// Where `/compose` hands a message in: the store's one intake operation.
+    pub intake: Option<Intake>,
     pub mails: Mails,
     pub limits: Arc<SignInLimits>,
     /// The SMS webhook's calls taken lately: each counts once.
@@ -181,8 +197,14 @@ impl AppState {
         AppState::with_limits(store, settings, SignInLimits::new())
     }
 
+    /// Starts an intake over `settings.approvals` when none is given (on the current runtime).
     pub fn with_limits(store: Store, settings: PortalSettings, limits: SignInLimits) -> AppState {
+        let intake = settings.intake.clone().or_else(|| {
+            let approvals = settings.approvals.clone()?;
+            Some(Intake::start(store.clone(), approvals))
+        });
         AppState {
+            intake,
             store,
             mails: Mails::new(&settings.base_url),
             settings: Arc::new(Settings {

@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 use verteiler_policies::format_count;
 use verteiler_store::{
-    Actor, CancelOutcome, DeliveryTotals, Ingress, OwnSend, OwnSubmission, PostalAccess,
+    Actor, CancelOutcome, DeliveryTotals, Origin, OwnSend, OwnSubmission, PostalAccess,
 };
 
 csrf_form! {
@@ -209,7 +209,7 @@ pub async fn cancel(
     let actor = Actor {
         member_id: member.id(),
         label: format!("portal:member:{}", member.id()),
-        ingress: Ingress::Portal,
+        ingress: Origin::Portal,
     };
     match state.store.cancel_own_send(&actor, id, send_id).await {
         // Back to the submission, which now shows the send stopped.
@@ -249,7 +249,7 @@ pub async fn postal_list(
     let actor = Actor {
         member_id: member.id(),
         label: format!("portal:member:{}", member.id()),
-        ingress: Ingress::Portal,
+        ingress: Origin::Portal,
     };
     let list = match state.store.sender_postal_list(&actor, id, send_id).await {
         Ok(PostalAccess::Granted(list)) => list,

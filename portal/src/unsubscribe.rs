@@ -160,7 +160,7 @@ mod tests {
     };
     use verteiler_store::testing::TestDatabase;
     use verteiler_store::{
-        now_ms, Audience, Ingress, NewAudience, NewMember, NewSend, NewSubmission, NewUnit, Store,
+        now_ms, Audience, NewAudience, NewMember, NewSend, NewSubmission, NewUnit, Origin, Store,
         SubmissionRecord,
     };
 
@@ -207,7 +207,7 @@ mod tests {
                     sender_member_id: members[0],
                     credential_id: None,
                     login: "chair@example.org".into(),
-                    ingress: Ingress::Cli,
+                    ingress: Origin::Cli,
                     client_ip: None,
                     client_name: None,
                     tls: false,

@@ -10,7 +10,7 @@ use support::org;
 use support::staff::{admin, make_chair, state_of};
 use verteiler_policies::{ContentHash, Decision, HeaderTreatment, MessageFacts, Reason};
 use verteiler_store::{
-    now_ms, Attempt, ExpansionSettings, Ingress, NewSend, NewSubmission, Store, SubmissionRecord,
+    now_ms, Attempt, ExpansionSettings, NewSend, NewSubmission, Origin, Store, SubmissionRecord,
 };
 
 fn checks() -> ExpansionSettings {
@@ -30,7 +30,7 @@ async fn stored_send(store: &Store, sender: i64, audience: i64, decision: Decisi
                 sender_member_id: sender,
                 login: "ben@example.org".into(),
                 credential_id: None,
-                ingress: Ingress::Cli,
+                ingress: Origin::Cli,
                 client_ip: None,
                 client_name: None,
                 tls: false,

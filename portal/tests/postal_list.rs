@@ -11,7 +11,7 @@ use verteiler_policies::{
     HeaderTreatment, MessageFacts, OrgLimits, RoleFunction,
 };
 use verteiler_store::{
-    now_ms, Expansion, ExpansionSettings, Ingress, NewAudience, NewSend, NewSubmission, Submission,
+    now_ms, Expansion, ExpansionSettings, NewAudience, NewSend, NewSubmission, Origin, Submission,
     SubmissionRecord,
 };
 
@@ -21,7 +21,7 @@ fn submission(sender: i64, subject: &str) -> NewSubmission {
         sender_member_id: sender,
         login: "sender@example.org".into(),
         credential_id: None,
-        ingress: Ingress::Portal,
+        ingress: Origin::Portal,
         client_ip: None,
         client_name: None,
         tls: true,

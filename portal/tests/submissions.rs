@@ -6,7 +6,7 @@ mod support;
 use axum::http::StatusCode;
 use support::{org, Org};
 use verteiler_policies::{Decision, HeaderTreatment, Reason};
-use verteiler_store::{now_ms, Ingress, NewSend, NewSubmission, SubmissionRecord};
+use verteiler_store::{now_ms, NewSend, NewSubmission, Origin, SubmissionRecord};
 
 /// Ben's message to his branch list, released and waiting out the undo window, with a second
 /// send to an unknown address that was refused. Returns (submission, released send).
@@ -19,7 +19,7 @@ async fn bens_send(org: &Org, subject: &str) -> (i64, i64) {
                 sender_member_id: org.ben,
                 login: "ben@example.org".into(),
                 credential_id: None,
-                ingress: Ingress::Smtp,
+                ingress: Origin::Smtp,
                 client_ip: None,
                 client_name: None,
                 tls: true,

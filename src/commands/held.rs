@@ -7,7 +7,7 @@ use crate::config::{Config, Language};
 use std::process::ExitCode;
 use verteiler_policies::{format_count, EmailAddress, Lang};
 use verteiler_store::{
-    Actor, ApprovalOutcome, ApprovalSettings, HeldSend, Ingress, StopOutcome, Store,
+    Actor, ApprovalOutcome, ApprovalSettings, HeldSend, Origin, StopOutcome, Store,
 };
 
 pub fn approval_settings(config: &Config) -> ApprovalSettings {
@@ -37,7 +37,7 @@ pub(super) async fn actor(store: &Store, address: &str) -> anyhow::Result<Result
         Some(member_id) => Ok(Actor {
             member_id,
             label: email.to_string(),
-            ingress: Ingress::Cli,
+            ingress: Origin::Cli,
         }),
         None => Err(format!("no active member has the verified address {email}")),
     })

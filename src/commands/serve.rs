@@ -23,6 +23,7 @@ use verteiler_gateway::smtp::{
     generate_self_signed, load_tls_config, serve_smtp, tls_config_from_pem, SmtpConfig, SmtpService,
 };
 use verteiler_portal::{router, AppState, ImportSettings, PortalSettings};
+use verteiler_store::intake::Intake;
 use verteiler_store::MailClientSetup;
 
 pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode> {
@@ -34,6 +35,8 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
         let logins = crate::demo::ensure(&store, config).await?;
         crate::demo::print_logins(&logins, config);
     }
+    // One intake for every way in: the portal and SMTP store through the same writer.
+    let intake = Intake::start(store.clone(), super::held::approval_settings(config));
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = || until_stopped(&stop_rx);
 
@@ -42,14 +45,14 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
         .await
         .with_context(|| format!("listening for HTTP on {} (http.listen)", config.http.listen))?;
     let http_addr = http.local_addr()?;
-    let app = portal_app(&store, config)?;
+    let app = portal_app(&store, &intake, config)?;
     let http_task = tokio::spawn({
         let stopped = stopped();
         async move { axum::serve(http, app).with_graceful_shutdown(stopped).await }
     });
 
     // SMTP submission.
-    let (smtp_addr, smtp_task, implicit_task) = start_smtp(&store, config, demo, &stop_rx).await?;
+    let (smtp_addr, smtp_task, implicit_task) = start_smtp(&intake, config, demo, &stop_rx).await?;
 
     // Delivery: released sends become personal copies; notifications reach senders.
     let delivery_task = tokio::spawn(run_delivery(
@@ -120,6 +123,7 @@ fn until_stopped(stop: &watch::Receiver<bool>) -> impl std::future::Future<Outpu
 /// The portal with the settings the configuration gives it.
 fn portal_app(
     store: &verteiler_store::Store,
+    intake: &Intake,
     config: &Config,
 ) -> anyhow::Result<IntoMakeServiceWithConnectInfo<axum::Router, std::net::SocketAddr>> {
     Ok(router(AppState::new(
@@ -128,7 +132,7 @@ fn portal_app(
             .with_verification_limits(config.verification_limits()),
         PortalSettings::new(&config.organisation.portal_base_url)
             .with_trusted_proxies(config.trusted_proxies()?)
-            .with_approvals(super::held::approval_settings(config))
+            .with_intake(intake.clone())
             .with_upload_dir(&config.http.upload_dir)
             .with_sms_webhook_secret(
                 (config.sms.provider == SmsProvider::Http)
@@ -155,7 +159,7 @@ type SmtpTask = JoinHandle<std::io::Result<()>>;
 /// Binds the SMTP submission listener (and the implicit-TLS one, if configured) and starts
 /// serving: the submission listener's address and the tasks.
 async fn start_smtp(
-    store: &verteiler_store::Store,
+    intake: &Intake,
     config: &Config,
     demo: bool,
     stop: &watch::Receiver<bool>,
@@ -167,7 +171,7 @@ async fn start_smtp(
     let service = SmtpService::new(
         Arc::new(smtp_config(config, demo)),
         smtp_tls(config, demo)?,
-        Arc::new(ingress(store, config)),
+        Arc::new(ingress(intake, config)),
     );
     let smtp_task = tokio::spawn(serve_smtp(
         smtp,
@@ -405,9 +409,9 @@ fn relay(config: &Config) -> anyhow::Result<Relay> {
     })
 }
 
-fn ingress(store: &verteiler_store::Store, config: &Config) -> Ingress {
+fn ingress(intake: &Intake, config: &Config) -> Ingress {
     Ingress::new(
-        store.clone(),
+        intake.clone(),
         IngressSettings {
             list_domain: config.organisation.list_domain.clone(),
             bounce_prefix: "bounce".into(),

@@ -57,8 +57,7 @@ pub use intake::facts::{SenderProfile, Submission};
 pub use intake::group_commit::{SubmissionWriter, MAX_GROUP};
 pub use intake::own_sends::{CancelOutcome, OwnSend, OwnSubmission};
 pub use intake::submissions::{
-    Ingress, NewNotification, NewSend, NewSubmission, SendRecord, StoredSubmission,
-    SubmissionRecord,
+    NewNotification, NewSend, NewSubmission, Origin, SendRecord, StoredSubmission, SubmissionRecord,
 };
 pub use members::{
     ConfirmOutcome, Confirmable, ContactChange, ContactPoint, MemberOverview, PhoneOutcome,

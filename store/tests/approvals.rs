@@ -9,8 +9,8 @@ use verteiler_policies::{
 };
 use verteiler_store::testing::TestDatabase;
 use verteiler_store::{
-    now_ms, Actor, ApprovalOutcome, ApprovalSetting, ApprovalSettings, Ingress, NewAudience,
-    NewRole, NewSend, NewSubmission, StopOutcome, Store, Submission, SubmissionRecord,
+    now_ms, Actor, ApprovalOutcome, ApprovalSetting, ApprovalSettings, NewAudience, NewRole,
+    NewSend, NewSubmission, Origin, StopOutcome, Store, Submission, SubmissionRecord,
 };
 
 const HOUR_MS: i64 = 3_600_000;
@@ -108,7 +108,7 @@ async fn submit(s: &Store, sender: i64, address: &str) -> (Decision, i64) {
                 sender_member_id: sender,
                 login: "renee@example.org".into(),
                 credential_id: None,
-                ingress: Ingress::Smtp,
+                ingress: Origin::Smtp,
                 client_ip: Some("192.0.2.7".into()),
                 client_name: Some("laptop".into()),
                 tls: true,
@@ -147,7 +147,7 @@ fn actor(member_id: i64) -> Actor {
     Actor {
         member_id,
         label: format!("member-{member_id}"),
-        ingress: Ingress::Cli,
+        ingress: Origin::Cli,
     }
 }
 

@@ -12,7 +12,7 @@ use verteiler_policies::{
 use verteiler_store::testing::TestDatabase;
 use verteiler_store::{
     now_ms, Actor, ApprovalOutcome, ApprovalSetting, ApprovalSettings, Attempt, BreakerRelease,
-    Expansion, Ingress, NewAudience, NewRole, NewSend, NewSubmission, StopOutcome, Store,
+    Expansion, NewAudience, NewRole, NewSend, NewSubmission, Origin, StopOutcome, Store,
     Submission, SubmissionRecord,
 };
 
@@ -43,7 +43,7 @@ fn actor(member_id: i64, label: &str) -> Actor {
     Actor {
         member_id,
         label: label.into(),
-        ingress: Ingress::Cli,
+        ingress: Origin::Cli,
     }
 }
 
@@ -114,7 +114,7 @@ async fn submit(s: &Store, sender: i64, slug: &str) -> (Decision, i64) {
                 sender_member_id: sender,
                 login: "chair@example.org".into(),
                 credential_id: None,
-                ingress: Ingress::Smtp,
+                ingress: Origin::Smtp,
                 client_ip: None,
                 client_name: None,
                 tls: true,

@@ -11,8 +11,8 @@ use verteiler_policies::{
 };
 use verteiler_store::testing::TestDatabase;
 use verteiler_store::{
-    now_ms, Actor, ApprovalOutcome, ApprovalSetting, ApprovalSettings, Expansion, Ingress,
-    NewAudience, NewRole, NewSend, NewSubmission, Store, Submission, SubmissionRecord,
+    now_ms, Actor, ApprovalOutcome, ApprovalSetting, ApprovalSettings, Expansion, NewAudience,
+    NewRole, NewSend, NewSubmission, Origin, Store, Submission, SubmissionRecord,
 };
 
 struct Branch {
@@ -199,7 +199,7 @@ async fn submit(s: &Store, sender: i64) -> i64 {
                 sender_member_id: sender,
                 login: "chair@example.org".into(),
                 credential_id: None,
-                ingress: Ingress::Cli,
+                ingress: Origin::Cli,
                 client_ip: None,
                 client_name: None,
                 tls: false,
@@ -255,7 +255,7 @@ async fn an_approval_after_the_change_refuses_the_send_and_tells_approver_and_se
     let approver = Actor {
         member_id: press,
         label: "press@example.org".into(),
-        ingress: Ingress::Cli,
+        ingress: Origin::Cli,
     };
 
     // Held for approval, then the list is repointed (Oldenfelde → Rahlstedt): the sender

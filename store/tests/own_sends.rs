@@ -5,13 +5,13 @@ mod common;
 
 use common::*;
 use verteiler_store::testing::TestDatabase;
-use verteiler_store::{Actor, CancelOutcome, Ingress};
+use verteiler_store::{Actor, CancelOutcome, Origin};
 
 fn actor(member_id: i64, label: &str) -> Actor {
     Actor {
         member_id,
         label: label.into(),
-        ingress: Ingress::Portal,
+        ingress: Origin::Portal,
     }
 }
 

@@ -8,7 +8,7 @@ use common::*;
 use verteiler_policies::{Category, ChannelPreference, Decision, Reason, RoleFunction};
 use verteiler_store::testing::TestDatabase;
 use verteiler_store::{
-    Actor, Expansion, Ingress, NewSend, NewSubmission, PostalAccess, PostalList, Store,
+    Actor, Expansion, NewSend, NewSubmission, Origin, PostalAccess, PostalList, Store,
     SubmissionRecord,
 };
 
@@ -16,7 +16,7 @@ fn portal(member_id: i64) -> Actor {
     Actor {
         member_id,
         label: format!("portal:member:{member_id}"),
-        ingress: Ingress::Portal,
+        ingress: Origin::Portal,
     }
 }
 
@@ -50,7 +50,7 @@ async fn decided_send(s: &Store, sender: i64, audience_id: i64, decision: Decisi
                 sender_member_id: sender,
                 credential_id: None,
                 login: "someone@example.org".into(),
-                ingress: Ingress::Portal,
+                ingress: Origin::Portal,
                 client_ip: None,
                 client_name: None,
                 tls: true,

@@ -6,7 +6,7 @@ use common::*;
 use verteiler_policies::{decide, Channel, ContentHash, MessageFacts, OrgLimits, RoleFunction};
 use verteiler_store::testing::TestDatabase;
 use verteiler_store::{
-    now_ms, Ingress, NewNotification, NewSend, NewSubmission, Store, Submission, SubmissionRecord,
+    now_ms, NewNotification, NewSend, NewSubmission, Origin, Store, Submission, SubmissionRecord,
     SubmissionWriter,
 };
 
@@ -53,7 +53,7 @@ async fn decided_record(
             sender_member_id: sender,
             credential_id: None,
             login: "chair@example.org".into(),
-            ingress: Ingress::Smtp,
+            ingress: Origin::Smtp,
             client_ip: Some("127.0.0.1".into()),
             client_name: Some("client.example.org".into()),
             tls: true,
@@ -220,7 +220,7 @@ fn record(sender: i64, n: usize) -> SubmissionRecord {
             sender_member_id: sender,
             credential_id: None,
             login: "chair@example.org".into(),
-            ingress: Ingress::Smtp,
+            ingress: Origin::Smtp,
             client_ip: None,
             client_name: None,
             tls: false,

@@ -10,7 +10,7 @@ use verteiler_policies::{
 };
 use verteiler_store::testing::TestDatabase;
 use verteiler_store::{
-    now_ms, Actor, ApprovalSettings, Expansion, Ingress, NewSend, NewSubmission, Store,
+    now_ms, Actor, ApprovalSettings, Expansion, NewSend, NewSubmission, Origin, Store,
     SubmissionRecord,
 };
 
@@ -70,7 +70,7 @@ async fn stored(s: &Store, chair: i64, list: i64, decision: Decision) -> i64 {
                 sender_member_id: chair,
                 login: "chair@example.org".into(),
                 credential_id: None,
-                ingress: Ingress::Cli,
+                ingress: Origin::Cli,
                 client_ip: None,
                 client_name: None,
                 tls: false,
@@ -154,7 +154,7 @@ async fn only_completed_sends_move_the_usual_size_and_one_outlier_barely_does() 
     let me = Actor {
         member_id: chair,
         label: "chair@example.org".into(),
-        ingress: Ingress::Cli,
+        ingress: Origin::Cli,
     };
     s.withdraw_send(withdrawn, &me).await.unwrap();
     let expired = stored(s, chair, list, hold()).await;

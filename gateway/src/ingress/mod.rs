@@ -4,7 +4,7 @@
 
 mod approval;
 mod bounce;
-mod prepare;
+mod outcome;
 mod texts;
 
 pub use bounce::{classify_bounce, BounceReport};
@@ -14,7 +14,8 @@ use crate::smtp::{
     AuthOutcome, Envelope, Identity, RcptOutcome, Reply, SessionHandler, SessionInfo,
 };
 use verteiler_policies::{Lang, OrgLimits};
-use verteiler_store::{intake, Ingress as IngressKind, NewSubmission, Store, SubmissionWriter};
+use verteiler_store::intake::{Arrival, Intake, IntakeRequest, Mode, Person};
+use verteiler_store::{Origin, Store};
 
 /// What the ingress needs to know about the organisation.
 #[derive(Debug, Clone)]
@@ -36,16 +37,16 @@ pub struct IngressSettings {
 #[derive(Clone)]
 pub struct Ingress {
     store: Store,
-    writer: SubmissionWriter,
+    /// The store's intake, shared with every other way in (one submission writer for all).
+    intake: Intake,
     settings: IngressSettings,
 }
 
 impl Ingress {
-    /// Starts the submission writer (group commit) on the current runtime.
-    pub fn new(store: Store, settings: IngressSettings) -> Ingress {
+    pub fn new(intake: Intake, settings: IngressSettings) -> Ingress {
         Ingress {
-            writer: SubmissionWriter::start(store.clone()),
-            store,
+            store: intake.store().clone(),
+            intake,
             settings,
         }
     }
@@ -110,7 +111,8 @@ impl Ingress {
         Ok(Reply::new(250, (2, 0, 0), texts::bounce_recorded()))
     }
 
-    /// Decides on and stores one message of an authenticated person.
+    /// Hands one message of an authenticated person to the store's intake, which decides
+    /// and stores it before the reply.
     async fn submit(
         &self,
         session: &SessionInfo,
@@ -118,118 +120,36 @@ impl Ingress {
         envelope: &Envelope,
         raw: &[u8],
     ) -> Result<Reply, verteiler_store::StoreError> {
-        let store = &self.store;
-        let sender = store.sender_profile(identity.member_id).await?;
-        let lang = Lang::from_tag(&sender.language);
         let addresses: Vec<String> = envelope
             .rcpt_to
             .iter()
             .filter(|a| !self.is_bounce_address(a))
             .cloned()
             .collect();
-        let ready = match self.prepare(identity, &addresses, raw, lang).await? {
-            Ok(ready) => ready,
-            Err(refusal) => return Ok(refusal),
-        };
-        let (from, summary, raw) = (&ready.from, &ready.prepared.summary, &ready.prepared.raw);
-        // Notifications go to the person, also when they sent as an official address.
-        let notify_to = sender
-            .emails
-            .iter()
-            .find(|(_, verified)| *verified)
-            .map_or_else(|| from.clone(), |(address, _)| address.clone());
-        let facts_message = summary.facts(raw.len() as u64, 0);
-        let content_hash = facts_message.content_hash;
-        let settings = self.approval_settings();
-        let decided = store
-            .decide_addresses(
-                identity.member_id,
-                from,
-                &addresses,
-                &facts_message,
-                &settings,
-            )
-            .await?;
-        // One reply line per statement: RFC 5321 caps a reply line at 512 octets, and a mail
-        // client shows each line of a multi-line reply separately.
-        let mut lines: Vec<String> = decided
-            .iter()
-            .flat_map(|d| d.lines(self.settings.undo_window_secs, lang))
-            .collect();
-        let all_rejected = decided.iter().all(|d| d.decision.is_reject());
-        if let Some(submitted) = ready
-            .prepared
-            .replaced_name
-            .as_deref()
-            .filter(|_| !all_rejected)
-        {
-            lines.push(texts::from_name_replaced(submitted, &ready.from_name, lang));
-        }
-        let audiences = decided.len();
-        // A flood of refused mail is throttled, not stored (limits.refused_per_sender_per_hour).
-        let limit = self.settings.limits.sender_refused_per_hour;
-        let now = verteiler_store::now_ms();
-        if all_rejected
-            && store
-                .refusals_throttled(identity.member_id, limit, now)
-                .await?
-        {
-            tracing::info!(
-                event = "policy.refusals_throttled",
-                member = identity.member_id
-            );
-            return Ok(Reply::new(
-                451,
-                (4, 7, 1),
-                texts::too_many_refused(limit, lang),
-            ));
-        }
-        let submission = NewSubmission {
-            message_id: summary.message_id.clone(),
-            sender_member_id: identity.member_id,
-            login: identity.login.clone(),
-            credential_id: Some(identity.credential_id),
-            ingress: IngressKind::Smtp,
-            client_ip: Some(session.peer.ip().to_string()),
-            client_name: session.helo.clone(),
-            tls: session.tls,
-            envelope_from: envelope.mail_from.clone(),
-            header_from: from.clone(),
-            subject: summary.subject.clone(),
-            content_hash: content_hash.to_string(),
-            raw: raw.to_vec(),
-            message_facts: Some(facts_message),
-            preview: Some(summary.preview.clone()),
-            sms_text: None,
-        };
-        let sender = intake::Sender {
-            member_id: identity.member_id,
-            notify_to,
-            lang,
-        };
-        let record = intake::submission_record(
-            submission,
-            decided,
-            &sender,
-            &settings,
-            verteiler_store::now_ms(),
-        );
-        let stored = self.writer.record(record).await?;
-        tracing::info!(
-            event = if all_rejected {
-                "policy.rejected"
-            } else {
-                "smtp.accepted"
+        let request = IntakeRequest {
+            arrival: Arrival {
+                origin: Origin::Smtp,
+                client_ip: Some(session.peer.ip().to_string()),
+                client_name: session.helo.clone(),
+                tls: session.tls,
+                envelope_from: Some(envelope.mail_from.clone()),
             },
-            submission_id = stored.id,
-            member = identity.member_id,
-            audiences,
-        );
-        Ok(if all_rejected {
-            Reply::multiline(550, (5, 7, 1), lines)
-        } else {
-            Reply::multiline(250, (2, 0, 0), lines)
-        })
+            person: Person {
+                member_id: identity.member_id,
+                login: identity.login.clone(),
+                credential_id: Some(identity.credential_id),
+            },
+            raw: raw.to_vec(),
+            addresses,
+            sms_text: None,
+            mode: Mode::Submit,
+        };
+        let answer = self.intake.take(request).await?;
+        Ok(outcome::reply(
+            &answer,
+            identity.member_id,
+            self.settings.undo_window_secs,
+        ))
     }
 }
 
@@ -252,7 +172,7 @@ impl Ingress {
         let actor = verteiler_store::Actor {
             member_id: identity.member_id,
             label: identity.login.clone(),
-            ingress: IngressKind::Smtp,
+            ingress: Origin::Smtp,
         };
         let settings = self.approval_settings();
         let mut lines = Vec::new();

@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup};
 use verteiler_policies::format_count;
-use verteiler_store::{Actor, BreakerHold, BreakerRelease, Ingress};
+use verteiler_store::{Actor, BreakerHold, BreakerRelease, Origin};
 
 csrf_form! {
     ReleaseForm {}
@@ -100,7 +100,7 @@ fn actor(member: &Member) -> Actor {
     Actor {
         member_id: member.id(),
         label: crate::admin::actor(member),
-        ingress: Ingress::Portal,
+        ingress: Origin::Portal,
     }
 }
 

@@ -2,13 +2,14 @@
 //! alternative, and the attachments. mail-builder gives it a `Date:`, and the `Message-ID:` is
 //! set here in the list domain, as intake gives every submission (RFC 6409 8.2, 8.3); the
 //! `From:` shows the directory's name, as a message by SMTP does after intake. And the
-//! submission it becomes.
+//! intake request it becomes.
 
 use super::{Attachments, ComposeForm};
 use crate::session::Member;
 use crate::AppState;
-use verteiler_store::intake;
-use verteiler_store::{Ingress, NewSubmission, Store};
+use verteiler_policies::SmsText;
+use verteiler_store::intake::{Arrival, IntakeRequest, Mode, Person};
+use verteiler_store::{Origin, Store};
 
 /// The message from `from` to the list address `to`.
 pub(super) async fn build(
@@ -44,32 +45,37 @@ pub(super) async fn build(
     Ok(builder.write_to_vec()?)
 }
 
-/// The submission the form's message becomes, from the member's own address.
-pub(super) fn new_submission(
+/// The request the form's message becomes, from the member's own address to the list
+/// address `to`: checked only, or submitted when the form says "send".
+pub(super) fn request(
     member: &Member,
     from: &str,
     form: &ComposeForm,
+    to: String,
     raw: Vec<u8>,
-    message: verteiler_policies::MessageFacts,
-    sms_text: Option<String>,
+    sms: &Option<SmsText>,
     state: &AppState,
-) -> NewSubmission {
-    NewSubmission {
-        message_id: None,
-        sender_member_id: member.id(),
-        login: from.to_string(),
-        credential_id: None,
-        ingress: Ingress::Portal,
-        client_ip: None,
-        client_name: None,
-        tls: state.settings.secure_cookies,
-        envelope_from: from.to_string(),
-        header_from: from.to_string(),
-        subject: form.subject.trim().to_string(),
-        content_hash: message.content_hash.to_string(),
+) -> IntakeRequest {
+    IntakeRequest {
+        arrival: Arrival {
+            origin: Origin::Portal,
+            client_ip: None,
+            client_name: None,
+            tls: state.settings.secure_cookies,
+            envelope_from: None,
+        },
+        person: Person {
+            member_id: member.id(),
+            login: from.to_string(),
+            credential_id: None,
+        },
         raw,
-        message_facts: Some(message),
-        preview: Some(form.text.chars().take(intake::PREVIEW_CHARS).collect()),
-        sms_text,
+        addresses: vec![to],
+        sms_text: sms.as_ref().map(|s| s.text().to_string()),
+        mode: if form.action == "send" {
+            Mode::Submit
+        } else {
+            Mode::Check
+        },
     }
 }

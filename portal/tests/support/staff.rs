@@ -5,7 +5,7 @@ use verteiler_policies::{
     decide, AudienceSlug, Channel, ContentHash, EmailAddress, MessageFacts, OrgLimits, RoleFunction,
 };
 use verteiler_store::{
-    now_ms, ApprovalSetting, Ingress, NewAudience, NewMember, NewRole, NewSend, NewSubmission,
+    now_ms, ApprovalSetting, NewAudience, NewMember, NewRole, NewSend, NewSubmission, Origin,
     Submission, SubmissionRecord,
 };
 
@@ -60,7 +60,7 @@ pub async fn held_send_of(org: &Org, subject: &str, raw: Vec<u8>) -> i64 {
                 sender_member_id: org.ben,
                 login: "ben@example.org".into(),
                 credential_id: None,
-                ingress: Ingress::Smtp,
+                ingress: Origin::Smtp,
                 client_ip: None,
                 client_name: None,
                 tls: true,

@@ -24,7 +24,7 @@ pub use stop::StopOutcome;
 
 pub(crate) use pending::{about, recorded_approvals, take_held, Pending};
 
-use crate::intake::submissions::Ingress;
+use crate::intake::submissions::Origin;
 use verteiler_policies::OrgLimits;
 
 /// What the approval operations take from the configuration.
@@ -54,7 +54,7 @@ impl ApprovalSettings {
 pub struct Actor {
     pub member_id: i64,
     /// How messages and command output name them (a login, an address, a name). The audit
-    /// log does not: it names them by `ingress` and `member_id` (see [`Ingress::actor`]).
+    /// log does not: it names them by `ingress` and `member_id` (see [`Origin::actor`]).
     pub label: String,
-    pub ingress: Ingress,
+    pub ingress: Origin,
 }

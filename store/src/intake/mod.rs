@@ -1,7 +1,7 @@
 //! The one path every submission takes, whatever brought it (SMTP, the portal's compose form):
-//! the engine decides each addressed list over the facts the store gathers, and the decisions
-//! become one record — the sends, and a notice to the sender for each — stored before the
-//! sender is told. The texts here are what the sender reads about each decision, in German and
+//! [`Intake::take`] checks the message, the engine decides each addressed list over the facts
+//! the store gathers, and the decisions become one record — the sends, and a notice to the
+//! sender for each — stored before the sender is told. The texts here are what the sender reads about each decision, in German and
 //! English; the reasons come from the engine's own texts.
 
 mod conform;
@@ -12,6 +12,7 @@ pub(crate) mod from_name;
 pub(crate) mod group_commit;
 mod message;
 pub(crate) mod official_from;
+mod operation;
 pub(crate) mod own_sends;
 mod prepare;
 pub(crate) mod sender_standing;
@@ -20,6 +21,10 @@ pub(crate) mod submissions;
 pub use conform::{check_lines, complete_headers, Added, Part, Unfit, MAX_LINE_OCTETS};
 pub use from_header::{encoded_words, normalise as normalise_name, submitted_from_name, with_from};
 pub use message::{summarise, MessageError, MessageSummary};
+pub use operation::{
+    Answer, Arrival, Intake, IntakeOutcome, IntakeRequest, Mode, Person, Refusal, ReplacedName,
+    Stored,
+};
 pub use prepare::{prepare, Prepared};
 
 use crate::{ApprovalSettings, NewNotification, NewSend, NewSubmission, Store, StoreError};

@@ -10,22 +10,22 @@ use sqlx::Row;
 use std::collections::BTreeMap;
 use verteiler_policies::Decision;
 
-/// Where a submission entered.
+/// What brought a submission in (the way it entered).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Ingress {
+pub enum Origin {
     Smtp,
     Portal,
     Api,
     Cli,
 }
 
-impl Ingress {
+impl Origin {
     pub(crate) fn as_str(self) -> &'static str {
         match self {
-            Ingress::Smtp => "smtp",
-            Ingress::Portal => "portal",
-            Ingress::Api => "api",
-            Ingress::Cli => "cli",
+            Origin::Smtp => "smtp",
+            Origin::Portal => "portal",
+            Origin::Api => "api",
+            Origin::Cli => "cli",
         }
     }
 
@@ -44,7 +44,7 @@ pub struct NewSubmission {
     /// The login the person authenticated with: how the audit log names them.
     pub login: String,
     pub credential_id: Option<i64>,
-    pub ingress: Ingress,
+    pub ingress: Origin,
     pub client_ip: Option<String>,
     pub client_name: Option<String>,
     pub tls: bool,

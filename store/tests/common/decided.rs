@@ -3,7 +3,7 @@
 use verteiler_policies::{decide, Channel, ContentHash, MessageFacts, OrgLimits};
 use verteiler_store::intake::{submission_record, Sender};
 use verteiler_store::{
-    now_ms, ApprovalSettings, Ingress, NewSubmission, Store, Submission, SubmissionRecord,
+    now_ms, ApprovalSettings, NewSubmission, Origin, Store, Submission, SubmissionRecord,
 };
 
 pub fn settings() -> ApprovalSettings {
@@ -61,7 +61,7 @@ pub async fn decided(
         sender_member_id: sender,
         login: address_of_sender.into(),
         credential_id: None,
-        ingress: Ingress::Smtp,
+        ingress: Origin::Smtp,
         client_ip: Some("192.0.2.7".into()),
         client_name: Some("laptop".into()),
         tls: true,

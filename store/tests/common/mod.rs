@@ -16,8 +16,8 @@ use verteiler_policies::{
     AudienceSlug, Decision, EmailAddress, HeaderTreatment, RoleFunction, UnitKind,
 };
 use verteiler_store::{
-    now_ms, Audience, ExpansionSettings, Ingress, NewAudience, NewMember, NewNotification, NewRole,
-    NewSend, NewSubmission, NewUnit, Store, SubmissionRecord,
+    now_ms, Audience, ExpansionSettings, NewAudience, NewMember, NewNotification, NewRole, NewSend,
+    NewSubmission, NewUnit, Origin, Store, SubmissionRecord,
 };
 
 pub struct Org {
@@ -129,7 +129,7 @@ pub async fn released_send_with_notices(
                 sender_member_id: sender,
                 credential_id: None,
                 login: "chair@example.org".into(),
-                ingress: Ingress::Cli,
+                ingress: Origin::Cli,
                 client_ip: None,
                 client_name: None,
                 tls: false,
