@@ -20,7 +20,7 @@ use axum::response::IntoResponse;
 use axum::response::Response;
 use maud::html;
 use verteiler_policies::{format_bytes, format_count, Rounding};
-use verteiler_store::{Actor, ApprovalOutcome, HeldSend, Ingress, StopOutcome};
+use verteiler_store::{Actor, ApprovalOutcome, HeldSend, Ingress, SendState, StopOutcome};
 
 csrf_form! {
     ApproveForm { content_hash: String, comment: String }
@@ -199,7 +199,7 @@ pub async fn page(
                 }
             }
         }
-        @if held.state == "held" {
+        @if held.state == SendState::Held {
             h2 { (frame.t("held_decide")) }
             form method="post" action={ "/held/" (held.send_id) "/approve" } {
                 (frame.csrf_field())
@@ -220,7 +220,7 @@ pub async fn page(
                 button type="submit" class="danger" { (frame.t("held_reject")) }
             }
         } @else {
-            p { (frame.lang.text_with("held_not_waiting", &[("state", &held.state)])) }
+            p { (frame.lang.text_with("held_not_waiting", &[("state", held.state.as_str())])) }
         }
         p { a href="/held" { (frame.t("queue_title")) } }
     };
@@ -372,7 +372,7 @@ pub async fn approve(
             StatusCode::CONFLICT,
             frame
                 .lang
-                .text_with("held_not_waiting", &[("state", &state)]),
+                .text_with("held_not_waiting", &[("state", state.as_str())]),
         ),
         Ok(ApprovalOutcome::NotFound) => not_found(&frame),
         Ok(ApprovalOutcome::Undecidable) => outcome(
@@ -416,7 +416,7 @@ pub async fn reject(
             StatusCode::CONFLICT,
             frame
                 .lang
-                .text_with("held_not_waiting", &[("state", &state)]),
+                .text_with("held_not_waiting", &[("state", state.as_str())]),
         ),
         Ok(StopOutcome::NotFound | StopOutcome::NotSender) => not_found(&frame),
         Err(e) => internal_error(member.lang, &e),

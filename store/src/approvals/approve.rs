@@ -6,7 +6,7 @@
 use super::{about, recorded_approvals, take_held, Actor, ApprovalSettings, Pending};
 use crate::audit::log as audit;
 use crate::notices;
-use crate::{now_ms, Store, StoreError};
+use crate::{now_ms, SendState, StateNow, Store, StoreError};
 use verteiler_policies::{
     approval_validity, decide, Approval, ApprovalRefusal, ContentHash, Decision, Facts,
     HeaderTreatment, Reason,
@@ -33,7 +33,7 @@ pub enum ApprovalOutcome {
     Refused(ApprovalRefusal),
     /// The send is not waiting for approval (any more).
     NotHeld {
-        state: String,
+        state: StateNow,
     },
     NotFound,
     /// The submission carries no figures to decide again with; only a new submission can go.
@@ -77,12 +77,12 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         // Lock the send first (the row on PostgreSQL, the database on SQLite): two approvals
         // arriving together are then counted one after the other, never both without the other.
-        if !take_held(&mut tx, send_id, "held", now).await? {
+        if !take_held(&mut tx, send_id, SendState::Held, now).await? {
             tx.rollback().await?;
             let state = self
                 .pending(send_id)
                 .await?
-                .map_or_else(|| "gone".to_string(), |p| p.state);
+                .map_or(StateNow::Gone, |p| p.state.into());
             return Ok(ApprovalOutcome::NotHeld { state });
         }
         facts.approvals = recorded_approvals(&mut tx, send_id).await?;
@@ -167,9 +167,9 @@ impl Store {
         if !self.may_decide(&pending, actor, &settings.limits).await? {
             return Ok(Err(ApprovalOutcome::NotFound));
         }
-        if pending.state != "held" {
+        if pending.state != SendState::Held {
             return Ok(Err(ApprovalOutcome::NotHeld {
-                state: pending.state,
+                state: pending.state.into(),
             }));
         }
         let Some(facts) = self.facts_again(&pending, settings, now).await? else {

@@ -13,7 +13,7 @@
 
 use crate::approvals::{about, recorded_approvals, take_held, Pending};
 use crate::audit::log as audit;
-use crate::{notices, Actor, ApprovalSettings, Store, StoreError};
+use crate::{notices, Actor, ApprovalSettings, SendState, StateNow, Store, StoreError};
 use serde::Serialize;
 use verteiler_policies::{decide, Decision, Reason};
 
@@ -61,7 +61,7 @@ pub enum BreakerRelease {
     /// Held, but not by the circuit breaker: it waits for approvers, not for an admin.
     NotBreakerHold,
     NotHeld {
-        state: String,
+        state: StateNow,
     },
     NotFound,
     /// The submission carries no figures to decide again with; only a new submission can go.
@@ -160,9 +160,9 @@ impl Store {
         let Some(pending) = self.pending(send_id).await? else {
             return Ok(BreakerRelease::NotFound);
         };
-        if pending.state != "held" {
+        if pending.state != SendState::Held {
             return Ok(BreakerRelease::NotHeld {
-                state: pending.state,
+                state: pending.state.into(),
             });
         }
         let Some((tripped_at, limit)) = breaker_of(&reasons_of(&pending)) else {
@@ -173,12 +173,12 @@ impl Store {
         };
         let mut tx = self.pool.begin().await?;
         // The send's lock first: a second release waits here and then finds it no longer held.
-        if !take_held(&mut tx, send_id, "held", now).await? {
+        if !take_held(&mut tx, send_id, SendState::Held, now).await? {
             tx.rollback().await?;
             let state = self
                 .pending(send_id)
                 .await?
-                .map_or_else(|| "gone".to_string(), |p| p.state);
+                .map_or(StateNow::Gone, |p| p.state.into());
             return Ok(BreakerRelease::NotHeld { state });
         }
         facts.approvals = recorded_approvals(&mut tx, send_id).await?;

@@ -6,7 +6,7 @@ use super::pending::window_hours;
 use super::{about, take_held, Actor, ApprovalSettings};
 use crate::audit::log as audit;
 use crate::notices;
-use crate::{now_ms, Store, StoreError};
+use crate::{now_ms, SendState, StateNow, Store, StoreError};
 use verteiler_policies::{approval_validity, Approval, ApprovalRefusal};
 
 /// What became of a rejection or withdrawal.
@@ -20,7 +20,7 @@ pub enum StopOutcome {
     Refused(ApprovalRefusal),
     NotSender,
     NotHeld {
-        state: String,
+        state: StateNow,
     },
     NotFound,
 }
@@ -45,9 +45,9 @@ impl Store {
         if !self.may_decide(&pending, actor, &settings.limits).await? {
             return Ok(StopOutcome::NotFound);
         }
-        if pending.state != "held" {
+        if pending.state != SendState::Held {
             return Ok(StopOutcome::NotHeld {
-                state: pending.state,
+                state: pending.state.into(),
             });
         }
         let roles = self.role_grants(actor.member_id).await?;
@@ -72,10 +72,10 @@ impl Store {
             return Ok(StopOutcome::Refused(ApprovalRefusal::OwnSubmission {}));
         }
         let mut tx = self.pool.begin().await?;
-        if !take_held(&mut tx, send_id, "rejected", now).await? {
+        if !take_held(&mut tx, send_id, SendState::Rejected, now).await? {
             tx.rollback().await?;
             return Ok(StopOutcome::NotHeld {
-                state: "decided meanwhile".into(),
+                state: StateNow::DecidedMeanwhile,
             });
         }
         sqlx::query(
@@ -141,10 +141,10 @@ impl Store {
             return Ok(StopOutcome::NotSender);
         }
         let mut tx = self.pool.begin().await?;
-        if !take_held(&mut tx, send_id, "withdrawn", now).await? {
+        if !take_held(&mut tx, send_id, SendState::Withdrawn, now).await? {
             tx.rollback().await?;
             return Ok(StopOutcome::NotHeld {
-                state: pending.state,
+                state: pending.state.into(),
             });
         }
         audit::append(
@@ -179,7 +179,7 @@ impl Store {
                 continue;
             };
             let mut tx = self.pool.begin().await?;
-            if !take_held(&mut tx, send_id, "expired", now).await? {
+            if !take_held(&mut tx, send_id, SendState::Expired, now).await? {
                 tx.rollback().await?;
                 continue;
             }
