@@ -88,7 +88,7 @@ async fn only_the_sender_sees_and_stops_their_send() {
             .await
             .unwrap(),
         CancelOutcome::NotRunning {
-            state: SendState::Cancelled.into()
+            state: SendState::Cancelled
         }
     );
     let audit = s.audit_of_submission(submission).await.unwrap();
