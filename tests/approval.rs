@@ -6,6 +6,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 use support::*;
+use verteiler_store::SendState;
 
 const RENEE: (&str, &str) = ("renee.hoffmann@example.org", "presse-eins");
 const JONAS: &str = "jonas.petersen@example.org";
@@ -37,7 +38,7 @@ async fn an_official_statement_needs_a_second_press_officer_and_the_log_names_bo
     let (r, send_id) = press_release(&env, &server, "Stellungnahme").await;
     assert!(r.text.contains("zur Freigabe"), "{}", r.text);
     let send = store.send_record(send_id).await.unwrap().unwrap();
-    assert_eq!(send.state, "held");
+    assert_eq!(send.state, SendState::Held);
     let id = send.id.to_string();
 
     // The other press officer is asked by email; the sender is not asked about her own.
@@ -79,7 +80,7 @@ async fn an_official_statement_needs_a_second_press_officer_and_the_log_names_bo
     );
     assert_eq!(
         store.send_record(send.id).await.unwrap().unwrap().state,
-        "held"
+        SendState::Held
     );
 
     let approved_at = verteiler_store::now_ms();
@@ -103,7 +104,7 @@ async fn an_official_statement_needs_a_second_press_officer_and_the_log_names_bo
             .contains(&release_at),
         "delivery waits for the undo window, and no longer"
     );
-    assert_eq!(released.state, "scheduled");
+    assert_eq!(released.state, SendState::Scheduled);
     assert_eq!(store.delivery_totals(send.id).await.unwrap().sent, 0);
 
     wait_for(
@@ -111,7 +112,7 @@ async fn an_official_statement_needs_a_second_press_officer_and_the_log_names_bo
         Duration::from_secs(60),
         async || {
             let state = store.send_record(send.id).await.unwrap().unwrap().state;
-            (state == "complete").then_some(())
+            (state == SendState::Complete).then_some(())
         },
     )
     .await;
@@ -227,7 +228,7 @@ async fn approvers_decide_by_email_as_the_person_they_logged_in_as() {
     );
     assert_eq!(
         store.send_record(rejected).await.unwrap().unwrap().state,
-        "rejected"
+        SendState::Rejected
     );
     let told = store.notifications_to(RENEE.0).await.unwrap();
     let rejection = told
@@ -253,7 +254,7 @@ async fn approvers_decide_by_email_as_the_person_they_logged_in_as() {
     assert!(approve.text.contains("freigegeben"), "{}", approve.text);
     assert_eq!(
         store.send_record(approved).await.unwrap().unwrap().state,
-        "scheduled"
+        SendState::Scheduled
     );
 
     // Deciding needs a login, and a decision cannot ride along with a list message.
@@ -332,6 +333,6 @@ async fn a_decision_by_mail_from_somebody_not_asked_reads_as_for_an_unknown_send
     );
     assert_eq!(
         store.send_record(held).await.unwrap().unwrap().state,
-        "held"
+        SendState::Held
     );
 }

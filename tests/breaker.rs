@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::process::Output;
 use std::time::{Duration, Instant};
 use support::*;
+use verteiler_store::SendState;
 use verteiler_test_sink::{Script, Sink};
 
 const ADMIN: &str = "aylin.kaya@example.org";
@@ -100,7 +101,7 @@ async fn a_send_held_by_the_circuit_breaker_goes_out_once_when_an_admin_releases
     let (reply, held) = submit(&env, &server, "Zweite Einladung").await;
     assert!(reply.text.contains("zurückgehalten"), "{}", reply.text);
     let record = store.send_record(held).await.unwrap().unwrap();
-    assert_eq!(record.state, "held");
+    assert_eq!(record.state, SendState::Held);
     assert!(record.reasons.contains("org.circuit_breaker"), "{record:?}");
     let listed = cli(&env, &sink, &["held", "list"]);
     assert!(
@@ -128,7 +129,7 @@ async fn a_send_held_by_the_circuit_breaker_goes_out_once_when_an_admin_releases
     );
     assert_eq!(
         store.send_record(held).await.unwrap().unwrap().state,
-        "held"
+        SendState::Held
     );
     assert!(copies_of(&sink, "Zweite Einladung").is_empty());
 

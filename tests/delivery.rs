@@ -10,6 +10,7 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 use support::*;
+use verteiler_store::SendState;
 
 fn outbox_files(dir: &std::path::Path, prefix: &str) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -268,7 +269,7 @@ async fn the_kill_switch_and_cancel_stop_delivery_from_the_command_line() {
         .unwrap()[0]
         .id;
     let deadline = Instant::now() + Duration::from_secs(60);
-    while store.send_record(first_id).await.unwrap().unwrap().state != "complete" {
+    while store.send_record(first_id).await.unwrap().unwrap().state != SendState::Complete {
         assert!(Instant::now() < deadline, "the first send did not complete");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

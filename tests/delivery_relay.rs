@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::*;
+use verteiler_store::SendState;
 use verteiler_test_sink::{Received, Script, Sink};
 
 const CHAIR: (&str, &str) = ("ole.brandt@example.org", "oldenfelde-vorsitz");
@@ -73,7 +74,7 @@ async fn wait_until_complete(env: &Env, send: i64, within: Duration) {
     let deadline = Instant::now() + within;
     loop {
         let state = env.db.store.send_record(send).await.unwrap().unwrap().state;
-        if state == "complete" {
+        if state == SendState::Complete {
             return;
         }
         assert!(
@@ -450,7 +451,8 @@ async fn a_relay_gone_for_two_minutes_loses_nothing() {
 async fn release(env: &Env, send: i64) {
     let record = env.db.store.send_record(send).await.unwrap().unwrap();
     assert_eq!(
-        record.state, "held",
+        record.state,
+        SendState::Held,
         "alle-mitglieder always needs an approval"
     );
     verteiler_store::testing::release_held_send(&env.db.store, send)
@@ -612,7 +614,7 @@ async fn cancel_during_fan_out_stops_every_copy_within_a_second() {
         late.len(),
         late.iter().max()
     );
-    assert_eq!(record.state, "cancelled");
+    assert_eq!(record.state, SendState::Cancelled);
     assert!(
         totals.cancelled > 0,
         "the cancel came during the fan-out: {totals:?}"

@@ -8,6 +8,7 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 use support::*;
+use verteiler_store::TextReceipt;
 use verteiler_test_sink::smsc::Smsc;
 
 async fn eventually(what: &str, within: Duration, mut done: impl AsyncFnMut() -> bool) {
@@ -72,10 +73,8 @@ async fn a_list_mail_reaches_sms_members_through_the_smsc_and_stop_opts_out() {
         "Zoë's text delivered",
         Duration::from_secs(30),
         async || {
-            store.texts_to("+4915123456789").await.unwrap()[0]
-                .receipt
-                .as_deref()
-                == Some("delivered")
+            store.texts_to("+4915123456789").await.unwrap()[0].receipt
+                == Some(TextReceipt::Delivered)
         },
     )
     .await;

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 use support::*;
+use verteiler_store::SendState;
 use verteiler_test_sink::{Script, Sink};
 
 const SECTION: &str = "## Run it for your organisation";
@@ -379,7 +380,7 @@ async fn a_branch_that_leaves_the_export_is_refused_and_nobody_else_receives_any
         .await
         .unwrap()[0];
     let send = &store.sends_of(submission).await.unwrap()[0];
-    assert_eq!(send.state, "rejected");
+    assert_eq!(send.state, SendState::Rejected);
     assert!(
         send.reasons.contains("audience.inactive"),
         "{}",

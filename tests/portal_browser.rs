@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use support::*;
+use verteiler_store::SendState;
 
 /// A phone-sized window: every page must work on it.
 const WINDOW: (u32, u32) = (412, 915);
@@ -516,7 +517,7 @@ async fn a_member_looks_after_themselves_in_a_real_browser() {
     check_page(c, &axe, "18-held-approved").await;
     assert_eq!(
         store.send_record(send).await.unwrap().unwrap().state,
-        "scheduled"
+        SendState::Scheduled
     );
 
     // The sender follows the send on their own page: the totals refresh in place (live.js)

@@ -4,6 +4,7 @@
 mod support;
 
 use support::*;
+use verteiler_store::SendState;
 
 const CHAIR: (&str, &str) = ("ole.brandt@example.org", "oldenfelde-vorsitz");
 
@@ -39,8 +40,8 @@ async fn a_chair_sends_to_the_branch_list_and_is_told_how_many_it_reaches() {
     );
     let sends = env.db.store.sends_of(ids[0]).await.unwrap();
     assert_eq!(
-        (sends[0].state.as_str(), sends[0].recipients),
-        ("scheduled", 212)
+        (sends[0].state, sends[0].recipients),
+        (SendState::Scheduled, 212)
     );
     let notes = env.db.store.notifications_to(CHAIR.0).await.unwrap();
     assert!(
@@ -277,7 +278,7 @@ async fn demo_with(commands: &[&[&str]]) -> Option<(Env, Server)> {
 }
 
 /// The sends of the submission `r` answered, as (address, state, reasons).
-async fn sends_of(env: &Env, r: &SmtpOutcome) -> Vec<(String, String, String)> {
+async fn sends_of(env: &Env, r: &SmtpOutcome) -> Vec<(String, SendState, String)> {
     let store = &env.db.store;
     let ids = store
         .submissions_by_message_id(r.message_id.trim_matches(['<', '>']))
@@ -336,8 +337,8 @@ async fn a_press_officer_writes_as_the_press_address_to_the_press_list_only() {
     let sends = sends_of(&env, &r).await;
     assert_eq!(sends.len(), 2, "{sends:?}");
     let (press, other) = (&sends[0], &sends[1]);
-    assert_eq!(press.1, "held", "{sends:?}");
-    assert_eq!(other.1, "rejected", "{sends:?}");
+    assert_eq!(press.1, SendState::Held, "{sends:?}");
+    assert_eq!(other.1, SendState::Rejected, "{sends:?}");
     assert!(other.2.contains("from.other_list"), "{sends:?}");
 
     // To the other list alone: refused whole, as somebody else's From: is.
@@ -426,7 +427,8 @@ async fn a_chair_uses_the_official_address_of_the_branch_list_on_that_list_only(
     assert!(sends_of(&env, &r)
         .await
         .iter()
-        .all(|(_, state, reasons)| state == "rejected" && reasons.contains("from.other_list")));
+        .all(|(_, state, reasons)| *state == SendState::Rejected
+            && reasons.contains("from.other_list")));
 
     // Both at once: Oldenfelde takes it, the meeting list refuses it.
     let r = smtplib_send(
@@ -438,8 +440,8 @@ async fn a_chair_uses_the_official_address_of_the_branch_list_on_that_list_only(
         &[],
     );
     assert_eq!((r.stage.as_str(), r.code), ("sent", 250), "{r:?}");
-    let states: Vec<String> = sends_of(&env, &r).await.into_iter().map(|s| s.1).collect();
-    assert_eq!(states, ["scheduled", "rejected"]);
+    let states: Vec<SendState> = sends_of(&env, &r).await.into_iter().map(|s| s.1).collect();
+    assert_eq!(states, [SendState::Scheduled, SendState::Rejected]);
 }
 
 #[tokio::test]

@@ -15,7 +15,7 @@ use verteiler_gateway::sms::{
 };
 use verteiler_policies::{decode_gsm_unpacked, SmsText};
 use verteiler_store::testing::TestDatabase;
-use verteiler_store::{Store, TextState};
+use verteiler_store::{Store, TextReceipt, TextState};
 use verteiler_test_sink::smsc::Smsc;
 
 mod sms_support;
@@ -98,7 +98,7 @@ async fn a_long_text_goes_as_three_concatenated_parts_and_their_receipts_mark_it
     let running = start(&db.store, smpp(&smsc, "secret"));
 
     wait_for("the text delivered", async || {
-        the_text(&db.store).await.receipt.as_deref() == Some("delivered")
+        the_text(&db.store).await.receipt == Some(TextReceipt::Delivered)
     })
     .await;
     let parts = smsc.parts();
@@ -157,7 +157,7 @@ async fn a_throttled_text_is_rescheduled_and_then_sent() {
     smsc.throttle_next(1);
     let running = start(&db.store, smpp(&smsc, "secret"));
     wait_for("the text delivered", async || {
-        the_text(&db.store).await.receipt.as_deref() == Some("delivered")
+        the_text(&db.store).await.receipt == Some(TextReceipt::Delivered)
     })
     .await;
     let state = the_text(&db.store).await;
@@ -175,7 +175,7 @@ async fn a_dropped_connection_is_bound_again_and_the_text_still_goes_out() {
     smsc.drop_after(0);
     let running = start(&db.store, smpp(&smsc, "secret"));
     wait_for("the text delivered", async || {
-        the_text(&db.store).await.receipt.as_deref() == Some("delivered")
+        the_text(&db.store).await.receipt == Some(TextReceipt::Delivered)
     })
     .await;
     assert!(smsc.binds() >= 2, "bound again: {}", smsc.binds());
@@ -251,7 +251,7 @@ async fn a_text_with_a_part_throttled_is_sent_again_whole_and_only_the_whole_sen
     smsc.throttle_pattern(&[false, true, false]);
     let running = start(&db.store, smpp(&smsc, "secret"));
     wait_for("the text delivered", async || {
-        the_text(&db.store).await.receipt.as_deref() == Some("delivered")
+        the_text(&db.store).await.receipt == Some(TextReceipt::Delivered)
     })
     .await;
     let state = the_text(&db.store).await;
@@ -276,8 +276,8 @@ async fn a_text_with_a_part_throttled_is_sent_again_whole_and_only_the_whole_sen
         .unwrap();
     assert_eq!(pruned, 2);
     assert_eq!(
-        the_text(&db.store).await.receipt.as_deref(),
-        Some("delivered")
+        the_text(&db.store).await.receipt,
+        Some(TextReceipt::Delivered)
     );
 }
 

@@ -20,7 +20,7 @@ use axum::response::IntoResponse;
 use axum::response::Response;
 use maud::html;
 use verteiler_policies::{format_bytes, format_count, Rounding};
-use verteiler_store::{Actor, ApprovalOutcome, HeldSend, Origin, StopOutcome};
+use verteiler_store::{Actor, ApprovalOutcome, HeldSend, Origin, SendState, StateNow, StopOutcome};
 
 csrf_form! {
     ApproveForm { content_hash: String, comment: String }
@@ -199,7 +199,7 @@ pub async fn page(
                 }
             }
         }
-        @if held.state == "held" {
+        @if held.state == SendState::Held {
             h2 { (frame.t("held_decide")) }
             form method="post" action={ "/held/" (held.send_id) "/approve" } {
                 (frame.csrf_field())
@@ -220,7 +220,7 @@ pub async fn page(
                 button type="submit" class="danger" { (frame.t("held_reject")) }
             }
         } @else {
-            p { (frame.lang.text_with("held_not_waiting", &[("state", &held.state)])) }
+            p { (frame.lang.text_with("held_not_waiting", &[("state", held.state.as_str())])) }
         }
         p { a href="/held" { (frame.t("queue_title")) } }
     };
@@ -316,13 +316,13 @@ fn refused(frame: &Frame<'_>, refusal: &verteiler_policies::ApprovalRefusal) -> 
 }
 
 /// The send is no longer waiting for a decision: what became of it.
-fn not_waiting(frame: &Frame<'_>, state: &str) -> Response {
+fn not_waiting(frame: &Frame<'_>, state: &StateNow) -> Response {
     outcome(
         frame,
         StatusCode::CONFLICT,
         frame
             .lang
-            .text_with("held_not_waiting", &[("state", state)]),
+            .text_with("held_not_waiting", &[("state", state.as_str())]),
     )
 }
 

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup};
 use verteiler_policies::{AudienceKind, Category, ChannelPreference};
-use verteiler_store::SubscribeOutcome;
+use verteiler_store::{SubscribeOutcome, SubscriptionState};
 
 csrf_form! {
     ChannelForm { category: String, channel: String }
@@ -139,15 +139,15 @@ pub async fn subscriptions(State(state): State<AppState>, member: Member) -> Res
                     li {
                         span class="name" { (list.name) }
                         " "
-                        @match list.state.as_deref() {
-                            Some("confirmed") => {
+                        @match list.state {
+                            Some(SubscriptionState::Confirmed) => {
                                 span { (frame.t("state_subscribed")) " " }
                                 form method="post" action={ "/me/subscriptions/" (list.audience_id) "/leave" } class="inline" {
                                     (frame.csrf_field())
                                     button type="submit" aria-label=(frame.lang.text_with("leave_list", &[("list", &list.name)])) { (frame.t("leave")) }
                                 }
                             }
-                            Some("pending") => {
+                            Some(SubscriptionState::Pending) => {
                                 span { (frame.t("state_pending")) " " }
                                 form method="post" action={ "/me/subscriptions/" (list.audience_id) "/join" } class="inline" {
                                     (frame.csrf_field())

@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 use verteiler_policies::format_count;
 use verteiler_store::{
-    Actor, CancelOutcome, DeliveryTotals, Origin, OwnSend, OwnSubmission, PostalAccess,
+    Actor, CancelOutcome, DeliveryTotals, Origin, OwnSend, OwnSubmission, PostalAccess, SendState,
 };
 
 csrf_form! {
@@ -31,9 +31,23 @@ csrf_form! {
 /// Submissions listed on `/submissions`.
 const LIST_PAGE: usize = 100;
 
-/// The label of a send's state (`state_scheduled`, …).
-fn state_label(frame: &Frame<'_>, state: &str) -> &'static str {
-    frame.t(&format!("state_{state}"))
+/// The translation key of a send's state.
+pub(crate) fn send_state_key(state: SendState) -> &'static str {
+    match state {
+        SendState::Rejected => "state_rejected",
+        SendState::Held => "state_held",
+        SendState::Scheduled => "state_scheduled",
+        SendState::Sending => "state_sending",
+        SendState::Complete => "state_complete",
+        SendState::Cancelled => "state_cancelled",
+        SendState::Withdrawn => "state_withdrawn",
+        SendState::Expired => "state_expired",
+    }
+}
+
+/// The label of a send's state in the page's language.
+fn state_label(frame: &Frame<'_>, state: SendState) -> &'static str {
+    frame.t(send_state_key(state))
 }
 
 fn send_name(own: &OwnSend) -> &str {
@@ -69,7 +83,7 @@ pub async fn list(State(state): State<AppState>, member: Member) -> Response {
                             td data-label=(frame.t("submissions_sends")) {
                                 @for (i, own) in s.sends.iter().enumerate() {
                                     @if i > 0 { br; }
-                                    (send_name(own)) ": " (state_label(&frame, &own.send.state))
+                                    (send_name(own)) ": " (state_label(&frame, own.send.state))
                                 }
                             }
                         }
@@ -139,9 +153,9 @@ fn send_section(
             div id={ "live-" (send.id) } data-live[own.running()] {
                 dl class="facts" {
                     dt { (frame.t("submissions_address")) } dd { (send.address) }
-                    dt { (frame.t("submissions_state")) } dd { (state_label(frame, &send.state)) }
+                    dt { (frame.t("submissions_state")) } dd { (state_label(frame, send.state)) }
                     dt { (frame.t("held_recipients")) } dd { (format_count(send.recipients, lang)) }
-                    @if let (Some(at), "scheduled") = (send.release_at, send.state.as_str()) {
+                    @if let (Some(at), SendState::Scheduled) = (send.release_at, send.state) {
                         dt { (frame.t("submissions_starts")) } dd { (when(at, frame.lang)) }
                     }
                 }
@@ -149,7 +163,7 @@ fn send_section(
                     h3 { (frame.t("submissions_reasons")) }
                     ul { @for reason in &own.reasons { li { (reason.text(lang)) } } }
                 }
-                @if send.state != "rejected" && send.state != "held" {
+                @if send.state != SendState::Rejected && send.state != SendState::Held {
                     table class="stack" {
                         caption { (frame.t("submissions_totals")) }
                         thead {
@@ -167,7 +181,7 @@ fn send_section(
                     }
                 }
                 // The list exists once the send has been expanded: it is the send's recipients.
-                @if own.audience.is_some() && matches!(send.state.as_str(), "sending" | "complete") {
+                @if own.audience.is_some() && matches!(send.state, SendState::Sending | SendState::Complete) {
                     p {
                         a href={ "/submissions/" (submission) "/sends/" (send.id) "/postal.csv" } download {
                             (frame.t("submissions_postal_list"))
@@ -221,7 +235,7 @@ pub async fn cancel(
         Ok(CancelOutcome::NotRunning { state: s }) => {
             let text = frame.lang.text_with(
                 "submissions_not_running",
-                &[("state", state_label(&frame, &s))],
+                &[("state", state_label(&frame, s))],
             );
             let body = html! {
                 p { (text) }

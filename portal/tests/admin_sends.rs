@@ -10,7 +10,8 @@ use support::org;
 use support::staff::{admin, make_chair, state_of};
 use verteiler_policies::{ContentHash, Decision, HeaderTreatment, MessageFacts, Reason};
 use verteiler_store::{
-    now_ms, Attempt, ExpansionSettings, NewSend, NewSubmission, Origin, Store, SubmissionRecord,
+    now_ms, Attempt, ExpansionSettings, NewSend, NewSubmission, Origin, SendState, Store,
+    SubmissionRecord,
 };
 
 fn checks() -> ExpansionSettings {
@@ -206,8 +207,8 @@ async fn an_admin_releases_or_refuses_what_the_breaker_holds_and_nobody_else_can
         .post(&format!("/held/{first}/reject"), &[("comment", "weg")])
         .await;
     assert_eq!(rejected.status, StatusCode::FORBIDDEN, "{}", rejected.body);
-    assert_eq!(state_of(&org, first).await, "held");
-    assert_eq!(state_of(&org, second).await, "held");
+    assert_eq!(state_of(&org, first).await, SendState::Held);
+    assert_eq!(state_of(&org, second).await, SendState::Held);
 
     let mut erik = org.signed_in("erik@example.org").await;
     let overview = erik.get("/admin").await;
@@ -238,7 +239,7 @@ async fn an_admin_releases_or_refuses_what_the_breaker_holds_and_nobody_else_can
     erik.post("/admin/pause", &[("reason", "Sicherung")]).await;
     erik.get("/admin").await;
     erik.post("/admin/resume", &[]).await;
-    assert_eq!(state_of(&org, first).await, "held");
+    assert_eq!(state_of(&org, first).await, SendState::Held);
     let overview = erik.get("/admin").await;
     assert!(overview
         .body
@@ -255,7 +256,7 @@ async fn an_admin_releases_or_refuses_what_the_breaker_holds_and_nobody_else_can
         "{}",
         released.body
     );
-    assert_eq!(state_of(&org, first).await, "scheduled");
+    assert_eq!(state_of(&org, first).await, SendState::Scheduled);
     erik.get("/admin").await;
     let again = erik
         .post(&format!("/admin/breaker/{first}/release"), &[])
@@ -274,7 +275,7 @@ async fn an_admin_releases_or_refuses_what_the_breaker_holds_and_nobody_else_can
         )
         .await;
     assert_eq!(refused.status, StatusCode::OK, "{}", refused.body);
-    assert_eq!(state_of(&org, second).await, "rejected");
+    assert_eq!(state_of(&org, second).await, SendState::Rejected);
     let told = store.notifications_to("ben@example.org").await.unwrap();
     assert!(told
         .iter()

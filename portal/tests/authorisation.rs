@@ -10,7 +10,7 @@ use support::lists::{oldenfelde_form, with};
 use support::staff::{held_send, offices, state_of};
 use support::{mails, org};
 use verteiler_policies::{AudienceSlug, EmailAddress, RoleFunction};
-use verteiler_store::{NewAudience, NewMember, NewRole};
+use verteiler_store::{NewAudience, NewMember, NewRole, SendState};
 
 const OK: StatusCode = StatusCode::OK;
 const NOT_FOUND: StatusCode = StatusCode::NOT_FOUND;
@@ -176,7 +176,7 @@ async fn every_role_against_every_staff_page_and_action() {
                 .await;
             assert_eq!(cancel.status, NOT_FOUND, "{email} stops Ben's send");
         }
-        assert_eq!(state_of(&org, held).await, "held", "after {email}");
+        assert_eq!(state_of(&org, held).await, SendState::Held, "after {email}");
         if *email != "erik@example.org" {
             forced_admin_actions(&org, &mut browser, email).await;
         }

@@ -7,6 +7,7 @@ mod support;
 use axum::http::StatusCode;
 use support::org;
 use support::staff::make_chair;
+use verteiler_store::SendState;
 
 fn draft<'a>(action: &'a str, subject: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
@@ -135,7 +136,10 @@ async fn without_the_right_the_engine_refuses_and_bad_drafts_are_named() {
         .trim_start_matches("/submissions/")
         .parse()
         .unwrap();
-    assert_eq!(store.sends_of(id).await.unwrap()[0].state, "rejected");
+    assert_eq!(
+        store.sends_of(id).await.unwrap()[0].state,
+        SendState::Rejected
+    );
     assert!(anna
         .get(&format!("/submissions/{id}"))
         .await

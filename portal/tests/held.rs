@@ -7,6 +7,7 @@ mod support;
 use axum::http::StatusCode;
 use support::org;
 use support::staff::{held_send, held_send_of, offices, state_of};
+use verteiler_store::SendState;
 
 #[tokio::test]
 async fn the_press_office_approves_on_the_page_and_nobody_else_can() {
@@ -35,7 +36,7 @@ async fn the_press_office_approves_on_the_page_and_nobody_else_can() {
             )
             .await;
         assert_eq!(forced.status, status, "{email}");
-        assert_eq!(state_of(&org, send).await, "held");
+        assert_eq!(state_of(&org, send).await, SendState::Held);
     }
 
     let mut anna = org.signed_in("anna@example.org").await;
@@ -65,7 +66,7 @@ async fn the_press_office_approves_on_the_page_and_nobody_else_can() {
         )
         .await;
     assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
-    assert_eq!(state_of(&org, send).await, "scheduled");
+    assert_eq!(state_of(&org, send).await, SendState::Scheduled);
     let after = anna.get(&path).await;
     assert!(
         !after.body.contains("/approve\""),
@@ -108,7 +109,7 @@ async fn a_member_not_asked_gets_the_answer_for_an_unknown_send_and_no_audit_ent
     assert_eq!(answers[0], answers[1]);
     assert_eq!(answers[0][1].0, StatusCode::NOT_FOUND);
     assert_eq!(entries().await, before, "no audit entry per try");
-    assert_eq!(state_of(&org, send).await, "held");
+    assert_eq!(state_of(&org, send).await, SendState::Held);
 }
 
 #[tokio::test]
@@ -125,7 +126,7 @@ async fn an_approval_of_other_content_is_refused() {
         )
         .await;
     assert_eq!(stale.status, StatusCode::FORBIDDEN);
-    assert_eq!(state_of(&org, send).await, "held");
+    assert_eq!(state_of(&org, send).await, SendState::Held);
 }
 
 #[tokio::test]
@@ -139,7 +140,7 @@ async fn a_rejection_needs_a_reason() {
         .post(&format!("/held/{send}/reject"), &[("comment", "  ")])
         .await;
     assert_eq!(bare.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(state_of(&org, send).await, "held");
+    assert_eq!(state_of(&org, send).await, SendState::Held);
     anna.get(&format!("/held/{send}")).await;
     let rejected = anna
         .post(
@@ -148,7 +149,7 @@ async fn a_rejection_needs_a_reason() {
         )
         .await;
     assert_eq!(rejected.status, StatusCode::OK);
-    assert_eq!(state_of(&org, send).await, "rejected");
+    assert_eq!(state_of(&org, send).await, SendState::Rejected);
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@ mod support;
 
 use axum::http::StatusCode;
 use support::{link_in, mails, org, org_with_first_name, wait_for_mail, BASE};
+use verteiler_store::SubscriptionState;
 
 #[tokio::test]
 async fn a_member_signs_in_with_the_link_from_the_mail_once() {
@@ -358,8 +359,8 @@ async fn a_topic_list_is_joined_by_confirming_the_mail_and_left_at_once() {
             .and_then(|l| l.state)
     };
     assert_eq!(
-        state(org.store().topic_lists_for(org.anna).await.unwrap()).as_deref(),
-        Some("pending"),
+        state(org.store().topic_lists_for(org.anna).await.unwrap()),
+        Some(SubscriptionState::Pending),
         "nothing is sent before the confirmation"
     );
     let mail = wait_for_mail(
@@ -376,14 +377,14 @@ async fn a_topic_list_is_joined_by_confirming_the_mail_and_left_at_once() {
     let shown = phone.get(&path).await;
     assert!(shown.body.contains("AG Klima"));
     assert_eq!(
-        state(org.store().topic_lists_for(org.anna).await.unwrap()).as_deref(),
-        Some("pending"),
+        state(org.store().topic_lists_for(org.anna).await.unwrap()),
+        Some(SubscriptionState::Pending),
         "showing the link confirms nothing"
     );
     assert_eq!(phone.post(&path, &[]).await.status, StatusCode::OK);
     assert_eq!(
-        state(org.store().topic_lists_for(org.anna).await.unwrap()).as_deref(),
-        Some("confirmed")
+        state(org.store().topic_lists_for(org.anna).await.unwrap()),
+        Some(SubscriptionState::Confirmed)
     );
     assert_eq!(
         phone.post(&path, &[]).await.status,
@@ -396,8 +397,8 @@ async fn a_topic_list_is_joined_by_confirming_the_mail_and_left_at_once() {
         .await;
     assert_eq!(leave.location(), Some("/me/subscriptions"));
     assert_eq!(
-        state(org.store().topic_lists_for(org.anna).await.unwrap()).as_deref(),
-        Some("unsubscribed")
+        state(org.store().topic_lists_for(org.anna).await.unwrap()),
+        Some(SubscriptionState::Unsubscribed)
     );
 }
 

@@ -11,6 +11,7 @@ use sha2::Sha256;
 use support::{org, BASE};
 use tower::ServiceExt;
 use verteiler_portal::{router, AppState, PortalSettings};
+use verteiler_store::TextReceipt;
 
 /// 32 bytes, the shortest secret the webhook takes.
 const SECRET: &str = "webhook-s3cret-of-32-bytes-long!";
@@ -107,8 +108,8 @@ async fn only_signed_calls_count_and_stop_and_receipts_are_recorded() {
     let (status, body) = call(&app, &receipt, &signature(&receipt)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
-        store.text_receipt(text.id).await.unwrap().as_deref(),
-        Some("delivered")
+        store.text_receipt(text.id).await.unwrap(),
+        Some(TextReceipt::Delivered)
     );
     // A receipt naming the provider's id of the text (from its answer to our POST).
     store
@@ -122,8 +123,8 @@ async fn only_signed_calls_count_and_stop_and_receipts_are_recorded() {
     let (status, body) = call(&app, by_id, &signature(by_id)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
-        store.text_receipt(text.id).await.unwrap().as_deref(),
-        Some("failed")
+        store.text_receipt(text.id).await.unwrap(),
+        Some(TextReceipt::Failed)
     );
     let neither = r#"{"type":"receipt","status":"delivered"}"#;
     assert_eq!(

@@ -6,7 +6,7 @@ mod support;
 use axum::http::StatusCode;
 use support::{org, Org};
 use verteiler_policies::{Decision, HeaderTreatment, Reason};
-use verteiler_store::{now_ms, NewSend, NewSubmission, Origin, SubmissionRecord};
+use verteiler_store::{now_ms, NewSend, NewSubmission, Origin, SendState, SubmissionRecord};
 
 /// Ben's message to his branch list, released and waiting out the undo window, with a second
 /// send to an unknown address that was refused. Returns (submission, released send).
@@ -64,7 +64,7 @@ async fn bens_send(org: &Org, subject: &str) -> (i64, i64) {
     (stored.id, send)
 }
 
-async fn state_of(org: &Org, send: i64) -> String {
+async fn state_of(org: &Org, send: i64) -> SendState {
     org.store().send_record(send).await.unwrap().unwrap().state
 }
 
@@ -84,7 +84,7 @@ async fn the_sender_follows_and_stops_their_send_and_nobody_else_can() {
     anna.get("/submissions").await;
     let forced = anna.post(&cancel, &[]).await;
     assert_eq!(forced.status, StatusCode::NOT_FOUND);
-    assert_eq!(state_of(&org, send).await, "scheduled");
+    assert_eq!(state_of(&org, send).await, SendState::Scheduled);
 
     let mut ben = org.signed_in("ben@example.org").await;
     let list = ben.get("/submissions").await;
@@ -114,18 +114,18 @@ async fn the_sender_follows_and_stops_their_send_and_nobody_else_can() {
     let (_, other) = bens_send(&org, "Neujahr").await;
     let mixed = ben.post(&format!("{page}/sends/{other}/cancel"), &[]).await;
     assert_eq!(mixed.status, StatusCode::NOT_FOUND);
-    assert_eq!(state_of(&org, other).await, "scheduled");
+    assert_eq!(state_of(&org, other).await, SendState::Scheduled);
 
     // Without the form's token nothing happens.
     let forged = ben.post_raw(&cancel, &[("csrf", "forged")]).await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
-    assert_eq!(state_of(&org, send).await, "scheduled");
+    assert_eq!(state_of(&org, send).await, SendState::Scheduled);
 
     ben.get(&page).await;
     let stopped = ben.post(&cancel, &[]).await;
     assert_eq!(stopped.status, StatusCode::SEE_OTHER);
     assert_eq!(stopped.location(), Some(page.as_str()));
-    assert_eq!(state_of(&org, send).await, "cancelled");
+    assert_eq!(state_of(&org, send).await, SendState::Cancelled);
     let after = ben.get(&page).await;
     assert!(after.body.contains("abgebrochen"));
     assert!(
@@ -186,7 +186,7 @@ async fn a_held_send_stopped_by_its_sender_is_withdrawn_from_the_approvers() {
         )
         .await;
     assert_eq!(stopped.status, StatusCode::SEE_OTHER);
-    assert_eq!(state_of(&org, held).await, "withdrawn");
+    assert_eq!(state_of(&org, held).await, SendState::Withdrawn);
     assert!(ben
         .get(&format!("/submissions/{submission}"))
         .await

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-use verteiler_store::{AuditEntry, Happened, SentBy, Store};
+use verteiler_store::{AuditEntry, Happened, RawState, SentBy, Store};
 
 /// Milliseconds since the epoch as an RFC 3339 UTC time.
 pub fn utc(ms: i64) -> String {
@@ -186,12 +186,11 @@ fn print_story(s: &SentBy) {
         _ => println!("from:        not kept (the sender was erased)"),
     }
     println!("subject:     {}", s.subject);
-    let kept = match s.kept.as_str() {
-        "whole" => "kept whole",
-        "headers" => "refused: only its headers kept",
-        "purged" => "content purged after the retention period",
-        "erased" => "content erased with its sender",
-        other => other,
+    let kept = match s.kept {
+        RawState::Whole => "kept whole",
+        RawState::Headers => "refused: only its headers kept",
+        RawState::Purged => "content purged after the retention period",
+        RawState::Erased => "content erased with its sender",
     };
     println!("content:     sha256 {} ({kept})", s.content_hash);
     if let Some(id) = &s.message_id {

@@ -79,7 +79,7 @@ pub async fn send(config: &Config, cmd: SendCommand) -> anyhow::Result<ExitCode>
                 eprintln!("no send has the id {send_id}");
                 return Ok(ExitCode::FAILURE);
             };
-            if !matches!(send.state.as_str(), "scheduled" | "sending" | "held") {
+            if !send.state.stoppable() {
                 eprintln!(
                     "send {send_id} is {} and cannot be cancelled any more",
                     send.state

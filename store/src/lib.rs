@@ -22,6 +22,7 @@ pub mod progress;
 mod queue;
 mod sms;
 #[cfg(any(test, feature = "testing"))]
+mod states;
 pub mod testing;
 
 pub use access::credentials::{generate_app_password, hash_password, verify_password, AppPassword};
@@ -78,3 +79,4 @@ pub use queue::{
 pub use sms::budgets::SmsSpending;
 pub use sms::opt_out::{is_stop, Inbound};
 pub use sms::receipts::TextState;
+pub use states::{DeliveryState, RawState, SendState, StateNow, SubscriptionState, TextReceipt};

@@ -10,7 +10,7 @@ use verteiler_policies::{
 use verteiler_store::testing::TestDatabase;
 use verteiler_store::{
     now_ms, Actor, ApprovalOutcome, ApprovalSetting, ApprovalSettings, NewAudience, NewRole,
-    NewSend, NewSubmission, Origin, StopOutcome, Store, Submission, SubmissionRecord,
+    NewSend, NewSubmission, Origin, SendState, StopOutcome, Store, Submission, SubmissionRecord,
 };
 
 const HOUR_MS: i64 = 3_600_000;
@@ -175,7 +175,10 @@ async fn a_second_press_officer_releases_and_the_sender_cannot_approve_their_own
         ApprovalOutcome::NotFound,
         "somebody not asked is answered as for a send that does not exist"
     );
-    assert_eq!(s.send_record(send).await.unwrap().unwrap().state, "held");
+    assert_eq!(
+        s.send_record(send).await.unwrap().unwrap().state,
+        SendState::Held
+    );
 
     let before = now_ms();
     let outcome = s
@@ -208,7 +211,7 @@ async fn a_second_press_officer_releases_and_the_sender_cannot_approve_their_own
     assert_eq!(
         late,
         ApprovalOutcome::NotHeld {
-            state: "scheduled".into()
+            state: SendState::Scheduled.into()
         }
     );
 
@@ -291,7 +294,7 @@ async fn a_rejection_needs_a_comment_that_reaches_the_sender() {
     );
     assert_eq!(
         s.send_record(send).await.unwrap().unwrap().state,
-        "rejected"
+        SendState::Rejected
     );
     let told = notices(s, "renee@example.org").await;
     assert_eq!(told.len(), 1);
@@ -316,13 +319,13 @@ async fn only_the_sender_withdraws() {
     );
     assert_eq!(
         s.send_record(send).await.unwrap().unwrap().state,
-        "withdrawn"
+        SendState::Withdrawn
     );
     let outcome = approve(s, send, p.jonas).await;
     assert_eq!(
         outcome,
         ApprovalOutcome::NotHeld {
-            state: "withdrawn".into()
+            state: SendState::Withdrawn.into()
         }
     );
     let actions: Vec<String> = s
@@ -354,7 +357,10 @@ async fn a_request_expires_after_its_window_and_the_sender_is_told() {
             .unwrap(),
         [send]
     );
-    assert_eq!(s.send_record(send).await.unwrap().unwrap().state, "expired");
+    assert_eq!(
+        s.send_record(send).await.unwrap().unwrap().state,
+        SendState::Expired
+    );
     let told = notices(s, "renee@example.org").await;
     assert_eq!(told.len(), 1);
     assert_eq!(told[0].0, "submission.expired");

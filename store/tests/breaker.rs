@@ -12,7 +12,7 @@ use verteiler_policies::{
 use verteiler_store::testing::TestDatabase;
 use verteiler_store::{
     now_ms, Actor, ApprovalOutcome, ApprovalSetting, ApprovalSettings, Attempt, BreakerRelease,
-    Expansion, NewAudience, NewRole, NewSend, NewSubmission, Origin, StopOutcome, Store,
+    Expansion, NewAudience, NewRole, NewSend, NewSubmission, Origin, SendState, StopOutcome, Store,
     Submission, SubmissionRecord,
 };
 
@@ -166,7 +166,7 @@ async fn tripped(s: &Store, f: &Fixture) -> i64 {
     held
 }
 
-async fn state(s: &Store, send: i64) -> String {
+async fn state(s: &Store, send: i64) -> SendState {
     s.send_record(send).await.unwrap().unwrap().state
 }
 
@@ -223,7 +223,7 @@ async fn an_admin_releases_a_breaker_hold_and_it_goes_out_exactly_once() {
     s.pause_delivery("test", "admin@example.org").await.unwrap();
     let resumed = s.resume_delivery("admin@example.org").await.unwrap();
     assert_eq!(resumed.breaker_holds_waiting, 1);
-    assert_eq!(state(s, held).await, "held");
+    assert_eq!(state(s, held).await, SendState::Held);
 
     // Two releases at once: one schedules it, the other finds it no longer held.
     let admin = actor(f.admin, "admin@example.org");
@@ -239,7 +239,7 @@ async fn an_admin_releases_a_breaker_hold_and_it_goes_out_exactly_once() {
         "{outcomes:?}"
     );
     assert!(
-        matches!(&outcomes[1], BreakerRelease::NotHeld { state } if state == "scheduled"),
+        matches!(&outcomes[1], BreakerRelease::NotHeld { state } if *state == SendState::Scheduled.into()),
         "{outcomes:?}"
     );
     assert!(s.breaker_holds().await.unwrap().is_empty());
@@ -259,7 +259,7 @@ async fn an_admin_releases_a_breaker_hold_and_it_goes_out_exactly_once() {
         Expansion::NotScheduled
     );
     assert_eq!(s.delivery_totals(held).await.unwrap().sent, 5);
-    assert_eq!(state(s, held).await, "complete");
+    assert_eq!(state(s, held).await, SendState::Complete);
 
     let told = s.notifications_to("chair@example.org").await.unwrap();
     let released: Vec<_> = told
@@ -311,7 +311,7 @@ async fn releasing_lifts_only_the_breaker_and_the_approvers_decide_the_rest() {
             .unwrap(),
         ApprovalOutcome::Recorded { missing: 0 }
     );
-    assert_eq!(state(s, held).await, "held");
+    assert_eq!(state(s, held).await, SendState::Held);
 
     let admin = actor(f.admin, "admin@example.org");
     let all = s
@@ -406,7 +406,7 @@ async fn an_admin_refuses_a_breaker_hold_with_a_reason_and_others_may_not() {
         .await
         .unwrap();
     assert_eq!(refused, StopOutcome::NotFound);
-    assert_eq!(state(s, held).await, "held");
+    assert_eq!(state(s, held).await, SendState::Held);
 
     assert_eq!(
         s.reject_send(held, &admin, "Spamwelle, bitte morgen", &settings())
@@ -414,7 +414,7 @@ async fn an_admin_refuses_a_breaker_hold_with_a_reason_and_others_may_not() {
             .unwrap(),
         StopOutcome::Stopped
     );
-    assert_eq!(state(s, held).await, "rejected");
+    assert_eq!(state(s, held).await, SendState::Rejected);
     let told = s.notifications_to("chair@example.org").await.unwrap();
     let rejected: Vec<_> = told
         .iter()
@@ -431,7 +431,7 @@ async fn an_admin_refuses_a_breaker_hold_with_a_reason_and_others_may_not() {
             .await
             .unwrap(),
         BreakerRelease::NotHeld {
-            state: "rejected".into()
+            state: SendState::Rejected.into()
         }
     );
     let submission = s.send_record(held).await.unwrap().unwrap().submission_id;
@@ -483,7 +483,7 @@ async fn a_breaker_hold_whose_list_was_repointed_is_refused_when_the_admin_relea
             }]
         }
     );
-    assert_eq!(state(s, held).await, "rejected");
+    assert_eq!(state(s, held).await, SendState::Rejected);
     assert_eq!(
         s.expand_send(held, 100, &checks()).await.unwrap(),
         Expansion::NotScheduled,

@@ -12,7 +12,7 @@ use verteiler_policies::{
 use verteiler_store::testing::TestDatabase;
 use verteiler_store::{
     now_ms, Actor, ApprovalOutcome, ApprovalSetting, ApprovalSettings, Expansion, NewAudience,
-    NewRole, NewSend, NewSubmission, Origin, Store, Submission, SubmissionRecord,
+    NewRole, NewSend, NewSubmission, Origin, SendState, Store, Submission, SubmissionRecord,
 };
 
 struct Branch {
@@ -37,7 +37,7 @@ async fn branch(s: &Store) -> Branch {
     Branch { org, chair, list }
 }
 
-async fn state(s: &Store, send: i64) -> String {
+async fn state(s: &Store, send: i64) -> SendState {
     s.send_record(send).await.unwrap().unwrap().state
 }
 
@@ -135,7 +135,7 @@ async fn a_deactivated_list_refuses_its_send_by_name_and_tells_the_sender() {
             audience: "oldenfelde".into()
         }])
     );
-    assert_eq!(state(s, send).await, "rejected");
+    assert_eq!(state(s, send).await, SendState::Rejected);
     assert!(s.held_sends().await.unwrap().is_empty());
     let notices = told(s).await;
     assert_eq!(notices.len(), 1, "{notices:?}");
@@ -275,7 +275,7 @@ async fn an_approval_after_the_change_refuses_the_send_and_tells_approver_and_se
             }]
         }
     );
-    assert_eq!(state(s, send).await, "rejected");
+    assert_eq!(state(s, send).await, SendState::Rejected);
     assert_eq!(
         s.expand_send(send, 100, &checks()).await.unwrap(),
         Expansion::NotScheduled
@@ -328,7 +328,7 @@ async fn an_approval_after_the_change_refuses_the_send_and_tells_approver_and_se
         s.expand_send(later, 100, &checks()).await.unwrap(),
         Expansion::Refused(r) if r[0].code() == "audience.redefined"
     ));
-    assert_eq!(state(s, later).await, "rejected");
+    assert_eq!(state(s, later).await, SendState::Rejected);
 }
 
 #[tokio::test]
@@ -452,7 +452,7 @@ async fn a_list_that_reaches_nobody_when_its_send_is_due_refuses_it_instead_of_s
         }])
     );
     let record = s.send_record(send).await.unwrap().unwrap();
-    assert_eq!(record.state, "rejected");
+    assert_eq!(record.state, SendState::Rejected);
     assert!(record.reasons.contains("audience.emptied"), "{record:?}");
     assert_eq!(
         s.complete_finished_sends().await.unwrap(),
@@ -493,6 +493,6 @@ async fn a_list_that_reaches_nobody_when_its_send_is_due_refuses_it_instead_of_s
         s.expand_send(send, 100, &checks()).await.unwrap(),
         Expansion::Refused(r) if r == [Reason::AudienceEmptied { audience: "rahlstedt".into() }]
     ));
-    assert_eq!(state(s, send).await, "rejected");
+    assert_eq!(state(s, send).await, SendState::Rejected);
     assert_eq!(s.audit_verify().await.unwrap().broken, None);
 }

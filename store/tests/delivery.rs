@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use verteiler_policies::{Reason, RoleFunction};
 use verteiler_store::testing::TestDatabase;
-use verteiler_store::{now_ms, Attempt, Expansion, NewNotification, Store};
+use verteiler_store::{now_ms, Attempt, Expansion, NewNotification, SendState, Store, TextReceipt};
 
 async fn setup(s: &Store, members: usize) -> (i64, i64) {
     let org = build_org(s).await;
@@ -86,7 +86,7 @@ async fn a_widened_audience_holds_the_send_instead_of_reaching_more_people() {
         ),
         other => panic!("expected a hold, got {other:?}"),
     }
-    assert_eq!(state(s, send).await, "held");
+    assert_eq!(state(s, send).await, SendState::Held);
     assert_eq!(s.delivery_totals(send).await.unwrap().queued, 0);
 
     // The hold waits for approval as long as one at submission would, not forever.
@@ -101,7 +101,7 @@ async fn a_widened_audience_holds_the_send_instead_of_reaching_more_people() {
         s.expand_send(other, 100, &common::checks()).await.unwrap(),
         Expansion::Refused(r) if matches!(r.as_slice(), [Reason::AudienceInactive { .. }])
     ));
-    assert_eq!(state(s, other).await, "rejected");
+    assert_eq!(state(s, other).await, SendState::Rejected);
 }
 
 #[tokio::test]
@@ -170,7 +170,7 @@ async fn a_lapsed_lease_brings_a_delivery_back_and_outcomes_complete_the_send() 
     assert_eq!(s.complete_finished_sends().await.unwrap(), 1);
     let totals = s.delivery_totals(send).await.unwrap();
     assert_eq!((totals.sent, totals.failed, totals.queued), (1, 1, 0));
-    assert_eq!(state(s, send).await, "complete");
+    assert_eq!(state(s, send).await, SendState::Complete);
 }
 
 #[tokio::test]
@@ -219,7 +219,7 @@ async fn a_copy_that_went_out_during_the_cancel_counts_as_sent() {
         (1, 2, 0),
         "what went out is reported; the rest stays cancelled"
     );
-    assert_eq!(state(s, send).await, "cancelled");
+    assert_eq!(state(s, send).await, SendState::Cancelled);
 }
 
 #[tokio::test]
@@ -241,7 +241,7 @@ async fn copies_waiting_for_a_retry_are_counted_as_deferred() {
     assert_eq!((totals.queued, totals.deferred, totals.sent), (2, 1, 1));
 }
 
-async fn state(s: &Store, send: i64) -> String {
+async fn state(s: &Store, send: i64) -> SendState {
     s.send_record(send).await.unwrap().unwrap().state
 }
 
@@ -457,7 +457,11 @@ async fn copies_go_out_while_later_batches_are_queued_but_not_once_the_send_is_r
         s.expand_send(send, 3, &common::checks()).await.unwrap(),
         Expansion::Progress { queued: 3 }
     );
-    assert_eq!(state(s, send).await, "scheduled", "still expanding");
+    assert_eq!(
+        state(s, send).await,
+        SendState::Scheduled,
+        "still expanding"
+    );
     let now = now_ms();
     let first = s.claim_deliveries(now, 60_000, 10).await.unwrap();
     assert_eq!(
@@ -472,7 +476,7 @@ async fn copies_go_out_while_later_batches_are_queued_but_not_once_the_send_is_r
         s.expand_send(send, 3, &common::checks()).await.unwrap(),
         Expansion::Refused(_)
     ));
-    assert_eq!(state(s, send).await, "rejected");
+    assert_eq!(state(s, send).await, SendState::Rejected);
     assert!(
         s.claim_deliveries(now + 60_001, 60_000, 10)
             .await
@@ -612,13 +616,13 @@ async fn members_who_chose_sms_get_a_text_not_a_copy_and_nobody_gets_both() {
     );
     s.record_part_receipt("smsc-2", true).await.unwrap();
     assert_eq!(
-        s.text_receipt(id).await.unwrap().as_deref(),
-        Some("delivered")
+        s.text_receipt(id).await.unwrap(),
+        Some(TextReceipt::Delivered)
     );
     s.record_part_receipt("smsc-1", false).await.unwrap();
     assert_eq!(
-        s.text_receipt(id).await.unwrap().as_deref(),
-        Some("failed"),
+        s.text_receipt(id).await.unwrap(),
+        Some(TextReceipt::Failed),
         "a part that failed fails the text"
     );
     assert_eq!(
@@ -627,17 +631,12 @@ async fn members_who_chose_sms_get_a_text_not_a_copy_and_nobody_gets_both() {
     );
     let state = &s.texts_to("+4915111111111").await.unwrap()[0];
     assert_eq!(
-        (
-            state.sent,
-            state.failed,
-            state.attempts,
-            state.receipt.as_deref()
-        ),
-        (true, false, 2, Some("failed"))
+        (state.sent, state.failed, state.attempts, state.receipt),
+        (true, false, 2, Some(TextReceipt::Failed))
     );
     // A receipt for an id nobody recorded is kept, and harms nothing.
     s.record_part_receipt("smsc-unknown", true).await.unwrap();
-    assert_eq!(s.text_receipt(id).await.unwrap().as_deref(), Some("failed"));
+    assert_eq!(s.text_receipt(id).await.unwrap(), Some(TextReceipt::Failed));
     assert_eq!(
         s.prune_unmatched_receipts(now_ms() - 60_000).await.unwrap(),
         0,

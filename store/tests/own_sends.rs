@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use verteiler_store::testing::TestDatabase;
-use verteiler_store::{Actor, CancelOutcome, Origin};
+use verteiler_store::{Actor, CancelOutcome, Origin, SendState};
 
 fn actor(member_id: i64, label: &str) -> Actor {
     Actor {
@@ -59,7 +59,7 @@ async fn only_the_sender_sees_and_stops_their_send() {
     );
     assert_eq!(
         s.send_record(send).await.unwrap().unwrap().state,
-        "scheduled"
+        SendState::Scheduled
     );
     assert_eq!(
         s.cancel_own_send(&actor(chair_a, "portal:a"), submission + 1, send)
@@ -80,7 +80,7 @@ async fn only_the_sender_sees_and_stops_their_send() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(own.sends[0].send.state, "cancelled");
+    assert_eq!(own.sends[0].send.state, SendState::Cancelled);
     assert!(!own.sends[0].running());
     assert_eq!(s.own_totals(&own).await.unwrap()[0].cancelled, 1);
     assert_eq!(
@@ -88,7 +88,7 @@ async fn only_the_sender_sees_and_stops_their_send() {
             .await
             .unwrap(),
         CancelOutcome::NotRunning {
-            state: "cancelled".into()
+            state: SendState::Cancelled
         }
     );
     let audit = s.audit_of_submission(submission).await.unwrap();

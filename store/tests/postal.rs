@@ -8,7 +8,7 @@ use common::*;
 use verteiler_policies::{Category, ChannelPreference, Decision, Reason, RoleFunction};
 use verteiler_store::testing::TestDatabase;
 use verteiler_store::{
-    Actor, Expansion, NewSend, NewSubmission, Origin, PostalAccess, PostalList, Store,
+    Actor, Expansion, NewSend, NewSubmission, Origin, PostalAccess, PostalList, SendState, Store,
     SubmissionRecord,
 };
 
@@ -119,7 +119,7 @@ async fn a_refused_member_cannot_download_the_postal_list() {
         .await
         .unwrap();
     assert!(
-        matches!(&access, PostalAccess::NotReady { state } if state == "rejected"),
+        matches!(&access, PostalAccess::NotReady { state } if *state == SendState::Rejected),
         "{access:?}"
     );
     let access = s.postal_list(send, "cli:test").await.unwrap();
@@ -144,7 +144,7 @@ async fn a_send_has_a_postal_list_only_once_released_and_expanded() {
         .await
         .unwrap();
     assert!(
-        matches!(&access, PostalAccess::NotReady { state } if state == "scheduled"),
+        matches!(&access, PostalAccess::NotReady { state } if *state == SendState::Scheduled),
         "{access:?}"
     );
 

@@ -11,7 +11,8 @@ use futures::TryStreamExt;
 use verteiler_policies::RoleFunction;
 use verteiler_store::testing::TestDatabase;
 use verteiler_store::{
-    now_ms, ApprovalSetting, AuditEntry, AuditQuery, NewAudience, PortalMail, PrivacyKey, Store,
+    now_ms, ApprovalSetting, AuditEntry, AuditQuery, NewAudience, PortalMail, PrivacyKey, RawState,
+    SendState, Store,
 };
 
 struct Mail;
@@ -160,7 +161,7 @@ async fn an_erasure_takes_the_members_messages_and_the_chain_still_verifies() {
     .await;
     assert_eq!(
         s.send_record(held_send).await.unwrap().unwrap().state,
-        "held"
+        SendState::Held
     );
     let (refused, _) = submitted(
         s,
@@ -187,7 +188,7 @@ async fn an_erasure_takes_the_members_messages_and_the_chain_still_verifies() {
             .await
             .unwrap()
             .expect("the audit log still answers");
-        assert_eq!(story.kept, "erased");
+        assert_eq!(story.kept, RawState::Erased);
         assert_eq!((story.header_from, story.envelope_from), (None, None));
         assert_eq!(story.person, format!("member {zoraida} (erased)"));
         assert_eq!(story.content_hash, "07".repeat(32), "the hash stays");
@@ -195,13 +196,13 @@ async fn an_erasure_takes_the_members_messages_and_the_chain_still_verifies() {
     // An erased message is never delivered.
     assert_eq!(
         s.send_record(running_send).await.unwrap().unwrap().state,
-        "cancelled"
+        SendState::Cancelled
     );
     let totals = s.delivery_totals(running_send).await.unwrap();
     assert_eq!((totals.queued, totals.cancelled), (0, 2));
     assert_eq!(
         s.send_record(held_send).await.unwrap().unwrap().state,
-        "withdrawn"
+        SendState::Withdrawn
     );
     let log = entries(s).await;
     let erased = log.iter().find(|e| e.action == "member.erased").unwrap();
@@ -237,7 +238,7 @@ async fn messages_are_purged_once_their_sends_ended_longer_ago_than_the_retentio
     s.complete_finished_sends().await.unwrap();
     assert_eq!(
         s.send_record(send).await.unwrap().unwrap().state,
-        "complete"
+        SendState::Complete
     );
     // The sender's notice about it went out too.
     let notices = s.claim_notifications(now_ms(), 60_000, 100).await.unwrap();
@@ -295,7 +296,10 @@ async fn messages_are_purged_once_their_sends_ended_longer_ago_than_the_retentio
     assert!(purged.bytes > 0);
     for id in [sent, refused] {
         assert_eq!(s.submission_raw(id).await.unwrap(), Some(Vec::new()));
-        assert_eq!(s.who_sent(id).await.unwrap().unwrap().kept, "purged");
+        assert_eq!(
+            s.who_sent(id).await.unwrap().unwrap().kept,
+            RawState::Purged
+        );
     }
     assert_eq!(
         s.submission_raw(held).await.unwrap().as_deref(),

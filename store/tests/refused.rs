@@ -9,7 +9,7 @@ use common::decided::{decided, submitted};
 use common::*;
 use verteiler_policies::RoleFunction;
 use verteiler_store::testing::TestDatabase;
-use verteiler_store::{now_ms, AuditQuery, Store, WhoAsker};
+use verteiler_store::{now_ms, AuditQuery, RawState, SendState, Store, WhoAsker};
 
 /// A message with a large body: what a refusal must not keep.
 fn big_message() -> Vec<u8> {
@@ -48,7 +48,7 @@ async fn a_refused_submission_keeps_only_its_headers_size_and_hash() {
     );
     assert_eq!(s.submission_sms_text(id).await.unwrap(), None);
     let story = s.who_sent(id).await.unwrap().unwrap();
-    assert_eq!(story.kept, "headers");
+    assert_eq!(story.kept, RawState::Headers);
     assert_eq!(story.content_hash, "07".repeat(32));
     let decided = s.audit_of_submission(id).await.unwrap().remove(0);
     assert_eq!(decided.details_json()["size_bytes"], raw.len());
@@ -56,7 +56,7 @@ async fn a_refused_submission_keeps_only_its_headers_size_and_hash() {
     let own = s.own_submission(chair, id).await.unwrap().unwrap();
     assert_eq!(own.subject, "Einladung");
     assert!(!own.sends[0].reasons.is_empty());
-    assert_eq!(own.sends[0].send.state, "rejected");
+    assert_eq!(own.sends[0].send.state, SendState::Rejected);
 
     // A message some list takes is kept whole.
     let list = "oldenfelde@lists.example.org";

@@ -9,6 +9,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 use verteiler_store::testing::TestDatabase;
+use verteiler_store::SendState;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_verteiler");
 
@@ -286,7 +287,7 @@ pub async fn wait_until_complete(env: &Env, send: i64, within: Duration) {
     let deadline = std::time::Instant::now() + within;
     loop {
         let state = store.send_record(send).await.unwrap().unwrap().state;
-        if state == "complete" {
+        if state == SendState::Complete {
             return;
         }
         assert!(

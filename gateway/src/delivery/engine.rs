@@ -275,8 +275,8 @@ impl Engine {
             }
         }
         let sending = match self.store.send_record(send_id).await {
-            // A send still expanding is 'scheduled' while its first batches go out.
-            Ok(send) => send.is_some_and(|s| s.state == "sending" || s.state == "scheduled"),
+            // A send still expanding is scheduled while its first batches go out.
+            Ok(send) => send.is_some_and(|s| s.state.running()),
             Err(e) => {
                 // Unsure: do not send; the lease runs out and the delivery comes back.
                 tracing::error!(event = "delivery.read_failed", error = %e);

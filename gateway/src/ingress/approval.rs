@@ -97,7 +97,9 @@ pub fn approve_line(
                 .join(" "),
         ),
         (ApprovalOutcome::Refused(refusal), _) => (false, refusal.text(lang)),
-        (ApprovalOutcome::NotHeld { state }, _) => (false, not_held(send_id, state, lang)),
+        (ApprovalOutcome::NotHeld { state }, _) => {
+            (false, not_held(send_id, state.as_str(), lang))
+        }
         (ApprovalOutcome::NotFound, _) => (false, not_found(send_id, lang)),
         (ApprovalOutcome::Undecidable, Lang::De) => (
             false,
@@ -131,7 +133,7 @@ pub fn stop_line(send_id: i64, outcome: &StopOutcome, lang: Lang) -> (bool, Stri
         ),
         (StopOutcome::Refused(refusal), _) => (false, refusal.text(lang)),
         (StopOutcome::NotSender, _) => (false, not_found(send_id, lang)),
-        (StopOutcome::NotHeld { state }, _) => (false, not_held(send_id, state, lang)),
+        (StopOutcome::NotHeld { state }, _) => (false, not_held(send_id, state.as_str(), lang)),
         (StopOutcome::NotFound, _) => (false, not_found(send_id, lang)),
     }
 }

@@ -3,10 +3,6 @@
 //! Each set has one canonical spelling per value, used in the database, the CSV import, the
 //! config file and the command line alike, so there is exactly one parser per set.
 
-use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
-
 /// A text that names no value of a closed set; says which set and lists the valid spellings.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {set} \"{given}\" (expected one of: {expected})")]
@@ -16,10 +12,15 @@ pub struct UnknownValue {
     pub expected: String,
 }
 
+/// Declares a closed set of values stored as text: the enum with `ALL`, `as_str`, `FromStr`
+/// (failing with [`UnknownValue`]), `Display` and serde as the text. Exported so the store's
+/// states are declared the same way; the using crate needs `serde`.
+#[doc(hidden)]
+#[macro_export]
 macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident, $set:literal { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize, ::serde::Deserialize)]
         #[serde(try_from = "String", into = "&'static str")]
         pub enum $name { $($(#[$vmeta])* $variant),+ }
 
@@ -31,12 +32,12 @@ macro_rules! text_enum {
             }
         }
 
-        impl FromStr for $name {
-            type Err = UnknownValue;
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::UnknownValue;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s.trim().to_ascii_lowercase().as_str() {
                     $($text => Ok($name::$variant),)+
-                    _ => Err(UnknownValue {
+                    _ => Err($crate::UnknownValue {
                         set: $set,
                         given: s.to_string(),
                         expected: [$($text),+].join(", "),
@@ -46,7 +47,7 @@ macro_rules! text_enum {
         }
 
         impl TryFrom<String> for $name {
-            type Error = UnknownValue;
+            type Error = $crate::UnknownValue;
             fn try_from(s: String) -> Result<Self, Self::Error> { s.parse() }
         }
 
@@ -54,8 +55,8 @@ macro_rules! text_enum {
             fn from(v: $name) -> Self { v.as_str() }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result { f.write_str(self.as_str()) }
         }
     };
 }

@@ -9,13 +9,14 @@ use crate::csrf_form;
 use crate::member::not_found;
 use crate::page::{internal_error, layout, respond, when, Frame};
 use crate::session::{Member, MemberForm};
+use crate::submissions::send_state_key;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup};
 use verteiler_policies::format_count;
-use verteiler_store::{Actor, BreakerHold, BreakerRelease, Origin};
+use verteiler_store::{Actor, BreakerHold, BreakerRelease, Origin, StateNow};
 
 csrf_form! {
     ReleaseForm {}
@@ -198,7 +199,7 @@ fn outcome_page(
             }
             BreakerRelease::NotHeld { state } => {
                 conflict = true;
-                let args = [id, ("state", send_state(frame, &state))];
+                let args = [id, ("state", send_state(frame, state))];
                 (frame.lang.text_with("breaker_not_held", &args), Vec::new())
             }
             BreakerRelease::NotBreakerHold => {
@@ -238,19 +239,12 @@ fn outcome_page(
 }
 
 /// A send's state as a word of the page's language (`scheduled` → "geplant").
-fn send_state(frame: &Frame<'_>, state: &str) -> &'static str {
-    match state {
-        "held" => frame.t("state_held"),
-        "scheduled" => frame.t("state_scheduled"),
-        "sending" => frame.t("state_sending"),
-        "complete" => frame.t("state_complete"),
-        "rejected" => frame.t("state_rejected"),
-        "cancelled" => frame.t("state_cancelled"),
-        "withdrawn" => frame.t("state_withdrawn"),
-        "expired" => frame.t("state_expired"),
-        "gone" => frame.t("state_gone"),
-        _ => frame.t("state_unknown"),
-    }
+fn send_state(frame: &Frame<'_>, state: StateNow) -> &'static str {
+    frame.t(match state {
+        StateNow::Is(state) => send_state_key(state),
+        StateNow::Gone => "state_gone",
+        StateNow::DecidedMeanwhile => "state_unknown",
+    })
 }
 
 #[cfg(test)]
@@ -259,6 +253,7 @@ mod tests {
     use crate::i18n::Lang;
     use verteiler_policies::{OrgLimits, Reason};
     use verteiler_store::ApprovalSettings;
+    use verteiler_store::SendState;
 
     fn settings() -> ApprovalSettings {
         ApprovalSettings {
@@ -286,7 +281,7 @@ mod tests {
             (
                 14,
                 BreakerRelease::NotHeld {
-                    state: "scheduled".into(),
+                    state: SendState::Scheduled.into(),
                 },
             ),
             (
@@ -318,26 +313,16 @@ mod tests {
     fn every_state_a_release_can_meet_has_a_word_in_both_languages() {
         for lang in [Lang::De, Lang::En] {
             let frame = Frame::anonymous(lang, "/admin");
-            for state in [
-                "held",
-                "scheduled",
-                "sending",
-                "complete",
-                "rejected",
-                "cancelled",
-                "withdrawn",
-                "expired",
-                "gone",
-                "something-new",
-            ] {
+            let states = SendState::ALL.iter().map(|s| StateNow::Is(*s));
+            for state in states.chain([StateNow::Gone, StateNow::DecidedMeanwhile]) {
                 let word = send_state(&frame, state);
                 assert!(!word.is_empty(), "{state}");
                 if lang == Lang::De {
-                    assert_ne!(word, state, "German has a word of its own");
+                    assert_ne!(word, state.as_str(), "German has a word of its own");
                 }
             }
         }
         let en = Frame::anonymous(Lang::En, "/admin");
-        assert_eq!(send_state(&en, "gone"), "no longer there");
+        assert_eq!(send_state(&en, StateNow::Gone), "no longer there");
     }
 }

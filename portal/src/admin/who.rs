@@ -17,7 +17,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup};
 use verteiler_policies::format_count;
-use verteiler_store::{SentBy, StoreError, WhoAsker};
+use verteiler_store::{RawState, SentBy, StoreError, WhoAsker};
 
 csrf_form! {
     WhoForm { headers: String }
@@ -121,11 +121,11 @@ fn form(frame: &Frame<'_>, text: &str) -> Markup {
 
 fn story_view(frame: &Frame<'_>, s: &SentBy) -> Markup {
     let lang = frame.lang.policies();
-    let kept = match s.kept.as_str() {
-        "whole" => "who_kept_whole",
-        "headers" => "who_kept_headers",
-        "purged" => "who_kept_purged",
-        _ => "who_kept_erased",
+    let kept = match s.kept {
+        RawState::Whole => "who_kept_whole",
+        RawState::Headers => "who_kept_headers",
+        RawState::Purged => "who_kept_purged",
+        RawState::Erased => "who_kept_erased",
     };
     let from = match (&s.header_from, &s.envelope_from) {
         (Some(from), Some(envelope)) => frame.lang.text_with(
@@ -164,7 +164,7 @@ fn story_view(frame: &Frame<'_>, s: &SentBy) -> Markup {
                     (frame.lang.text_with("who_send", &[
                         ("recipients", &format_count(send.recipients, lang)),
                         ("decision", &send.decision),
-                        ("state", &send.state),
+                        ("state", send.state.as_str()),
                     ]))
                 }
                 @if !story.events.is_empty() {

@@ -6,7 +6,7 @@ use verteiler_policies::{
 };
 use verteiler_store::{
     now_ms, ApprovalSetting, NewAudience, NewMember, NewRole, NewSend, NewSubmission, Origin,
-    Submission, SubmissionRecord,
+    SendState, Submission, SubmissionRecord,
 };
 
 /// Anna is the branch's press office, Ben its chair (and press office too: he still may not
@@ -120,7 +120,7 @@ pub async fn offices(org: &Org) -> i64 {
         .unwrap()
 }
 
-pub async fn state_of(org: &Org, send: i64) -> String {
+pub async fn state_of(org: &Org, send: i64) -> SendState {
     org.store().send_record(send).await.unwrap().unwrap().state
 }
 

@@ -6,7 +6,7 @@
 use super::{about, recorded_approvals, Actor, ApprovalSettings, Pending};
 use crate::audit::log as audit;
 use crate::notices;
-use crate::{now_ms, Store, StoreError};
+use crate::{now_ms, SendState, StateNow, Store, StoreError};
 use verteiler_policies::{
     approval_validity, decide, Approval, ApprovalRefusal, ContentHash, Decision, Facts,
     HeaderTreatment, Reason,
@@ -33,7 +33,7 @@ pub enum ApprovalOutcome {
     Refused(ApprovalRefusal),
     /// The send is not waiting for approval (any more).
     NotHeld {
-        state: String,
+        state: StateNow,
     },
     NotFound,
     /// The submission carries no figures to decide again with; only a new submission can go.
@@ -162,9 +162,9 @@ impl Store {
         if !self.may_decide(&pending, actor, &settings.limits).await? {
             return Ok(Err(ApprovalOutcome::NotFound));
         }
-        if pending.state != "held" {
+        if pending.state != SendState::Held {
             return Ok(Err(ApprovalOutcome::NotHeld {
-                state: pending.state,
+                state: pending.state.into(),
             }));
         }
         let Some(facts) = self.facts_again(&pending, settings, now).await? else {

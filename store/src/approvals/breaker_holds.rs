@@ -13,7 +13,7 @@
 
 use crate::approvals::{about, recorded_approvals, Pending};
 use crate::audit::log as audit;
-use crate::{notices, Actor, ApprovalSettings, Store, StoreError};
+use crate::{notices, Actor, ApprovalSettings, SendState, StateNow, Store, StoreError};
 use serde::Serialize;
 use verteiler_policies::{decide, Decision, Reason};
 
@@ -61,7 +61,7 @@ pub enum BreakerRelease {
     /// Held, but not by the circuit breaker: it waits for approvers, not for an admin.
     NotBreakerHold,
     NotHeld {
-        state: String,
+        state: StateNow,
     },
     NotFound,
     /// The submission carries no figures to decide again with; only a new submission can go.
@@ -160,9 +160,9 @@ impl Store {
         let Some(pending) = self.pending(send_id).await? else {
             return Ok(BreakerRelease::NotFound);
         };
-        if pending.state != "held" {
+        if pending.state != SendState::Held {
             return Ok(BreakerRelease::NotHeld {
-                state: pending.state,
+                state: pending.state.into(),
             });
         }
         let Some((tripped_at, limit)) = breaker_of(&reasons_of(&pending)) else {

@@ -4,7 +4,7 @@
 
 use super::approvers::ApproversKnown;
 use super::Pending;
-use crate::{Store, StoreError};
+use crate::{SendState, Store, StoreError};
 use serde::Serialize;
 use sqlx::Row;
 use verteiler_policies::{OrgLimits, Reason};
@@ -16,7 +16,7 @@ pub struct HeldSend {
     pub submission_id: i64,
     pub audience_id: Option<i64>,
     /// `held` while it waits; what became of it otherwise.
-    pub state: String,
+    pub state: SendState,
     pub audience: String,
     pub address: String,
     pub sender_member_id: i64,
@@ -136,7 +136,7 @@ impl Store {
             send_id: p.send_id,
             submission_id: p.submission_id,
             audience_id: p.audience_id,
-            state: p.state.clone(),
+            state: p.state,
             audience: audience
                 .as_ref()
                 .map_or_else(|| p.address.clone(), |a| a.name.clone()),
@@ -146,7 +146,7 @@ impl Store {
             subject: p.subject.clone(),
             recipients: p.recipients,
             usual_size: audience.as_ref().and_then(|a| a.usual_size),
-            approvals_needed: if p.state == "held" {
+            approvals_needed: if p.state == SendState::Held {
                 p.approvals_needed
             } else {
                 0

@@ -6,7 +6,7 @@
 use super::Actor;
 use crate::audit::log::AuditEvent;
 use crate::clock::HOUR_MS;
-use crate::{Store, StoreError};
+use crate::{SendState, StateNow, Store, StoreError};
 use sqlx::Row;
 use verteiler_policies::{Approval, ContentHash, RoleGrant};
 
@@ -16,7 +16,7 @@ pub(crate) struct Pending {
     pub(crate) submission_id: i64,
     pub(crate) audience_id: Option<i64>,
     pub(crate) address: String,
-    pub(crate) state: String,
+    pub(crate) state: SendState,
     pub(crate) recipients: u64,
     pub(crate) reasons: String,
     pub(crate) approvals_needed: u64,
@@ -43,7 +43,7 @@ fn pending_from_row(r: &sqlx::any::AnyRow) -> Result<Pending, sqlx::Error> {
         submission_id: r.try_get("submission_id")?,
         audience_id: r.try_get("audience_id")?,
         address: r.try_get("address")?,
-        state: r.try_get("state")?,
+        state: crate::states::parse(r, "state")?,
         recipients: r.try_get::<i64, _>("recipients")?.max(0) as u64,
         reasons: r.try_get("reasons")?,
         approvals_needed: r.try_get::<i64, _>("approvals_needed")?.max(0) as u64,
@@ -68,22 +68,22 @@ pub(super) fn window_hours(pending: &Pending) -> u64 {
 
 impl Store {
     /// Begins the transaction that decides a send still held, with the send locked (see
-    /// [`take_held`]); otherwise, with nothing changed, the state it is in now (`gone` when it
-    /// no longer exists).
+    /// [`take_held`]); otherwise, with nothing changed, the state it is in now ([`StateNow::Gone`] when
+    /// it no longer exists).
     pub(super) async fn lock_held(
         &self,
         send_id: i64,
         now: i64,
-    ) -> Result<Result<sqlx::Transaction<'static, sqlx::Any>, String>, StoreError> {
+    ) -> Result<Result<sqlx::Transaction<'static, sqlx::Any>, StateNow>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        if take_held(&mut tx, send_id, "held", now).await? {
+        if take_held(&mut tx, send_id, SendState::Held, now).await? {
             return Ok(Ok(tx));
         }
         tx.rollback().await?;
         let state = self
             .pending(send_id)
             .await?
-            .map_or_else(|| "gone".to_string(), |p| p.state);
+            .map_or(StateNow::Gone, |p| p.state.into());
         Ok(Err(state))
     }
 }
@@ -93,13 +93,13 @@ impl Store {
 pub(crate) async fn take_held(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     send_id: i64,
-    state: &str,
+    state: SendState,
     now: i64,
 ) -> Result<bool, StoreError> {
     let moved = sqlx::query(
         "UPDATE sends SET state = $1, updated_at = $2 WHERE id = $3 AND state = 'held'",
     )
-    .bind(state)
+    .bind(state.as_str())
     .bind(now)
     .bind(send_id)
     .execute(&mut **tx)

@@ -6,7 +6,7 @@ use super::pending::window_hours;
 use super::{about, take_held, Actor, ApprovalSettings};
 use crate::audit::log::{self as audit, AuditEvent};
 use crate::notices;
-use crate::{now_ms, Store, StoreError};
+use crate::{now_ms, SendState, StateNow, Store, StoreError};
 use verteiler_policies::{approval_validity, Approval, ApprovalRefusal};
 
 /// What became of a rejection or withdrawal.
@@ -20,7 +20,7 @@ pub enum StopOutcome {
     Refused(ApprovalRefusal),
     NotSender,
     NotHeld {
-        state: String,
+        state: StateNow,
     },
     NotFound,
 }
@@ -45,9 +45,9 @@ impl Store {
         if !self.may_decide(&pending, actor, &settings.limits).await? {
             return Ok(StopOutcome::NotFound);
         }
-        if pending.state != "held" {
+        if pending.state != SendState::Held {
             return Ok(StopOutcome::NotHeld {
-                state: pending.state,
+                state: pending.state.into(),
             });
         }
         let roles = self.role_grants(actor.member_id).await?;
@@ -71,9 +71,12 @@ impl Store {
         } else if actor.member_id == pending.sender_member_id {
             return Ok(StopOutcome::Refused(ApprovalRefusal::OwnSubmission {}));
         }
-        let Some(mut tx) = self.take_held_for_stop(send_id, "rejected", now).await? else {
+        let Some(mut tx) = self
+            .take_held_for_stop(send_id, SendState::Rejected, now)
+            .await?
+        else {
             return Ok(StopOutcome::NotHeld {
-                state: "decided meanwhile".into(),
+                state: StateNow::DecidedMeanwhile,
             });
         };
         sqlx::query(
@@ -130,9 +133,12 @@ impl Store {
         if pending.sender_member_id != actor.member_id {
             return Ok(StopOutcome::NotSender);
         }
-        let Some(tx) = self.take_held_for_stop(send_id, "withdrawn", now).await? else {
+        let Some(tx) = self
+            .take_held_for_stop(send_id, SendState::Withdrawn, now)
+            .await?
+        else {
             return Ok(StopOutcome::NotHeld {
-                state: pending.state,
+                state: pending.state.into(),
             });
         };
         let event = about("send.withdrawn", Some(actor), &pending)
@@ -160,7 +166,10 @@ impl Store {
             let Some(pending) = self.pending(send_id).await? else {
                 continue;
             };
-            let Some(mut tx) = self.take_held_for_stop(send_id, "expired", now).await? else {
+            let Some(mut tx) = self
+                .take_held_for_stop(send_id, SendState::Expired, now)
+                .await?
+            else {
                 continue;
             };
             let hours = window_hours(&pending);
@@ -194,7 +203,7 @@ impl Store {
     async fn take_held_for_stop(
         &self,
         send_id: i64,
-        state: &str,
+        state: SendState,
         now: i64,
     ) -> Result<Option<sqlx::Transaction<'static, sqlx::Any>>, StoreError> {
         let mut tx = self.pool.begin().await?;

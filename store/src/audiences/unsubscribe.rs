@@ -15,7 +15,7 @@
 use crate::{now_ms, Backend, Store, StoreError};
 use rand::RngCore;
 use sqlx::Row;
-use verteiler_policies::{AudienceKind, Category};
+use verteiler_policies::{AudienceKind, Category, SubscriptionState};
 
 /// What a click on an unsubscribe link did. Every variant is an answer to show the person:
 /// the portal maps `UnknownToken` to 404 and `Statutory` to 409.
@@ -101,8 +101,8 @@ async fn target_of(
 async fn subscription_state(
     conn: &mut sqlx::AnyConnection,
     target: &Target,
-) -> Result<Option<String>, StoreError> {
-    let state = match target.member_id {
+) -> Result<Option<SubscriptionState>, StoreError> {
+    let state: Option<String> = match target.member_id {
         Some(member_id) => {
             sqlx::query_scalar(
                 "SELECT state FROM subscriptions WHERE audience_id = $1 AND member_id = $2",
@@ -122,7 +122,9 @@ async fn subscription_state(
             .await?
         }
     };
-    Ok(state)
+    Ok(state
+        .map(|s| crate::states::text_as(&s, "state"))
+        .transpose()?)
 }
 
 impl Store {
@@ -140,9 +142,12 @@ impl Store {
         let already_unsubscribed = !statutory
             && match target.kind {
                 // Opt-in: without a live subscription nothing reaches them any more.
-                AudienceKind::Topic => !matches!(state.as_deref(), Some("confirmed" | "pending")),
+                AudienceKind::Topic => !matches!(
+                    state,
+                    Some(SubscriptionState::Confirmed | SubscriptionState::Pending)
+                ),
                 AudienceKind::Structural | AudienceKind::Functional => {
-                    state.as_deref() == Some("unsubscribed")
+                    state == Some(SubscriptionState::Unsubscribed)
                 }
             };
         Ok(Some(UnsubscribePreview {

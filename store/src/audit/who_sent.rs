@@ -3,7 +3,7 @@
 //! stopped it, and how far delivery got. `verteiler audit who` prints it, the admin audit page
 //! shows it; both read this one structure.
 
-use crate::{AuditEntry, DeliveryTotals, SendRecord, Store, StoreError};
+use crate::{AuditEntry, DeliveryTotals, RawState, SendRecord, Store, StoreError};
 use serde::Serialize;
 use verteiler_policies::{RoleFunction, RoleGrant};
 
@@ -27,8 +27,8 @@ pub struct SentBy {
     /// The message's `From:` and envelope sender, while its row still holds them.
     pub header_from: Option<String>,
     pub envelope_from: Option<String>,
-    /// What the store still holds of the message: `whole`, `headers`, `purged`, `erased`.
-    pub kept: String,
+    /// What the store still holds of the message.
+    pub kept: RawState,
     pub subject: String,
     pub content_hash: String,
     pub message_id: Option<String>,
@@ -136,8 +136,12 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         let (header_from, envelope_from, kept) = match row {
-            Some((h, e, kept)) => (Some(h), Some(e), kept),
-            None => (None, None, "erased".to_string()),
+            Some((h, e, kept)) => (
+                Some(h),
+                Some(e),
+                crate::states::text_as(&kept, "raw_state")?,
+            ),
+            None => (None, None, RawState::Erased),
         };
         let present = |v: Option<String>| v.filter(|v| !v.is_empty());
         let mut sends = Vec::new();

@@ -3,7 +3,9 @@
 //! simply not found: the object-level authorisation lives in the query, not in the caller.
 
 use crate::intake::submissions::send_from_row;
-use crate::{Actor, DeliveryTotals, SendRecord, StopOutcome, Store, StoreError};
+use crate::{
+    Actor, DeliveryTotals, SendRecord, SendState, StateNow, StopOutcome, Store, StoreError,
+};
 use sqlx::Row;
 use verteiler_policies::Reason;
 
@@ -20,12 +22,12 @@ impl OwnSend {
     /// Still running or waiting: the sender may stop it (in the undo window, during fan-out,
     /// or while it waits for approval).
     pub fn cancellable(&self) -> bool {
-        matches!(self.send.state.as_str(), "scheduled" | "sending" | "held")
+        self.send.state.stoppable()
     }
 
     /// Copies are still being handed over or about to be: the totals change.
     pub fn running(&self) -> bool {
-        matches!(self.send.state.as_str(), "scheduled" | "sending")
+        self.send.state.running()
     }
 }
 
@@ -44,7 +46,7 @@ pub enum CancelOutcome {
     /// Stopped (a held send: withdrawn); this many copies not yet handed over were cancelled.
     Cancelled { copies: u64 },
     /// The send had ended already (complete, rejected, cancelled …).
-    NotRunning { state: String },
+    NotRunning { state: SendState },
     /// No such send among the member's own.
     NotFound,
 }
@@ -119,13 +121,16 @@ impl Store {
         };
         if !own.cancellable() {
             return Ok(CancelOutcome::NotRunning {
-                state: own.send.state.clone(),
+                state: own.send.state,
             });
         }
-        if own.send.state == "held" {
+        if own.send.state == SendState::Held {
             return Ok(match self.withdraw_send(send_id, actor).await? {
                 StopOutcome::Stopped => CancelOutcome::Cancelled { copies: 0 },
-                StopOutcome::NotHeld { state } => CancelOutcome::NotRunning { state },
+                // Withdrawing names the state it found; it never reports the send gone.
+                StopOutcome::NotHeld {
+                    state: StateNow::Is(state),
+                } => CancelOutcome::NotRunning { state },
                 _ => CancelOutcome::NotFound,
             });
         }
@@ -134,7 +139,7 @@ impl Store {
             .await?;
         // The send may have finished between the look and the stop: say what it is now.
         match self.send_record(send_id).await?.map(|s| s.state) {
-            Some(state) if state != "cancelled" => Ok(CancelOutcome::NotRunning { state }),
+            Some(state) if state != SendState::Cancelled => Ok(CancelOutcome::NotRunning { state }),
             _ => Ok(CancelOutcome::Cancelled { copies }),
         }
     }

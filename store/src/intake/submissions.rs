@@ -4,7 +4,7 @@
 use crate::audit::log::AuditEvent;
 use crate::db::sql::Placeholders;
 use crate::db::statement::Statement;
-use crate::{now_ms, Store, StoreError};
+use crate::{now_ms, SendState, Store, StoreError};
 use serde::Serialize;
 use sqlx::Row;
 use std::collections::BTreeMap;
@@ -105,7 +105,7 @@ pub struct SendRecord {
     pub id: i64,
     pub submission_id: i64,
     pub address: String,
-    pub state: String,
+    pub state: SendState,
     pub decision: String,
     pub reasons: String,
     pub recipients: u64,
@@ -462,7 +462,7 @@ pub(crate) fn send_from_row(r: &sqlx::any::AnyRow) -> Result<SendRecord, sqlx::E
         id: r.try_get("id")?,
         submission_id: r.try_get("submission_id")?,
         address: r.try_get("address")?,
-        state: r.try_get("state")?,
+        state: crate::states::parse(r, "state")?,
         decision: r.try_get("decision")?,
         reasons: r.try_get("reasons")?,
         recipients: r.try_get::<i64, _>("recipients")?.max(0) as u64,

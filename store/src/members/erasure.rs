@@ -12,7 +12,7 @@
 //! hashes, nothing in it names the person once the directory does not.
 
 use crate::audit::log::{self as audit, AuditEvent};
-use crate::{now_ms, Store, StoreError};
+use crate::{now_ms, SendState, Store, StoreError};
 
 /// What an erasure changes beside the member's own rows, one statement each, all bound to the
 /// member's id ($1) and the time ($2).
@@ -128,12 +128,12 @@ async fn stop_own_sends(
     .await?;
     let mut events = Vec::with_capacity(running.len());
     for (send_id, submission_id, state) in running {
-        let (to, action) = match state.as_str() {
-            "held" => ("withdrawn", "send.withdrawn"),
-            _ => ("cancelled", "send.cancelled"),
+        let (to, action) = match crate::states::text_as(&state, "state")? {
+            SendState::Held => (SendState::Withdrawn, "send.withdrawn"),
+            _ => (SendState::Cancelled, "send.cancelled"),
         };
         sqlx::query("UPDATE sends SET state = $1, updated_at = $2 WHERE id = $3")
-            .bind(to)
+            .bind(to.as_str())
             .bind(now)
             .bind(send_id)
             .execute(&mut **tx)

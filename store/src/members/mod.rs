@@ -24,7 +24,7 @@ use crate::audiences::unsubscribe::{leave, subscription_token, Recipient};
 use crate::audit::log::{self as audit, AuditEvent};
 use crate::db::sql::{get_bool, Placeholders};
 use crate::notices::{self, Outgoing};
-use crate::{now_ms, Backend, Store, StoreError};
+use crate::{now_ms, Backend, Store, StoreError, SubscriptionState};
 use serde::Serialize;
 use sqlx::Row;
 use std::collections::BTreeSet;
@@ -84,8 +84,8 @@ pub struct TopicList {
     pub audience_id: i64,
     pub slug: String,
     pub name: String,
-    /// `pending`, `confirmed`, `unsubscribed`, or `None` (never subscribed).
-    pub state: Option<String>,
+    /// `None`: never subscribed.
+    pub state: Option<SubscriptionState>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

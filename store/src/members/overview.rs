@@ -123,13 +123,13 @@ impl Store {
         .await?;
         for row in subscriptions {
             let id: i64 = row.try_get("id")?;
-            let state: String = row.try_get("state")?;
+            let state: SubscriptionState = crate::states::parse(&row, "state")?;
             if let Some(reach) = audiences.iter_mut().find(|a| a.audience_id == id) {
-                reach.left = state == "unsubscribed";
+                reach.left = state == SubscriptionState::Unsubscribed;
                 continue;
             }
             let kind: AudienceKind = decode(row.try_get("kind")?)?;
-            if kind == AudienceKind::Topic && state != "unsubscribed" {
+            if kind == AudienceKind::Topic && state != SubscriptionState::Unsubscribed {
                 audiences.push(Reach {
                     audience_id: id,
                     slug: row.try_get("slug")?,
@@ -137,7 +137,7 @@ impl Store {
                     kind,
                     category: decode(row.try_get("category")?)?,
                     left: false,
-                    pending: state == "pending",
+                    pending: state == SubscriptionState::Pending,
                 });
             }
         }

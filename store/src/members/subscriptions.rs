@@ -43,7 +43,7 @@ impl Store {
                     audience_id: row.try_get("id")?,
                     slug: row.try_get("slug")?,
                     name: row.try_get("name")?,
-                    state: row.try_get("state")?,
+                    state: crate::states::parse_optional(row, "state")?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
@@ -66,7 +66,7 @@ impl Store {
         else {
             return Ok(SubscribeOutcome::NotAvailable);
         };
-        if list.state.as_deref() == Some("confirmed") {
+        if list.state == Some(SubscriptionState::Confirmed) {
             return Ok(SubscribeOutcome::AlreadySubscribed);
         }
         let Some((to, lang)) = self.notice_address(member_id).await? else {
@@ -129,7 +129,10 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let subscription_id = match existing {
-            Some((_, state)) if state == "confirmed" => {
+            Some((_, state))
+                if crate::states::text_as::<SubscriptionState>(&state, "state")?
+                    == SubscriptionState::Confirmed =>
+            {
                 return Ok(SubscribeOutcome::AlreadySubscribed);
             }
             Some((id, _)) => {

@@ -11,7 +11,7 @@
 
 use crate::approvals::Actor;
 use crate::postal::list::{recorded_letters, PostalList};
-use crate::{now_ms, AuditEvent, Store, StoreError};
+use crate::{now_ms, AuditEvent, SendState, Store, StoreError};
 use sqlx::Row;
 
 /// What a request for a postal list gets.
@@ -23,7 +23,7 @@ pub enum PostalAccess {
     /// The send has no list (yet): not released, stopped, still waiting, or expanded before
     /// lists were recorded. `state` is the send's.
     NotReady {
-        state: String,
+        state: SendState,
     },
     /// The member may no longer send to the list, or the list is gone or switched off.
     NotPermitted,
@@ -35,7 +35,7 @@ struct SendFacts {
     sender: i64,
     audience_id: Option<i64>,
     address: String,
-    state: String,
+    state: SendState,
     decision: String,
     recorded: bool,
     subject: String,
@@ -45,7 +45,7 @@ impl SendFacts {
     /// Released and expanded in full, with its letters recorded.
     fn ready(&self) -> bool {
         self.decision == "release"
-            && matches!(self.state.as_str(), "sending" | "complete")
+            && matches!(self.state, SendState::Sending | SendState::Complete)
             && self.recorded
     }
 }
@@ -129,7 +129,7 @@ impl Store {
             sender: row.try_get("sender_member_id")?,
             audience_id: row.try_get("audience_id")?,
             address: row.try_get("address")?,
-            state: row.try_get("state")?,
+            state: crate::states::parse(&row, "state")?,
             decision: row.try_get("decision")?,
             recorded: crate::db::sql::get_bool(&row, "postal_recorded")?,
             subject: row.try_get("subject")?,

@@ -11,7 +11,7 @@
 //! last two `raw` is empty; the content hash stays, so the audit log's entries still name the
 //! message they were about.
 
-use crate::SubmissionRecord;
+use crate::{RawState, SubmissionRecord};
 
 /// Most bytes of a refused message's header block kept; longer blocks are cut at a line end.
 pub const REFUSED_HEADER_BYTES: usize = 64 * 1024;
@@ -36,8 +36,8 @@ impl Kept {
 
     pub(crate) fn state(self) -> &'static str {
         match self {
-            Kept::Whole => "whole",
-            Kept::Headers => "headers",
+            Kept::Whole => RawState::Whole.as_str(),
+            Kept::Headers => RawState::Headers.as_str(),
         }
     }
 

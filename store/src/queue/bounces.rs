@@ -1,7 +1,7 @@
 //! Bounces: a VERP token names the delivery, a hard bounce counts against the address once per
 //! delivery, and at the limit the address is no longer used.
 
-use crate::{now_ms, Store, StoreError};
+use crate::{now_ms, DeliveryState, Store, StoreError};
 use sqlx::Row;
 
 /// What a recorded bounce changed.
@@ -46,7 +46,8 @@ impl Store {
         let delivery_id: i64 = row.try_get("id")?;
         let member_id: Option<i64> = row.try_get("member_id")?;
         let address: String = row.try_get("address")?;
-        let first_hard = hard && row.try_get::<String, _>("state")? != "bounced";
+        let state: DeliveryState = crate::states::parse(&row, "state")?;
+        let first_hard = hard && state != DeliveryState::Bounced;
         sqlx::query(
             "INSERT INTO bounces (delivery_id, hard, status, diagnostic, received_at) \
              VALUES ($1, $2, $3, $4, $5)",

@@ -8,7 +8,7 @@ use crate::audiences::resolve::Recipient;
 use crate::audiences::sendable::Reach;
 use crate::db::sql::Placeholders;
 use crate::queue::expansion_guard::{ExpansionSettings, Scheduled};
-use crate::{now_ms, Audience, Store, StoreError};
+use crate::{now_ms, Audience, DeliveryState, Store, StoreError};
 use rand::RngCore;
 use sqlx::Row;
 use verteiler_policies::{Category, Reason, SMS_RENDERING_SEGMENTS};
@@ -295,7 +295,7 @@ impl Store {
                     .bind(*member_id)
                     .bind(address.clone())
                     .bind(token())
-                    .bind("queued")
+                    .bind(DeliveryState::Queued.as_str())
                     .bind(now)
                     .bind(now)
                     .bind(now);

@@ -2,7 +2,8 @@
 //! queue at a glance.
 
 use super::pause::DeliveryPause;
-use crate::{Store, StoreError};
+use crate::states::text_as;
+use crate::{DeliveryState, SendState, Store, StoreError};
 
 /// Delivery totals of one send, for reports and tests.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -62,7 +63,7 @@ impl Store {
         Ok(DeliveryTotals {
             deferred: deferred.max(0) as u64,
             sms: sms.max(0) as u64,
-            ..totals_from(rows, unreachable)
+            ..totals_from(rows, unreachable)?
         })
     }
 
@@ -89,31 +90,31 @@ impl Store {
         };
         for (state, n) in sends {
             let n = n.max(0) as u64;
-            match state.as_str() {
-                "scheduled" => overview.sends_scheduled = n,
-                "sending" => overview.sends_sending = n,
+            match text_as(&state, "state")? {
+                SendState::Scheduled => overview.sends_scheduled = n,
+                SendState::Sending => overview.sends_sending = n,
                 _ => overview.sends_held = n,
             }
         }
-        overview.deliveries = totals_from(deliveries, 0);
+        overview.deliveries = totals_from(deliveries, 0)?;
         Ok(overview)
     }
 }
 
-fn totals_from(rows: Vec<(String, i64)>, unreachable: i64) -> DeliveryTotals {
+fn totals_from(rows: Vec<(String, i64)>, unreachable: i64) -> Result<DeliveryTotals, sqlx::Error> {
     let mut totals = DeliveryTotals {
         unreachable: unreachable.max(0) as u64,
         ..DeliveryTotals::default()
     };
     for (state, n) in rows {
         let n = n.max(0) as u64;
-        match state.as_str() {
-            "queued" => totals.queued = n,
-            "sent" => totals.sent = n,
-            "failed" => totals.failed = n,
-            "bounced" => totals.bounced = n,
-            _ => totals.cancelled = n,
+        match text_as(&state, "state")? {
+            DeliveryState::Queued => totals.queued = n,
+            DeliveryState::Sent => totals.sent = n,
+            DeliveryState::Failed => totals.failed = n,
+            DeliveryState::Bounced => totals.bounced = n,
+            DeliveryState::Cancelled => totals.cancelled = n,
         }
     }
-    totals
+    Ok(totals)
 }

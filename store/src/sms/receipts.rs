@@ -4,7 +4,8 @@
 //! soon as one part is: a member who got half a message did not get the message.
 
 use crate::queue::{finish, Attempt, Queue};
-use crate::{now_ms, Store, StoreError};
+use crate::states::{parse_optional, text_as};
+use crate::{now_ms, Store, StoreError, TextReceipt};
 use sqlx::Row;
 
 /// Where a text of the SMS outbox stands.
@@ -18,16 +19,16 @@ pub struct TextState {
     pub failed: bool,
     pub attempts: i64,
     pub last_error: Option<String>,
-    /// `delivered` or `failed`, once the provider's receipt came.
-    pub receipt: Option<String>,
+    /// Once the provider's receipt came.
+    pub receipt: Option<TextReceipt>,
 }
 
 /// A receipt's verdict on a part (or on a whole text).
 fn verdict(delivered: bool) -> &'static str {
     if delivered {
-        "delivered"
+        TextReceipt::Delivered.as_str()
     } else {
-        "failed"
+        TextReceipt::Failed.as_str()
     }
 }
 
@@ -148,14 +149,17 @@ impl Store {
         )
     }
 
-    /// The receipt recorded for a text, if any (`delivered` or `failed`).
-    pub async fn text_receipt(&self, id: i64) -> Result<Option<String>, StoreError> {
+    /// The receipt recorded for a text, if any.
+    pub async fn text_receipt(&self, id: i64) -> Result<Option<TextReceipt>, StoreError> {
         let receipt: Option<Option<String>> =
             sqlx::query_scalar("SELECT receipt FROM sms_outbox WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(receipt.flatten())
+        Ok(receipt
+            .flatten()
+            .map(|r| text_as(&r, "receipt"))
+            .transpose()?)
     }
 
     /// The texts to `number` (E.164), oldest first, with where each stands.
@@ -176,7 +180,7 @@ impl Store {
                     failed: r.try_get::<Option<i64>, _>("failed_at")?.is_some(),
                     attempts: r.try_get("attempts")?,
                     last_error: r.try_get("last_error")?,
-                    receipt: r.try_get("receipt")?,
+                    receipt: parse_optional(r, "receipt")?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
@@ -206,15 +210,19 @@ async fn settle(
             .bind(outbox_id)
             .fetch_all(&mut **tx)
             .await?;
-    let verdict = if receipts.iter().any(|r| r.as_deref() == Some("failed")) {
-        "failed"
-    } else if receipts.iter().all(|r| r.as_deref() == Some("delivered")) {
-        "delivered"
+    let receipts = receipts
+        .iter()
+        .map(|r| r.as_deref().map(|r| text_as(r, "receipt")).transpose())
+        .collect::<Result<Vec<Option<TextReceipt>>, _>>()?;
+    let verdict = if receipts.contains(&Some(TextReceipt::Failed)) {
+        TextReceipt::Failed
+    } else if receipts.iter().all(|r| *r == Some(TextReceipt::Delivered)) {
+        TextReceipt::Delivered
     } else {
         return Ok(());
     };
     sqlx::query("UPDATE sms_outbox SET receipt = $1, receipt_at = $2 WHERE id = $3")
-        .bind(verdict)
+        .bind(verdict.as_str())
         .bind(now)
         .bind(outbox_id)
         .execute(&mut **tx)
