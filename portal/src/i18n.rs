@@ -1,15 +1,14 @@
 //! The portal's texts: German by default, English for those whose browser prefers it.
 //!
-//! Texts live in `portal/i18n/*.toml` (flat `key = "text"`, `{name}` placeholders) so they can
-//! be reworded without touching code; they are compiled in and parsed once. A test keeps the
-//! files in step: the same keys and, per key, the same placeholders.
+//! Texts live in `texts/i18n/<lang>/portal.toml` (flat `key = "text"`, `{name}` placeholders)
+//! so they can be reworded without touching code; `verteiler_texts` compiles them in, parses
+//! them once and keeps the languages in step. This module only chooses the language.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::ACCEPT_LANGUAGE;
 use axum::http::request::Parts;
-use std::collections::BTreeMap;
 use std::convert::Infallible;
-use std::sync::LazyLock;
+use verteiler_texts::Arg;
 
 /// A language the portal speaks. Taken from `Accept-Language` by handlers that show text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,31 +17,12 @@ pub enum Lang {
     En,
 }
 
-type Catalogue = BTreeMap<String, String>;
-
-fn parse_catalogue(name: &str, text: &str) -> Catalogue {
-    // The files are compiled in and parsed by a test, so a broken one never gets this far.
-    toml::from_str(text).unwrap_or_else(|e| panic!("portal/i18n/{name} is not flat TOML: {e}"))
-}
-
-static DE: LazyLock<Catalogue> =
-    LazyLock::new(|| parse_catalogue("de.toml", include_str!("../i18n/de.toml")));
-static EN: LazyLock<Catalogue> =
-    LazyLock::new(|| parse_catalogue("en.toml", include_str!("../i18n/en.toml")));
-
 impl Lang {
     /// For `<html lang>`.
     pub fn code(self) -> &'static str {
         match self {
             Lang::De => "de",
             Lang::En => "en",
-        }
-    }
-
-    fn catalogue(self) -> &'static Catalogue {
-        match self {
-            Lang::De => &DE,
-            Lang::En => &EN,
         }
     }
 
@@ -73,23 +53,17 @@ impl Lang {
     /// The text for `key`. A key missing from a file is a bug the tests catch (every page is
     /// rendered in every language there); in a release build the German text stands in.
     pub fn text(self, key: &str) -> &'static str {
-        let found = self.catalogue().get(key).or_else(|| DE.get(key));
-        debug_assert!(
-            self.catalogue().contains_key(key),
-            "no text {key:?} for {}",
-            self.code()
-        );
-        found.map_or("", String::as_str)
+        verteiler_texts::text(self.policies(), key)
     }
 
     /// The text for `key` with each `{name}` replaced by its value. The values are inserted as
     /// given: the template engine escapes the whole text afterwards.
     pub fn text_with(self, key: &str, args: &[(&str, &str)]) -> String {
-        let mut text = self.text(key).to_string();
-        for (name, value) in args {
-            text = text.replace(&format!("{{{name}}}"), value);
-        }
-        text
+        let args: Vec<(&str, Arg<'_>)> = args
+            .iter()
+            .map(|(name, value)| (*name, Arg::Text(value)))
+            .collect();
+        verteiler_texts::render(self.policies(), key, &args)
     }
 }
 
@@ -137,37 +111,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Lang {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeSet;
-
-    fn placeholders(text: &str) -> BTreeSet<&str> {
-        text.split('{')
-            .skip(1)
-            .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
-            .collect()
-    }
-
-    #[test]
-    fn every_language_has_the_same_keys_and_placeholders() {
-        let de = parse_catalogue("de.toml", include_str!("../i18n/de.toml"));
-        let en = parse_catalogue("en.toml", include_str!("../i18n/en.toml"));
-        assert!(!de.is_empty());
-        assert_eq!(
-            de.keys().collect::<Vec<_>>(),
-            en.keys().collect::<Vec<_>>(),
-            "de.toml and en.toml name different keys"
-        );
-        for (key, text) in &de {
-            assert_eq!(
-                placeholders(text),
-                placeholders(&en[key]),
-                "placeholders of {key} differ"
-            );
-            assert!(
-                !text.trim().is_empty() && !en[key].trim().is_empty(),
-                "{key} is empty"
-            );
-        }
-    }
 
     #[test]
     fn german_unless_english_is_preferred() {

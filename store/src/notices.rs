@@ -1,8 +1,9 @@
 //! The emails the approval flow writes: to approvers when a send waits for them, and to the
-//! sender when it is released, rejected or expires. German and English, side by side, so a
-//! translator sees each sentence once in both languages.
+//! sender when it is released, rejected or expires. The sentences are in
+//! `texts/i18n/<lang>/store.toml` (`notice.*`); this module puts them together.
 
-use verteiler_policies::{format_count, Lang};
+use verteiler_policies::Lang;
+use verteiler_texts::{render, Arg};
 
 /// Lines of the message's text quoted in an approval request.
 const PREVIEW_LINES: usize = 40;
@@ -30,79 +31,46 @@ pub struct HeldSummary<'a> {
 }
 
 pub fn approval_requested(held: &HeldSummary<'_>, lang: Lang) -> Notice {
-    let n = format_count(held.recipients, lang);
-    let usual = held.usual_size.map(|u| format_count(u, lang));
-    let id = held.send_id;
-    let domain = held.list_domain;
-    let (subject, intro, size, how, expiry) = match lang {
-        Lang::De => (
-            format!("[Freigabe] {}: {}", held.audience, held.subject),
-            format!(
-                "{} möchte eine Nachricht an den Verteiler \"{}\" verschicken. Sie wartet auf Ihre Freigabe.",
-                held.sender, held.audience
-            ),
-            match usual {
-                Some(u) => format!("Empfänger: {n} (üblich: {u})"),
-                None => format!("Empfänger: {n} (erste Nachricht an diesen Verteiler)"),
-            },
-            format!(
-                "Prüfen und entscheiden: {link}\n\
-                 Oder per E-Mail über verteiler (mit Ihrem App-Passwort): eine leere Nachricht an \
-                 approve+{id}@{domain} gibt frei; eine Nachricht mit der Begründung an reject+{id}@{domain} lehnt ab.\n\
-                 Oder auf der Kommandozeile: verteiler held show {id}, \
-                 verteiler held approve {id} --as IHRE-ADRESSE, verteiler held reject {id} --as IHRE-ADRESSE --comment \"…\"",
-                link = held.link
-            ),
-            format!(
-                "Ohne Entscheidung verfällt die Anfrage in {} Stunden.",
-                held.expires_in_hours
-            ),
-        ),
-        Lang::En => (
-            format!("[Approval] {}: {}", held.audience, held.subject),
-            format!(
-                "{} wants to send a message to the list \"{}\". It is waiting for your approval.",
-                held.sender, held.audience
-            ),
-            match usual {
-                Some(u) => format!("Recipients: {n} (usually: {u})"),
-                None => format!("Recipients: {n} (first message to this list)"),
-            },
-            format!(
-                "Review and decide: {link}\n\
-                 Or by email through verteiler (with your app password): an empty message to \
-                 approve+{id}@{domain} approves; a message with your reason to reject+{id}@{domain} rejects.\n\
-                 Or on the command line: verteiler held show {id}, \
-                 verteiler held approve {id} --as YOUR-ADDRESS, verteiler held reject {id} --as YOUR-ADDRESS --comment \"…\"",
-                link = held.link
-            ),
-            format!(
-                "Without a decision the request expires in {} hours.",
-                held.expires_in_hours
-            ),
-        ),
+    let id = held.send_id.to_string();
+    let hours = held.expires_in_hours.to_string();
+    let args = [
+        ("audience", Arg::Text(held.audience)),
+        ("subject", Arg::Text(held.subject)),
+        ("sender", Arg::Text(held.sender)),
+        ("recipients", Arg::Count(held.recipients)),
+        ("usual", Arg::Count(held.usual_size.unwrap_or_default())),
+        ("link", Arg::Text(held.link)),
+        ("send_id", Arg::Text(&id)),
+        ("domain", Arg::Text(held.list_domain)),
+        ("hours", Arg::Text(&hours)),
+    ];
+    let part = |name: &str| render(lang, &format!("notice.approval_requested.{name}"), &args);
+    let size = match held.usual_size {
+        Some(_) => part("size"),
+        None => part("size_first"),
     };
-    let subject_line = match lang {
-        Lang::De => format!("Betreff: {}", held.subject),
-        Lang::En => format!("Subject: {}", held.subject),
-    };
+    let (intro, subject_line) = (part("intro"), part("subject_line"));
     let mut body = format!("{intro}\n\n{subject_line}\n{size}\n\n");
     for line in held.reasons {
         body.push_str(line);
         body.push('\n');
     }
-    let text_heading = match lang {
-        Lang::De => "Beginn des Textes:",
-        Lang::En => "Beginning of the text:",
-    };
-    body.push_str(&format!("\n{text_heading}\n"));
+    body.push_str(&format!("\n{}\n", part("text_heading")));
     for line in held.preview.lines().take(PREVIEW_LINES) {
         body.push_str("| ");
         body.push_str(line);
         body.push('\n');
     }
-    body.push_str(&format!("\n{how}\n\n{expiry}\n"));
-    (subject, body)
+    body.push_str(&format!("\n{}\n\n{}\n", part("how"), part("expiry")));
+    (part("subject"), body)
+}
+
+/// The subject and body of the notice `name` (`notice.<name>.subject`, `….body`).
+fn notice(name: &str, args: &[(&str, Arg<'_>)], lang: Lang) -> Notice {
+    (
+        render(lang, &format!("notice.{name}.subject"), args),
+        render(lang, &format!("notice.{name}.body"), args),
+    )
 }
 
 /// To the sender: the last approval arrived, delivery starts after the undo window.
@@ -115,25 +83,17 @@ pub fn released_after_approval(
     link: &str,
     lang: Lang,
 ) -> Notice {
-    let mins = undo_window_secs.div_ceil(60);
-    match lang {
-        Lang::De => (
-            format!("[{audience}] Freigegeben: {subject}"),
-            format!(
-                "Ihre Nachricht an \"{audience}\" wurde freigegeben von: {approvers}.\n\n\
-                 Der Versand beginnt in {mins} min. Bis dahin können Sie ihn noch abbrechen: \
-                 verteiler send cancel {send_id} oder {link}\n"
-            ),
-        ),
-        Lang::En => (
-            format!("[{audience}] Approved: {subject}"),
-            format!(
-                "Your message to \"{audience}\" was approved by: {approvers}.\n\n\
-                 Delivery starts in {mins} min. Until then you can still cancel it: \
-                 verteiler send cancel {send_id} or {link}\n"
-            ),
-        ),
-    }
+    let minutes = undo_window_secs.div_ceil(60).to_string();
+    let id = send_id.to_string();
+    let args = [
+        ("audience", Arg::Text(audience)),
+        ("subject", Arg::Text(subject)),
+        ("approvers", Arg::Text(approvers)),
+        ("send_id", Arg::Text(&id)),
+        ("minutes", Arg::Text(&minutes)),
+        ("link", Arg::Text(link)),
+    ];
+    notice("released_after_approval", &args, lang)
 }
 
 /// To the sender: their send, held by the organisation's circuit breaker, was released by
@@ -147,27 +107,17 @@ pub fn released_by_admin(
     link: &str,
     lang: Lang,
 ) -> Notice {
-    let mins = undo_window_secs.div_ceil(60);
-    match lang {
-        Lang::De => (
-            format!("[{audience}] Freigegeben: {subject}"),
-            format!(
-                "Ihre Nachricht an \"{audience}\" war zurückgehalten, weil die Organisation in einer \
-                 Stunde sehr viele Empfänger erreicht hatte (Sicherung). {admin} hat sie freigegeben.\n\n\
-                 Der Versand beginnt in {mins} min. Bis dahin können Sie ihn noch abbrechen: \
-                 verteiler send cancel {send_id} oder {link}\n"
-            ),
-        ),
-        Lang::En => (
-            format!("[{audience}] Released: {subject}"),
-            format!(
-                "Your message to \"{audience}\" was held because the organisation had reached very \
-                 many recipients within an hour (circuit breaker). {admin} has released it.\n\n\
-                 Delivery starts in {mins} min. Until then you can still cancel it: \
-                 verteiler send cancel {send_id} or {link}\n"
-            ),
-        ),
-    }
+    let minutes = undo_window_secs.div_ceil(60).to_string();
+    let id = send_id.to_string();
+    let args = [
+        ("audience", Arg::Text(audience)),
+        ("subject", Arg::Text(subject)),
+        ("admin", Arg::Text(admin)),
+        ("send_id", Arg::Text(&id)),
+        ("minutes", Arg::Text(&minutes)),
+        ("link", Arg::Text(link)),
+    ];
+    notice("released_by_admin", &args, lang)
 }
 
 /// To the sender: an approver refused the message, with their comment.
@@ -179,42 +129,26 @@ pub fn rejected_by_approver(
     link: &str,
     lang: Lang,
 ) -> Notice {
-    match lang {
-        Lang::De => (
-            format!("[{audience}] Nicht freigegeben: {subject}"),
-            format!(
-                "Ihre Nachricht an \"{audience}\" wurde nicht freigegeben und nicht verschickt.\n\n\
-                 Abgelehnt von: {approver}\nBegründung: {comment}\n\n{link}\n"
-            ),
-        ),
-        Lang::En => (
-            format!("[{audience}] Not approved: {subject}"),
-            format!(
-                "Your message to \"{audience}\" was not approved and has not been sent.\n\n\
-                 Rejected by: {approver}\nComment: {comment}\n\n{link}\n"
-            ),
-        ),
-    }
+    let args = [
+        ("audience", Arg::Text(audience)),
+        ("subject", Arg::Text(subject)),
+        ("approver", Arg::Text(approver)),
+        ("comment", Arg::Text(comment)),
+        ("link", Arg::Text(link)),
+    ];
+    notice("rejected_by_approver", &args, lang)
 }
 
 /// To the sender: a held message was not decided in time and will not be sent.
 pub fn expired(audience: &str, subject: &str, hours: u64, link: &str, lang: Lang) -> Notice {
-    match lang {
-        Lang::De => (
-            format!("[{audience}] Freigabe verfallen: {subject}"),
-            format!(
-                "Ihre Nachricht an \"{audience}\" wurde nicht innerhalb von {hours} Stunden freigegeben \
-                 und wird nicht verschickt. Schicken Sie sie erneut, wenn sie noch gebraucht wird.\n\n{link}\n"
-            ),
-        ),
-        Lang::En => (
-            format!("[{audience}] Approval expired: {subject}"),
-            format!(
-                "Your message to \"{audience}\" was not approved within {hours} hours and will not be \
-                 sent. Send it again if it is still needed.\n\n{link}\n"
-            ),
-        ),
-    }
+    let hours = hours.to_string();
+    let args = [
+        ("audience", Arg::Text(audience)),
+        ("subject", Arg::Text(subject)),
+        ("hours", Arg::Text(&hours)),
+        ("link", Arg::Text(link)),
+    ];
+    notice("expired", &args, lang)
 }
 
 /// To the sender: a send accepted earlier was stopped when its copies were about to be made,
@@ -226,22 +160,13 @@ pub fn stopped_before_delivery(
     link: &str,
     lang: Lang,
 ) -> Notice {
-    match lang {
-        Lang::De => (
-            format!("[{audience}] Nicht verschickt: {subject}"),
-            format!(
-                "Ihre Nachricht an \"{audience}\" war angenommen, wurde aber vor dem Versand gestoppt; \
-                 was noch nicht hinausgegangen war, wird nicht mehr verschickt.\n\n{reasons}\n\n{link}\n"
-            ),
-        ),
-        Lang::En => (
-            format!("[{audience}] Not sent: {subject}"),
-            format!(
-                "Your message to \"{audience}\" was accepted but stopped before delivery; \
-                 whatever had not gone out yet will not be sent.\n\n{reasons}\n\n{link}\n"
-            ),
-        ),
-    }
+    let args = [
+        ("audience", Arg::Text(audience)),
+        ("subject", Arg::Text(subject)),
+        ("reasons", Arg::Text(reasons)),
+        ("link", Arg::Text(link)),
+    ];
+    notice("stopped_before_delivery", &args, lang)
 }
 
 #[cfg(test)]

@@ -3,8 +3,9 @@
 //! `reject+ID@<list domain>`. Who decides is the authenticated person, never the From: line;
 //! the store's four-eyes operations decide whether it counts.
 
-use verteiler_policies::{format_count, Lang};
+use verteiler_policies::Lang;
 use verteiler_store::{ApprovalOutcome, StopOutcome};
+use verteiler_texts::{render, text, Arg};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -64,31 +65,25 @@ pub fn approve_line(
     undo_secs: u64,
     lang: Lang,
 ) -> (bool, String) {
-    let minutes = undo_secs.div_ceil(60);
-    match (outcome, lang) {
-        (ApprovalOutcome::Released { recipients, .. }, Lang::De) => (
-            true,
-            format!(
-                "Sendung {send_id} freigegeben: {} Empfänger, der Versand beginnt in {minutes} min",
-                format_count(*recipients, lang)
-            ),
-        ),
-        (ApprovalOutcome::Released { recipients, .. }, Lang::En) => (
-            true,
-            format!(
-                "send {send_id} approved and released: {} recipients, delivery starts in {minutes} min",
-                format_count(*recipients, lang)
-            ),
-        ),
-        (ApprovalOutcome::Recorded { missing }, Lang::De) => (
-            true,
-            format!("Freigabe für Sendung {send_id} gezählt; es fehlen noch {missing}"),
-        ),
-        (ApprovalOutcome::Recorded { missing }, Lang::En) => (
-            true,
-            format!("approval of send {send_id} counted; {missing} more needed"),
-        ),
-        (ApprovalOutcome::Rejected { reasons }, _) => (
+    // Send ids and minutes are plain numbers in these lines, never grouped like amounts.
+    let id = send_id.to_string();
+    let id = ("send_id", Arg::Text(&id));
+    match outcome {
+        ApprovalOutcome::Released { recipients, .. } => {
+            let minutes = undo_secs.div_ceil(60).to_string();
+            let args = [
+                id,
+                ("recipients", Arg::Count(*recipients)),
+                ("minutes", Arg::Text(&minutes)),
+            ];
+            (true, render(lang, "smtp.approval.released", &args))
+        }
+        ApprovalOutcome::Recorded { missing } => {
+            let missing = missing.to_string();
+            let args = [id, ("missing", Arg::Text(&missing))];
+            (true, render(lang, "smtp.approval.recorded", &args))
+        }
+        ApprovalOutcome::Rejected { reasons } => (
             false,
             reasons
                 .iter()
@@ -96,60 +91,42 @@ pub fn approve_line(
                 .collect::<Vec<_>>()
                 .join(" "),
         ),
-        (ApprovalOutcome::Refused(refusal), _) => (false, refusal.text(lang)),
-        (ApprovalOutcome::NotHeld { state }, _) => {
-            (false, not_held(send_id, state.as_str(), lang))
-        }
-        (ApprovalOutcome::NotFound, _) => (false, not_found(send_id, lang)),
-        (ApprovalOutcome::Undecidable, Lang::De) => (
-            false,
-            format!("Sendung {send_id} kann nicht erneut entschieden werden; bitte neu einreichen lassen"),
-        ),
-        (ApprovalOutcome::Undecidable, Lang::En) => (
-            false,
-            format!("send {send_id} cannot be decided again; it has to be submitted anew"),
-        ),
+        ApprovalOutcome::Refused(refusal) => (false, refusal.text(lang)),
+        ApprovalOutcome::NotHeld { state } => (false, not_held(send_id, state.as_str(), lang)),
+        ApprovalOutcome::NotFound => (false, not_found(send_id, lang)),
+        ApprovalOutcome::Undecidable => (false, render(lang, "smtp.approval.undecidable", &[id])),
     }
 }
 
 /// The reply line for a rejection, and whether it was carried out.
 pub fn stop_line(send_id: i64, outcome: &StopOutcome, lang: Lang) -> (bool, String) {
-    match (outcome, lang) {
-        (StopOutcome::Stopped, Lang::De) => (
-            true,
-            format!("Sendung {send_id} abgelehnt; der Absender erhält Ihre Begründung"),
-        ),
-        (StopOutcome::Stopped, Lang::En) => (
-            true,
-            format!("send {send_id} rejected; the sender receives your reason"),
-        ),
-        (StopOutcome::CommentMissing, Lang::De) => (
-            false,
-            "Eine Ablehnung braucht eine Begründung im Text der Nachricht".into(),
-        ),
-        (StopOutcome::CommentMissing, Lang::En) => (
-            false,
-            "a rejection needs a reason in the text of the message".into(),
-        ),
-        (StopOutcome::Refused(refusal), _) => (false, refusal.text(lang)),
-        (StopOutcome::NotSender, _) => (false, not_found(send_id, lang)),
-        (StopOutcome::NotHeld { state }, _) => (false, not_held(send_id, state.as_str(), lang)),
-        (StopOutcome::NotFound, _) => (false, not_found(send_id, lang)),
+    match outcome {
+        StopOutcome::Stopped => {
+            let id = send_id.to_string();
+            let args = [("send_id", Arg::Text(&id))];
+            (true, render(lang, "smtp.approval.stopped", &args))
+        }
+        StopOutcome::CommentMissing => (false, text(lang, "smtp.approval.comment_missing").into()),
+        StopOutcome::Refused(refusal) => (false, refusal.text(lang)),
+        StopOutcome::NotSender => (false, not_found(send_id, lang)),
+        StopOutcome::NotHeld { state } => (false, not_held(send_id, state.as_str(), lang)),
+        StopOutcome::NotFound => (false, not_found(send_id, lang)),
     }
 }
 
 fn not_held(send_id: i64, state: &str, lang: Lang) -> String {
-    match lang {
-        Lang::De => format!("Sendung {send_id} wartet nicht auf Freigabe (Zustand: {state})"),
-        Lang::En => format!("send {send_id} is not waiting for approval (it is {state})"),
-    }
+    let id = send_id.to_string();
+    let args = [("send_id", Arg::Text(&id)), ("state", Arg::Text(state))];
+    render(lang, "smtp.approval.not_held", &args)
 }
 
 fn not_found(send_id: i64, lang: Lang) -> String {
-    match lang {
-        Lang::De => format!("Es gibt keine Sendung {send_id}"),
-        Lang::En => format!("there is no send {send_id}"),
-    }
+    let id = send_id.to_string();
+    render(
+        lang,
+        "smtp.approval.not_found",
+        &[("send_id", Arg::Text(&id))],
+    )
 }
 
 #[cfg(test)]

@@ -1,31 +1,25 @@
-//! What the SMTP gateway says beyond the decisions themselves, in German and English. The
-//! decisions' sentences ("accepted for …", "held for …") are the store's intake texts, the same
-//! the portal shows.
+//! What the SMTP gateway says beyond the decisions themselves, by key; the sentences are in
+//! `texts/i18n/<lang>/smtp.toml`. The decisions' sentences ("accepted for …", "held for …")
+//! are the store's intake texts, the same the portal shows.
 
 use verteiler_policies::Lang;
+use verteiler_texts::{render, text, Arg};
 
 pub fn unknown_list(address: &str) -> String {
-    format!("{address}: Diesen Verteiler gibt es nicht / no such list")
+    // One reply for both languages: nobody has signed in yet to say which they read.
+    render(
+        Lang::De,
+        "smtp.unknown_list",
+        &[("address", Arg::Text(address))],
+    )
 }
 
 pub fn from_not_yours(from: &str, lang: Lang) -> String {
-    match lang {
-        Lang::De => format!(
-            "Der Absender {from} ist keine bestätigte Adresse Ihres Zugangs; senden Sie mit Ihrer eigenen, \
-             bestätigten Adresse als From:"
-        ),
-        Lang::En => format!(
-            "The sender {from} is not a verified address of your account; send with your own verified \
-             address in From:"
-        ),
-    }
+    render(lang, "smtp.from_not_yours", &[("from", Arg::Text(from))])
 }
 
 pub fn unreadable(problem: &str, lang: Lang) -> String {
-    match lang {
-        Lang::De => format!("Die Nachricht ist fehlerhaft: {problem}"),
-        Lang::En => format!("The message is malformed: {problem}"),
-    }
+    render(lang, "smtp.unreadable", &[("problem", Arg::Text(problem))])
 }
 
 /// The sender's own display name in `From:` was replaced by the directory's (every copy shows
@@ -33,47 +27,41 @@ pub fn unreadable(problem: &str, lang: Lang) -> String {
 pub fn from_name_replaced(submitted: &str, shown: &str, lang: Lang) -> String {
     // The submitted name is the sender's free text: cut so the sentence fits one reply line.
     let submitted: String = submitted.chars().take(120).collect();
-    match lang {
-        Lang::De => format!(
-            "Absendername \"{submitted}\" ersetzt: jede Kopie zeigt den Namen aus dem \
-             Mitgliederverzeichnis, \"{shown}\""
-        ),
-        Lang::En => format!(
-            "sender name \"{submitted}\" replaced: every copy shows the name from the member \
-             directory, \"{shown}\""
-        ),
-    }
+    let args = [
+        ("submitted", Arg::Text(&submitted)),
+        ("shown", Arg::Text(shown)),
+    ];
+    render(lang, "smtp.from_name_replaced", &args)
 }
 
+// Replies a mail program reads rather than a person: English whatever the sender reads.
+
 pub fn bounce_recorded() -> String {
-    "bounce recorded".into()
+    text(Lang::En, "smtp.bounce_recorded").into()
 }
 
 pub fn bounce_mixed() -> String {
-    "a bounce and a list message cannot share one transaction".into()
+    text(Lang::En, "smtp.bounce_mixed").into()
 }
 
 pub fn decision_mixed() -> String {
-    "an approval decision and a list message cannot share one transaction".into()
+    text(Lang::En, "smtp.decision_mixed").into()
 }
 
 pub fn auth_required() -> String {
-    "authentication required".into()
+    text(Lang::En, "smtp.auth_required").into()
 }
 
 pub fn storage_failed() -> String {
-    "the message could not be stored; nothing was accepted, please retry".into()
+    text(Lang::En, "smtp.storage_failed").into()
 }
 
 pub fn too_many_refused(limit: u64, lang: Lang) -> String {
-    match lang {
-        Lang::De => format!(
-            "{limit} Ihrer Nachrichten wurden in der letzten Stunde von jedem Verteiler abgelehnt; \
-             diese wird nicht angenommen, versuchen Sie es später wieder"
-        ),
-        Lang::En => format!(
-            "{limit} of your messages in the last hour were refused by every list; this one is \
-             not taken, try again later"
-        ),
-    }
+    // A plain figure, as the reply always wrote it.
+    let limit = limit.to_string();
+    render(
+        lang,
+        "smtp.too_many_refused",
+        &[("limit", Arg::Text(&limit))],
+    )
 }

@@ -1,176 +1,53 @@
-//! The languages of the engine's sentences, and how figures are written in each.
-//!
-//! The sentences themselves live in [`super::texts`]; this module only fills them in. The
-//! placeholder syntax is a small subset of Fluent's (`{name}`, and `{name:one/other}` for a
-//! word that agrees with a number) so the portal can move the table to Fluent files unchanged
-//! in meaning.
+//! The engine's side of its sentences: values only the engine knows how to write (byte sizes
+//! rounded the safe way, role functions and names read as alternatives) turned into text, then
+//! filled in by the one loader in `verteiler_texts`, where the languages and number formats
+//! live too.
+
+pub use verteiler_texts::{format_bytes, format_count, format_euros, Lang, Rounding};
 
 use crate::domain::RoleFunction;
-use serde::{Deserialize, Serialize};
-use std::fmt::Write;
-use std::str::FromStr;
-
-/// A language the engine explains itself in. German is the organisation's language and the
-/// default; English serves members who chose it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Lang {
-    #[default]
-    De,
-    En,
-}
-
-impl Lang {
-    /// Reads a language tag such as `de`, `en-GB` or `EN`; anything else is German.
-    pub fn from_tag(tag: &str) -> Lang {
-        let primary = tag.trim().split(['-', '_']).next().unwrap_or_default();
-        if primary.eq_ignore_ascii_case("en") {
-            Lang::En
-        } else {
-            Lang::De
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Lang::De => "de",
-            Lang::En => "en",
-        }
-    }
-
-    fn thousands_separator(self) -> char {
-        match self {
-            Lang::De => '.',
-            Lang::En => ',',
-        }
-    }
-
-    fn decimal_separator(self) -> char {
-        match self {
-            Lang::De => ',',
-            Lang::En => '.',
-        }
-    }
-}
-
-impl FromStr for Lang {
-    type Err = std::convert::Infallible;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Lang::from_tag(s))
-    }
-}
-
-/// Writes a count with the language's thousands separator: 365.120 / 365,120.
-pub fn format_count(n: u64, lang: Lang) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(lang.thousands_separator());
-        }
-        out.push(digit);
-    }
-    out
-}
-
-/// Which way a byte figure is rounded: a size over a limit is rounded up and the limit down,
-/// so the sentence can never show the two as equal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rounding {
-    Up,
-    Down,
-}
-
-/// Writes a byte size in decimal units as people read them: 812 Bytes, 640 kB, 12,5 MB.
-/// An amount of euro cents the way the language writes money: `1.234,50 €`, `€1,234.50`.
-pub fn format_euros(cents: u64, lang: Lang) -> String {
-    let whole = format_count(cents / 100, lang);
-    let sep = lang.decimal_separator();
-    let fraction = cents % 100;
-    match lang {
-        Lang::De => format!("{whole}{sep}{fraction:02} €"),
-        Lang::En => format!("€{whole}{sep}{fraction:02}"),
-    }
-}
-
-pub fn format_bytes(bytes: u64, rounding: Rounding, lang: Lang) -> String {
-    let divide = |n: u64, d: u64| match rounding {
-        Rounding::Up => n.div_ceil(d),
-        Rounding::Down => n / d,
-    };
-    if bytes >= 1_000_000 {
-        let tenths = divide(bytes, 100_000);
-        let (whole, fraction) = (tenths / 10, tenths % 10);
-        let whole = format_count(whole, lang);
-        if fraction == 0 {
-            format!("{whole} MB")
-        } else {
-            format!("{whole}{}{fraction} MB", lang.decimal_separator())
-        }
-    } else if bytes >= 1_000 {
-        format!("{} kB", divide(bytes, 1_000))
-    } else {
-        let unit = match lang {
-            Lang::De => "Bytes",
-            Lang::En => "bytes",
-        };
-        format!("{bytes} {unit}")
-    }
-}
+use verteiler_texts::Arg as Value;
 
 /// A value to put into a sentence.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Arg<'a> {
     Count(u64),
     Bytes(u64, Rounding),
+    /// An amount of euro cents.
+    Euros(u64),
     Text(&'a str),
     Functions(&'a [RoleFunction]),
     /// Names read as prose: "A, B or C".
     Names(&'a [String]),
 }
 
-/// Fills `{name}` and `{name:one/other}` placeholders of a template. An unknown name is left
-/// visible rather than dropped, so a typo shows in the unit tests instead of hiding a figure.
+/// Fills `{name}` and `{name:one/other}` placeholders of a template (see
+/// [`verteiler_texts::fill`]).
 pub(crate) fn render(template: &str, lang: Lang, args: &[(&str, Arg<'_>)]) -> String {
-    let mut out = String::with_capacity(template.len() + 32);
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let Some(close) = rest[open..].find('}') else {
-            break;
-        };
-        let inner = &rest[open + 1..open + close];
-        rest = &rest[open + close + 1..];
-        let (name, forms) = match inner.split_once(':') {
-            Some((name, forms)) => (name, Some(forms)),
-            None => (inner, None),
-        };
-        match (
-            args.iter().find(|(n, _)| *n == name).map(|(_, a)| *a),
-            forms,
-        ) {
-            (Some(arg), None) => write_arg(&mut out, arg, lang),
-            (Some(Arg::Count(n)), Some(forms)) => {
-                let (one, other) = forms.split_once('/').unwrap_or((forms, forms));
-                out.push_str(if n == 1 { one } else { other });
-            }
-            _ => {
-                let _ = write!(out, "{{{inner}}}");
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-fn write_arg(out: &mut String, arg: Arg<'_>, lang: Lang) {
-    match arg {
-        Arg::Count(n) => out.push_str(&format_count(n, lang)),
-        Arg::Bytes(n, rounding) => out.push_str(&format_bytes(n, rounding, lang)),
-        Arg::Text(text) => out.push_str(text),
-        Arg::Functions(functions) => out.push_str(&super::texts::function_list(functions, lang)),
-        Arg::Names(names) => out.push_str(&super::texts::name_list(names, lang)),
-    }
+    let written: Vec<Option<String>> = args
+        .iter()
+        .map(|(_, arg)| match *arg {
+            Arg::Bytes(n, rounding) => Some(format_bytes(n, rounding, lang)),
+            Arg::Euros(cents) => Some(format_euros(cents, lang)),
+            Arg::Functions(functions) => Some(super::texts::function_list(functions, lang)),
+            Arg::Names(names) => Some(super::texts::name_list(names, lang)),
+            Arg::Count(_) | Arg::Text(_) => None,
+        })
+        .collect();
+    let values: Vec<(&str, Value<'_>)> = args
+        .iter()
+        .zip(&written)
+        .map(|((name, arg), written)| {
+            let value = match (arg, written) {
+                (_, Some(text)) => Value::Text(text),
+                (Arg::Count(n), None) => Value::Count(*n),
+                (Arg::Text(text), None) => Value::Text(text),
+                (_, None) => unreachable!("every other value was written above"),
+            };
+            (*name, value)
+        })
+        .collect();
+    verteiler_texts::fill(template, lang, &values)
 }
 
 #[cfg(test)]
@@ -178,64 +55,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counts_use_the_separator_of_the_language() {
-        assert_eq!(format_count(365_120, Lang::De), "365.120");
-        assert_eq!(format_count(365_120, Lang::En), "365,120");
-        assert_eq!(format_count(1_493, Lang::De), "1.493");
-        assert_eq!(format_count(212, Lang::De), "212");
-        assert_eq!(format_count(0, Lang::En), "0");
-        assert_eq!(format_count(1_000_000, Lang::En), "1,000,000");
-    }
-
-    #[test]
-    fn money_is_written_the_way_each_language_writes_it() {
-        assert_eq!(format_euros(123_450, Lang::De), "1.234,50 €");
-        assert_eq!(format_euros(123_450, Lang::En), "€1,234.50");
-        assert_eq!(format_euros(9, Lang::De), "0,09 €");
-    }
-
-    #[test]
-    fn sizes_over_a_limit_never_look_equal_to_it() {
-        assert_eq!(format_bytes(10_000_001, Rounding::Up, Lang::De), "10,1 MB");
-        assert_eq!(format_bytes(10_000_001, Rounding::Down, Lang::De), "10 MB");
-        assert_eq!(
-            format_bytes(12_500_000, Rounding::Down, Lang::En),
-            "12.5 MB"
-        );
-        assert_eq!(
-            format_bytes(1_234_000_000, Rounding::Down, Lang::De),
-            "1.234 MB"
-        );
-        assert_eq!(format_bytes(640_001, Rounding::Up, Lang::En), "641 kB");
-        assert_eq!(format_bytes(812, Rounding::Up, Lang::De), "812 Bytes");
-    }
-
-    #[test]
-    fn placeholders_take_figures_and_agreeing_words() {
+    fn engine_values_are_written_before_they_are_filled_in() {
         let args = [
-            ("n", Arg::Count(1)),
-            ("m", Arg::Count(2_000)),
-            ("who", Arg::Text("Anna")),
+            ("size", Arg::Bytes(10_000_001, Rounding::Up)),
+            (
+                "who",
+                Arg::Functions(&[RoleFunction::Chair, RoleFunction::Board]),
+            ),
+            ("n", Arg::Count(2_000)),
+            ("n2", Arg::Count(1)),
         ];
         let text = render(
-            "{n} {n:Anhang/Anhänge}, {m} {m:Anhang/Anhänge}, {who}",
+            "{size}, {who}, {n} {n:Anhang/Anhänge}, {n2:Anhang/Anhänge}",
             Lang::De,
             &args,
         );
-        assert_eq!(text, "1 Anhang, 2.000 Anhänge, Anna");
-    }
-
-    #[test]
-    fn an_unknown_placeholder_stays_visible() {
-        assert_eq!(render("a {missing} b", Lang::En, &[]), "a {missing} b");
-    }
-
-    #[test]
-    fn language_tags_fall_back_to_german() {
-        assert_eq!(Lang::from_tag("en-GB"), Lang::En);
-        assert_eq!(Lang::from_tag("EN"), Lang::En);
-        assert_eq!(Lang::from_tag("de_DE"), Lang::De);
-        assert_eq!(Lang::from_tag("fr"), Lang::De);
-        assert_eq!(Lang::default(), Lang::De);
+        assert_eq!(
+            text,
+            "10,1 MB, Vorsitz oder Vorstand, 2.000 Anhänge, Anhang"
+        );
     }
 }

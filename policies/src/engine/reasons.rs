@@ -191,200 +191,171 @@ impl Reason {
     /// language writes them. What happens to the message is said once by
     /// [`Decision::text`](super::Decision::text), not by every reason.
     pub fn text(&self, lang: Lang) -> String {
-        use Arg::{Bytes, Count, Functions, Names, Text};
-        let t = texts::template(self.code(), lang);
+        render(texts::template(self.code(), lang), lang, &self.values())
+    }
+
+    /// The values the reason's sentence names, by placeholder.
+    fn values(&self) -> Vec<(&'static str, Arg<'_>)> {
+        use Arg::{Count, Functions, Names, Text};
         match self {
-            Reason::AudienceUnknown { address } => render(t, lang, &[("address", Text(address))]),
+            Reason::AudienceUnknown { address } => vec![("address", Text(address))],
             Reason::AudienceInactive { audience }
             | Reason::AudienceEmpty { audience }
             | Reason::AudienceRedefined { audience }
-            | Reason::AudienceEmptied { audience } => {
-                render(t, lang, &[("audience", Text(audience))])
-            }
-            Reason::FromNotYours { from } => render(t, lang, &[("from", Text(from))]),
+            | Reason::AudienceEmptied { audience } => vec![("audience", Text(audience))],
+            Reason::FromNotYours { from } => vec![("from", Text(from))],
             Reason::FromOtherList { from, lists } => {
-                render(t, lang, &[("from", Text(from)), ("lists", Names(lists))])
+                vec![("from", Text(from)), ("lists", Names(lists))]
             }
-            Reason::AudienceUnresolvable { audience, error } => render(
-                t,
-                lang,
-                &[("audience", Text(audience)), ("error", Text(error))],
-            ),
+            Reason::AudienceUnresolvable { audience, error } => {
+                vec![("audience", Text(audience)), ("error", Text(error))]
+            }
             Reason::AudienceOutOfScope {
                 audience,
                 recipients,
                 outside_scope,
-            } => render(
-                t,
-                lang,
-                &[
-                    ("audience", Text(audience)),
-                    ("recipients", Count(*recipients)),
-                    ("outside", Count(*outside_scope)),
-                ],
-            ),
+            } => vec![
+                ("audience", Text(audience)),
+                ("recipients", Count(*recipients)),
+                ("outside", Count(*outside_scope)),
+            ],
             Reason::AudienceGrew {
                 audience,
                 decided,
                 now,
-            } => render(
-                t,
-                lang,
-                &[
-                    ("audience", Text(audience)),
-                    ("decided", Count(*decided)),
-                    ("now", Count(*now)),
-                ],
-            ),
-            Reason::SenderNotAuthorised { audience, allowed } => render(
-                t,
-                lang,
-                &[
+            } => vec![
+                ("audience", Text(audience)),
+                ("decided", Count(*decided)),
+                ("now", Count(*now)),
+            ],
+            Reason::SenderNotAuthorised { audience, allowed } => {
+                vec![
                     ("audience", Text(audience)),
                     ("allowed", Functions(allowed)),
-                ],
-            ),
+                ]
+            }
+            Reason::ApprovalRequired {
+                audience,
+                needed,
+                valid,
+                approvers,
+            } => vec![
+                ("audience", Text(audience)),
+                ("needed", Count(*needed)),
+                ("valid", Count(*valid)),
+                ("approvers", Functions(approvers)),
+            ],
+            Reason::BlastRadiusAboveUsual { .. }
+            | Reason::BlastRadiusFirstSend { .. }
+            | Reason::MaxRecipients { .. }
+            | Reason::VisibleRecipients { .. }
+            | Reason::MessageSize { .. }
+            | Reason::AttachmentBytes { .. }
+            | Reason::AttachmentCount { .. }
+            | Reason::SmsSegments { .. }
+            | Reason::SmsParts { .. }
+            | Reason::SmsBudget { .. }
+            | Reason::SenderHourlySends { .. }
+            | Reason::SenderDailySends { .. }
+            | Reason::SenderDailyRecipients { .. }
+            | Reason::AudienceDailySends { .. }
+            | Reason::CircuitBreaker { .. } => self.figures(),
+        }
+    }
+
+    /// The values of the reasons about sizes, counts and rates.
+    fn figures(&self) -> Vec<(&'static str, Arg<'_>)> {
+        use Arg::{Bytes, Count, Euros, Text};
+        match self {
             Reason::BlastRadiusAboveUsual {
                 audience,
                 recipients,
                 usual,
                 hold_above,
-            } => render(
-                t,
-                lang,
-                &[
-                    ("audience", Text(audience)),
-                    ("recipients", Count(*recipients)),
-                    ("usual", Count(*usual)),
-                    ("hold_above", Count(*hold_above)),
-                ],
-            ),
+            } => vec![
+                ("audience", Text(audience)),
+                ("recipients", Count(*recipients)),
+                ("usual", Count(*usual)),
+                ("hold_above", Count(*hold_above)),
+            ],
             Reason::BlastRadiusFirstSend {
                 audience,
                 recipients,
                 hold_above,
-            } => render(
-                t,
-                lang,
-                &[
-                    ("audience", Text(audience)),
-                    ("recipients", Count(*recipients)),
-                    ("hold_above", Count(*hold_above)),
-                ],
-            ),
+            } => vec![
+                ("audience", Text(audience)),
+                ("recipients", Count(*recipients)),
+                ("hold_above", Count(*hold_above)),
+            ],
             Reason::MaxRecipients {
                 audience,
                 recipients,
                 limit,
-            } => render(
-                t,
-                lang,
-                &[
-                    ("audience", Text(audience)),
-                    ("recipients", Count(*recipients)),
-                    ("limit", Count(*limit)),
-                ],
-            ),
-            Reason::VisibleRecipients { visible, limit } => render(
-                t,
-                lang,
-                &[("visible", Count(*visible)), ("limit", Count(*limit))],
-            ),
+            } => vec![
+                ("audience", Text(audience)),
+                ("recipients", Count(*recipients)),
+                ("limit", Count(*limit)),
+            ],
+            Reason::VisibleRecipients { visible, limit } => {
+                vec![("visible", Count(*visible)), ("limit", Count(*limit))]
+            }
             Reason::MessageSize { bytes, limit } | Reason::AttachmentBytes { bytes, limit } => {
-                let figures = [
+                vec![
                     ("bytes", Bytes(*bytes, Rounding::Up)),
                     ("limit", Bytes(*limit, Rounding::Down)),
-                ];
-                render(t, lang, &figures)
+                ]
             }
-            Reason::AttachmentCount { count, limit } => render(
-                t,
-                lang,
-                &[("count", Count(*count)), ("limit", Count(*limit))],
-            ),
-            Reason::SmsSegments { segments, limit } => render(
-                t,
-                lang,
-                &[("segments", Count(*segments)), ("limit", Count(*limit))],
-            ),
+            Reason::AttachmentCount { count, limit } => {
+                vec![("count", Count(*count)), ("limit", Count(*limit))]
+            }
+            Reason::SmsSegments { segments, limit } => {
+                vec![("segments", Count(*segments)), ("limit", Count(*limit))]
+            }
             Reason::SmsParts {
                 audience,
                 recipients,
                 segments,
                 parts,
                 hold_above,
-            } => render(
-                t,
-                lang,
-                &[
-                    ("audience", Text(audience)),
-                    ("recipients", Count(*recipients)),
-                    ("segments", Count(*segments)),
-                    ("parts", Count(*parts)),
-                    ("limit", Count(*hold_above)),
-                ],
-            ),
+            } => vec![
+                ("audience", Text(audience)),
+                ("recipients", Count(*recipients)),
+                ("segments", Count(*segments)),
+                ("parts", Count(*parts)),
+                ("limit", Count(*hold_above)),
+            ],
             Reason::SmsBudget {
                 audience,
                 cost_cents,
                 spent_cents,
                 budget_cents,
-            } => {
-                let money = |c: &u64| super::lang::format_euros(*c, lang);
-                render(
-                    t,
-                    lang,
-                    &[
-                        ("audience", Text(audience)),
-                        ("cost", Text(&money(cost_cents))),
-                        ("spent", Text(&money(spent_cents))),
-                        ("budget", Text(&money(budget_cents))),
-                    ],
-                )
-            }
+            } => vec![
+                ("audience", Text(audience)),
+                ("cost", Euros(*cost_cents)),
+                ("spent", Euros(*spent_cents)),
+                ("budget", Euros(*budget_cents)),
+            ],
             Reason::SenderHourlySends { sends, limit, .. }
-            | Reason::SenderDailySends { sends, limit, .. } => render(
-                t,
-                lang,
-                &[("sends", Count(*sends)), ("limit", Count(*limit))],
-            ),
+            | Reason::SenderDailySends { sends, limit, .. } => {
+                vec![("sends", Count(*sends)), ("limit", Count(*limit))]
+            }
             Reason::SenderDailyRecipients {
                 recipients, limit, ..
             }
-            | Reason::CircuitBreaker { recipients, limit } => render(
-                t,
-                lang,
-                &[("recipients", Count(*recipients)), ("limit", Count(*limit))],
-            ),
+            | Reason::CircuitBreaker { recipients, limit } => {
+                vec![("recipients", Count(*recipients)), ("limit", Count(*limit))]
+            }
             Reason::AudienceDailySends {
                 audience,
                 sends,
                 limit,
                 ..
-            } => render(
-                t,
-                lang,
-                &[
-                    ("audience", Text(audience)),
-                    ("sends", Count(*sends)),
-                    ("limit", Count(*limit)),
-                ],
-            ),
-            Reason::ApprovalRequired {
-                audience,
-                needed,
-                valid,
-                approvers,
-            } => render(
-                t,
-                lang,
-                &[
-                    ("audience", Text(audience)),
-                    ("needed", Count(*needed)),
-                    ("valid", Count(*valid)),
-                    ("approvers", Functions(approvers)),
-                ],
-            ),
+            } => vec![
+                ("audience", Text(audience)),
+                ("sends", Count(*sends)),
+                ("limit", Count(*limit)),
+            ],
+            _ => unreachable!("Reason::values hands over only the reasons with figures"),
         }
     }
 }

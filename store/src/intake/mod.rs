@@ -1,8 +1,9 @@
 //! The one path every submission takes, whatever brought it (SMTP, the portal's compose form):
 //! [`Intake::take`] checks the message, the engine decides each addressed list over the facts
 //! the store gathers, and the decisions become one record — the sends, and a notice to the
-//! sender for each — stored before the sender is told. The texts here are what the sender reads about each decision, in German and
-//! English; the reasons come from the engine's own texts.
+//! sender for each — stored before the sender is told. The functions at the end put together
+//! what the sender reads about each decision (sentences in `texts/i18n/<lang>/store.toml`);
+//! the reasons come from the engine's.
 
 mod conform;
 pub(crate) mod fact_cache;
@@ -30,9 +31,9 @@ pub use prepare::{prepare, Prepared};
 use crate::{ApprovalSettings, NewNotification, NewSend, NewSubmission, Store, StoreError};
 use crate::{Submission, SubmissionRecord};
 use verteiler_policies::{
-    decide, format_count, function_list, Channel, ChannelCounts, Decision, Lang, MessageFacts,
-    RoleFunction,
+    decide, function_list, Channel, ChannelCounts, Decision, Lang, MessageFacts, RoleFunction,
 };
+use verteiler_texts::{render, text, Arg};
 
 /// Characters of a message's text kept as its preview: what approvers read in the request
 /// before deciding. The same for every way in.
@@ -198,16 +199,13 @@ pub fn submission_record(
 }
 
 pub fn accepted(recipients: u64, audience: &str, undo_secs: u64, lang: Lang) -> String {
-    let n = format_count(recipients, lang);
     let wait = wait_text(undo_secs, lang);
-    match lang {
-        Lang::De => {
-            format!("angenommen für {n} Empfänger von \"{audience}\"; der Versand beginnt {wait}")
-        }
-        Lang::En => {
-            format!("accepted for {n} recipients of \"{audience}\"; delivery starts {wait}")
-        }
-    }
+    let args = [
+        ("recipients", Arg::Count(recipients)),
+        ("audience", Arg::Text(audience)),
+        ("wait", Arg::Text(&wait)),
+    ];
+    render(lang, "intake.accepted", &args)
 }
 
 /// "212 recipients: 180 by email, 25 by SMS, 7 by post", when not all of them are reached by
@@ -217,74 +215,73 @@ pub fn by_channel(counts: &ChannelCounts, lang: Lang) -> Option<String> {
     if counts.email == total && counts.also_sms == 0 {
         return None;
     }
-    let n = |v| format_count(v, lang);
     let parts: Vec<String> = [
-        (counts.email, "per E-Mail", "by email"),
-        (counts.sms, "per SMS", "by SMS"),
-        (counts.post, "per Post", "by post"),
+        (counts.email, "intake.channel.email"),
+        (counts.sms, "intake.channel.sms"),
+        (counts.post, "intake.channel.post"),
         (
             counts.declined + counts.no_address,
-            "nicht erreichbar (kein Kanal gewählt oder keine Adresse dafür)",
-            "not reachable (no channel chosen, or no address for it)",
+            "intake.channel.unreachable",
         ),
+        // The audience's policy says "email and SMS": some get both.
+        (counts.also_sms, "intake.channel.also_sms"),
+        (counts.also_email, "intake.channel.also_email"),
     ]
     .into_iter()
-    .filter(|(count, _, _)| *count > 0)
-    .map(|(count, de, en)| match lang {
-        Lang::De => format!("{} {de}", n(count)),
-        Lang::En => format!("{} {en}", n(count)),
-    })
-    .chain(
-        // The audience's policy says "email and SMS": some get both.
-        [
-            (counts.also_sms, "per SMS", "by SMS"),
-            (counts.also_email, "per E-Mail", "by email"),
-        ]
-        .into_iter()
-        .filter(|(count, _, _)| *count > 0)
-        .map(|(count, de, en)| match lang {
-            Lang::De => format!("zusätzlich {} {de}", n(count)),
-            Lang::En => format!("{} also {en}", n(count)),
-        }),
-    )
+    .filter(|(count, _)| *count > 0)
+    .map(|(count, key)| render(lang, key, &[("count", Arg::Count(count))]))
     .collect();
-    Some(match lang {
-        Lang::De => format!("{} Empfänger: {}", n(total), parts.join(", ")),
-        Lang::En => format!("{} recipients: {}", n(total), parts.join(", ")),
-    })
+    let parts = parts.join(", ");
+    let args = [("total", Arg::Count(total)), ("parts", Arg::Text(&parts))];
+    Some(render(lang, "intake.by_channel", &args))
 }
 
 fn wait_text(secs: u64, lang: Lang) -> String {
-    match (lang, secs) {
-        (Lang::De, 0) => "sofort".into(),
-        (Lang::En, 0) => "now".into(),
-        (_, s) if s % 60 == 0 => format!("in {} min", s / 60),
-        (_, s) => format!("in {s} s"),
+    // Plain figures: a wait is read at a glance, never in the thousands.
+    match secs {
+        0 => text(lang, "intake.wait.now").into(),
+        s if s % 60 == 0 => {
+            let minutes = (s / 60).to_string();
+            render(
+                lang,
+                "intake.wait.minutes",
+                &[("minutes", Arg::Text(&minutes))],
+            )
+        }
+        s => {
+            let seconds = s.to_string();
+            render(
+                lang,
+                "intake.wait.seconds",
+                &[("seconds", Arg::Text(&seconds))],
+            )
+        }
     }
 }
 
 pub fn held(approvers: &[RoleFunction], audience: &str, lang: Lang) -> String {
     let who = function_list(approvers, lang);
-    match lang {
-        Lang::De => format!("zur Freigabe durch {who} zurückgehalten (\"{audience}\")"),
-        Lang::En => format!("held for approval by {who} (\"{audience}\")"),
-    }
+    let args = [
+        ("approvers", Arg::Text(&who)),
+        ("audience", Arg::Text(audience)),
+    ];
+    render(lang, "intake.held", &args)
 }
 
 pub fn held_by_admin(audience: &str, lang: Lang) -> String {
-    match lang {
-        Lang::De => format!(
-            "zurückgehalten, bis die Administration die Nachricht freigibt (\"{audience}\")"
-        ),
-        Lang::En => format!("held until an administrator releases it (\"{audience}\")"),
-    }
+    render(
+        lang,
+        "intake.held_by_admin",
+        &[("audience", Arg::Text(audience))],
+    )
 }
 
 pub fn not_sent_to(address: &str, lang: Lang) -> String {
-    match lang {
-        Lang::De => format!("nicht an {address} verschickt"),
-        Lang::En => format!("not sent to {address}"),
-    }
+    render(
+        lang,
+        "intake.not_sent_to",
+        &[("address", Arg::Text(address))],
+    )
 }
 
 /// Subject and body of the notice about one send, with the portal link.
@@ -296,27 +293,9 @@ fn notification(
     link: &str,
     lang: Lang,
 ) -> (String, String) {
-    let (title, intro) = match (kind, lang) {
-        ("submission.held", Lang::De) => (
-            "Zur Freigabe zurückgehalten",
-            "Ihre Nachricht wurde zur Freigabe zurückgehalten.",
-        ),
-        ("submission.held", Lang::En) => {
-            ("Held for approval", "Your message is held for approval.")
-        }
-        ("submission.rejected", Lang::De) => {
-            ("Nicht verschickt", "Ihre Nachricht wurde nicht verschickt.")
-        }
-        ("submission.rejected", Lang::En) => ("Not sent", "Your message was not sent."),
-        (_, Lang::De) => (
-            "Versand freigegeben",
-            "Ihre Nachricht wurde angenommen und wird verschickt.",
-        ),
-        (_, Lang::En) => (
-            "Released",
-            "Your message was accepted and will be delivered.",
-        ),
-    };
+    // `kind` is one of the three `submission.*` notice kinds.
+    let title = text(lang, &format!("intake.{kind}.title"));
+    let intro = text(lang, &format!("intake.{kind}.intro"));
     let subject_line = format!("[{audience}] {title}: {subject}");
     let mut body = format!("{intro}\n\n");
     for line in lines {

@@ -8,10 +8,11 @@ use verteiler_policies::PhoneNumber;
 /// The words that end texts to a number (compared case-insensitively, alone in the message).
 const STOP_WORDS: [&str; 3] = ["STOP", "STOPP", "ABMELDEN"];
 
-/// The confirmation sent once per number; German first, as the organisation writes.
-const CONFIRMATION: &str =
-    "Sie erhalten von uns keine SMS mehr, außer gesetzlich vorgeschriebenen \
-     Einladungen. / You will get no more texts from us except statutory notices.";
+/// The confirmation sent once per number: one bilingual text, German first, as the
+/// organisation writes (the catalogue holds the same text in every language).
+fn confirmation() -> &'static str {
+    verteiler_texts::text(verteiler_policies::Lang::De, "sms_stop.confirmation")
+}
 
 /// What an inbound text did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,7 +85,7 @@ impl Store {
              VALUES ($1, 'sms.opted_out', $2, $3)",
         )
         .bind(&number)
-        .bind(CONFIRMATION)
+        .bind(confirmation())
         .bind(now)
         .execute(&mut *tx)
         .await?;
