@@ -21,8 +21,8 @@ mod privacy;
 pub mod progress;
 mod queue;
 mod sms;
-#[cfg(any(test, feature = "testing"))]
 mod states;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use access::credentials::{generate_app_password, hash_password, verify_password, AppPassword};
