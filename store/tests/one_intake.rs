@@ -65,7 +65,7 @@ async fn told(s: &Store, member: i64, outcome: IntakeOutcome) -> String {
             let sends: Vec<_> = own
                 .sends
                 .iter()
-                .map(|o| (o.send.state.clone(), o.reasons.clone()))
+                .map(|o| (o.send.state, o.reasons.clone()))
                 .collect();
             let who = s.who_sent(id).await.unwrap().unwrap();
             format!(
