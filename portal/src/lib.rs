@@ -8,6 +8,7 @@
 
 mod account;
 mod admin;
+pub mod api;
 mod audiences;
 mod client;
 mod compose;
@@ -31,6 +32,7 @@ mod unsubscribe;
 mod uploads;
 
 pub use admin::import::ImportSettings;
+pub use api::ApiSettings;
 pub use client::{client_key, BadProxyEntry, ClientKey, TrustedProxies};
 pub use drafts::discard_drafts;
 pub use i18n::Lang;
@@ -80,6 +82,8 @@ pub struct PortalSettings {
     pub trusted_proxies: TrustedProxies,
     /// Drafts with attachments one member may have waiting at once on `/compose`.
     pub drafts_per_member: u32,
+    /// The JSON API's limits (`/api/v1`).
+    pub api: ApiSettings,
 }
 
 impl PortalSettings {
@@ -96,6 +100,7 @@ impl PortalSettings {
             mail_client: None,
             trusted_proxies: TrustedProxies::none(),
             drafts_per_member: 20,
+            api: ApiSettings::default(),
         }
     }
 
@@ -111,6 +116,10 @@ impl PortalSettings {
             drafts_per_member,
             ..self
         }
+    }
+
+    pub fn with_api(self, api: ApiSettings) -> PortalSettings {
+        PortalSettings { api, ..self }
     }
 
     pub fn with_list_rules(self, list_rules: ListRules) -> PortalSettings {
@@ -171,6 +180,8 @@ pub struct AppState {
     pub intake: Option<Intake>,
     pub mails: Mails,
     pub limits: Arc<SignInLimits>,
+    /// Requests per API token within the rate (`api.requests_per_minute`).
+    pub(crate) api_limits: Arc<api::TokenLimits>,
     /// The SMS webhook's calls taken lately: each counts once.
     pub(crate) webhook_replays: Arc<sms_webhook::Replays>,
 }
@@ -205,6 +216,7 @@ impl AppState {
         });
         AppState {
             intake,
+            api_limits: Arc::new(api::TokenLimits::new(settings.api.requests_per_minute)),
             store,
             mails: Mails::new(&settings.base_url),
             settings: Arc::new(Settings {
@@ -303,6 +315,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/compose/discard", post(drafts::discard))
         .merge(admin_routes(upload_limit))
+        .merge(api::routes(&state))
         .route("/audiences", get(audiences::list))
         .route("/audiences/{slug}", get(audiences::page))
         .route("/submissions", get(submissions::list))

@@ -27,12 +27,16 @@ macro_rules! files {
                 "portal.toml",
                 include_str!(concat!("../i18n/", $lang, "/portal.toml")),
             ),
+            (
+                "api.toml",
+                include_str!(concat!("../i18n/", $lang, "/api.toml")),
+            ),
         ]
     };
 }
 
-const DE_FILES: [(&str, &str); 4] = files!("de");
-const EN_FILES: [(&str, &str); 4] = files!("en");
+const DE_FILES: [(&str, &str); 5] = files!("de");
+const EN_FILES: [(&str, &str); 5] = files!("en");
 
 fn parse(lang: &str, files: &[(&str, &str)]) -> Catalogue {
     // The files are compiled in and parsed by a test, so a broken one never gets this far.

@@ -5,3 +5,5 @@ pub(crate) mod credentials;
 pub(crate) mod invitations;
 pub(crate) mod sessions;
 pub(crate) mod verification_limits;
+pub(crate) mod api_tokens;
+pub(crate) mod idempotency;

@@ -1,0 +1,54 @@
+//! `/api/v1`: the JSON API. The same product as SMTP and the portal behind another door: the
+//! same intake, engine, store operations and audit log, and the same fail-closed answers.
+//!
+//! Every request carries a personal token (`Authorization: Bearer vt_…`, see [`caller`]);
+//! every error is `application/problem+json` ([`problem`]); every list pages by cursor
+//! ([`paging`]). The OpenAPI 3.1 document is generated from the handlers' `#[utoipa::path]`
+//! annotations and served at `/api/v1/openapi.json`, with a readable reference at
+//! `/api/v1/reference`. A module per resource holds its handlers and its `routes()`.
+
+pub mod body;
+pub mod caller;
+mod me;
+mod openapi;
+pub mod paging;
+pub mod problem;
+
+pub use caller::{ApiSettings, TokenLimits};
+
+use crate::AppState;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use problem::Problem;
+use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+
+/// The API's part of the router, and its document.
+pub(crate) fn routes(state: &AppState) -> Router<AppState> {
+    let (router, document) = OpenApiRouter::with_openapi(openapi::base())
+        .nest("/api/v1", resources())
+        .split_for_parts();
+    let document = Arc::new(document);
+    let limit = state.settings.api.max_body_bytes;
+    Router::new()
+        .merge(router)
+        .route("/api/v1/openapi.json", get(openapi::json).with_state(document.clone()))
+        .route("/api/v1/reference", get(openapi::reference).with_state(document))
+        .route("/api/v1", get(unknown))
+        .route("/api/v1/{*rest}", get(unknown).post(unknown).put(unknown).delete(unknown).patch(unknown))
+        .layer(DefaultBodyLimit::max(limit))
+}
+
+/// Every resource's routes; a new resource adds its module's `routes()` here.
+fn resources() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().merge(me::routes())
+}
+
+/// A path the API does not have: a problem document, not the portal's HTML 404.
+async fn unknown(request: Request) -> impl IntoResponse {
+    let (parts, _) = request.into_parts();
+    Problem::new(StatusCode::NOT_FOUND, "not_found", caller::request_lang(&parts))
+}
