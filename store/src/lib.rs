@@ -25,9 +25,11 @@ mod states;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-pub use access::api_tokens::{ApiScope, ApiScopes, ApiToken, NewApiToken, ScopeError, TokenRefusal};
-pub use access::idempotency::{IdempotencyStart, IDEMPOTENCY_KEY_MAX, IDEMPOTENCY_TTL_MS};
+pub use access::api_tokens::{
+    ApiScope, ApiScopes, ApiToken, NewApiToken, ScopeError, TokenRefusal,
+};
 pub use access::credentials::{generate_app_password, hash_password, verify_password, AppPassword};
+pub use access::idempotency::{IdempotencyStart, IDEMPOTENCY_KEY_MAX, IDEMPOTENCY_TTL_MS};
 pub use access::invitations::{
     Invitation, InvitationMail, InviteReport, MailClientSetup, Officer, INVITE_LINK_TTL_MS,
 };

@@ -35,9 +35,7 @@ fn json_problem(rejection: JsonRejection, lang: crate::i18n::Lang, state: &AppSt
             lang,
             &[("expected", "application/json")],
         ),
-        JsonRejection::BytesRejection(_)
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE =>
-        {
+        JsonRejection::BytesRejection(_) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             too_large(lang, state)
         }
         other => Problem::with_args(

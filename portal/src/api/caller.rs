@@ -137,13 +137,21 @@ impl FromRequestParts<AppState> for Caller {
                 scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
             });
         let Some(presented) = presented else {
-            return Err(Problem::new(StatusCode::UNAUTHORIZED, "token_missing", lang));
+            return Err(Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "token_missing",
+                lang,
+            ));
         };
         let token = match state.store.authenticate_api_token(presented).await {
             Ok(Some(token)) => token,
             Ok(None) => {
                 tracing::info!(event = "api.token_refused");
-                return Err(Problem::new(StatusCode::UNAUTHORIZED, "token_invalid", lang));
+                return Err(Problem::new(
+                    StatusCode::UNAUTHORIZED,
+                    "token_invalid",
+                    lang,
+                ));
             }
             Err(e) => return Err(Problem::internal(lang, &e)),
         };

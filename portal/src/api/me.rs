@@ -40,7 +40,12 @@ async fn me(caller: Caller) -> axum::Json<TokenInfo> {
         token_id: t.id,
         name: t.name.clone(),
         member_id: t.member_id,
-        scopes: t.scopes.scopes().iter().map(|s| s.as_str().to_string()).collect(),
+        scopes: t
+            .scopes
+            .scopes()
+            .iter()
+            .map(|s| s.as_str().to_string())
+            .collect(),
         send_lists: t.scopes.send_lists().map(<[String]>::to_vec),
         expires_at: t.expires_at,
     })

@@ -35,10 +35,23 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
     let limit = state.settings.api.max_body_bytes;
     Router::new()
         .merge(router)
-        .route("/api/v1/openapi.json", get(openapi::json).with_state(document.clone()))
-        .route("/api/v1/reference", get(openapi::reference).with_state(document))
+        .route(
+            "/api/v1/openapi.json",
+            get(openapi::json).with_state(document.clone()),
+        )
+        .route(
+            "/api/v1/reference",
+            get(openapi::reference).with_state(document),
+        )
         .route("/api/v1", get(unknown))
-        .route("/api/v1/{*rest}", get(unknown).post(unknown).put(unknown).delete(unknown).patch(unknown))
+        .route(
+            "/api/v1/{*rest}",
+            get(unknown)
+                .post(unknown)
+                .put(unknown)
+                .delete(unknown)
+                .patch(unknown),
+        )
         .layer(DefaultBodyLimit::max(limit))
 }
 
@@ -50,5 +63,9 @@ fn resources() -> OpenApiRouter<AppState> {
 /// A path the API does not have: a problem document, not the portal's HTML 404.
 async fn unknown(request: Request) -> impl IntoResponse {
     let (parts, _) = request.into_parts();
-    Problem::new(StatusCode::NOT_FOUND, "not_found", caller::request_lang(&parts))
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        caller::request_lang(&parts),
+    )
 }

@@ -78,7 +78,9 @@ pub struct ApiScopes {
 /// Why a scope text could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScopeError {
-    #[error("unknown scope `{0}` (known: send, send:LIST, sends:read, approve, directory:sync, admin)")]
+    #[error(
+        "unknown scope `{0}` (known: send, send:LIST, sends:read, approve, directory:sync, admin)"
+    )]
     Unknown(String),
     #[error("no scope given")]
     Empty,
@@ -91,7 +93,11 @@ impl ApiScopes {
         let mut scopes = Vec::new();
         let mut lists: Vec<String> = Vec::new();
         let mut unlimited_send = false;
-        for word in text.split([',', ' ']).map(str::trim).filter(|w| !w.is_empty()) {
+        for word in text
+            .split([',', ' '])
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+        {
             if let Some(scope) = ApiScope::parse(word) {
                 unlimited_send |= scope == ApiScope::Send;
                 scopes.push(scope);
@@ -143,7 +149,10 @@ impl ApiScopes {
 
     fn stored(&self) -> (String, Option<String>) {
         let scopes = self.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>();
-        (scopes.join(" "), self.send_lists.as_ref().map(|l| l.join(",")))
+        (
+            scopes.join(" "),
+            self.send_lists.as_ref().map(|l| l.join(",")),
+        )
     }
 
     /// From the stored columns; an unknown stored name is dropped (fails closed: less, not
@@ -161,7 +170,9 @@ impl fmt::Display for ApiScopes {
             .scopes
             .iter()
             .flat_map(|s| match (s, &self.send_lists) {
-                (ApiScope::Send, Some(lists)) => lists.iter().map(|l| format!("send:{l}")).collect(),
+                (ApiScope::Send, Some(lists)) => {
+                    lists.iter().map(|l| format!("send:{l}")).collect()
+                }
                 _ => vec![s.as_str().to_string()],
             })
             .collect();
@@ -369,7 +380,11 @@ impl Store {
     pub async fn revoke_api_token(&self, id: i64, owner: Option<i64>) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         // Without an owner, the owner's own id: the same statement either way.
-        let owner_sql = if owner.is_some() { "member_id = $3" } else { "$3 = $3" };
+        let owner_sql = if owner.is_some() {
+            "member_id = $3"
+        } else {
+            "$3 = $3"
+        };
         let revoked = sqlx::query(&format!(
             "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL \
              AND {owner_sql}"
@@ -487,7 +502,10 @@ mod tests {
     #[test]
     fn only_the_tokens_form_is_taken_apart() {
         let secret = "a".repeat(64);
-        assert_eq!(token_parts(&format!("vt_12_{secret}")), Some((12, secret.as_str())));
+        assert_eq!(
+            token_parts(&format!("vt_12_{secret}")),
+            Some((12, secret.as_str()))
+        );
         for other in [
             format!("vt_0_{secret}"),
             format!("vt__{secret}"),
