@@ -26,7 +26,7 @@ use verteiler_policies::{format_bytes, format_count, Rounding, SmsEncoding, SmsT
 use verteiler_store::intake::{DecidedSend, IntakeOutcome};
 use verteiler_store::{ApprovalSettings, SendableAudience};
 
-mod message;
+pub(crate) mod message;
 
 /// The compose form: the fields of the message, the action, and the token of the attachments
 /// waiting from an earlier check.
@@ -72,9 +72,9 @@ impl ComposeForm {
 const DRAFTS_FULL: &str = "compose_drafts_full";
 
 /// Longest subject accepted (a subject is one line in every mail client).
-const SUBJECT_MAX: usize = 200;
+pub(crate) const SUBJECT_MAX: usize = 200;
 /// Longest SMS text accepted: ten parts of GSM text; the list's own limit is the engine's.
-const SMS_MAX: usize = 1_530;
+pub(crate) const SMS_MAX: usize = 1_530;
 
 #[derive(serde::Deserialize)]
 pub struct Preselect {

@@ -13,6 +13,8 @@ mod me;
 mod openapi;
 pub mod paging;
 pub mod problem;
+mod sends;
+mod submissions;
 
 pub use caller::{ApiSettings, TokenLimits};
 
@@ -57,7 +59,10 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
 
 /// Every resource's routes; a new resource adds its module's `routes()` here.
 fn resources() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(me::routes())
+    OpenApiRouter::new()
+        .merge(me::routes())
+        .merge(submissions::routes())
+        .merge(sends::routes())
 }
 
 /// A path the API does not have: a problem document, not the portal's HTML 404.

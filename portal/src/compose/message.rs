@@ -20,27 +20,76 @@ pub(super) async fn build(
     form: &ComposeForm,
     attachments: &Attachments,
 ) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
-    let list_domain = to.rsplit_once('@').map_or("", |(_, domain)| domain);
+    let mut files = Vec::with_capacity(attachments.list.len());
+    for a in &attachments.list {
+        let content = attachments.read(a).await?;
+        files.push(File {
+            content_type: a.content_type.clone(),
+            file_name: a.file_name.clone(),
+            content,
+        });
+    }
+    let content = Content {
+        subject: form.subject.trim(),
+        text: &form.text,
+        html: Some(form.html.as_str()).filter(|h| !h.trim().is_empty()),
+        files,
+    };
+    build_message(store, member_id, from, &[to.to_string()], content).await
+}
+
+/// One attached file.
+pub(crate) struct File {
+    pub content_type: String,
+    pub file_name: String,
+    pub content: Vec<u8>,
+}
+
+/// What a message written in a form (the compose page, the API's JSON) says.
+pub(crate) struct Content<'a> {
+    pub subject: &'a str,
+    pub text: &'a str,
+    pub html: Option<&'a str>,
+    pub files: Vec<File>,
+}
+
+/// The message from `from` to the list addresses `to`, as every form-written message is
+/// built (the compose page's and the API's alike).
+pub(crate) async fn build_message(
+    store: &Store,
+    member_id: i64,
+    from: &str,
+    to: &[String],
+    content: Content<'_>,
+) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
+    let list_domain = to
+        .first()
+        .and_then(|t| t.rsplit_once('@'))
+        .map_or("", |(_, domain)| domain);
     let name = store
-        .from_display_name(member_id, from, &[to.to_string()], list_domain)
+        .from_display_name(member_id, from, to, list_domain)
         .await?;
     let id = format!(
         "{}.{}@{list_domain}",
         verteiler_store::now_ms(),
         &verteiler_store::new_secret()[..16],
     );
+    // One list is one address (`To: <list@…>`), as a mail client writes it.
+    let to_header: mail_builder::headers::address::Address<'_> = match to {
+        [one] => one.as_str().into(),
+        many => many.iter().map(String::as_str).collect::<Vec<_>>().into(),
+    };
     let mut builder = mail_builder::MessageBuilder::new()
         .from((name.as_str(), from))
-        .to(to)
-        .subject(form.subject.trim())
+        .to(to_header)
+        .subject(content.subject)
         .message_id(id)
-        .text_body(form.text.replace("\r\n", "\n"));
-    if !form.html.trim().is_empty() {
-        builder = builder.html_body(form.html.clone());
+        .text_body(content.text.replace("\r\n", "\n"));
+    if let Some(html) = content.html {
+        builder = builder.html_body(html.to_string());
     }
-    for a in &attachments.list {
-        let content = attachments.read(a).await?;
-        builder = builder.attachment(a.content_type.clone(), a.file_name.clone(), content);
+    for f in content.files {
+        builder = builder.attachment(f.content_type, f.file_name, f.content);
     }
     Ok(builder.write_to_vec()?)
 }

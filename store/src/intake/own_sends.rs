@@ -64,16 +64,45 @@ impl Store {
         member_id: i64,
         max: usize,
     ) -> Result<Vec<OwnSubmission>, StoreError> {
+        self.own_submissions_before(member_id, None, max).await
+    }
+
+    /// The member's newest `max` submissions with an id below `before` (all with `None`),
+    /// newest first: a page of the API's list.
+    pub async fn own_submissions_before(
+        &self,
+        member_id: i64,
+        before: Option<i64>,
+        max: usize,
+    ) -> Result<Vec<OwnSubmission>, StoreError> {
         let rows = sqlx::query(&format!(
             "{OWN_SELECT} WHERE sub.id IN (SELECT id FROM submissions WHERE sender_member_id = $1 \
-                              ORDER BY id DESC LIMIT $2) \
+                              AND id < $2 ORDER BY id DESC LIMIT $3) \
              ORDER BY sub.id DESC, s.id"
         ))
         .bind(member_id)
+        .bind(before.unwrap_or(i64::MAX))
         .bind(max as i64)
         .fetch_all(&self.pool)
         .await?;
         own_from_rows(&rows)
+    }
+
+    /// One of the member's own sends, within its submission (which then holds only this
+    /// send); `None` for anybody else's.
+    pub async fn own_send(
+        &self,
+        member_id: i64,
+        send_id: i64,
+    ) -> Result<Option<OwnSubmission>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "{OWN_SELECT} WHERE s.id = $1 AND sub.sender_member_id = $2"
+        ))
+        .bind(send_id)
+        .bind(member_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(own_from_rows(&rows)?.pop())
     }
 
     /// One of the member's own submissions; `None` for anybody else's.
