@@ -238,3 +238,13 @@ mod tests {
         );
     }
 }
+
+/// Lets an API token run out, as if its expiry had passed.
+pub async fn expire_api_token(store: &Store, token_id: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE api_tokens SET expires_at = $1 WHERE id = $2")
+        .bind(crate::now_ms() - 1_000)
+        .bind(token_id)
+        .execute(&store.pool)
+        .await?;
+    Ok(())
+}

@@ -108,7 +108,11 @@ async fn cancel(
                 .await
                 .map_err(|e| caller.internal(&e))?
                 .map_or("cancelled", |s| s.state.as_str());
-            tracing::info!(event = "api.send_cancelled", token = caller.token.id, send_id);
+            tracing::info!(
+                event = "api.send_cancelled",
+                token = caller.token.id,
+                send_id
+            );
             Ok(axum::Json(Cancelled {
                 send_id,
                 state: now.to_string(),

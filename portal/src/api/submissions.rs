@@ -112,7 +112,11 @@ async fn submit_checked(
     request: Request,
 ) -> Result<Answer, Problem> {
     caller.require(ApiScope::Send)?;
-    let Some(domain) = state.intake.as_ref().map(|i| i.settings().list_domain.clone()) else {
+    let Some(domain) = state
+        .intake
+        .as_ref()
+        .map(|i| i.settings().list_domain.clone())
+    else {
         let problem = Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", caller.lang);
         return Err(problem);
     };

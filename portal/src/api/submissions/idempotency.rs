@@ -18,9 +18,7 @@ pub fn key(parts: &Parts, caller: &Caller) -> Result<Option<String>, Problem> {
         return Ok(None);
     };
     let key = value.to_str().ok().map(str::trim).filter(|k| {
-        !k.is_empty()
-            && k.len() <= IDEMPOTENCY_KEY_MAX
-            && k.bytes().all(|b| b.is_ascii_graphic())
+        !k.is_empty() && k.len() <= IDEMPOTENCY_KEY_MAX && k.bytes().all(|b| b.is_ascii_graphic())
     });
     match key {
         Some(key) => Ok(Some(key.to_string())),

@@ -132,12 +132,7 @@ pub fn check_token(addresses: &[String], domain: &str, caller: &Caller) -> Resul
 }
 
 /// A raw message and its lists (see the module's rule).
-pub fn raw(
-    body: &[u8],
-    to: &[String],
-    domain: &str,
-    caller: &Caller,
-) -> Result<Intended, Problem> {
+pub fn raw(body: &[u8], to: &[String], domain: &str, caller: &Caller) -> Result<Intended, Problem> {
     let addresses = if to.is_empty() {
         let Some(message) = mail_parser::MessageParser::new().parse_headers(body) else {
             return Err(unprocessable("lists_missing", caller, &[]));
@@ -178,7 +173,10 @@ fn check_fields(json: &SubmitJson, caller: &Caller) -> Result<(), Problem> {
     if json.text.trim().is_empty() {
         return Err(unprocessable("text_missing", caller, &[]));
     }
-    let sms = json.sms_text.as_deref().map_or(0, |t| t.trim().chars().count());
+    let sms = json
+        .sms_text
+        .as_deref()
+        .map_or(0, |t| t.trim().chars().count());
     if sms > SMS_MAX {
         let max = SMS_MAX.to_string();
         return Err(unprocessable("sms_too_long", caller, &[("max", &max)]));
