@@ -7,6 +7,10 @@
 //! list is asked is a 422 problem (429 for the refused-flood throttle), nothing stored.
 //! With an `Idempotency-Key` a retried request gets the first answer ([`idempotency`]).
 
+// `Problem` is the API's one error type, returned by value like axum's own rejections; the
+// skeleton's `Caller::require` returns it the same way.
+#![allow(clippy::result_large_err)]
+
 mod idempotency;
 mod input;
 pub(super) mod view;
@@ -32,6 +36,9 @@ use view::{DecidedSendView, ReplacedFromName, SubmissionAccepted, SubmissionView
 struct Answer {
     status: StatusCode,
     body: Vec<u8>,
+    /// Whether a submission was stored (whatever went wrong after): then the key is never
+    /// given up, so no retry stores a second one.
+    stored: bool,
 }
 
 impl Answer {
@@ -39,11 +46,19 @@ impl Answer {
         Answer {
             status,
             body: serde_json::to_vec(value).unwrap_or_default(),
+            stored: false,
         }
     }
 
     fn problem(problem: &Problem) -> Answer {
         Answer::json(problem.status, &problem.body())
+    }
+
+    fn after_storing(self) -> Answer {
+        Answer {
+            stored: true,
+            ..self
+        }
     }
 }
 
@@ -147,11 +162,13 @@ async fn submit_checked(
         Claim::Repeat { status, body } => Ok(Answer {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             body: body.into_bytes(),
+            stored: false,
         }),
         Claim::Go => {
             let answer = take(state, caller, intended).await;
             let body = String::from_utf8_lossy(&answer.body);
-            idempotency::settle(state, caller, &key, answer.status.as_u16(), &body).await;
+            let status = answer.status.as_u16();
+            idempotency::settle(state, caller, &key, status, &body, answer.stored).await;
             Ok(answer)
         }
     }
@@ -234,14 +251,18 @@ async fn take(state: &AppState, caller: &Caller, intended: Intended) -> Answer {
         .await
     {
         Ok(Some(own)) => own,
-        Ok(None) => return Answer::problem(&caller.internal(&"the stored submission is gone")),
-        Err(e) => return Answer::problem(&caller.internal(&e)),
+        Ok(None) => {
+            return Answer::problem(&caller.internal(&"the stored submission is gone"))
+                .after_storing()
+        }
+        Err(e) => return Answer::problem(&caller.internal(&e)).after_storing(),
     };
     let undo_secs = intake.settings().undo_window_secs;
     let mut sends = Vec::with_capacity(stored.decided.len());
     for d in &stored.decided {
         let Some(send) = own.sends.iter().find(|o| o.send.address == d.address) else {
-            return Answer::problem(&caller.internal(&"a decided list has no send"));
+            return Answer::problem(&caller.internal(&"a decided list has no send"))
+                .after_storing();
         };
         sends.push(DecidedSendView::of(
             d,
@@ -267,6 +288,7 @@ async fn take(state: &AppState, caller: &Caller, intended: Intended) -> Answer {
             }),
         },
     )
+    .after_storing()
 }
 
 /// A message refused before any list was asked: 422, saying why in both languages.

@@ -82,10 +82,17 @@ pub async fn claim(
     }
 }
 
-/// Keeps an answer for the key's retries, or gives the key up when the request may succeed
-/// when tried again (a failure on our side, the refused-flood throttle): nothing was stored.
-pub async fn settle(state: &crate::AppState, caller: &Caller, key: &str, status: u16, body: &str) {
-    let keep = status < 500 && status != 429;
+/// Keeps an answer for the key's retries, or gives the key up when nothing was stored and the
+/// request may succeed when tried again (a failure on our side, the refused-flood throttle).
+pub async fn settle(
+    state: &crate::AppState,
+    caller: &Caller,
+    key: &str,
+    status: u16,
+    body: &str,
+    stored: bool,
+) {
+    let keep = stored || (status < 500 && status != 429);
     let done = if keep {
         state
             .store
