@@ -265,6 +265,22 @@ async fn a_token_limited_to_lists_is_refused_any_other_before_the_intake() {
 
     let answer = api::post_json(&org, "/api/v1/submissions", &token, invitation(&["klima"])).await;
     assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
+
+    // Nor does it stop the owner's send to another list.
+    let full = api::token(&org, org.ben, "send").await;
+    let other = api::post_json(
+        &org,
+        "/api/v1/submissions",
+        &full,
+        invitation(&["oldenfelde"]),
+    )
+    .await;
+    let send_id = other.json["sends"][0]["send_id"].as_i64().unwrap();
+    let stop = post(&org, &format!("/api/v1/sends/{send_id}/cancel"), &token).await;
+    assert_eq!(
+        (stop.status, stop.problem_code()),
+        (StatusCode::FORBIDDEN, "list_not_in_token")
+    );
 }
 
 #[tokio::test]

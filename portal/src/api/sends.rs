@@ -5,6 +5,7 @@
 
 use super::caller::Caller;
 use super::problem::{Problem, ProblemBody};
+use super::submissions::input::check_token;
 use super::submissions::object_id;
 use super::submissions::view::{SendDetail, SendView, TotalsView};
 use crate::AppState;
@@ -80,7 +81,7 @@ pub struct Cancelled {
     responses(
         (status = 200, description = "Stopped", body = Cancelled),
         (status = 401, description = "No token, or not a usable one", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 403, description = "The token lacks `send`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks `send`, or its `send` does not cover the send's list (`list_not_in_token`)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "No such send among the caller's", body = ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "The send has ended already (`send_not_running`)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests with this token", body = ProblemBody, content_type = "application/problem+json"),
@@ -95,6 +96,17 @@ async fn cancel(
     caller.require(ApiScope::Send)?;
     let own = own_send(&state, &caller, &id).await?;
     let send_id = own.sends[0].send.id;
+    // A token limited to some lists stops only sends to those.
+    let domain = state
+        .settings
+        .approvals
+        .as_ref()
+        .map_or("", |a| a.list_domain.as_str());
+    check_token(
+        std::slice::from_ref(&own.sends[0].send.address),
+        domain,
+        &caller,
+    )?;
     let outcome = caller
         .store(&state)
         .cancel_own_send(&caller.actor(), own.id, send_id)

@@ -12,7 +12,7 @@
 #![allow(clippy::result_large_err)]
 
 mod idempotency;
-mod input;
+pub(super) mod input;
 pub(super) mod view;
 
 use super::body::too_large;
