@@ -7,11 +7,14 @@
 //! annotations and served at `/api/v1/openapi.json`, with a readable reference at
 //! `/api/v1/reference`. A module per resource holds its handlers and its `routes()`.
 
+mod audiences;
 pub mod body;
 pub mod caller;
+mod held;
 mod me;
 mod openapi;
 pub mod paging;
+mod policy;
 pub mod problem;
 
 pub use caller::{ApiSettings, TokenLimits};
@@ -57,7 +60,11 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
 
 /// Every resource's routes; a new resource adds its module's `routes()` here.
 fn resources() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(me::routes())
+    OpenApiRouter::new()
+        .merge(me::routes())
+        .merge(held::routes())
+        .merge(audiences::routes())
+        .merge(policy::routes())
 }
 
 /// A path the API does not have: a problem document, not the portal's HTML 404.
