@@ -238,3 +238,12 @@ mod tests {
         );
     }
 }
+
+/// Lets an API token run out, as if its expiry had passed: a test of expiry must not sleep.
+pub async fn expire_api_token(store: &Store, token_id: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE api_tokens SET expires_at = 1 WHERE id = $1")
+        .bind(token_id)
+        .execute(&store.pool)
+        .await?;
+    Ok(())
+}
