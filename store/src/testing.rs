@@ -224,6 +224,15 @@ pub async fn texts_sent_and_receipted(store: &Store) -> Result<(u64, u64), Store
     Ok((sent.max(0) as u64, receipted.max(0) as u64))
 }
 
+/// Lets an API token run out, as if its expiry had passed: a test of expiry must not sleep.
+pub async fn expire_api_token(store: &Store, token_id: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE api_tokens SET expires_at = 1 WHERE id = $1")
+        .bind(token_id)
+        .execute(&store.pool)
+        .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -237,13 +246,4 @@ mod tests {
             "postgres://h/t1"
         );
     }
-}
-
-/// Lets an API token run out, as if its expiry had passed: a test of expiry must not sleep.
-pub async fn expire_api_token(store: &Store, token_id: i64) -> Result<(), StoreError> {
-    sqlx::query("UPDATE api_tokens SET expires_at = 1 WHERE id = $1")
-        .bind(token_id)
-        .execute(&store.pool)
-        .await?;
-    Ok(())
 }

@@ -16,9 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use verteiler_policies::{ApprovalRefusal, Reason};
-use verteiler_store::{
-    ApiScope, ApprovalOutcome, ApprovalSettings, HeldSend, StateNow, StopOutcome,
-};
+use verteiler_store::{ApiScope, ApprovalOutcome, HeldSend, StateNow, StopOutcome};
 
 /// A held send as the queue lists it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -121,15 +119,6 @@ fn item(h: &HeldSend) -> HeldItem {
     }
 }
 
-/// The approval settings; without them nothing is ever held, so there is nothing to find.
-fn settings<'a>(state: &'a AppState, caller: &Caller) -> Result<&'a ApprovalSettings, Problem> {
-    state
-        .settings
-        .approvals
-        .as_ref()
-        .ok_or_else(|| caller.not_found())
-}
-
 /// The held sends the token's owner is asked to approve, newest first.
 #[utoipa::path(
     get,
@@ -193,7 +182,12 @@ async fn detail(
     Path(send_id): Path<i64>,
 ) -> Result<Json<HeldDetail>, Problem> {
     caller.require(ApiScope::Approve)?;
-    let settings = settings(&state, &caller)?;
+    // Without approval settings nothing is ever held: there is nothing to find.
+    let settings = state
+        .settings
+        .approvals
+        .as_ref()
+        .ok_or_else(|| caller.not_found())?;
     let internal = |e: verteiler_store::StoreError| caller.internal(&e);
     let held = state
         .store
@@ -284,7 +278,12 @@ async fn approve(
     ApiJson(body): ApiJson<ApproveBody>,
 ) -> Result<Json<DecisionOutcome>, Problem> {
     caller.require(ApiScope::Approve)?;
-    let settings = settings(&state, &caller)?;
+    // Without approval settings nothing is ever held: there is nothing to find.
+    let settings = state
+        .settings
+        .approvals
+        .as_ref()
+        .ok_or_else(|| caller.not_found())?;
     let comment = body
         .comment
         .as_deref()
@@ -364,7 +363,12 @@ async fn reject(
     ApiJson(body): ApiJson<RejectBody>,
 ) -> Result<Json<DecisionOutcome>, Problem> {
     caller.require(ApiScope::Approve)?;
-    let settings = settings(&state, &caller)?;
+    // Without approval settings nothing is ever held: there is nothing to find.
+    let settings = state
+        .settings
+        .approvals
+        .as_ref()
+        .ok_or_else(|| caller.not_found())?;
     let outcome = caller
         .store(&state)
         .reject_send(send_id, &caller.actor(), body.comment.trim(), settings)
