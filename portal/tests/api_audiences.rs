@@ -219,3 +219,28 @@ async fn a_simulation_answers_the_engines_decision_and_stores_nothing() {
         "a simulation writes no audit entry (nor anything it would be written with)"
     );
 }
+
+#[tokio::test]
+async fn the_document_describes_these_endpoints_with_their_problems() {
+    let org = support::org().await;
+    let token = api::token(&org, org.anna, "send").await;
+    let document = api::get(&org, "/api/v1/openapi.json", &token).await;
+    assert_eq!(document.status, StatusCode::OK);
+    let paths = &document.json["paths"];
+    for (path, method) in [
+        ("/api/v1/held", "get"),
+        ("/api/v1/held/{id}", "get"),
+        ("/api/v1/held/{id}/approve", "post"),
+        ("/api/v1/held/{id}/reject", "post"),
+        ("/api/v1/audiences", "get"),
+        ("/api/v1/audiences/{slug}", "get"),
+        ("/api/v1/policy/simulate", "post"),
+    ] {
+        let responses = &paths[path][method]["responses"];
+        assert!(responses["200"].is_object(), "{path} {method}");
+        assert!(
+            responses["403"]["content"]["application/problem+json"].is_object(),
+            "{path} {method}: {responses}"
+        );
+    }
+}

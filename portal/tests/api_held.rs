@@ -184,6 +184,18 @@ async fn an_approval_is_bound_to_the_content_and_audited_with_its_token() {
     assert_eq!(own.problem_code(), "approval.own_submission");
     assert!(!own.json["texts"]["de"].as_str().unwrap().is_empty());
     assert!(!own.json["texts"]["en"].as_str().unwrap().is_empty());
+    let mut refused = audited(&org, send, "approval.refused").await;
+    refused.retain(|e| e.actor_member_id == Some(org.ben));
+    assert_eq!(
+        refused.len(),
+        1,
+        "the sender's try is audited, with the token it came with"
+    );
+    let details: serde_json::Value = serde_json::from_str(&refused[0].details).unwrap();
+    assert!(
+        details["token"].as_str().unwrap().starts_with("api:token:"),
+        "{details}"
+    );
     let clara = api::token(&org, clara, "approve").await;
     let outsider = api::post_json(&org, &approve, &clara, json!({"content_hash": HASH})).await;
     assert_eq!(outsider.status, StatusCode::NOT_FOUND);
