@@ -88,6 +88,7 @@ async fn one_list_shows_figures_by_channel_and_its_rules_and_others_are_not_foun
     let j = &one.json;
     assert_eq!(j["slug"], "oldenfelde");
     assert_eq!(j["name"], "Ortsverband Oldenfelde");
+    assert_eq!(j["recipients"], 3);
     assert_eq!(j["by_channel"]["email"], 3);
     assert_eq!(j["by_channel"]["sms"], 0);
     assert_eq!(j["rules"]["senders"], json!(["chair"]));

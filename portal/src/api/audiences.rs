@@ -195,7 +195,8 @@ async fn one(
     } else {
         names(limits.approver_functions)
     };
-    let recipients = counts.email + counts.sms + counts.post;
+    // The same count the list and a decision read, not a sum of the channels.
+    let recipients = state.store.resolution_summary(&audience).await.recipients;
     Ok(Json(AudienceDetail {
         item: item(&state, &audience, recipients),
         by_channel: ChannelFigures {
