@@ -7,11 +7,14 @@
 //! annotations and served at `/api/v1/openapi.json`, with a readable reference at
 //! `/api/v1/reference`. A module per resource holds its handlers and its `routes()`.
 
+mod audiences;
 pub mod body;
 pub mod caller;
+mod held;
 mod me;
 mod openapi;
 pub mod paging;
+mod policy;
 pub mod problem;
 mod sends;
 mod submissions;
@@ -63,6 +66,9 @@ fn resources() -> OpenApiRouter<AppState> {
         .merge(me::routes())
         .merge(submissions::routes())
         .merge(sends::routes())
+        .merge(held::routes())
+        .merge(audiences::routes())
+        .merge(policy::routes())
 }
 
 /// A path the API does not have: a problem document, not the portal's HTML 404.

@@ -92,12 +92,15 @@ impl Store {
         let decision = decide(&facts, &settings.limits);
         let mut events =
             vec![
-                about("approval.given", Some(actor), &pending).details(serde_json::json!({
-                    "content_hash": approval.content_hash.to_string(),
-                    "comment": comment,
-                    "ingress": actor.ingress.as_str(),
-                    "roles": approval.approver_roles,
-                })),
+                about("approval.given", Some(actor), &pending).details(self.with_token(
+                    actor,
+                    serde_json::json!({
+                        "content_hash": approval.content_hash.to_string(),
+                        "comment": comment,
+                        "ingress": actor.ingress.as_str(),
+                        "roles": approval.approver_roles,
+                    }),
+                )),
             ];
         let outcome = match &decision {
             Decision::Release { headers } => {

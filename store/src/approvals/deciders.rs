@@ -85,11 +85,14 @@ impl Store {
             return Ok(());
         }
         self.audit(&[
-            about("approval.refused", Some(actor), pending).details(serde_json::json!({
-                "refusal": refusal,
-                "content_hash": approval.content_hash.to_string(),
-                "ingress": actor.ingress.as_str(),
-            })),
+            about("approval.refused", Some(actor), pending).details(self.with_token(
+                actor,
+                serde_json::json!({
+                    "refusal": refusal,
+                    "content_hash": approval.content_hash.to_string(),
+                    "ingress": actor.ingress.as_str(),
+                }),
+            )),
         ])
         .await
     }

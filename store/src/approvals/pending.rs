@@ -120,6 +120,25 @@ pub(crate) fn about(action: &'static str, actor: Option<&Actor>, pending: &Pendi
         .send(pending.send_id)
 }
 
+impl Store {
+    /// The details of an audit entry about `actor`'s decision, with the API token it was made
+    /// with when it came through the API: the portal's caller makes this store act as
+    /// `api:token:<id> <name>` ([`Store::acting_as`]), and the entry names the member by id
+    /// only, so without this the log could not say which of their tokens approved.
+    pub(crate) fn with_token(
+        &self,
+        actor: &Actor,
+        mut details: serde_json::Value,
+    ) -> serde_json::Value {
+        if actor.ingress == crate::Origin::Api {
+            if let Some(map) = details.as_object_mut() {
+                map.insert("token".into(), serde_json::Value::from(&*self.actor));
+            }
+        }
+        details
+    }
+}
+
 /// Every approval recorded for a send, read in `tx` (which holds the send locked).
 pub(crate) async fn recorded_approvals(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,

@@ -110,12 +110,15 @@ impl Store {
             },
         )
         .await?;
-        let event = about("approval.rejected", Some(actor), &pending).details(serde_json::json!({
-            "comment": comment,
-            "content_hash": pending.content_hash,
-            "ingress": actor.ingress.as_str(),
-            "as_admin_of_circuit_breaker_hold": admin_on_breaker,
-        }));
+        let event = about("approval.rejected", Some(actor), &pending).details(self.with_token(
+            actor,
+            serde_json::json!({
+                "comment": comment,
+                "content_hash": pending.content_hash,
+                "ingress": actor.ingress.as_str(),
+                "as_admin_of_circuit_breaker_hold": admin_on_breaker,
+            }),
+        ));
         self.commit_stop(tx, event, now).await?;
         Ok(StopOutcome::Stopped)
     }
