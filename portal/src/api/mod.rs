@@ -9,6 +9,7 @@
 
 pub mod body;
 pub mod caller;
+mod directory;
 mod me;
 mod openapi;
 pub mod paging;
@@ -57,7 +58,9 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
 
 /// Every resource's routes; a new resource adds its module's `routes()` here.
 fn resources() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(me::routes())
+    OpenApiRouter::new()
+        .merge(me::routes())
+        .merge(directory::routes())
 }
 
 /// A path the API does not have: a problem document, not the portal's HTML 404.
