@@ -18,7 +18,16 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 async fn put(org: &Org, path: &str, token: &str, content_type: &str, body: Vec<u8>) -> Answer {
-    api::send(org, Method::PUT, path, Some(token), Some(content_type), body, &[]).await
+    api::send(
+        org,
+        Method::PUT,
+        path,
+        Some(token),
+        Some(content_type),
+        body,
+        &[],
+    )
+    .await
 }
 
 async fn put_csv(org: &Org, path: &str, token: &str, csv: &str) -> Answer {
@@ -268,7 +277,12 @@ async fn bad_rows_are_refused_with_their_line_and_field() {
                200001;Clara;Claussen;HH-VOL;clara@example.org\r\n\
                200002;Dirk;Dahl;HH-NOPE;dirk@example.org\r\n";
     let refused = put_csv(&org, "/api/v1/directory/members", &token, csv).await;
-    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.text);
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
     assert_eq!(refused.problem_code(), "directory_invalid_rows");
     let errors = &refused.json["extra"]["errors"];
     assert_eq!(errors[0]["line"], 3);
@@ -284,7 +298,12 @@ async fn bad_rows_are_refused_with_their_line_and_field() {
         { "external_id": "", "first_name": "Dirk", "last_name": "Dahl", "unit_code": "HH-VOL" },
     ]});
     let refused = api::put_json(&org, "/api/v1/directory/members", &token, json).await;
-    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.text);
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
     assert_eq!(refused.json["extra"]["errors"][0]["row"], 1);
     assert_eq!(refused.json["extra"]["errors"][0]["field"], "external_id");
 
@@ -369,12 +388,18 @@ async fn the_changes_feed_shows_members_own_changes_with_current_values_page_by_
     let postal = anna
         .post(
             "/me/contact/postal",
-            &[("street", "Alte Landstraße 1"), ("postcode", "22359"), ("city", "Hamburg")],
+            &[
+                ("street", "Alte Landstraße 1"),
+                ("postcode", "22359"),
+                ("city", "Hamburg"),
+            ],
         )
         .await;
     assert_eq!(postal.status, StatusCode::SEE_OTHER, "{}", postal.body);
     anna.get("/me/contact").await;
-    let phone = anna.post("/me/contact/phone", &[("phone", "0151 1234567")]).await;
+    let phone = anna
+        .post("/me/contact/phone", &[("phone", "0151 1234567")])
+        .await;
     assert_eq!(phone.status, StatusCode::SEE_OTHER, "{}", phone.body);
     // An admin's change of a member's data is not the member's: the database has it already.
     org.store()
@@ -386,7 +411,11 @@ async fn the_changes_feed_shows_members_own_changes_with_current_values_page_by_
     anna.get("/me/contact").await;
     anna.post(
         "/me/contact/postal",
-        &[("street", "Neue Straße 3"), ("postcode", "22359"), ("city", "Hamburg")],
+        &[
+            ("street", "Neue Straße 3"),
+            ("postcode", "22359"),
+            ("city", "Hamburg"),
+        ],
     )
     .await;
 
@@ -422,12 +451,22 @@ async fn the_changes_feed_shows_members_own_changes_with_current_values_page_by_
     )
     .await;
     let rest_items = rest.json["items"].as_array().unwrap();
-    assert_eq!(rest_items.len(), 1, "Ben's address set by the admin is not in: {}", rest.text);
+    assert_eq!(
+        rest_items.len(),
+        1,
+        "Ben's address set by the admin is not in: {}",
+        rest.text
+    );
     assert_eq!(rest_items[0]["change"], "postal_address_set");
     assert_eq!(rest_items[0]["external_id"], "100231");
     assert_eq!(rest.json["more"], false);
     let last = rest.json["next_cursor"].as_str().unwrap();
-    let empty = api::get(&org, &format!("/api/v1/directory/changes?since={last}"), &token).await;
+    let empty = api::get(
+        &org,
+        &format!("/api/v1/directory/changes?since={last}"),
+        &token,
+    )
+    .await;
     assert_eq!(empty.json["items"], serde_json::json!([]));
     assert_eq!(empty.json["next_cursor"], last, "polling keeps its place");
 

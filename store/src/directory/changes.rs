@@ -9,7 +9,7 @@
 
 mod csv_out;
 
-pub use csv_out::{write_changes, CHANGE_COLUMNS};
+pub use csv_out::CHANGE_COLUMNS;
 
 use crate::{Store, StoreError};
 use serde::Serialize;

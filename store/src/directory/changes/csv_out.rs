@@ -29,20 +29,22 @@ struct Cells {
 }
 
 impl ChangesPage {
-    /// The header line and the changes (see the module's text).
-    pub fn to_csv(&self) -> std::io::Result<Vec<u8>> {
+    /// The changes (see the module's text), after the header line when `header` (a file
+    /// written page by page has it once).
+    pub fn to_csv(&self, header: bool) -> std::io::Result<Vec<u8>> {
         let mut out = csv::WriterBuilder::new()
             .delimiter(b';')
             .from_writer(Vec::new());
-        out.write_record(CHANGE_COLUMNS)?;
+        if header {
+            out.write_record(CHANGE_COLUMNS)?;
+        }
         write_changes(&mut out, &self.changes)?;
         out.into_inner()
             .map_err(|e| std::io::Error::other(e.to_string()))
     }
 }
 
-/// The changes without a header line, for a file written page by page.
-pub fn write_changes<W: std::io::Write>(
+fn write_changes<W: std::io::Write>(
     out: &mut csv::Writer<W>,
     changes: &[DirectoryChange],
 ) -> std::io::Result<()> {
