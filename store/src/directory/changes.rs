@@ -160,11 +160,12 @@ impl Store {
         let mut members: HashMap<i64, MemberNow> = HashMap::new();
         let mut changes = Vec::with_capacity(entries.len());
         for entry in entries {
-            if !members.contains_key(&entry.member_id) {
-                let now = self.member_now(entry.member_id).await?;
-                members.insert(entry.member_id, now);
-            }
-            let member = &members[&entry.member_id];
+            let member = match members.entry(entry.member_id) {
+                std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+                std::collections::hash_map::Entry::Vacant(new) => {
+                    new.insert(self.member_now(entry.member_id).await?)
+                }
+            };
             changes.push(change_of(&entry, member));
         }
         let next_cursor = changes.last().map_or(since, |c| c.cursor);

@@ -44,9 +44,25 @@ impl BodyKind {
     }
 }
 
+/// JSON rows written as an export: the file, and the line each row starts on (a value may
+/// hold a line break), so that the importer's line numbers lead back to rows.
+#[derive(Debug)]
+pub struct RowsFile {
+    pub csv: Vec<u8>,
+    pub starts: Vec<u64>,
+}
+
+impl RowsFile {
+    /// The index of the JSON row the importer's `line` is in.
+    pub fn row_of(&self, line: u64) -> Option<u64> {
+        let at = self.starts.partition_point(|start| *start <= line);
+        at.checked_sub(1).map(|i| i as u64)
+    }
+}
+
 /// JSON rows as the `;`-separated export with `columns` as its header line. A column the
 /// export does not have is refused (the importer would drop it silently).
-pub fn rows_as_csv(body: &[u8], columns: &[&str], lang: Lang) -> Result<Vec<u8>, Problem> {
+pub fn rows_as_csv(body: &[u8], columns: &[&str], lang: Lang) -> Result<RowsFile, Problem> {
     let rows: ExportRows = serde_json::from_slice(body).map_err(|e| {
         Problem::with_args(
             StatusCode::BAD_REQUEST,
@@ -56,7 +72,9 @@ pub fn rows_as_csv(body: &[u8], columns: &[&str], lang: Lang) -> Result<Vec<u8>,
         )
     })?;
     let mut out = Vec::new();
+    let mut starts = Vec::with_capacity(rows.rows.len());
     push_line(&mut out, columns.iter().map(|c| c.to_string()));
+    let mut line = 2;
     for (index, row) in rows.rows.iter().enumerate() {
         if let Some(unknown) = row.keys().find(|k| !columns.contains(&k.as_str())) {
             return Err(Problem::with_args(
@@ -70,6 +88,8 @@ pub fn rows_as_csv(body: &[u8], columns: &[&str], lang: Lang) -> Result<Vec<u8>,
                 ],
             ));
         }
+        starts.push(line);
+        let before = out.len();
         push_line(
             &mut out,
             columns.iter().map(|c| match row.get(*c) {
@@ -78,8 +98,9 @@ pub fn rows_as_csv(body: &[u8], columns: &[&str], lang: Lang) -> Result<Vec<u8>,
                 Some(other) => other.to_string(),
             }),
         );
+        line += out[before..].iter().filter(|b| **b == b'\n').count() as u64;
     }
-    Ok(out)
+    Ok(RowsFile { csv: out, starts })
 }
 
 /// One line, every field quoted (a value may hold `;`, quotes or line breaks).
@@ -116,12 +137,24 @@ mod tests {
     #[test]
     fn json_rows_become_the_export_with_every_field_quoted() {
         let body = br#"{"rows": [{"code": "HH", "name": "Hamburg \"Nord\"; Mitte", "kind": "state", "parent_code": null}]}"#;
-        let csv = rows_as_csv(body, &["code", "name", "kind", "parent_code"], Lang::En).unwrap();
+        let file = rows_as_csv(body, &["code", "name", "kind", "parent_code"], Lang::En).unwrap();
         assert_eq!(
-            String::from_utf8(csv).unwrap(),
+            String::from_utf8(file.csv).unwrap(),
             "\"code\";\"name\";\"kind\";\"parent_code\"\r\n\
              \"HH\";\"Hamburg \"\"Nord\"\"; Mitte\";\"state\";\"\"\r\n"
         );
+    }
+
+    #[test]
+    fn a_line_of_the_file_leads_back_to_its_row_across_line_breaks_in_values() {
+        let body = br#"{"rows": [{"code": "A"}, {"code": "B\nzwei\ndrei"}, {"code": "C"}]}"#;
+        let file = rows_as_csv(body, &["code"], Lang::En).unwrap();
+        assert_eq!(file.starts, [2, 3, 6]);
+        assert_eq!(
+            [2, 3, 5, 6].map(|line| file.row_of(line)),
+            [Some(0), Some(1), Some(1), Some(2)]
+        );
+        assert_eq!(file.row_of(1), None);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! An import's report as the API answers it, and the problems a refused import becomes.
 
+use super::body::RowsFile;
 use crate::api::problem::Problem;
 use crate::i18n::Lang;
 use axum::http::StatusCode;
@@ -10,7 +11,8 @@ use verteiler_store::directory::import::{ImportError, ImportReport, Refusal};
 /// One faulty row of the export.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RowProblem {
-    /// The line of the CSV export (the header is line 1); for JSON rows, `row` + 2.
+    /// The line of the CSV export (the header is line 1); for JSON rows, of the export
+    /// they were written as.
     pub line: u64,
     /// The index of the JSON row (0 for the first), when the body was JSON.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -77,7 +79,7 @@ pub fn refusal_code(refusal: &Refusal) -> &'static str {
 }
 
 impl SyncReport {
-    pub fn of(report: &ImportReport, dry_run: bool, json_rows: bool) -> SyncReport {
+    pub fn of(report: &ImportReport, dry_run: bool, rows: Option<&RowsFile>) -> SyncReport {
         SyncReport {
             written: report.written,
             dry_run,
@@ -88,7 +90,7 @@ impl SyncReport {
             unchanged: report.unchanged,
             marked_left: report.marked_left,
             bad_rows: report.bad_rows(),
-            errors: row_problems(report, json_rows),
+            errors: row_problems(report, rows),
             changes: report
                 .changes
                 .iter()
@@ -118,13 +120,13 @@ fn json<T: Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
 }
 
-fn row_problems(report: &ImportReport, json_rows: bool) -> Vec<RowProblem> {
+fn row_problems(report: &ImportReport, rows: Option<&RowsFile>) -> Vec<RowProblem> {
     report
         .errors
         .iter()
         .map(|e| RowProblem {
             line: e.line,
-            row: json_rows.then(|| e.line.saturating_sub(2)),
+            row: rows.and_then(|r| r.row_of(e.line)),
             field: e.field.map(str::to_string),
             reason: e.reason.clone(),
         })
@@ -132,8 +134,8 @@ fn row_problems(report: &ImportReport, json_rows: bool) -> Vec<RowProblem> {
 }
 
 /// The problem of an import that refused to write; `None` when the report is the answer.
-pub fn refused(report: &ImportReport, json_rows: bool, lang: Lang) -> Option<Problem> {
-    let body = SyncReport::of(report, false, json_rows);
+pub fn refused(report: &ImportReport, rows: Option<&RowsFile>, lang: Lang) -> Option<Problem> {
+    let body = SyncReport::of(report, false, rows);
     let report_json = serde_json::to_value(&body).unwrap_or_default();
     let problem = match report.refusal.as_ref()? {
         Refusal::InvalidRows => Problem::with_args(

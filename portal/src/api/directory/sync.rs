@@ -185,15 +185,18 @@ async fn sync(
         Export::Units => UNIT_COLUMNS,
         Export::Members => MEMBER_COLUMNS,
     };
-    let (bytes, encoding, json_rows) = match kind {
+    let (bytes, encoding, rows) = match kind {
         BodyKind::Csv => {
             let encoding = match query.encoding.as_deref() {
                 None | Some("") => Encoding::Utf8,
                 Some(text) => text.parse().map_err(|e: String| bad_request(&e, caller))?,
             };
-            (body.to_vec(), encoding, false)
+            (body.to_vec(), encoding, None)
         }
-        BodyKind::Json => (rows_as_csv(&body, columns, lang)?, Encoding::Utf8, true),
+        BodyKind::Json => {
+            let mut rows = rows_as_csv(&body, columns, lang)?;
+            (std::mem::take(&mut rows.csv), Encoding::Utf8, Some(rows))
+        }
     };
     let dry_run = query.dry_run.unwrap_or(false);
     let options = ImportOptions {
@@ -218,11 +221,11 @@ async fn sync(
     drop(staged);
     let report = result.map_err(|e| unreadable(&e, lang))?;
     if !dry_run {
-        if let Some(problem) = refused(&report, json_rows, lang) {
+        if let Some(problem) = refused(&report, rows.as_ref(), lang) {
             return Err(problem);
         }
     }
-    Ok(Json(SyncReport::of(&report, dry_run, json_rows)))
+    Ok(Json(SyncReport::of(&report, dry_run, rows.as_ref())))
 }
 
 fn bad_request(reason: &str, caller: &Caller) -> Problem {
