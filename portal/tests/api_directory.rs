@@ -7,7 +7,7 @@ use axum::http::{Method, StatusCode};
 use std::path::PathBuf;
 use support::api::{self, Answer};
 use support::staff::admin;
-use support::Org;
+use support::{link_in, wait_for_mail, Org, BASE};
 use verteiler_store::directory::import::ImportOptions;
 use verteiler_store::{ApiScopes, NewApiToken};
 
@@ -523,4 +523,44 @@ async fn the_document_describes_the_directory_routes() {
             "{path}"
         );
     }
+}
+
+#[tokio::test]
+async fn an_address_proved_by_its_link_shows_as_verified() {
+    let org = support::org().await;
+    let erik = admin(&org).await;
+    let token = api::token(&org, erik, "directory:sync").await;
+    let mut anna = org.signed_in("anna@example.org").await;
+    anna.get("/me/contact").await;
+    anna.post("/me/contact/email", &[("email", "anna.work@example.com")])
+        .await;
+    let mail = wait_for_mail(
+        org.store(),
+        "anna.work@example.com",
+        "portal.verify_email",
+        0,
+    )
+    .await;
+    let path = link_in(&mail, "/confirm/")
+        .strip_prefix(BASE)
+        .unwrap()
+        .to_string();
+    anna.get(&path).await;
+    assert_eq!(anna.post(&path, &[]).await.status, StatusCode::OK);
+
+    let feed = api::get(&org, "/api/v1/directory/changes", &token).await;
+    let items = feed.json["items"].as_array().unwrap();
+    let changes: Vec<&str> = items
+        .iter()
+        .filter(|i| i["external_id"] == "100231")
+        .map(|i| i["change"].as_str().unwrap())
+        .collect();
+    assert_eq!(changes, ["email_added", "email_verified"], "{}", feed.text);
+    let work = items[1]["value"]["addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["value"] == "anna.work@example.com")
+        .expect("the new address");
+    assert_eq!(work["verified"], true);
 }

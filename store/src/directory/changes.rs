@@ -179,11 +179,14 @@ impl Store {
     async fn own_change_entries(&self, since: i64, limit: usize) -> Result<Vec<Entry>, StoreError> {
         let actions: Vec<String> = OWN_ACTIONS.iter().map(|a| format!("'{a}'")).collect();
         // Only what the member did themselves in the portal: an admin's change of someone's
-        // data names the admin as actor. Erasures are done by an admin, about the member.
+        // data names the admin as actor. An address is proved by following the link mailed to
+        // it, without a session (the `system` actor, about the member). Erasures are done by
+        // an admin, about the member.
         let sql = format!(
             "SELECT seq, at, action, actor_member_id, details FROM audit_log WHERE seq > $1 AND \
              ((action IN ({}) AND actor_member_id IS NOT NULL \
-               AND actor = 'portal:member:' || CAST(actor_member_id AS TEXT)) \
+               AND (actor = 'portal:member:' || CAST(actor_member_id AS TEXT) \
+                    OR (action = 'contact.verified' AND actor = 'system'))) \
               OR action = 'member.erased') \
              ORDER BY seq LIMIT $2",
             actions.join(", ")
