@@ -564,3 +564,43 @@ async fn an_address_proved_by_its_link_shows_as_verified() {
         .expect("the new address");
     assert_eq!(work["verified"], true);
 }
+
+#[tokio::test]
+async fn an_excel_export_needs_its_encoding_named() {
+    let org = support::org().await;
+    let erik = admin(&org).await;
+    let token = api::token(&org, erik, "directory:sync admin").await;
+    let units = std::fs::read_to_string(fixture("units-sample.csv")).unwrap();
+    let done = put_csv(&org, "/api/v1/directory/units", &token, &units).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+    let export = std::fs::read(fixture("members-export-windows-1252.csv")).unwrap();
+    let path = "/api/v1/directory/members?skip_invalid=true&allow_large_change=true";
+    let refused = put(&org, path, &token, "text/csv", export.clone()).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.problem_code(), "directory_not_utf8");
+    assert!(
+        refused.json["detail"]
+            .as_str()
+            .unwrap()
+            .contains("line 2 holds the byte 0xC7 (at byte offset 103)"),
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused.text.contains("encoding=windows-1252"),
+        "{}",
+        refused.text
+    );
+    let read = put(
+        &org,
+        &format!("{path}&encoding=windows-1252"),
+        &token,
+        "text/csv",
+        export,
+    )
+    .await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.text);
+    assert_eq!(read.json["written"], true);
+    assert!(read.json["created"].as_u64().unwrap() > 0);
+    assert_eq!(staged_files(&org), 0);
+}

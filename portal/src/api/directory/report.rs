@@ -166,24 +166,28 @@ pub fn refused(report: &ImportReport, rows: Option<&RowsFile>, lang: Lang) -> Op
 /// A body the importer could not read at all: 422 with the reason (without the staged
 /// file's name, which means nothing to the client); a store failure is ours (500).
 pub fn unreadable(error: &ImportError, lang: Lang) -> Problem {
-    if let ImportError::Store(e) = error {
-        return Problem::internal(lang, e);
+    let status = StatusCode::UNPROCESSABLE_ENTITY;
+    match error {
+        ImportError::Store(e) => Problem::internal(lang, e),
+        ImportError::NotUtf8 {
+            line, offset, byte, ..
+        } => Problem::with_args(
+            status,
+            "directory_not_utf8",
+            lang,
+            &[
+                ("line", &line.to_string()),
+                ("byte", &format!("{byte:02X}")),
+                ("offset", &offset.to_string()),
+            ],
+        ),
+        ImportError::IsUtf8 { .. } => Problem::new(status, "directory_is_utf8", lang),
+        other => {
+            let text = other.to_string();
+            let reason = text
+                .split_once(".csv: ")
+                .map_or(text.as_str(), |(_, rest)| rest);
+            Problem::with_args(status, "directory_unreadable", lang, &[("reason", reason)])
+        }
     }
-    let text = error.to_string();
-    let reason = text
-        .split_once(".csv: ")
-        .map_or(text.as_str(), |(_, rest)| rest)
-        .replace("--encoding ", "encoding=");
-    let reason = match error {
-        ImportError::NotUtf8 { .. } | ImportError::IsUtf8 { .. } => text
-            .split_once(".csv ")
-            .map_or(reason.clone(), |(_, rest)| rest.to_string()),
-        _ => reason,
-    };
-    Problem::with_args(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "directory_unreadable",
-        lang,
-        &[("reason", &reason)],
-    )
 }

@@ -119,3 +119,58 @@ fn lines(change: &DirectoryChange) -> Vec<Cells> {
         lines
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{ChangeKind, ChangesPage, ContactValue, CurrentValue, DirectoryChange};
+
+    fn change(change: ChangeKind, value: Option<CurrentValue>) -> DirectoryChange {
+        DirectoryChange {
+            cursor: 7,
+            at: 1_765_000_000_000,
+            external_id: Some("M1".into()),
+            change,
+            value,
+        }
+    }
+
+    fn phone(value: &str, verified: bool) -> ContactValue {
+        ContactValue {
+            value: value.into(),
+            verified,
+            primary: false,
+            from_import: false,
+        }
+    }
+
+    #[test]
+    fn every_current_value_is_a_line_and_an_erased_member_only_a_mark() {
+        let page = ChangesPage {
+            changes: vec![
+                change(
+                    ChangeKind::PhoneAdded,
+                    Some(CurrentValue::Phone {
+                        numbers: vec![phone("+491511234567", false), phone("+4940123", true)],
+                    }),
+                ),
+                change(
+                    ChangeKind::PhoneRemoved,
+                    Some(CurrentValue::Phone { numbers: vec![] }),
+                ),
+                change(ChangeKind::Erased, None),
+            ],
+            next_cursor: 7,
+            more: false,
+        };
+        let csv = String::from_utf8(page.to_csv(false).unwrap()).unwrap();
+        assert_eq!(
+            csv,
+            "7;2025-12-06T05:46:40Z;M1;phone_added;+491511234567;false;;;\n\
+             7;2025-12-06T05:46:40Z;M1;phone_added;+4940123;true;;;\n\
+             7;2025-12-06T05:46:40Z;M1;phone_removed;;;;;\n\
+             7;2025-12-06T05:46:40Z;M1;erased;;;;;\n"
+        );
+        let with_header = String::from_utf8(page.to_csv(true).unwrap()).unwrap();
+        assert!(with_header.starts_with("cursor;at;external_id;change;value;"));
+    }
+}
