@@ -1,7 +1,9 @@
 //! The command line. Every command explains itself with `--help`.
 
+mod directory;
 mod lists;
 
+pub use directory::{DirectoryChangesArgs, DirectoryCommand};
 pub use lists::{
     AliasCommand, AudienceCommand, CreateListArgs, EditListArgs, ListFields, UnitCommand,
 };
@@ -57,6 +59,9 @@ pub enum Command {
     /// Units of the organisation tree: list them, switch one off or on.
     #[command(subcommand)]
     Unit(UnitCommand),
+    /// The membership database's side: what members changed themselves, to take over.
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
     /// Manage a member's app passwords (the per-person credentials for email clients).
     #[command(subcommand)]
     Member(MemberCommand),

@@ -2,6 +2,7 @@
 
 mod audience;
 mod audit;
+mod directory;
 mod dkim;
 mod held;
 mod held_release;
@@ -58,6 +59,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Audience(cmd) => audience::audience(&loaded.config, cmd).await,
         Command::Unit(cmd) => units::unit(&loaded.config, cmd).await,
+        Command::Directory(cmd) => directory::directory(&loaded.config, cmd).await,
         Command::Member(cmd) => member::member(&loaded.config, cmd).await,
         Command::Send(cmd) => send::send(&loaded.config, cmd).await,
         Command::Sms(cmd) => send::sms(&loaded.config, cmd).await,

@@ -11,6 +11,7 @@ mod audiences;
 pub mod body;
 pub mod caller;
 mod held;
+mod directory;
 mod me;
 mod openapi;
 pub mod paging;
@@ -69,6 +70,7 @@ fn resources() -> OpenApiRouter<AppState> {
         .merge(held::routes())
         .merge(audiences::routes())
         .merge(policy::routes())
+        .merge(directory::routes())
 }
 
 /// A path the API does not have: a problem document, not the portal's HTML 404.

@@ -1,5 +1,6 @@
 //! Units, members and roles outside of the bulk import: look-ups and single changes.
 
+pub mod changes;
 pub mod import;
 pub(crate) mod roles;
 
