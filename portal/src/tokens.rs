@@ -65,7 +65,10 @@ pub async fn page(State(state): State<AppState>, member: Member) -> Response {
         h2 { (frame.t("token_new_heading")) }
         (new_form(&frame, member.session.is_admin))
     };
-    respond(StatusCode::OK, layout(&frame, frame.t("tokens_title"), body))
+    respond(
+        StatusCode::OK,
+        layout(&frame, frame.t("tokens_title"), body),
+    )
 }
 
 fn listed(frame: &Frame<'_>, token: &ApiToken) -> Markup {
@@ -226,7 +229,9 @@ fn requested_scopes(form: &NewToken) -> Result<ApiScopes, FormRefusal> {
     }
     // A word with a blank or comma inside would be split into other words: refused whole.
     if let Some(bad) = lists.iter().find(|l| l.contains(char::is_whitespace)) {
-        return Err(FormRefusal::Scope(ScopeError::Unknown(format!("send:{bad}"))));
+        return Err(FormRefusal::Scope(ScopeError::Unknown(format!(
+            "send:{bad}"
+        ))));
     }
     ApiScopes::parse(&words.join(" ")).map_err(FormRefusal::Scope)
 }
@@ -355,7 +360,10 @@ mod tests {
         assert_eq!(expiry(None).ok(), Some(None));
         assert_eq!(expiry(Some(" ")).ok(), Some(None));
         // 2030-01-02T00:00:00Z
-        assert_eq!(expiry(Some("2030-01-01")).ok(), Some(Some(1_893_542_400_000)));
+        assert_eq!(
+            expiry(Some("2030-01-01")).ok(),
+            Some(Some(1_893_542_400_000))
+        );
         for bad in ["2030-13-01", "01.01.2030", "tomorrow"] {
             assert!(matches!(expiry(Some(bad)), Err(FormRefusal::ExpiryInvalid)));
         }

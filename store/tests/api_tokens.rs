@@ -124,7 +124,9 @@ async fn expired_revoked_and_left_members_tokens_open_nothing() {
     );
     assert_eq!(authenticates(s, &revoked_text).await, None, "revoked");
     let listed = s.api_tokens_of(anna).await.unwrap();
-    assert!(listed.iter().any(|t| t.id == revoked && t.revoked_at.is_some()));
+    assert!(listed
+        .iter()
+        .any(|t| t.id == revoked && t.revoked_at.is_some()));
 
     let (bernds, bernds_text) = created(s, bernd, "sends:read").await;
     assert_eq!(authenticates(s, &bernds_text).await, Some(bernds));
@@ -184,7 +186,10 @@ async fn an_idempotency_key_stands_for_one_request_and_one_answer() {
 
     let claim = |key: &'static str, hash: &'static str| s.claim_idempotent(token, key, hash);
     assert_eq!(claim("k1", "h1").await.unwrap(), IdempotencyStart::Claimed);
-    assert_eq!(claim("k1", "h1").await.unwrap(), IdempotencyStart::InProgress);
+    assert_eq!(
+        claim("k1", "h1").await.unwrap(),
+        IdempotencyStart::InProgress
+    );
     assert_eq!(claim("k1", "h2").await.unwrap(), IdempotencyStart::Mismatch);
     assert_eq!(
         s.claim_idempotent(other_token, "k1", "h1").await.unwrap(),
