@@ -11,7 +11,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup};
-use verteiler_store::{ApiScope, ApiScopes, ApiToken, NewApiToken, ScopeError, TokenRefusal};
+use verteiler_store::{
+    now_ms, ApiScope, ApiScopes, ApiToken, NewApiToken, ScopeError, TokenRefusal,
+};
 
 csrf_form! {
     NewToken {
@@ -93,6 +95,7 @@ fn listed(frame: &Frame<'_>, token: &ApiToken) -> Markup {
         @if let Some(at) = token.revoked_at {
             span { (lang.text_with("token_revoked_at", &[("when", &when(at, lang))])) }
         } @else {
+            @if !token.usable_at(now_ms()) { span { (frame.t("token_expired")) } br; }
             form method="post" action={ "/me/tokens/" (token.id) "/revoke" } class="inline" {
                 (frame.csrf_field())
                 button type="submit" aria-label=(lang.text_with("token_revoke_named", &[("name", &token.name)])) { (frame.t("token_revoke")) }
@@ -353,6 +356,31 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn a_listed_token_says_whether_it_still_works() {
+        let frame = Frame::anonymous(crate::i18n::Lang::En, "/me/tokens");
+        let token = |expires_at: Option<i64>, revoked_at: Option<i64>| ApiToken {
+            id: 7,
+            member_id: 1,
+            name: "Newsroom".into(),
+            scopes: ApiScopes::parse("send:klima approve").unwrap(),
+            created_at: 0,
+            expires_at,
+            revoked_at,
+            last_used_at: None,
+        };
+        let usable = listed(&frame, &token(Some(now_ms() + 60_000), None)).into_string();
+        assert!(usable.contains("/me/tokens/7/revoke"), "{usable}");
+        assert!(usable.contains("only to: klima"), "{usable}");
+        assert!(!usable.contains("Expired"), "{usable}");
+        let expired = listed(&frame, &token(Some(now_ms() - 1), None)).into_string();
+        assert!(expired.contains("Expired"), "{expired}");
+        assert!(expired.contains("/me/tokens/7/revoke"), "still revocable");
+        let revoked = listed(&frame, &token(None, Some(0))).into_string();
+        assert!(revoked.contains("Revoked on"), "{revoked}");
+        assert!(!revoked.contains("/revoke"), "{revoked}");
     }
 
     #[test]
