@@ -135,8 +135,7 @@ fn new_form(frame: &Frame<'_>, is_admin: bool) -> Markup {
                     @if is_admin || !scope.needs_admin() {
                         p {
                             input type="checkbox" id={ "token-" (field) } name=(field) value="on";
-                            " "
-                            label for={ "token-" (field) } { (frame.t(scope_key(scope))) }
+                            label class="inline" for={ "token-" (field) } { (frame.t(scope_key(scope))) }
                         }
                     }
                 }
