@@ -388,6 +388,7 @@ async fn a_member_looks_after_themselves_in_a_real_browser() {
     // The remaining member pages, in English too.
     for (path, name) in [
         ("/me/app-passwords", "11-app-passwords"),
+        ("/me/tokens", "11-api-tokens"),
         ("/me/account", "12-account"),
         ("/lists/klima", "13-public-list"),
     ] {

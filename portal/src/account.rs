@@ -145,6 +145,8 @@ pub async fn account(State(state): State<AppState>, member: Member) -> Response 
             }
             button type="submit" { (frame.t("save")) }
         }
+        h2 { (frame.t("tokens_title")) }
+        p { (frame.t("account_tokens_text")) " " a href="/me/tokens" { (frame.t("account_tokens_link")) } }
         h2 { (frame.t("export_heading")) }
         p { (frame.t("export_text")) " " a href="/me/export" download="verteiler-data.json" { (frame.t("export_link")) } }
         h2 { (frame.t("sessions_heading")) }

@@ -28,6 +28,7 @@ mod session;
 mod sign_in;
 mod sms_webhook;
 mod submissions;
+mod tokens;
 mod unsubscribe;
 mod uploads;
 
@@ -303,6 +304,8 @@ pub fn router(state: AppState) -> Router {
             "/me/app-passwords/{id}/revoke",
             post(account::revoke_app_password),
         )
+        .route("/me/tokens", get(tokens::page).post(tokens::create))
+        .route("/me/tokens/{id}/revoke", post(tokens::revoke))
         .route("/me/account", get(account::account))
         .route("/me/password", post(account::set_password))
         .route("/me/export", get(account::export))

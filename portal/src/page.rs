@@ -39,11 +39,12 @@ impl<'a> Frame<'a> {
 }
 
 /// The member pages, in the order of the navigation.
-const MEMBER_PAGES: [(&str, &str); 8] = [
+const MEMBER_PAGES: [(&str, &str); 9] = [
     ("/me", "nav_overview"),
     ("/me/subscriptions", "nav_subscriptions"),
     ("/me/contact", "nav_contact"),
     ("/me/app-passwords", "nav_app_passwords"),
+    ("/me/tokens", "nav_api_tokens"),
     ("/me/account", "nav_account"),
     ("/audiences", "nav_audiences"),
     ("/compose", "nav_compose"),

@@ -143,6 +143,7 @@ fn portal_app(
             .with_imports(ImportSettings::new(super::import::import_options(config)))
             .with_list_rules(config.list_rules())
             .with_drafts_per_member(config.limits.drafts_per_member)
+            .with_api(config.api_settings())
             .with_mail_client(MailClientSetup {
                 smtp_host: config.smtp.hostname.clone(),
                 smtp_port: config.smtp.listen.port(),

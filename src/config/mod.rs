@@ -5,6 +5,8 @@
 //! reports *every* problem at once in [`ConfigErrors`], each naming the dotted key and its source.
 //! Secrets are [`SecretString`]s, so neither `Debug` nor [`Config::render_effective`] prints them.
 
+mod api;
+pub use api::ApiConfig;
 mod check;
 mod derived;
 mod errors;
@@ -51,6 +53,7 @@ pub struct Config {
     pub organisation: OrganisationConfig,
     pub lists: ListsConfig,
     pub privacy: PrivacyConfig,
+    pub api: ApiConfig,
 }
 
 /// `[database]`: the backend is chosen from the URL scheme (SQLite or PostgreSQL).

@@ -140,3 +140,39 @@ fn every_template_key_is_explained_above_the_templates() {
         );
     }
 }
+
+#[test]
+fn the_api_limits_default_reach_the_portal_and_zero_is_refused_with_its_key() {
+    let c = Config::default();
+    assert_eq!(c.api.requests_per_minute, 600);
+    assert_eq!(c.api.max_body_bytes, 64 * 1024 * 1024);
+    let settings = c.api_settings();
+    assert_eq!(
+        (settings.requests_per_minute, settings.max_body_bytes),
+        (600, 64 * 1024 * 1024)
+    );
+
+    let set = Config::from_toml_str("[api]\nrequests_per_minute = 2\nmax_body_bytes = 4096\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let settings = set.api_settings();
+    assert_eq!(
+        (settings.requests_per_minute, settings.max_body_bytes),
+        (2, 4096)
+    );
+
+    let errors = Config::from_toml_str("[api]\nrequests_per_minute = 0\nmax_body_bytes = 0\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        errors.contains("api.requests_per_minute") && errors.contains("0 must be from 1"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("api.max_body_bytes") && errors.contains("0 must be from 1024"),
+        "{errors}"
+    );
+    let too_large = Config::from_toml_str("[api]\nmax_body_bytes = 2147483648\n")
+        .unwrap_err()
+        .to_string();
+    assert!(too_large.contains("api.max_body_bytes"), "{too_large}");
+}

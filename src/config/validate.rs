@@ -206,6 +206,9 @@ fn limits_and_lists(c: &Config, v: &mut Validator<'_>) {
     for (key, message) in super::portal::problems(c) {
         v.invalid(key, message);
     }
+    for (key, message) in super::api::problems(c) {
+        v.invalid(key, message);
+    }
     for (i, prefix) in c.lists.name_prefixes.iter().enumerate() {
         if prefix.trim().is_empty() {
             v.invalid(

@@ -67,6 +67,15 @@ pub async fn org() -> Org {
 }
 
 pub async fn org_with_first_name(first_name: &str) -> Org {
+    org_built(first_name, verteiler_portal::ApiSettings::default()).await
+}
+
+/// The organisation with the API's limits set (the rate, the body size).
+pub async fn org_with_api(api: verteiler_portal::ApiSettings) -> Org {
+    org_built("Anna", api).await
+}
+
+async fn org_built(first_name: &str, api: verteiler_portal::ApiSettings) -> Org {
     let db = TestDatabase::new().await;
     let store = &db.store;
     let unit = |code: &str, name: &str| NewUnit {
@@ -159,7 +168,8 @@ pub async fn org_with_first_name(first_name: &str) -> Org {
             .with_mail_client(MailClientSetup {
                 smtp_host: "smtp.example.org".into(),
                 smtp_port: 587,
-            }),
+            })
+            .with_api(api),
     ));
     Org {
         db,

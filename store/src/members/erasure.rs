@@ -1,8 +1,8 @@
 //! Erasing a member who asked for it: everything that names or reaches the person goes, and
 //! what the audit trail needs stays as an anonymous record.
 //!
-//! Gone: contact data, units, offices, subscriptions, choices, sessions, passwords, codes,
-//! queued mail, the addresses of copies sent to them and what remote servers said about those
+//! Gone: contact data, units, offices, subscriptions, choices, sessions, passwords, API tokens,
+//! codes, queued mail, the addresses of copies sent to them and what remote servers said about those
 //! copies. Of their own submissions the message itself goes (raw content, `From:`, envelope,
 //! subject, preview, SMS text, client), replaced by the marker `raw_state = 'erased'`; the
 //! content hash stays, so the audit entries that name the message by it still verify and still
@@ -81,6 +81,15 @@ impl Store {
         let submissions = erase_own_submissions(&mut tx, member_id, now).await?;
         sqlx::query(
             "UPDATE app_passwords SET name = '', password_hash = '', \
+             revoked_at = COALESCE(revoked_at, $1) WHERE member_id = $2",
+        )
+        .bind(now)
+        .bind(member_id)
+        .execute(&mut *tx)
+        .await?;
+        // A token's name may say whose it is ("Annas Newsroom"); the id stays for the audit.
+        sqlx::query(
+            "UPDATE api_tokens SET name = '', secret_sha256 = '', \
              revoked_at = COALESCE(revoked_at, $1) WHERE member_id = $2",
         )
         .bind(now)

@@ -65,6 +65,11 @@ const SECTIONS: &[(&str, &str)] = &[
          WHERE member_id = $1 ORDER BY id",
     ),
     (
+        "api_tokens",
+        "SELECT id, name, scopes, send_lists, created_at, expires_at, last_used_at, revoked_at \
+         FROM api_tokens WHERE member_id = $1 ORDER BY id",
+    ),
+    (
         "submissions",
         "SELECT id, message_id, ingress, client_ip, client_name, header_from, subject, size_bytes, \
          created_at FROM submissions WHERE sender_member_id = $1 ORDER BY id",
