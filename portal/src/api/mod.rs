@@ -13,6 +13,7 @@ mod me;
 mod openapi;
 pub mod paging;
 pub mod problem;
+mod reference;
 
 pub use caller::{ApiSettings, TokenLimits};
 
@@ -20,7 +21,7 @@ use crate::AppState;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::Router;
 use problem::Problem;
 use std::sync::Arc;
@@ -31,7 +32,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
     let (router, document) = OpenApiRouter::with_openapi(openapi::base())
         .nest("/api/v1", resources())
         .split_for_parts();
-    let document = Arc::new(document);
+    let document = Arc::new(openapi::finish(document));
     let limit = state.settings.api.max_body_bytes;
     Router::new()
         .merge(router)
@@ -41,17 +42,12 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         )
         .route(
             "/api/v1/reference",
-            get(openapi::reference).with_state(document),
+            get(reference::page).with_state(document),
         )
-        .route("/api/v1", get(unknown))
-        .route(
-            "/api/v1/{*rest}",
-            get(unknown)
-                .post(unknown)
-                .put(unknown)
-                .delete(unknown)
-                .patch(unknown),
-        )
+        .route("/api/v1", any(unknown))
+        .route("/api/v1/{*rest}", any(unknown))
+        // A known path asked with a method it does not take: a problem too, with `Allow`.
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
 }
 
@@ -66,6 +62,15 @@ async fn unknown(request: Request) -> impl IntoResponse {
     Problem::new(
         StatusCode::NOT_FOUND,
         "not_found",
+        caller::request_lang(&parts),
+    )
+}
+
+async fn method_not_allowed(request: Request) -> impl IntoResponse {
+    let (parts, _) = request.into_parts();
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
         caller::request_lang(&parts),
     )
 }
