@@ -65,3 +65,15 @@ async fn the_python_client_submits_and_follows_a_send_to_its_end() {
     let record = env.db.store.send_record(send).await.unwrap().unwrap();
     assert_eq!(record.state, verteiler_store::SendState::Complete);
 }
+
+/// The README shows the client as it is in `ops/api/client.py`.
+#[test]
+fn the_readme_shows_the_client_as_shipped() {
+    let readme = include_str!("../README.md");
+    let client = include_str!("../ops/api/client.py");
+    let code = &client[client.find("import json").expect("the client's imports")..];
+    assert!(
+        readme.contains(&format!("```python\n{code}```")),
+        "README's client differs from ops/api/client.py"
+    );
+}
