@@ -125,7 +125,7 @@ fn operation(doc: &Value, lang: Lang, method: &str, path: &str, op: &Value) -> M
                         td { code { (p["name"].as_str().unwrap_or_default()) }
                              @if p["required"] == true { " " (t("api_reference_required")) } }
                         td { (p["in"].as_str().unwrap_or_default()) }
-                        td { (type_of(doc, &p["schema"])) }
+                        td { (type_of(&p["schema"])) }
                         td { (p["description"].as_str().unwrap_or_default()) }
                     } } }
                 }
@@ -134,7 +134,7 @@ fn operation(doc: &Value, lang: Lang, method: &str, path: &str, op: &Value) -> M
                 h4 { (t("api_reference_body")) }
                 @if let Some(d) = body["description"].as_str() { p { (d) } }
                 @for (media, content) in body["content"].as_object().into_iter().flatten() {
-                    p { code { (media) } ": " (type_of(doc, &content["schema"])) }
+                    p { code { (media) } ": " (type_of(&content["schema"])) }
                     (fields(doc, lang, &content["schema"]))
                 }
             }
@@ -151,7 +151,7 @@ fn operation(doc: &Value, lang: Lang, method: &str, path: &str, op: &Value) -> M
                         td { (status) }
                         td { (response["description"].as_str().unwrap_or_default()) }
                         td { @for (media, content) in response["content"].as_object().into_iter().flatten() {
-                            code { (media) } " " (type_of(doc, &content["schema"])) br;
+                            code { (media) } " " (type_of(&content["schema"])) br;
                         } }
                     }
                 } }
@@ -194,7 +194,7 @@ fn fields(doc: &Value, lang: Lang, schema: &Value) -> Markup {
                 tbody { @for (name, property) in &properties { tr {
                     td { code { (name) }
                          @if required.contains(&name.as_str()) { " " (t("api_reference_required")) } }
-                    td { (type_of(doc, property)) }
+                    td { (type_of(property)) }
                     td { (resolve_description(property)) }
                 } } }
             }
@@ -208,14 +208,14 @@ fn resolve_description(schema: &Value) -> &str {
 
 /// A schema's type as a reader wants it: a link for a named schema, `array of …`, `a | b`,
 /// the allowed values of an enum.
-fn type_of(doc: &Value, schema: &Value) -> Markup {
+fn type_of(schema: &Value) -> Markup {
     if let Some(name) = schema["$ref"].as_str().and_then(|r| r.rsplit('/').next()) {
         return html! { a href={ "#schema-" (name) } { (name) } };
     }
     for key in ["oneOf", "anyOf"] {
         if let Some(parts) = schema[key].as_array() {
             return html! { @for (i, part) in parts.iter().enumerate() {
-                @if i > 0 { " | " } (type_of(doc, part))
+                @if i > 0 { " | " } (type_of(part))
             } };
         }
     }
@@ -232,11 +232,11 @@ fn type_of(doc: &Value, schema: &Value) -> Markup {
     html! {
         @for (i, ty) in types.iter().enumerate() {
             @if i > 0 { " | " }
-            @if *ty == "array" { "array of " (type_of(doc, &schema["items"])) } @else { (ty) }
+            @if *ty == "array" { "array of " (type_of(&schema["items"])) } @else { (ty) }
         }
         @if let Some(format) = schema["format"].as_str() { " (" (format) ")" }
         @if types.is_empty() && schema.get("allOf").is_some() {
-            @for part in schema["allOf"].as_array().into_iter().flatten() { (type_of(doc, part)) " " }
+            @for part in schema["allOf"].as_array().into_iter().flatten() { (type_of(part)) " " }
         }
     }
 }
