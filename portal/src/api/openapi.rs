@@ -209,7 +209,7 @@ fn complete(op: &mut Value) {
     if params_in("path") {
         needed.push("404");
     }
-    if params_in("query") || has_body {
+    if params_in("path") || params_in("query") || has_body {
         needed.push("400");
     }
     if has_body {

@@ -17,7 +17,7 @@ pub(super) async fn page(lang: Lang, State(doc): State<Arc<Value>>) -> Response 
     let frame = Frame::anonymous(lang, "/api/v1/reference");
     let t = |key: &str| lang.text(key);
     let body = html! {
-        @if let Some(text) = doc["info"]["description"].as_str() { p { (text) } }
+        @if let Some(text) = doc["info"]["description"].as_str() { p { (prose(text)) } }
         p {
             (t("api_reference_document")) " "
             a href="/api/v1/openapi.json" { code { "/api/v1/openapi.json" } }
@@ -33,7 +33,7 @@ pub(super) async fn page(lang: Lang, State(doc): State<Arc<Value>>) -> Response 
         @for (name, description) in tags(&doc) {
             section aria-labelledby={ "tag-" (name) } {
                 h2 id={ "tag-" (name) } { (name) }
-                @if let Some(d) = description { p { (d) } }
+                @if let Some(d) = description { p { (prose(&d)) } }
                 @for (method, path, op) in operations(&doc, &name) {
                     (operation(&doc, lang, method, path, op))
                 }
@@ -43,7 +43,7 @@ pub(super) async fn page(lang: Lang, State(doc): State<Arc<Value>>) -> Response 
             h2 id="schemas" { (t("api_reference_schemas")) }
             @for (name, schema) in doc["components"]["schemas"].as_object().into_iter().flatten() {
                 h3 id={ "schema-" (name) } { code { (name) } }
-                @if let Some(d) = schema["description"].as_str() { p { (d) } }
+                @if let Some(d) = schema["description"].as_str() { p { (prose(d)) } }
                 (fields(&doc, lang, schema))
             }
         }
@@ -104,7 +104,7 @@ fn operation(doc: &Value, lang: Lang, method: &str, path: &str, op: &Value) -> M
         article {
             h3 id=(anchor) { code { (method.to_uppercase()) " " (path) } }
             @if let Some(s) = op["summary"].as_str() { p { strong { (s) } } }
-            @if let Some(d) = op["description"].as_str() { p { (d) } }
+            @if let Some(d) = op["description"].as_str() { p { (prose(d)) } }
             dl class="facts" {
                 dt { (t("api_reference_scope")) }
                 dd {
@@ -126,13 +126,13 @@ fn operation(doc: &Value, lang: Lang, method: &str, path: &str, op: &Value) -> M
                              @if p["required"] == true { " " (t("api_reference_required")) } }
                         td { (p["in"].as_str().unwrap_or_default()) }
                         td { (type_of(&p["schema"])) }
-                        td { (p["description"].as_str().unwrap_or_default()) }
+                        td { (prose(p["description"].as_str().unwrap_or_default())) }
                     } } }
                 }
             }
             @if let Some(body) = op.get("requestBody").map(|b| resolve(doc, b)) {
                 h4 { (t("api_reference_body")) }
-                @if let Some(d) = body["description"].as_str() { p { (d) } }
+                @if let Some(d) = body["description"].as_str() { p { (prose(d)) } }
                 @for (media, content) in body["content"].as_object().into_iter().flatten() {
                     p { code { (media) } ": " (type_of(&content["schema"])) }
                     (fields(doc, lang, &content["schema"]))
@@ -149,7 +149,7 @@ fn operation(doc: &Value, lang: Lang, method: &str, path: &str, op: &Value) -> M
                     @let response = resolve(doc, response);
                     tr {
                         td { (status) }
-                        td { (response["description"].as_str().unwrap_or_default()) }
+                        td { (prose(response["description"].as_str().unwrap_or_default())) }
                         td { @for (media, content) in response["content"].as_object().into_iter().flatten() {
                             code { (media) } " " (type_of(&content["schema"])) br;
                         } }
@@ -195,15 +195,21 @@ fn fields(doc: &Value, lang: Lang, schema: &Value) -> Markup {
                     td { code { (name) }
                          @if required.contains(&name.as_str()) { " " (t("api_reference_required")) } }
                     td { (type_of(property)) }
-                    td { (resolve_description(property)) }
+                    td { (prose(property["description"].as_str().unwrap_or_default())) }
                 } } }
             }
         }
     }
 }
 
-fn resolve_description(schema: &Value) -> &str {
-    schema["description"].as_str().unwrap_or_default()
+/// A description's text with its `backticked` parts as code (the one piece of Markdown the
+/// handlers' doc comments use).
+fn prose(text: &str) -> Markup {
+    html! {
+        @for (i, part) in text.split('`').enumerate() {
+            @if i % 2 == 1 { code { (part) } } @else { (part) }
+        }
+    }
 }
 
 /// A schema's type as a reader wants it: a link for a named schema, `array of …`, `a | b`,
