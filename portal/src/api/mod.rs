@@ -9,6 +9,7 @@
 
 pub mod body;
 pub mod caller;
+mod fallback;
 mod me;
 mod openapi;
 pub mod paging;
@@ -18,12 +19,9 @@ mod reference;
 pub use caller::{ApiSettings, TokenLimits};
 
 use crate::AppState;
-use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get};
 use axum::Router;
-use problem::Problem;
 use std::sync::Arc;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -44,33 +42,16 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
             "/api/v1/reference",
             get(reference::page).with_state(document),
         )
-        .route("/api/v1", any(unknown))
-        .route("/api/v1/{*rest}", any(unknown))
-        // A known path asked with a method it does not take: a problem too, with `Allow`.
-        .method_not_allowed_fallback(method_not_allowed)
+        .route("/api/v1", any(fallback::unknown))
+        .route("/api/v1/{*rest}", any(fallback::unknown))
+        .method_not_allowed_fallback(fallback::method_not_allowed)
+        .layer(axum::middleware::from_fn(move |request, next| {
+            fallback::problems_only(limit, request, next)
+        }))
         .layer(DefaultBodyLimit::max(limit))
 }
 
 /// Every resource's routes; a new resource adds its module's `routes()` here.
 fn resources() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().merge(me::routes())
-}
-
-/// A path the API does not have: a problem document, not the portal's HTML 404.
-async fn unknown(request: Request) -> impl IntoResponse {
-    let (parts, _) = request.into_parts();
-    Problem::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        caller::request_lang(&parts),
-    )
-}
-
-async fn method_not_allowed(request: Request) -> impl IntoResponse {
-    let (parts, _) = request.into_parts();
-    Problem::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        caller::request_lang(&parts),
-    )
 }
