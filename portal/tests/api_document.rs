@@ -85,9 +85,9 @@ async fn the_document_is_openapi_3_1_and_every_operation_is_complete() {
     }
 }
 
-/// Without a token every documented operation answers 401 from the token door, not the API's
-/// 404 for unknown paths (nor the portal's page): the router has each route the document
-/// names. With a token none answers 404 for a path or 405 for a method.
+/// Without a token every documented operation answers 401 from the token door (or 400 for a
+/// query it cannot read), not the API's 404 for unknown paths nor the portal's page: the
+/// router has each route the document names. With a token none answers 405.
 #[tokio::test]
 async fn every_documented_operation_is_routed() {
     let org = support::org().await;
@@ -112,13 +112,15 @@ async fn every_documented_operation_is_routed() {
             &[],
         )
         .await;
-        assert_eq!(
-            anonymous.status,
-            StatusCode::UNAUTHORIZED,
+        // The door's 401 (or a 400 for a query read before the token): never the
+        // 404 that paths the router lacks get.
+        let code = anonymous.problem_code().to_string();
+        assert!(
+            (anonymous.status, code.as_str()) == (StatusCode::UNAUTHORIZED, "token_missing")
+                || anonymous.status == StatusCode::BAD_REQUEST,
             "{method} {concrete}: {}",
             anonymous.text
         );
-        assert_eq!(anonymous.problem_code(), "token_missing");
         let with_token = api::send(
             &org,
             method.clone(),
