@@ -218,3 +218,36 @@ async fn the_reference_page_shows_every_operation_in_both_languages() {
         assert!(page.text.contains("ProblemBody"));
     }
 }
+
+/// A problem's `type` leads to its code's explanation.
+#[tokio::test]
+async fn a_problems_type_names_a_row_of_the_problems_page() {
+    let org = support::org().await;
+    let refused = api::send(&org, Method::GET, "/api/v1/me", None, None, vec![], &[]).await;
+    let kind = refused.json["type"].as_str().unwrap().to_string();
+    let (path, code) = kind.split_once('#').expect("a fragment");
+    assert_eq!(code, "token_missing");
+    let page = api::send(&org, Method::GET, path, None, None, vec![], &[]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text.contains(&format!("<tr id=\"{code}\">")),
+        "{}",
+        page.text
+    );
+    for code in [
+        "token_invalid",
+        "scope_missing",
+        "not_found",
+        "method_not_allowed",
+    ] {
+        assert!(page.text.contains(&format!("id=\"{code}\"")), "{code}");
+    }
+    assert!(page.text.contains(
+        refused.json["texts"]["en"]
+            .as_str()
+            .unwrap()
+            .split('`')
+            .next()
+            .unwrap()
+    ));
+}

@@ -42,6 +42,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
             "/api/v1/reference",
             get(reference::page).with_state(document),
         )
+        .route("/api/v1/problems", get(reference::problems))
         .route("/api/v1", any(fallback::unknown))
         .route("/api/v1/{*rest}", any(fallback::unknown))
         .method_not_allowed_fallback(fallback::method_not_allowed)

@@ -22,6 +22,7 @@ pub(super) async fn page(lang: Lang, State(doc): State<Arc<Value>>) -> Response 
             (t("api_reference_document")) " "
             a href="/api/v1/openapi.json" { code { "/api/v1/openapi.json" } }
         }
+        p { a href="/api/v1/problems" { (t("api_problems_title")) } }
         nav aria-label=(t("api_reference_contents")) {
             ul {
                 @for tag in tags(&doc) {
@@ -50,6 +51,30 @@ pub(super) async fn page(lang: Lang, State(doc): State<Arc<Value>>) -> Response 
     };
     let title = t("api_reference_title");
     respond(StatusCode::OK, layout(&frame, title, body))
+}
+
+/// `/api/v1/problems`: every problem code with its text, one row each with the code as its
+/// anchor, so a problem's `type` (`/api/v1/problems#<code>`) leads to its explanation.
+pub(super) async fn problems(lang: Lang) -> Response {
+    let frame = Frame::anonymous(lang, "/api/v1/problems");
+    let t = |key: &str| lang.text(key);
+    let body = html! {
+        p { (t("api_problems_intro")) " " a href="/api/v1/reference" { (t("api_reference_title")) } }
+        table {
+            thead { tr {
+                th scope="col" { (t("api_reference_code")) }
+                th scope="col" { (t("api_reference_description")) }
+            } }
+            tbody { @for (key, text) in verteiler_texts::with_prefix(lang.policies(), "api.") {
+                @let code = key.trim_start_matches("api.");
+                tr id=(code) { td { code { (code) } } td { (text) } }
+            } }
+        }
+    };
+    respond(
+        StatusCode::OK,
+        layout(&frame, t("api_problems_title"), body),
+    )
 }
 
 /// The document's tags in order, with descriptions.
