@@ -2,11 +2,13 @@
 
 mod directory;
 mod lists;
+mod token;
 
 pub use directory::{DirectoryChangesArgs, DirectoryCommand};
 pub use lists::{
     AliasCommand, AudienceCommand, CreateListArgs, EditListArgs, ListFields, UnitCommand,
 };
+pub use token::TokenCommand;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -65,6 +67,10 @@ pub enum Command {
     /// Manage a member's app passwords (the per-person credentials for email clients).
     #[command(subcommand)]
     Member(MemberCommand),
+    /// Personal API tokens for /api/v1: create one for a member (shown once), list them,
+    /// revoke one.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Watch and control sending: queue status, one send's totals, cancelling a send, the
     /// organisation-wide kill switch.
     #[command(subcommand)]

@@ -13,6 +13,7 @@ mod member;
 pub(crate) mod policy;
 mod send;
 mod serve;
+mod token;
 mod units;
 
 use crate::cli::{Cli, Command, ConfigCommand, DkimCommand, PolicyCommand};
@@ -61,6 +62,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Unit(cmd) => units::unit(&loaded.config, cmd).await,
         Command::Directory(cmd) => directory::directory(&loaded.config, cmd).await,
         Command::Member(cmd) => member::member(&loaded.config, cmd).await,
+        Command::Token(cmd) => token::token(&loaded.config, cmd).await,
         Command::Send(cmd) => send::send(&loaded.config, cmd).await,
         Command::Sms(cmd) => send::sms(&loaded.config, cmd).await,
         Command::Held(cmd) => held::held(&loaded.config, cmd).await,

@@ -68,6 +68,16 @@ pub fn lookup(lang: Lang, key: &str) -> Option<&'static str> {
     catalogue(lang).get(key).map(String::as_str)
 }
 
+/// Every key beginning with `prefix` and its text, in key order (the API's problem codes are
+/// listed from `api.`).
+pub fn with_prefix(lang: Lang, prefix: &str) -> impl Iterator<Item = (&'static str, &'static str)> {
+    let prefix = prefix.to_string();
+    catalogue(lang)
+        .range(prefix.clone()..)
+        .take_while(move |(key, _)| key.starts_with(&prefix))
+        .map(|(key, text)| (key.as_str(), text.as_str()))
+}
+
 /// The text for `key`. A key missing from a file is a bug the tests catch; in a release build
 /// the German text stands in, and the key itself when that is missing too, so a gap shows
 /// instead of an empty reply.

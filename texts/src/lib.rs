@@ -17,5 +17,5 @@
 mod catalogue;
 mod lang;
 
-pub use catalogue::{fill, lookup, render, text, Arg};
+pub use catalogue::{fill, lookup, render, text, with_prefix, Arg};
 pub use lang::{format_bytes, format_count, format_euros, Lang, Rounding};

@@ -12,6 +12,7 @@ pub mod body;
 pub mod caller;
 mod held;
 mod directory;
+mod fallback;
 mod me;
 mod openapi;
 pub mod paging;
@@ -19,16 +20,14 @@ mod policy;
 pub mod problem;
 mod sends;
 mod submissions;
+mod reference;
 
 pub use caller::{ApiSettings, TokenLimits};
 
 use crate::AppState;
-use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{any, get};
 use axum::Router;
-use problem::Problem;
 use std::sync::Arc;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -37,7 +36,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
     let (router, document) = OpenApiRouter::with_openapi(openapi::base())
         .nest("/api/v1", resources())
         .split_for_parts();
-    let document = Arc::new(document);
+    let document = Arc::new(openapi::finish(document));
     let limit = state.settings.api.max_body_bytes;
     Router::new()
         .merge(router)
@@ -47,17 +46,15 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         )
         .route(
             "/api/v1/reference",
-            get(openapi::reference).with_state(document),
+            get(reference::page).with_state(document),
         )
-        .route("/api/v1", get(unknown))
-        .route(
-            "/api/v1/{*rest}",
-            get(unknown)
-                .post(unknown)
-                .put(unknown)
-                .delete(unknown)
-                .patch(unknown),
-        )
+        .route("/api/v1/problems", get(reference::problems))
+        .route("/api/v1", any(fallback::unknown))
+        .route("/api/v1/{*rest}", any(fallback::unknown))
+        .method_not_allowed_fallback(fallback::method_not_allowed)
+        .layer(axum::middleware::from_fn(move |request, next| {
+            fallback::problems_only(limit, request, next)
+        }))
         .layer(DefaultBodyLimit::max(limit))
 }
 
@@ -71,14 +68,4 @@ fn resources() -> OpenApiRouter<AppState> {
         .merge(audiences::routes())
         .merge(policy::routes())
         .merge(directory::routes())
-}
-
-/// A path the API does not have: a problem document, not the portal's HTML 404.
-async fn unknown(request: Request) -> impl IntoResponse {
-    let (parts, _) = request.into_parts();
-    Problem::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        caller::request_lang(&parts),
-    )
 }
