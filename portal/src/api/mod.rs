@@ -10,17 +10,17 @@
 mod audiences;
 pub mod body;
 pub mod caller;
-mod held;
 mod directory;
 mod fallback;
+mod held;
 mod me;
 mod openapi;
 pub mod paging;
 mod policy;
 pub mod problem;
+mod reference;
 mod sends;
 mod submissions;
-mod reference;
 
 pub use caller::{ApiSettings, TokenLimits};
 

@@ -72,9 +72,13 @@ pub struct ProblemBody {
     pub extra: Option<serde_json::Value>,
 }
 
-/// An error answer being built; turned into a response by `IntoResponse`.
+/// An error answer being built; turned into a response by `IntoResponse`. Boxed, so every
+/// `Result<_, Problem>` of the handlers stays one pointer wide.
 #[derive(Debug, Clone)]
-pub struct Problem {
+pub struct Problem(Box<ProblemData>);
+
+#[derive(Debug, Clone)]
+pub struct ProblemData {
     pub status: StatusCode,
     pub code: String,
     pub texts: Texts,
@@ -82,6 +86,14 @@ pub struct Problem {
     pub extra: Option<serde_json::Value>,
     pub lang: Lang,
     retry_after: Option<u64>,
+}
+
+impl std::ops::Deref for Problem {
+    type Target = ProblemData;
+
+    fn deref(&self) -> &ProblemData {
+        &self.0
+    }
 }
 
 impl Problem {
@@ -96,7 +108,7 @@ impl Problem {
 
     /// A problem with texts from elsewhere in the catalogue (the engine's, the store's).
     pub fn with_texts(status: StatusCode, code: &str, lang: Lang, texts: Texts) -> Problem {
-        Problem {
+        Problem(Box::new(ProblemData {
             status,
             code: code.to_string(),
             texts,
@@ -104,25 +116,22 @@ impl Problem {
             extra: None,
             lang,
             retry_after: None,
-        }
+        }))
     }
 
-    pub fn reasons(self, reasons: Vec<ProblemReason>) -> Problem {
-        Problem { reasons, ..self }
+    pub fn reasons(mut self, reasons: Vec<ProblemReason>) -> Problem {
+        self.0.reasons = reasons;
+        self
     }
 
-    pub fn extra(self, extra: serde_json::Value) -> Problem {
-        Problem {
-            extra: Some(extra),
-            ..self
-        }
+    pub fn extra(mut self, extra: serde_json::Value) -> Problem {
+        self.0.extra = Some(extra);
+        self
     }
 
-    pub fn retry_after(self, seconds: u64) -> Problem {
-        Problem {
-            retry_after: Some(seconds),
-            ..self
-        }
+    pub fn retry_after(mut self, seconds: u64) -> Problem {
+        self.0.retry_after = Some(seconds);
+        self
     }
 
     pub fn not_found(lang: Lang) -> Problem {

@@ -9,7 +9,6 @@
 
 // `Problem` is the API's one error type, returned by value like axum's own rejections; the
 // skeleton's `Caller::require` returns it the same way.
-#![allow(clippy::result_large_err)]
 
 mod idempotency;
 pub(super) mod input;
