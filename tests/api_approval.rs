@@ -1,37 +1,17 @@
-//! Four eyes over the API, end to end with the real binary: an official statement over real
-//! SMTP is held; the sender's own token cannot approve it; the second press officer's token
-//! sees it in the queue, is refused for content it did not read, approves the content it read,
-//! and the send is delivered after the undo window. The audit log names the token.
+//! Four eyes over the API, end to end with the real binary: an official statement submitted
+//! over the API is held; the sender's own token cannot approve it; the second press officer's
+//! token sees it in the queue, is refused for content it did not read, approves the content it
+//! read, and the send is delivered after the undo window. The tokens are made with `verteiler
+//! token create`, as an operator makes them; the audit log names the approving token.
 
 mod support;
 
 use std::time::{Duration, Instant};
 use support::*;
-use verteiler_policies::EmailAddress;
-use verteiler_store::{ApiScopes, NewApiToken, SendState, Store};
+use verteiler_store::SendState;
 
-const RENEE: (&str, &str) = ("renee.hoffmann@example.org", "presse-eins");
+const RENEE: &str = "renee.hoffmann@example.org";
 const JONAS: &str = "jonas.petersen@example.org";
-
-/// A token with the scope `approve` for the member with `email`: its id and its secret.
-async fn approve_token(store: &Store, email: &str, name: &str) -> (i64, String) {
-    let member_id = store
-        .member_id_by_email(&EmailAddress::parse(email).unwrap())
-        .await
-        .unwrap()
-        .expect("a demo member");
-    let (token, secret) = store
-        .create_api_token(&NewApiToken {
-            member_id,
-            name: name.into(),
-            scopes: ApiScopes::parse("approve").unwrap(),
-            expires_at: None,
-        })
-        .await
-        .unwrap()
-        .unwrap();
-    (token.id, secret)
-}
 
 /// One API call: status and JSON body.
 async fn call(
@@ -58,31 +38,30 @@ async fn call(
 
 #[tokio::test]
 async fn the_second_press_officer_approves_over_the_api_and_the_statement_goes_out() {
-    let Some((env, server)) =
-        demo_server("python3", &[("VERTEILER_DELIVERY__UNDO_WINDOW_SECS", "2")]).await
-    else {
-        return;
-    };
-    let store = &env.db.store;
-    let r = smtplib_send(
-        &server.smtp(),
-        RENEE.0,
-        RENEE.1,
-        "presse@example.org",
-        "pressemitteilungen@lists.example.org",
-        &["--subject", "Stellungnahme"],
+    let env = Env::new().await;
+    let demo = env.run(&["demo", "--members", "600"]);
+    assert!(demo.status.success(), "{}", stderr(&demo));
+    let server = env.serve_with(
+        &["--demo"],
+        &[("VERTEILER_DELIVERY__UNDO_WINDOW_SECS", "2")],
     );
-    assert_eq!((r.stage.as_str(), r.code), ("sent", 250), "{r:?}");
-    let submission = store
-        .submissions_by_message_id(r.message_id.trim_matches(['<', '>']))
-        .await
-        .unwrap()[0];
-    let send = store.sends_of(submission).await.unwrap()[0].id;
+    let store = &env.db.store;
+    let (_, renee) = cli_token(&env, RENEE, "Renées Skript", "send approve");
+    let (jonas_id, jonas) = cli_token(&env, JONAS, "Pressestelle Jonas", "approve");
+
+    let statement = serde_json::json!({
+        "from": "presse@example.org",
+        "subject": "Stellungnahme",
+        "text": "Der Landesverband nimmt wie folgt Stellung …",
+        "lists": ["pressemitteilungen"],
+    });
+    let (status, submitted) = call(&server, &renee, "/submissions", Some(statement)).await;
+    assert_eq!(status, 202, "{submitted}");
+    assert_eq!(submitted["sends"][0]["decision"], "held", "{submitted}");
+    let submission = submitted["submission_id"].as_i64().unwrap();
+    let send = submitted["sends"][0]["send_id"].as_i64().unwrap();
     let state = async || store.send_record(send).await.unwrap().unwrap().state;
     assert_eq!(state().await, SendState::Held);
-
-    let (_, renee) = approve_token(store, RENEE.0, "Renées Skript").await;
-    let (jonas_id, jonas) = approve_token(store, JONAS, "Pressestelle Jonas").await;
 
     let (status, queue) = call(&server, &jonas, "/held", None).await;
     assert_eq!(status, 200, "{queue}");
@@ -152,7 +131,15 @@ async fn the_second_press_officer_approves_over_the_api_and_the_statement_goes_o
         "{}",
         given[0].details
     );
-    let who = env.run(&["audit", "who", &r.message_id]);
+    let raw = store.submission_raw(submission).await.unwrap().unwrap();
+    let raw = String::from_utf8_lossy(&raw);
+    let message_id = raw
+        .lines()
+        .find_map(|l| l.strip_prefix("Message-ID:"))
+        .expect("the built message has a Message-ID")
+        .trim()
+        .to_string();
+    let who = env.run(&["audit", "who", &message_id]);
     assert!(who.status.success(), "{}", stderr(&who));
     assert!(
         stdout(&who).contains("approved by Jonas Petersen <jonas.petersen@example.org>"),

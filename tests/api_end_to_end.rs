@@ -1,13 +1,11 @@
 //! The API end to end: the real binary with the demo organisation, a token of the Oldenfelde
-//! chair, a message handed in over HTTP with reqwest — delivered to the outbox like one sent
+//! chair made with `verteiler token create`, a message handed in over HTTP with reqwest — delivered to the outbox like one sent
 //! by SMTP — and a retried request with the same Idempotency-Key stored once.
 
 mod support;
 
 use std::time::Duration;
 use support::*;
-use verteiler_policies::EmailAddress;
-use verteiler_store::{ApiScopes, NewApiToken};
 
 /// The demo, served with no undo window, and a token of its Oldenfelde chair.
 async fn demo_with_chair_token() -> (Env, Server, String) {
@@ -18,22 +16,8 @@ async fn demo_with_chair_token() -> (Env, Server, String) {
         &["--demo"],
         &[("VERTEILER_DELIVERY__UNDO_WINDOW_SECS", "0")],
     );
-    let store = &env.db.store;
-    let chair = store
-        .member_id_by_email(&EmailAddress::parse(CHAIR.0).unwrap())
-        .await
-        .unwrap()
-        .expect("the demo's chair");
-    let (_, token) = store
-        .create_api_token(&NewApiToken {
-            member_id: chair,
-            name: "Pressetool".into(),
-            scopes: ApiScopes::parse("send sends:read").unwrap(),
-            expires_at: None,
-        })
-        .await
-        .unwrap()
-        .expect("a token for the chair");
+    // As an operator makes it: `verteiler token create`, the token alone on stdout.
+    let (_, token) = cli_token(&env, CHAIR.0, "Pressetool", "send sends:read");
     (env, server, token)
 }
 

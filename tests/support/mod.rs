@@ -297,3 +297,18 @@ pub async fn wait_until_complete(env: &Env, send: i64, within: Duration) {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// A token made with `verteiler token create`, as an operator makes one: its id and its text.
+pub fn cli_token(env: &Env, member: &str, name: &str, scopes: &str) -> (i64, String) {
+    let created = env.run(&[
+        "token", "create", "--member", member, "--name", name, "--scopes", scopes,
+    ]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    let token = stdout(&created).trim().to_string();
+    let id = token
+        .strip_prefix("vt_")
+        .and_then(|rest| rest.split('_').next())
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("not a token: {token}"));
+    (id, token)
+}
