@@ -251,3 +251,33 @@ async fn a_problems_type_names_a_row_of_the_problems_page() {
             .unwrap()
     ));
 }
+
+/// Every `$ref` of the document names a part it has: a dangling one makes a client (and
+/// schemathesis) skip what it describes.
+#[tokio::test]
+async fn every_reference_of_the_document_resolves() {
+    let org = support::org().await;
+    let token = api::token(&org, org.anna, "sends:read").await;
+    let doc = document(&org, &token).await;
+    fn refs<'a>(value: &'a Value, found: &mut Vec<&'a str>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(target)) = map.get("$ref") {
+                    found.push(target);
+                }
+                map.values().for_each(|v| refs(v, found));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    assert!(!found.is_empty());
+    for target in found {
+        let pointer = target
+            .strip_prefix('#')
+            .unwrap_or_else(|| panic!("a reference outside the document: {target}"));
+        assert!(doc.pointer(pointer).is_some(), "{target} names nothing");
+    }
+}

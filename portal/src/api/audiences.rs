@@ -106,9 +106,7 @@ fn names(functions: &[RoleFunction]) -> Vec<String> {
     responses(
         (status = 200, description = "The lists, newest first", body = Page<AudienceItem>),
         (status = 400, description = "A cursor this API did not give out", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 401, description = "No token, or not a usable one", body = ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks the scope `send`", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
 async fn list(
@@ -146,10 +144,8 @@ async fn list(
     params(("slug" = String, Path, description = "The list's slug (`klima` of klima@lists…)")),
     responses(
         (status = 200, description = "The list", body = AudienceDetail),
-        (status = 401, description = "No token, or not a usable one", body = ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks the scope `send`", body = ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "No such list, or not one the owner (or this token) may send to", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
 async fn one(

@@ -129,9 +129,7 @@ fn item(h: &HeldSend) -> HeldItem {
     responses(
         (status = 200, description = "The queue, newest first", body = Page<HeldItem>),
         (status = 400, description = "A cursor this API did not give out", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 401, description = "No token, or not a usable one", body = ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks the scope `approve`", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
 async fn queue(
@@ -170,10 +168,8 @@ async fn queue(
     params(("id" = i64, Path, description = "The held send")),
     responses(
         (status = 200, description = "What the approver decides on", body = HeldDetail),
-        (status = 401, description = "No token, or not a usable one", body = ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks the scope `approve`", body = ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "No such send, or its owner is not asked to approve it", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
 async fn detail(
@@ -263,12 +259,10 @@ fn not_waiting(caller: &Caller, state: &StateNow) -> Problem {
     responses(
         (status = 200, description = "Counted: released, or more approvals needed", body = DecisionOutcome),
         (status = 400, description = "The body could not be read", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 401, description = "No token, or not a usable one", body = ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks the scope `approve`, or the owner may not approve this send (their own, out of scope)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "No such send, or its owner is not asked to approve it", body = ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "The content changed, the owner approved it already, it is no longer waiting, or deciding again refused it", body = ProblemBody, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
 async fn approve(
@@ -347,13 +341,11 @@ async fn approve(
     responses(
         (status = 200, description = "Rejected: nothing goes out", body = DecisionOutcome),
         (status = 400, description = "The body could not be read", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 401, description = "No token, or not a usable one", body = ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks the scope `approve`, or the owner may not decide this send", body = ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "No such send, or its owner is not asked to approve it", body = ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "It is no longer waiting for a decision", body = ProblemBody, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON", body = ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "No comment given", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
 async fn reject(

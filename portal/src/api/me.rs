@@ -30,8 +30,6 @@ pub struct TokenInfo {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The token", body = TokenInfo),
-        (status = 401, description = "No token, or not a usable one", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
 async fn me(caller: Caller) -> axum::Json<TokenInfo> {

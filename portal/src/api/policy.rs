@@ -69,11 +69,9 @@ pub struct Simulation {
     responses(
         (status = 200, description = "The decision with its reasons", body = Simulation),
         (status = 400, description = "The body could not be read (an unknown channel …)", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 401, description = "No token, or not a usable one", body = ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks the scope `send` (for this list)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "Sending is not set up on this server", body = ProblemBody, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
 async fn simulate(

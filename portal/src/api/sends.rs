@@ -35,10 +35,8 @@ async fn own_send(state: &AppState, caller: &Caller, id: &str) -> Result<OwnSubm
     params(("id" = i64, Path, description = "The send's id")),
     responses(
         (status = 200, description = "The send, with its delivery totals", body = SendDetail),
-        (status = 401, description = "No token, or not a usable one", body = ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks `sends:read`", body = ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "No such send among the caller's", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
 async fn one(
@@ -80,11 +78,9 @@ pub struct Cancelled {
     params(("id" = i64, Path, description = "The send's id")),
     responses(
         (status = 200, description = "Stopped", body = Cancelled),
-        (status = 401, description = "No token, or not a usable one", body = ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks `send`, or its `send` does not cover the send's list (`list_not_in_token`)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "No such send among the caller's", body = ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "The send has ended already (`send_not_running`)", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
 async fn cancel(

@@ -103,7 +103,6 @@ struct SubmitQuery {
     responses(
         (status = 202, description = "Stored; each list's decision", body = SubmissionAccepted),
         (status = 400, description = "The body, a cursor or the key cannot be read", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 401, description = "No token, or not a usable one", body = ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks `send`, or a list is not among its lists (`list_not_in_token`)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "A request with this Idempotency-Key is still being worked on", body = ProblemBody, content_type = "application/problem+json"),
         (status = 413, description = "The body or the attachments are too large", body = ProblemBody, content_type = "application/problem+json"),
@@ -326,9 +325,7 @@ fn refused(refusal: &Refusal, caller: &Caller) -> Problem {
     responses(
         (status = 200, description = "A page of the caller's submissions with their sends", body = Page<SubmissionView>),
         (status = 400, description = "A cursor this API did not give out", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 401, description = "No token, or not a usable one", body = ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks `sends:read`", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
 async fn list(
@@ -357,10 +354,8 @@ async fn list(
     params(("id" = i64, Path, description = "The submission's id")),
     responses(
         (status = 200, description = "The submission", body = SubmissionView),
-        (status = 401, description = "No token, or not a usable one", body = ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks `sends:read`", body = ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "No such submission among the caller's", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
 async fn one(

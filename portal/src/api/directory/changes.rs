@@ -64,9 +64,7 @@ pub struct ChangesPage {
     responses(
         (status = 200, description = "A page of changes", body = ChangesPage),
         (status = 400, description = "A cursor this API did not give out", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 401, description = "No token, or not a usable one", body = ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "Scope `directory:sync` missing, or the owner is no admin", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
 pub(super) async fn changes(

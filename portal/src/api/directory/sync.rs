@@ -41,6 +41,7 @@ pub enum Mode {
 #[into_params(parameter_in = Query)]
 pub struct SyncQuery {
     /// `delta` (default) or `full`.
+    #[param(inline)]
     pub mode: Option<Mode>,
     /// Report what the import would do; write nothing (answers 200 even when it would be
     /// refused: the report's `refusal` says why).
@@ -76,14 +77,12 @@ enum Export {
     responses(
         (status = 200, description = "Imported, or the dry run's plan", body = SyncReport),
         (status = 400, description = "The query or JSON could not be read", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 401, description = "No token, or not a usable one", body = ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "Scope `directory:sync` missing, owner no admin, or `allow_large_change` without `admin`", body = ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "Imports are not set up on this server", body = ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "Refused: a list address clash or a broken tree (`extra` says which); nothing written", body = ProblemBody, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = ProblemBody, content_type = "application/problem+json"),
         (status = 415, description = "Body neither `text/csv` nor JSON", body = ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "Faulty rows (`extra.errors`: line, field, reason) or an unreadable export; nothing written", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
 pub(super) async fn put_units(
@@ -113,14 +112,12 @@ pub(super) async fn put_units(
     responses(
         (status = 200, description = "Imported, or the dry run's plan", body = SyncReport),
         (status = 400, description = "The query or JSON could not be read", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 401, description = "No token, or not a usable one", body = ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "Scope `directory:sync` missing, owner no admin, or `allow_large_change` without `admin`", body = ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "Imports are not set up on this server", body = ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "Refused by sync safety: `extra.changes` holds the change per unit; nothing written", body = ProblemBody, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = ProblemBody, content_type = "application/problem+json"),
         (status = 415, description = "Body neither `text/csv` nor JSON", body = ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "Faulty rows (`extra.errors`: line, field, reason) or an unreadable export; nothing written", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
 pub(super) async fn put_members(
