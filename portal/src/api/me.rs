@@ -2,7 +2,6 @@
 //! call a script makes to check its setup.
 
 use super::caller::Caller;
-use super::problem::ProblemBody;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
