@@ -40,6 +40,12 @@ pub struct Cli {
     pub command: Command,
 }
 
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Where the copy goes: a new file (never overwritten), e.g. backups/verteiler-2026-12-07.db.
+    pub file: PathBuf,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run everything in one process: the SMTP submission listener, delivery (mail and SMS) and
@@ -47,6 +53,10 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply pending database migrations and exit (serve does this too at start).
     Migrate,
+    /// Copy the SQLite database to a new FILE while `serve` runs: a consistent snapshot (every
+    /// submission accepted before the copy began), checked before it is kept. For PostgreSQL,
+    /// use pg_dump (see the README).
+    Backup(BackupArgs),
     /// Import the unit tree or the member directory from CSV exports.
     #[command(subcommand)]
     Import(ImportCommand),

@@ -2,6 +2,7 @@
 
 mod audience;
 mod audit;
+mod backup;
 mod directory;
 mod dkim;
 mod held;
@@ -33,6 +34,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("database is up to date: {:?}", store.readiness().await);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Backup(args) => backup::backup(&loaded.config, &args).await,
         Command::Import(cmd) => import::import(&loaded.config, cmd).await,
         Command::Demo(args) if args.write_csv.is_some() => {
             let dir = args

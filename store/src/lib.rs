@@ -54,6 +54,7 @@ pub use audit::provenance::{copy_references, COPY_ID_TOKEN_CHARS};
 pub use audit::search::AuditQuery;
 pub use audit::who_sent::{Happened, SendStory, SentBy, WhoAsker};
 pub use clock::now_ms;
+pub use db::backup::{Backup, BackupError};
 pub use db::{redact_url, Backend, Readiness, Store, StoreError};
 pub use directory::roles::RoleHolder;
 pub use directory::{DirectoryCounts, NewMember, NewRole, NewUnit, Unit, UnitError};

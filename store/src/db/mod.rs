@@ -1,5 +1,6 @@
 //! Opening the database named by a URL, migrating it, and telling whether it is ready.
 
+pub(crate) mod backup;
 pub(crate) mod direct_sqlite_reads;
 pub(crate) mod direct_sqlite_writer;
 pub(crate) mod sql;
