@@ -86,8 +86,10 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
     println!("verteiler: smtp listening on {smtp_addr}");
     println!("verteiler: portal listening on http://{http_addr}");
     tracing::info!(event = "server.ready", http = %http_addr, smtp = %smtp_addr);
+    tell_service_manager(sd_notify::NotifyState::Ready);
 
     shutdown.await;
+    tell_service_manager(sd_notify::NotifyState::Stopping);
     let _ = stop_tx.send(true);
     let http_result = http_task.await.context("the HTTP task failed")?;
     http_result.context("serving HTTP")?;
@@ -110,6 +112,14 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
     );
     store.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Tells systemd (`Type=notify`, see `ops/systemd/verteiler.service`) that the listeners are
+/// up or that the process stops; without `NOTIFY_SOCKET` (not started by systemd) nothing.
+fn tell_service_manager(state: sd_notify::NotifyState<'_>) {
+    if let Err(e) = sd_notify::notify(false, &[state]) {
+        tracing::warn!(event = "server.notify_failed", error = %e);
+    }
 }
 
 /// Resolves once `stop` says the process stops.
