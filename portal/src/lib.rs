@@ -6,6 +6,7 @@
 //! health endpoints are here too. The router is built by a function so tests call it without
 //! a socket; every state change goes through the store's operations.
 
+mod access_log;
 mod account;
 mod admin;
 pub mod api;
@@ -340,6 +341,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             security_headers,
         ))
+        .route_layer(middleware::from_fn(access_log::log_request))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             client::identify,

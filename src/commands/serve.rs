@@ -276,6 +276,7 @@ fn delivery_settings(
             per_domain_in_flight: config.delivery.per_domain_in_flight as usize,
         },
         dkim,
+        log_recipient_addresses: config.log.recipient_addresses,
         ..DeliverySettings::new(
             &config.organisation.list_domain,
             &config.organisation.portal_base_url,

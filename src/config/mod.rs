@@ -7,6 +7,8 @@
 
 mod api;
 pub use api::ApiConfig;
+mod log;
+pub use log::LogConfig;
 mod check;
 mod derived;
 mod errors;
@@ -54,6 +56,7 @@ pub struct Config {
     pub lists: ListsConfig,
     pub privacy: PrivacyConfig,
     pub api: ApiConfig,
+    pub log: LogConfig,
 }
 
 /// `[database]`: the backend is chosen from the URL scheme (SQLite or PostgreSQL).

@@ -61,6 +61,11 @@ impl Env {
 
     /// Like [`Env::serve`], with extra environment variables.
     pub fn serve_with(&self, args: &[&str], vars: &[(&str, &str)]) -> Server {
+        self.serve_logging_to(args, vars, Stdio::inherit())
+    }
+
+    /// Like [`Env::serve_with`], its log (standard error) going to `log`.
+    pub fn serve_logging_to(&self, args: &[&str], vars: &[(&str, &str)], log: Stdio) -> Server {
         let mut command = self.command();
         for (k, v) in vars {
             command.env(k, v);
@@ -69,7 +74,7 @@ impl Env {
             .arg("serve")
             .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(log)
             .spawn()
             .expect("starting verteiler serve");
         let stdout = child.stdout.take().unwrap();

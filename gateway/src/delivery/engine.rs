@@ -2,6 +2,7 @@
 //! copies to the transport, one sends notifications to senders. All state lives in the store,
 //! so any of them may stop at any point and another (or the next start) carries on.
 
+use super::attempt_log::{log_attempt, CopyAttempt};
 use super::copy::{build_copy, header_text, CopySpec, ReplyTo, ToHeader, Unsubscribe};
 use super::dkim::DkimSigner;
 use super::outcome::Outcome;
@@ -45,6 +46,8 @@ pub struct DeliverySettings {
     pub pacing: PacingLimits,
     /// Signs every copy and notification; `None` sends them unsigned.
     pub dkim: Option<Arc<DkimSigner>>,
+    /// Delivery lines name the recipient's address, not its keyed hash (`log.recipient_addresses`).
+    pub log_recipient_addresses: bool,
 }
 
 impl DeliverySettings {
@@ -67,6 +70,7 @@ impl DeliverySettings {
                 per_domain_in_flight: 8,
             },
             dkim: None,
+            log_recipient_addresses: false,
         }
     }
 }
@@ -88,6 +92,7 @@ pub async fn run_delivery(
     tasks.spawn(record_outcomes(store.clone(), recorded));
     let engine = Arc::new(Engine {
         store,
+        via: transport.via(),
         transport,
         pacing: Pacing::new(settings.pacing),
         outcomes,
@@ -126,6 +131,8 @@ async fn record_outcomes(store: Store, mut recorded: mpsc::Receiver<Recording>) 
 struct Engine {
     store: Store,
     transport: Transport,
+    /// The transport as delivery lines name it.
+    via: String,
     pacing: Pacing,
     outcomes: mpsc::Sender<Recording>,
     settings: DeliverySettings,
@@ -247,6 +254,20 @@ impl Engine {
                 }
                 let content = contents.get(&delivery.send_id).cloned().flatten();
                 let attempt = self.deliver(delivery, content.as_deref()).await;
+                log_attempt(
+                    &self.store,
+                    &CopyAttempt {
+                        send_id: delivery.send_id,
+                        copy_id: delivery.id,
+                        recipient: &delivery.address,
+                        via: &self.via,
+                        attempt: delivery.attempts,
+                        queued_at: delivery.created_at,
+                    },
+                    &attempt,
+                    self.settings.log_recipient_addresses,
+                    now_ms(),
+                );
                 let (done, recorded) = oneshot::channel();
                 if self
                     .outcomes

@@ -1,5 +1,6 @@
 //! From a released send to messages on the wire: one personal copy per recipient.
 
+mod attempt_log;
 pub mod copy;
 pub mod dkim;
 pub(crate) mod engine;

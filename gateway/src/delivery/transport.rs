@@ -16,6 +16,15 @@ pub enum Transport {
 }
 
 impl Transport {
+    /// Where copies go, as a delivery line names it: `outbox`, `relay=HOST:PORT`, `mx`.
+    pub fn via(&self) -> String {
+        match self {
+            Transport::Outbox(_) => "outbox".into(),
+            Transport::Relay(relay) => format!("relay={}", relay.address()),
+            Transport::Mx(_) => "mx".into(),
+        }
+    }
+
     /// Hands one message to the transport. `name` identifies it uniquely and stably (the same
     /// delivery always has the same name), so a repeated attempt replaces, never duplicates.
     pub async fn send(
