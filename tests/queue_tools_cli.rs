@@ -148,6 +148,11 @@ async fn an_operator_inspects_requeues_and_purges_copies() {
     ] {
         assert!(after.contains(part), "{part:?} missing in:\n{after}");
     }
+    let who = stdout(&env.run(&["audit", "who", "<queue-tools@example.org>"]));
+    assert!(
+        who.contains(&format!("copy {deferred} purged by cli:ops: mailbox gone")),
+        "{who}"
+    );
     let again = env.run(&["send", "purge", &deferred.to_string(), "--reason", "x"]);
     assert_eq!(again.status.code(), Some(1));
     assert!(stderr(&again).contains("is already cancelled"));

@@ -195,6 +195,7 @@ async fn a_purged_copy_is_final_audited_and_never_handed_out_again() {
     assert_eq!(entry.action, "delivery.purged");
     assert_eq!(entry.actor, "cli:ops");
     assert_eq!(entry.send_id, Some(send));
+    assert_eq!(entry.submission_id, Some(purged.submission_id));
     let details = entry.details_json();
     assert_eq!(details["copy_id"], ids[0]);
     assert_eq!(details["send_id"], send);

@@ -236,7 +236,14 @@ impl Store {
             let outcome = match purged {
                 Some(row) => {
                     let send_id: i64 = row.try_get("send_id")?;
+                    let submission_id: i64 =
+                        sqlx::query_scalar("SELECT submission_id FROM sends WHERE id = $1")
+                            .bind(send_id)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    // Filed under the submission too, so `verteiler audit who` tells it.
                     let event = AuditEvent::new("delivery.purged", actor.clone())
+                        .submission(submission_id)
                         .send(send_id)
                         .details(serde_json::json!({
                             "copy_id": id, "send_id": send_id, "reason": reason,
