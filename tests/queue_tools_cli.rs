@@ -114,6 +114,11 @@ async fn an_operator_inspects_requeues_and_purges_copies() {
             .contains("next attempt: due now")
     );
 
+    // Nothing is deferred any more: the leased and the sent copy are not touched.
+    let flushed = env.run(&["send", "flush"]);
+    assert!(flushed.status.success(), "{}", stderr(&flushed));
+    assert!(stdout(&flushed).contains("0 deferred copies will be retried now"));
+
     let refused = env.run(&["send", "purge", &sent.to_string(), "--reason", "x"]);
     assert_eq!(refused.status.code(), Some(1));
     assert!(
