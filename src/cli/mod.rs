@@ -82,7 +82,7 @@ pub enum Command {
     #[command(subcommand)]
     Token(TokenCommand),
     /// Watch and control sending: queue status, one send's totals, cancelling a send, the
-    /// organisation-wide kill switch.
+    /// organisation-wide kill switch, and the queue tools (inspect, requeue, flush, purge).
     #[command(subcommand)]
     Send(SendCommand),
     /// Text messages received: record what a provider's inbox forwarded (STOP and the like).
@@ -185,6 +185,49 @@ pub enum SendCommand {
         /// Write the CSV here instead of to standard output.
         #[arg(long, short, value_name = "FILE")]
         output: Option<std::path::PathBuf>,
+    },
+    /// One copy (one recipient's delivery) in full: its send, recipient, channel, state,
+    /// attempts, last error, bounce reports (DSNs), next attempt, whether a worker holds it,
+    /// and the audit entries about it. Like Postfix's `postcat -q`.
+    Inspect {
+        /// The copy's id (the `d<ID>.` in a copy's Message-ID, or a worker's log line).
+        copy_id: i64,
+    },
+    /// Retry deferred copies now: copies waiting for their next attempt after a temporary
+    /// failure get it set to now. Copies with an outcome (sent, bounced, failed, cancelled) and
+    /// copies a worker holds are left alone. Prints how many were moved.
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["send", "copy_ids"])))]
+    Requeue {
+        /// Every deferred copy of this send.
+        #[arg(long, value_name = "SEND-ID", conflicts_with = "copy_ids")]
+        send: Option<i64>,
+        /// These copies (where they are deferred).
+        #[arg(value_name = "COPY-ID")]
+        copy_ids: Vec<i64>,
+        /// Who asks, for the audit log (default: cli:$USER).
+        #[arg(long = "as", value_name = "WHO")]
+        by: Option<String>,
+    },
+    /// Retry every deferred copy of the organisation now (like `postqueue -f`); same rules as
+    /// `requeue`. Prints how many were moved.
+    Flush {
+        /// Who asks, for the audit log (default: cli:$USER).
+        #[arg(long = "as", value_name = "WHO")]
+        by: Option<String>,
+    },
+    /// Drop stuck copies (like `postsuper -d`): each is cancelled, so it is never delivered,
+    /// and audited as `delivery.purged` with the reason. A copy that already has its outcome or
+    /// that a worker holds right now is refused (exit code 1); the others are still purged.
+    Purge {
+        /// The copies' ids (`verteiler send inspect`).
+        #[arg(value_name = "COPY-ID", required = true)]
+        copy_ids: Vec<i64>,
+        /// Why, for the audit log (e.g. "mailbox gone, retried for days").
+        #[arg(long)]
+        reason: String,
+        /// Who purges, for the audit log (default: cli:$USER).
+        #[arg(long = "as", value_name = "WHO")]
+        by: Option<String>,
     },
 }
 

@@ -239,6 +239,15 @@ fn event_line(e: &Happened) -> String {
         "send.cancelled" => format!("cancelled by {who}"),
         "send.withdrawn" => format!("withdrawn by {who}"),
         "send.expired" => "expired without a decision".to_string(),
+        "delivery.purged" => format!(
+            "copy {} purged by {who}: {}",
+            details["copy_id"],
+            details["reason"].as_str().unwrap_or("")
+        ),
+        "delivery.requeued" => format!(
+            "{} deferred copies retried early by {who}",
+            details["copies_requeued"]
+        ),
         other => format!("{other} by {who}"),
     }
 }

@@ -12,6 +12,7 @@ mod list_report;
 mod lists;
 mod member;
 pub(crate) mod policy;
+mod queue_tools;
 mod send;
 mod serve;
 mod token;

@@ -100,6 +100,10 @@ pub async fn send(config: &Config, cmd: SendCommand) -> anyhow::Result<ExitCode>
             Ok(ExitCode::SUCCESS)
         }
         SendCommand::PostalList { send_id, output } => postal_list(&store, send_id, output).await,
+        cmd @ (SendCommand::Inspect { .. }
+        | SendCommand::Requeue { .. }
+        | SendCommand::Flush { .. }
+        | SendCommand::Purge { .. }) => super::queue_tools::run(&store, cmd).await,
     }
 }
 
@@ -182,7 +186,7 @@ async fn resume_all(store: &verteiler_store::Store, by: &str) -> anyhow::Result<
 
 /// Who acts, as the audit log names them: a member's address becomes `cli:member:ID` (the log
 /// keeps no addresses); anything else stays as given.
-async fn by_member(store: &verteiler_store::Store, by: &str) -> anyhow::Result<String> {
+pub(super) async fn by_member(store: &verteiler_store::Store, by: &str) -> anyhow::Result<String> {
     let member = match verteiler_policies::EmailAddress::parse(by) {
         Ok(address) => store.member_id_by_email(&address).await?,
         Err(_) => None,

@@ -78,8 +78,9 @@ pub use privacy::retention::{Purged, PURGE_BATCH};
 pub use queue::expand::Expansion;
 pub use queue::expansion_guard::ExpansionSettings;
 pub use queue::{
-    Attempt, BounceOutcome, ClaimedDelivery, ClaimedNotification, ClaimedText, DeliveryPause,
-    DeliveryTotals, DueSend, QueueOverview, SendContent,
+    Attempt, BounceOutcome, ClaimedDelivery, ClaimedNotification, ClaimedText, CopyBounce,
+    CopyRecord, DeliveryPause, DeliveryTotals, DueSend, Purge, QueueOverview, RequeueScope,
+    SendContent,
 };
 pub use sms::budgets::SmsSpending;
 pub use sms::opt_out::{is_stop, Inbound};

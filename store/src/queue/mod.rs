@@ -9,7 +9,8 @@
 //! One concern per file, so each can be read alone: `lease.rs` (the three queues and the one
 //! claim they share), `claims.rs` (what a worker gets), `outcomes.rs` (what an attempt
 //! recorded), `sends.rs` (a send's way from due to complete, or cancelled), `bounces.rs`,
-//! `pause.rs` (the kill switch) and `totals.rs` (counts for reports).
+//! `pause.rs` (the kill switch), `totals.rs` (counts for reports) and `tools.rs` (the
+//! operator's inspect, requeue and purge).
 
 mod bounces;
 mod claims;
@@ -20,6 +21,7 @@ mod lease;
 mod outcomes;
 mod pause;
 mod sends;
+mod tools;
 mod totals;
 
 pub use bounces::BounceOutcome;
@@ -27,6 +29,7 @@ pub use claims::{ClaimedDelivery, ClaimedNotification, ClaimedText};
 pub use outcomes::Attempt;
 pub use pause::DeliveryPause;
 pub use sends::{DueSend, SendContent};
+pub use tools::{CopyBounce, CopyRecord, Purge, RequeueScope};
 pub use totals::{DeliveryTotals, QueueOverview};
 
 // The SMS receipts record a text's outcome inside their own transaction.
