@@ -10,19 +10,7 @@ use verteiler_store::{SendState, Store};
 
 /// Hands a message for Oldenfelde in over the API; its submission and send ids.
 async fn submit(server: &Server, token: &str, subject: &str) -> (i64, i64) {
-    let response = reqwest::Client::new()
-        .post(format!("{}/api/v1/submissions", server.http))
-        .bearer_auth(token)
-        .json(&serde_json::json!({
-            "subject": subject,
-            "text": "Liebe Mitglieder,\n\nbitte vormerken.",
-            "lists": ["oldenfelde"],
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 202);
-    let answer: serde_json::Value = response.json().await.unwrap();
+    let answer = api_submit(server, token, "oldenfelde", subject).await;
     assert_eq!(answer["sends"][0]["decision"], "released", "{answer}");
     (
         answer["submission_id"].as_i64().unwrap(),

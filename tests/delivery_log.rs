@@ -24,19 +24,7 @@ async fn every_copy_and_request_has_one_line_naming_no_address_and_no_token() {
         Stdio::from(log),
     );
     let (_, token) = cli_token(&env, CHAIR.0, "log test", "send");
-    let response = reqwest::Client::new()
-        .post(format!("{}/api/v1/submissions", server.http))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({
-            "subject": "Protokoll",
-            "text": "Liebe Mitglieder,\n\ndas Protokoll folgt.",
-            "lists": ["oldenfelde"],
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 202);
-    let answer: serde_json::Value = response.json().await.unwrap();
+    let answer = api_submit(&server, &token, "oldenfelde", "Protokoll").await;
     let send = answer["sends"][0]["send_id"].as_i64().unwrap();
     wait_until_complete(&env, send, Duration::from_secs(90)).await;
 

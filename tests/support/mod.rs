@@ -317,3 +317,26 @@ pub fn cli_token(env: &Env, member: &str, name: &str, scopes: &str) -> (i64, Str
         .unwrap_or_else(|| panic!("not a token: {token}"));
     (id, token)
 }
+
+/// Hands a message for `list` in over the API (`POST /api/v1/submissions`); asserts the 202
+/// and returns the answer.
+pub async fn api_submit(
+    server: &Server,
+    token: &str,
+    list: &str,
+    subject: &str,
+) -> serde_json::Value {
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/submissions", server.http))
+        .bearer_auth(token)
+        .json(&serde_json::json!({
+            "subject": subject,
+            "text": "Liebe Mitglieder,\n\nbitte vormerken.",
+            "lists": [list],
+        }))
+        .send()
+        .await
+        .expect("HTTP request");
+    assert_eq!(response.status().as_u16(), 202);
+    response.json().await.expect("a JSON answer")
+}
