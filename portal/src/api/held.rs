@@ -119,6 +119,18 @@ fn item(h: &HeldSend) -> HeldItem {
     }
 }
 
+/// The approval settings; without them nothing is ever held, so there is nothing to find.
+fn approval_settings<'a>(
+    state: &'a AppState,
+    caller: &Caller,
+) -> Result<&'a verteiler_store::ApprovalSettings, Problem> {
+    state
+        .settings
+        .approvals
+        .as_ref()
+        .ok_or_else(|| caller.not_found())
+}
+
 /// The held sends the token's owner is asked to approve, newest first.
 #[utoipa::path(
     get,
@@ -178,12 +190,7 @@ async fn detail(
     Path(send_id): Path<i64>,
 ) -> Result<Json<HeldDetail>, Problem> {
     caller.require(ApiScope::Approve)?;
-    // Without approval settings nothing is ever held: there is nothing to find.
-    let settings = state
-        .settings
-        .approvals
-        .as_ref()
-        .ok_or_else(|| caller.not_found())?;
+    let settings = approval_settings(&state, &caller)?;
     let internal = |e: verteiler_store::StoreError| caller.internal(&e);
     let held = state
         .store
@@ -272,12 +279,7 @@ async fn approve(
     ApiJson(body): ApiJson<ApproveBody>,
 ) -> Result<Json<DecisionOutcome>, Problem> {
     caller.require(ApiScope::Approve)?;
-    // Without approval settings nothing is ever held: there is nothing to find.
-    let settings = state
-        .settings
-        .approvals
-        .as_ref()
-        .ok_or_else(|| caller.not_found())?;
+    let settings = approval_settings(&state, &caller)?;
     let comment = body
         .comment
         .as_deref()
@@ -355,12 +357,7 @@ async fn reject(
     ApiJson(body): ApiJson<RejectBody>,
 ) -> Result<Json<DecisionOutcome>, Problem> {
     caller.require(ApiScope::Approve)?;
-    // Without approval settings nothing is ever held: there is nothing to find.
-    let settings = state
-        .settings
-        .approvals
-        .as_ref()
-        .ok_or_else(|| caller.not_found())?;
+    let settings = approval_settings(&state, &caller)?;
     let outcome = caller
         .store(&state)
         .reject_send(send_id, &caller.actor(), body.comment.trim(), settings)

@@ -269,6 +269,21 @@ type TokenRow = (
     Option<i64>,
 );
 
+/// A [`TokenRow`], then the secret's hash and the owner's status.
+type AuthRow = (
+    i64,
+    i64,
+    String,
+    String,
+    Option<String>,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    String,
+    String,
+);
+
 const TOKEN_COLUMNS: &str = "id, member_id, name, scopes, send_lists, created_at, expires_at, \
                              revoked_at, last_used_at";
 
@@ -419,26 +434,19 @@ impl Store {
         let Some((id, secret)) = token_parts(presented.trim()) else {
             return Ok(None);
         };
-        let found: Option<(i64, String, String)> = sqlx::query_as(
-            "SELECT t.id, t.secret_sha256, m.status \
+        // One read per request: the token, its hash and its owner's standing together.
+        let found: Option<AuthRow> = sqlx::query_as(
+            "SELECT t.id, t.member_id, t.name, t.scopes, t.send_lists, t.created_at, \
+             t.expires_at, t.revoked_at, t.last_used_at, t.secret_sha256, m.status \
              FROM api_tokens t JOIN members m ON m.id = t.member_id WHERE t.id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        let Some((_, stored_hash, status)) = found else {
+        let Some((a, b, c, d, e, f, g, h, i, stored_hash, status)) = found else {
             return Ok(None);
         };
-        let row: Option<TokenRow> = sqlx::query_as(&format!(
-            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        let row = row.map(|row| (row, stored_hash, status));
-        let Some((row, stored_hash, status)) = row else {
-            return Ok(None);
-        };
+        let row: TokenRow = (a, b, c, d, e, f, g, h, i);
         let token = token_of(row);
         let now = now_ms();
         // Both sides are hex digests of equal length; comparing digests leaks nothing usable
