@@ -6,31 +6,18 @@
 mod support;
 
 use rand::Rng;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::fanout::*;
 use support::*;
 use verteiler_store::SendState;
-use verteiler_test_sink::{Received, Script, Sink};
+use verteiler_test_sink::{Script, Sink};
 
 const CHAIR: (&str, &str) = ("ole.brandt@example.org", "oldenfelde-vorsitz");
 const STATE_CHAIR: (&str, &str) = ("hans-peter.schulz@example.org", "landesvorsitz");
 const OLDENFELDE: &str = "oldenfelde@lists.example.org";
 const LIST_DOMAIN: &str = "lists.example.org";
-
-/// Environment that points the binary's `relay` transport at `sink`, with no undo window and
-/// short retries (1 s, doubling to at most 2 s) so deferred copies come back within the test.
-fn relay_vars(sink: &Sink) -> Vec<(&'static str, String)> {
-    vec![
-        ("VERTEILER_DELIVERY__TRANSPORT", "relay".into()),
-        ("VERTEILER_DELIVERY__RELAY__HOST", "127.0.0.1".into()),
-        ("VERTEILER_DELIVERY__RELAY__PORT", sink.port().to_string()),
-        ("VERTEILER_DELIVERY__RELAY__TLS", "none".into()),
-        ("VERTEILER_DELIVERY__UNDO_WINDOW_SECS", "0".into()),
-        ("VERTEILER_DELIVERY__RETRY_FIRST_SECS", "1".into()),
-        ("VERTEILER_DELIVERY__RETRY_MAX_SECS", "2".into()),
-    ]
-}
 
 fn serve(env: &Env, sink: &Sink, extra: &[(&'static str, String)]) -> Server {
     let mut vars = relay_vars(sink);
@@ -102,27 +89,6 @@ fn shown(show: &str, line: &str, label: &str) -> u64 {
     text.split(',')
         .find_map(|part| part.trim().strip_suffix(label)?.trim().parse().ok())
         .unwrap_or_else(|| panic!("no {label:?} count on {line:?} in:\n{show}"))
-}
-
-/// Copies of sends (return path `bounce+TOKEN@…`), not notifications to senders.
-fn copies(sink: &Sink) -> Vec<Received> {
-    sink.seen(|s| {
-        s.messages
-            .iter()
-            .filter(|m| m.mail_from.starts_with("bounce+"))
-            .cloned()
-            .collect()
-    })
-}
-
-/// Copies per envelope recipient.
-fn per_recipient(copies: &[Received]) -> BTreeMap<String, usize> {
-    let mut counts = BTreeMap::new();
-    for copy in copies {
-        assert_eq!(copy.rcpt_to.len(), 1, "one envelope recipient per copy");
-        *counts.entry(copy.rcpt_to[0].to_lowercase()).or_default() += 1;
-    }
-    counts
 }
 
 /// Header fields of a raw message, unfolded, in order.

@@ -16,7 +16,10 @@
 #           Without it copies go out unsigned (delivery.dkim.demo_key = false).
 #   env MEMBERS (default 100000), WORKERS (delivery.workers, default 64),
 #   DATABASE=sqlite|postgres (default sqlite; postgres uses a scratch database on
-#   127.0.0.1:5432, dropped afterwards), PEER=0 skips the Postfix peer run.
+#   127.0.0.1:5432, dropped afterwards), PEER=0 skips the Postfix peer run,
+#   INSTANCES=N (postgres only): after the one-process run, a second send of the same
+#   message fanned out by N `serve` processes on the database (instance.name inst-1 …);
+#   prints both rates, their ratio and the copies each instance delivered.
 #   CARGO_TARGET_DIR is honoured.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -57,6 +60,7 @@ esac
 pf_dir=""
 on_exit() {
   if [[ -n $pf_dir ]]; then postfix -c "$pf_dir" stop > /dev/null 2>&1 || true; fi
+  for pid in "${extra_pids[@]}"; do kill "$pid" 2> /dev/null || true; done
   cleanup
   if declare -F drop_pg > /dev/null; then drop_pg; fi
 }
@@ -73,26 +77,38 @@ else
 fi
 
 # --- gateway → smtp-sink ---------------------------------------------------------------------
-sink_port="$(free_port)"
-"$smtp_sink" "${sink_user[@]}" -c "127.0.0.1:$sink_port" 1000 > /dev/null 2> "$work/sink.err" &
-sink_pid=$!
-wait_for_port "$sink_port" "$sink_pid" "$work/sink.err"
+# One send fanned out by `$1` serve processes on the database (instance.name inst-1 … inst-N,
+# each with $workers workers), timed from the first to the last copy; sets gw_sent, gw_secs,
+# gw_rate, rss_kb (the first process's peak) and gw_shares (copies by instance, `send show`).
+extra_pids=()
+gateway_run() {
+  local instances="$1" i port
+  sink_port="$(free_port)"
+  "$smtp_sink" "${sink_user[@]}" -c "127.0.0.1:$sink_port" 1000 > /dev/null 2> "$work/sink.err" &
+  sink_pid=$!
+  wait_for_port "$sink_port" "$sink_pid" "$work/sink.err"
+  local smtp_ports=() pids=()
+  for i in $(seq 1 "$instances"); do
+    port="$(free_port)"
+    smtp_ports+=("$port")
+    VERTEILER_INSTANCE__NAME="inst-$i" \
+      VERTEILER_SMTP__LISTEN="127.0.0.1:$port" \
+      VERTEILER_HTTP__LISTEN="127.0.0.1:$(free_port)" \
+      VERTEILER_DELIVERY__UNDO_WINDOW_SECS=0 \
+      VERTEILER_DELIVERY__WORKERS="$workers" \
+      VERTEILER_DELIVERY__PER_DOMAIN_IN_FLIGHT="$workers" \
+      VERTEILER_DELIVERY__TRANSPORT=relay \
+      VERTEILER_DELIVERY__RELAY__HOST=127.0.0.1 \
+      VERTEILER_DELIVERY__RELAY__PORT="$sink_port" \
+      VERTEILER_DELIVERY__RELAY__TLS=none \
+      "$bin" serve --demo > "$work/serve-$i.log" 2>&1 &
+    pids+=($!)
+    wait_for_port "$port" "${pids[-1]}" "$work/serve-$i.log"
+  done
+  server_pid="${pids[0]}"
+  extra_pids=("${pids[@]:1}")
 
-smtp_port="$(free_port)"
-VERTEILER_SMTP__LISTEN="127.0.0.1:$smtp_port" \
-  VERTEILER_HTTP__LISTEN="127.0.0.1:$(free_port)" \
-  VERTEILER_DELIVERY__UNDO_WINDOW_SECS=0 \
-  VERTEILER_DELIVERY__WORKERS="$workers" \
-  VERTEILER_DELIVERY__PER_DOMAIN_IN_FLIGHT="$workers" \
-  VERTEILER_DELIVERY__TRANSPORT=relay \
-  VERTEILER_DELIVERY__RELAY__HOST=127.0.0.1 \
-  VERTEILER_DELIVERY__RELAY__PORT="$sink_port" \
-  VERTEILER_DELIVERY__RELAY__TLS=none \
-  "$bin" serve --demo > "$work/serve.log" 2>&1 &
-server_pid=$!
-wait_for_port "$smtp_port" "$server_pid" "$work/serve.log"
-
-python3 - "$smtp_port" <<'PY'
+  python3 - "${smtp_ports[0]}" <<'PY'
 import smtplib, sys
 from email.message import EmailMessage
 m = EmailMessage()
@@ -104,32 +120,54 @@ with smtplib.SMTP("127.0.0.1", int(sys.argv[1])) as s:
     s.login("hans-peter.schulz@example.org", "landesvorsitz")
     print("submission:", s.send_message(m) or "accepted")
 PY
-# The whole organisation's list always needs the press office: its press officers approve it,
-# as in production (the undo window is 0 for the CLI too, so delivery starts at once).
-read -r send_id state n < <(sql "SELECT id, state, recipients FROM sends ORDER BY id DESC LIMIT 1")
-# The list asks for two approvals (an official send to everyone): the demo's two press officers.
-for approver in renee.hoffmann@example.org jonas.petersen@example.org; do
-  [[ "$(sql "SELECT state FROM sends WHERE id = $send_id")" == held ]] || break
-  VERTEILER_DELIVERY__UNDO_WINDOW_SECS=0 "$bin" held approve "$send_id" --as "$approver"
-done
-echo "send $send_id was $state for $n recipients; approved by the press office"
-start="$(date +%s.%N)"
-while true; do
-  state="$(sql "SELECT state FROM sends WHERE id = $send_id")"
-  [[ $state == complete ]] && break
-  if ! kill -0 "$server_pid" 2> /dev/null; then echo "the server exited:"; tail -n 20 "$work/serve.log"; exit 1; fi
-  if (( $(awk -v s="$start" -v n="$(date +%s.%N)" 'BEGIN{print (n - s > 1800)}') )); then
-    echo "not complete after 30 min"; "$bin" send show "$send_id"; exit 1
-  fi
-  sleep 1
-done
-rss_kb="$(awk '/^VmHWM:/ {print $2}' "/proc/$server_pid/status")"
-"$bin" send show "$send_id"
-read -r sent first last < <(sql "SELECT COUNT(*), MIN(sent_at), MAX(sent_at) FROM deliveries WHERE send_id = $send_id AND state = 'sent'")
-kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=""
-kill "$sink_pid" 2> /dev/null || true; wait "$sink_pid" 2> /dev/null || true; sink_pid=""
-gw_secs="$(awk -v a="$first" -v b="$last" 'BEGIN{printf "%.2f", (b - a) / 1000}')"
-gw_rate="$(awk -v n="$sent" -v s="$gw_secs" 'BEGIN{printf "%.1f", (s > 0 ? n / s : 0)}')"
+  # The whole organisation's list always needs the press office: its two press officers
+  # approve it, as in production (the undo window is 0 for the CLI too: delivery starts at once).
+  local send_id state n
+  read -r send_id state n < <(sql "SELECT id, state, recipients FROM sends ORDER BY id DESC LIMIT 1")
+  for approver in renee.hoffmann@example.org jonas.petersen@example.org; do
+    [[ "$(sql "SELECT state FROM sends WHERE id = $send_id")" == held ]] || break
+    VERTEILER_DELIVERY__UNDO_WINDOW_SECS=0 "$bin" held approve "$send_id" --as "$approver"
+  done
+  echo "send $send_id was $state for $n recipients; approved by the press office; $instances instance(s)"
+  local started; started="$(date +%s.%N)"
+  while true; do
+    state="$(sql "SELECT state FROM sends WHERE id = $send_id")"
+    [[ $state == complete ]] && break
+    for i in "${!pids[@]}"; do
+      if ! kill -0 "${pids[$i]}" 2> /dev/null; then
+        echo "server $((i + 1)) exited:"; tail -n 20 "$work/serve-$((i + 1)).log"; exit 1
+      fi
+    done
+    if (( $(awk -v s="$started" -v n="$(date +%s.%N)" 'BEGIN{print (n - s > 1800)}') )); then
+      echo "not complete after 30 min"; "$bin" send show "$send_id"; exit 1
+    fi
+    sleep 1
+  done
+  rss_kb="$(awk '/^VmHWM:/ {print $2}' "/proc/${pids[0]}/status")"
+  "$bin" send show "$send_id" | tee "$work/show.txt"
+  gw_shares="$(sed -n 's/^handled by: \(.*\) (copies.*/\1/p' "$work/show.txt")"
+  local first last
+  read -r gw_sent first last < <(sql "SELECT COUNT(*), MIN(sent_at), MAX(sent_at) FROM deliveries WHERE send_id = $send_id AND state = 'sent'")
+  for i in "${pids[@]}"; do kill -TERM "$i" 2> /dev/null || true; done
+  for i in "${pids[@]}"; do wait "$i" || true; done
+  server_pid=""; extra_pids=()
+  kill "$sink_pid" 2> /dev/null || true; wait "$sink_pid" 2> /dev/null || true; sink_pid=""
+  gw_secs="$(awk -v a="$first" -v b="$last" 'BEGIN{printf "%.2f", (b - a) / 1000}')"
+  gw_rate="$(awk -v n="$gw_sent" -v s="$gw_secs" 'BEGIN{printf "%.1f", (s > 0 ? n / s : 0)}')"
+}
+
+instances="${INSTANCES:-1}"
+if (( instances > 1 )) && [[ $database != postgres ]]; then
+  echo "INSTANCES=$instances needs DATABASE=postgres: SQLite serves one process per database file"
+  exit 2
+fi
+gateway_run 1
+sent="$gw_sent"; gw_secs1="$gw_secs"; gw_rate1="$gw_rate"
+if (( instances > 1 )); then
+  gateway_run "$instances"
+  sent_n="$gw_sent"; gw_secs_n="$gw_secs"; gw_rate_n="$gw_rate"; shares_n="$gw_shares"
+fi
+gw_secs="$gw_secs1"; gw_rate="$gw_rate1"
 
 # --- peer: Postfix fanning the same message out to an alias of $members addresses ------------
 # A private Postfix instance (own config, queue and port) relays everything to smtp-sink;
@@ -232,6 +270,13 @@ printf '%-36s %12s\n' "DKIM" "$(grep -o 'DKIM signing with the [^ ]* key [^ ]*' 
 printf '%-36s %12s\n' "gateway copies sent" "$sent"
 printf '%-36s %12s\n' "gateway seconds (first to last copy)" "$gw_secs"
 printf '%-36s %12s\n' "gateway recipients/s" "$gw_rate"
+if (( instances > 1 )); then
+  printf '%-36s %12s\n' "$instances instances: copies sent" "$sent_n"
+  printf '%-36s %12s\n' "$instances instances: seconds" "$gw_secs_n"
+  printf '%-36s %12s\n' "$instances instances: recipients/s" "$gw_rate_n"
+  printf '%-36s %12s\n' "$instances instances: by instance" "$shares_n"
+  printf '%-36s %12s\n' "ratio $instances instances / 1" "$(awk -v a="$gw_rate_n" -v b="$gw_rate" 'BEGIN{printf "%.2f", a / b}')"
+fi
 printf '%-36s %12s\n' "ceiling smtp-source → smtp-sink /s" "$ceiling"
 printf '%-36s %12s\n' "peer Postfix → smtp-sink recipients/s" "$peer_rate"
 printf '%-36s %11s%%\n' "ratio gateway / ceiling" "$(awk -v g="$gw_rate" -v c="$ceiling" 'BEGIN{printf "%.1f", 100 * g / c}')"

@@ -72,6 +72,18 @@ pub async fn send(config: &Config, cmd: SendCommand) -> anyhow::Result<ExitCode>
             for (reason, copies) in store.failure_reasons(send_id).await? {
                 println!("failed:     {copies} × {reason}");
             }
+            let handled: Vec<String> = store
+                .copies_by_instance(send_id)
+                .await?
+                .iter()
+                .map(|(instance, copies)| format!("{instance} {copies}"))
+                .collect();
+            if !handled.is_empty() {
+                println!(
+                    "handled by: {} (copies with an outcome, by instance)",
+                    handled.join(", ")
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         SendCommand::Cancel { send_id, by } => {

@@ -35,6 +35,10 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
         let logins = crate::demo::ensure(&store, config).await?;
         crate::demo::print_logins(&logins, config);
     }
+    // The name before any worker claims: a second live process under it stops here, and what
+    // a killed predecessor under it had claimed is due again at once.
+    let (store, instance) = super::instance::take(&store, config).await?;
+    let mut name_held = tokio::spawn(super::instance::hold(store.clone(), instance));
     // One intake for every way in: the portal and SMTP store through the same writer.
     let intake = Intake::start(store.clone(), super::held::approval_settings(config));
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -88,7 +92,11 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
     tracing::info!(event = "server.ready", http = %http_addr, smtp = %smtp_addr);
     tell_service_manager(sd_notify::NotifyState::Ready);
 
-    shutdown.await;
+    let name_lost = tokio::select! {
+        _ = shutdown => None,
+        lost = &mut name_held => Some(lost.context("the instance name's task failed")?),
+    };
+    name_held.abort();
     tell_service_manager(sd_notify::NotifyState::Stopping);
     let _ = stop_tx.send(true);
     let http_result = http_task.await.context("the HTTP task failed")?;
@@ -111,7 +119,11 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
         "all listeners and delivery stopped"
     );
     store.close().await;
-    Ok(ExitCode::SUCCESS)
+    match name_lost {
+        // Stopped everything first, so no copy is half-handled; then say why.
+        Some(lost) => Err(lost.context("stopped: this process no longer holds its instance name")),
+        None => Ok(ExitCode::SUCCESS),
+    }
 }
 
 /// Tells systemd (`Type=notify`, see `ops/systemd/verteiler.service`) that the listeners are

@@ -7,7 +7,9 @@
 
 mod api;
 pub use api::ApiConfig;
+mod instance;
 mod log;
+pub use instance::InstanceConfig;
 pub use log::LogConfig;
 mod check;
 mod derived;
@@ -57,6 +59,7 @@ pub struct Config {
     pub privacy: PrivacyConfig,
     pub api: ApiConfig,
     pub log: LogConfig,
+    pub instance: InstanceConfig,
 }
 
 /// `[database]`: the backend is chosen from the URL scheme (SQLite or PostgreSQL).

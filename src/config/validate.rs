@@ -20,7 +20,7 @@ pub(super) fn validate(config: &Config, origin: &dyn Fn(&str) -> Origin) -> Vec<
     v.errors
 }
 
-/// The database URL and pool.
+/// The database URL and pool, and the name this process's claims carry in it.
 fn database(c: &Config, v: &mut Validator<'_>) {
     let url = &c.database.url;
     let schemes = ["sqlite://", "postgres://", "postgresql://"];
@@ -35,6 +35,9 @@ fn database(c: &Config, v: &mut Validator<'_>) {
         c.database.max_connections,
         1..=1000,
     );
+    if let Err(e) = c.instance.check() {
+        v.invalid("instance.name", e);
+    }
 }
 
 /// SMTP submission: host name, sizes, TLS files.

@@ -79,8 +79,8 @@ pub use queue::expand::Expansion;
 pub use queue::expansion_guard::ExpansionSettings;
 pub use queue::{
     Attempt, BounceOutcome, ClaimedDelivery, ClaimedNotification, ClaimedText, CopyBounce,
-    CopyRecord, DeliveryPause, DeliveryTotals, DueSend, Purge, QueueOverview, RequeueScope,
-    SendContent,
+    CopyRecord, DeliveryPause, DeliveryTotals, DueSend, InstanceLock, Purge, QueueOverview,
+    Reclaimed, RequeueScope, SendContent,
 };
 pub use sms::budgets::SmsSpending;
 pub use sms::opt_out::{is_stop, Inbound};

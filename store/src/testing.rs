@@ -28,21 +28,7 @@ impl TestDatabase {
     pub async fn try_new() -> Result<TestDatabase, StoreError> {
         sqlx::any::install_default_drivers();
         match std::env::var(POSTGRES_URL_VAR) {
-            Ok(admin_url) if !admin_url.is_empty() => {
-                let name = format!("verteiler_test_{}", uuid_like());
-                let mut admin = sqlx::AnyConnection::connect(&admin_url).await?;
-                admin
-                    .execute(format!("CREATE DATABASE {name}").as_str())
-                    .await?;
-                admin.close().await?;
-                let url = replace_database(&admin_url, &name);
-                let store = Store::open(&url, 4).await?;
-                Ok(TestDatabase {
-                    store,
-                    url,
-                    cleanup: Cleanup::Postgres { admin_url, name },
-                })
-            }
+            Ok(admin_url) if !admin_url.is_empty() => Self::on_postgres(&admin_url).await,
             _ => {
                 let dir = tempfile::tempdir().map_err(|e| StoreError::CreateDir {
                     path: "temporary directory".into(),
@@ -57,6 +43,31 @@ impl TestDatabase {
                 })
             }
         }
+    }
+}
+
+impl TestDatabase {
+    /// A new database on the PostgreSQL server `admin_url` names (whatever
+    /// [`POSTGRES_URL_VAR`] says): for tests only PostgreSQL can carry, such as several
+    /// server processes on one database.
+    pub async fn on_postgres(admin_url: &str) -> Result<TestDatabase, StoreError> {
+        sqlx::any::install_default_drivers();
+        let name = format!("verteiler_test_{}", uuid_like());
+        let mut admin = sqlx::AnyConnection::connect(admin_url).await?;
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await?;
+        admin.close().await?;
+        let url = replace_database(admin_url, &name);
+        let store = Store::open(&url, 4).await?;
+        Ok(TestDatabase {
+            store,
+            url,
+            cleanup: Cleanup::Postgres {
+                admin_url: admin_url.to_string(),
+                name,
+            },
+        })
     }
 }
 

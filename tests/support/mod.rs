@@ -3,6 +3,8 @@
 //! `VERTEILER_TEST_POSTGRES_URL` is set) and port 0 for every listener.
 #![allow(dead_code)]
 
+pub mod fanout;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -28,6 +30,28 @@ impl Env {
     }
 
     /// A `verteiler` command in this environment's directory and database.
+    /// An environment on PostgreSQL, for what only PostgreSQL carries (several `serve`
+    /// processes on one database): the server `VERTEILER_TEST_POSTGRES_URL` names, in CI the
+    /// local one CI starts; `None` (the test skipped) outside CI without the variable.
+    pub async fn on_postgres() -> Option<Env> {
+        const LOCAL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+        let url = match std::env::var(verteiler_store::testing::POSTGRES_URL_VAR) {
+            Ok(url) if !url.is_empty() => url,
+            _ if std::env::var("CI").is_ok_and(|v| v == "true") => LOCAL.to_string(),
+            _ => {
+                eprintln!("skipping: VERTEILER_TEST_POSTGRES_URL is not set (PostgreSQL only)");
+                return None;
+            }
+        };
+        let db = TestDatabase::on_postgres(&url)
+            .await
+            .expect("creating a PostgreSQL test database");
+        Some(Env {
+            dir: tempfile::tempdir().unwrap(),
+            db,
+        })
+    }
+
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(BIN);
         cmd.current_dir(self.dir.path())

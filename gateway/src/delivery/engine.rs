@@ -181,7 +181,8 @@ impl Engine {
 
     /// Expands one batch of each due send; returns whether there was anything to do.
     async fn expand_due(&self) -> Result<bool, verteiler_store::StoreError> {
-        let due = self.store.due_sends(now_ms(), 16).await?;
+        let lease = self.settings.lease.as_millis() as i64;
+        let due = self.store.claim_due_sends(now_ms(), lease, 16).await?;
         let checks = ExpansionSettings {
             approval_window_secs: self.settings.approval_window.as_secs(),
             portal_base_url: self.settings.portal_base_url.clone(),

@@ -65,6 +65,11 @@ pub enum StoreError {
     WriterStopped,
     #[error(transparent)]
     PrivacyKey(#[from] crate::PrivacyKeyError),
+    #[error(
+        "another verteiler process runs as instance {0:?} on this database: give each process \
+         its own instance.name"
+    )]
+    InstanceTaken(String),
 }
 
 /// What `/readyz` reports.
@@ -103,6 +108,8 @@ pub struct Store {
     /// handle starts with a random one, so nothing readable is ever written without it;
     /// [`Store::with_privacy_key`] sets the installation's.
     pub(crate) privacy: crate::PrivacyKey,
+    /// The name this process's claims carry (`instance.name`; see [`crate::queue::instance`]).
+    pub(crate) instance: std::sync::Arc<str>,
 }
 
 impl Store {
@@ -165,6 +172,7 @@ impl Store {
             verification_limits: std::sync::Arc::default(),
             password_checks: std::sync::Arc::default(),
             privacy: crate::PrivacyKey::random(),
+            instance: std::sync::Arc::from(""),
         })
     }
 

@@ -86,6 +86,10 @@ impl Batch {
     }
 }
 
+/// The cursor of a send none of whose batches is queued yet; audience positions are never
+/// negative.
+const NO_CURSOR: i64 = -1;
+
 fn token() -> String {
     let mut bytes = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut bytes);
@@ -149,8 +153,9 @@ impl Store {
             batch.not_reached += dropped;
         }
         let next_cursor = recipients.last().map_or(cursor.unwrap_or(0), |r| r.cursor);
+        let cursors = (cursor.unwrap_or(NO_CURSOR), next_cursor);
         let written = self
-            .write_batch(submission_id, send_id, &audience, &batch, next_cursor, last)
+            .write_batch(submission_id, send_id, &audience, &batch, cursors, last)
             .await?;
         if !written {
             return Ok(Expansion::NotScheduled);
@@ -163,15 +168,16 @@ impl Store {
         })
     }
 
-    /// Queues one sorted batch and moves the send's cursor past it, in one transaction with
-    /// its audit entry. `false`: the send stopped being scheduled meanwhile, nothing written.
+    /// Queues one sorted batch and moves the send's cursor from where this batch read it
+    /// past it, in one transaction with its audit entry. `false`: the send stopped being
+    /// scheduled meanwhile, or another instance queued this batch first; nothing written.
     async fn write_batch(
         &self,
         submission_id: i64,
         send_id: i64,
         audience: &Audience,
         batch: &Batch,
-        next_cursor: i64,
+        (read_cursor, next_cursor): (i64, i64),
         last: bool,
     ) -> Result<bool, StoreError> {
         let now = now_ms();
@@ -191,7 +197,8 @@ impl Store {
             "UPDATE sends SET expansion_cursor = $1, unreachable = unreachable + $2, \
              by_post = by_post + $6, postal_recorded = TRUE, \
              state = CASE WHEN $3 THEN 'sending' ELSE state END, \
-             updated_at = $4 WHERE id = $5 AND state = 'scheduled'",
+             updated_at = $4 WHERE id = $5 AND state = 'scheduled' \
+             AND COALESCE(expansion_cursor, $7) = $7",
         )
         .bind(next_cursor)
         .bind(batch.not_reached)
@@ -199,10 +206,12 @@ impl Store {
         .bind(now)
         .bind(send_id)
         .bind(batch.by_post)
+        .bind(read_cursor)
         .execute(&mut *tx)
         .await?;
         if moved.rows_affected() != 1 {
-            // Cancelled while we read: nothing of this batch may go out.
+            // Cancelled while we read, or queued by another instance (its counts and texts
+            // are in already): nothing of this batch may be written twice.
             tx.rollback().await?;
             return Ok(false);
         }

@@ -68,7 +68,8 @@ impl Store {
             return Ok(Vec::new());
         }
         let sql = format!(
-            "UPDATE {table} SET lease_until = $1, attempts = attempts + 1 WHERE id IN (\
+            "UPDATE {table} SET lease_until = $1, lease_holder = $4, attempts = attempts + 1 \
+             WHERE id IN (\
                SELECT id FROM {table} WHERE {pending} AND next_attempt_at <= $2 \
                AND NOT EXISTS (SELECT 1 FROM delivery_control WHERE paused) \
                AND (lease_until IS NULL OR lease_until < $2) ORDER BY next_attempt_at, id LIMIT $3{lock}) \
@@ -78,6 +79,7 @@ impl Store {
             .bind(now + lease_ms)
             .bind(now)
             .bind(limit as i64)
+            .bind(self.instance.to_string())
             .fetch_all(&self.pool)
             .await?)
     }

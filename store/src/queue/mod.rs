@@ -17,6 +17,7 @@ mod claims;
 pub(crate) mod expand;
 pub(crate) mod expansion_guard;
 pub(crate) mod failures;
+pub mod instance;
 mod lease;
 mod outcomes;
 mod pause;
@@ -26,6 +27,7 @@ mod totals;
 
 pub use bounces::BounceOutcome;
 pub use claims::{ClaimedDelivery, ClaimedNotification, ClaimedText};
+pub use instance::{InstanceLock, Reclaimed};
 pub use outcomes::Attempt;
 pub use pause::DeliveryPause;
 pub use sends::{DueSend, SendContent};

@@ -42,6 +42,57 @@ impl Store {
             .collect())
     }
 
+    /// Claims, for `lease_ms`, up to `limit` due sends to expand: one instance at a time
+    /// queues a send's batches. A send whose expansion lease this instance already holds is
+    /// claimed again (the lease renewed); another's only once its lease ran out. The batches
+    /// themselves move the cursor only from where they read it
+    /// ([`crate::queue::expand`]), so even two expanders could not queue a batch twice.
+    pub async fn claim_due_sends(
+        &self,
+        now: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<DueSend>, StoreError> {
+        const DUE: &str = "state = 'scheduled' AND release_at <= $1 \
+            AND NOT EXISTS (SELECT 1 FROM delivery_control WHERE paused) \
+            AND (expansion_lease_until IS NULL OR expansion_lease_until < $1 \
+                 OR expansion_holder = $2)";
+        // Looked for first, as in `claim`: an idle poll must not take SQLite's write lock.
+        let any: Option<i64> =
+            sqlx::query_scalar(&format!("SELECT id FROM sends WHERE {DUE} LIMIT 1"))
+                .bind(now)
+                .bind(self.instance.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        if any.is_none() {
+            return Ok(Vec::new());
+        }
+        let lock = match self.backend {
+            crate::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            crate::Backend::Sqlite => "",
+        };
+        let rows: Vec<(i64, i64)> = sqlx::query_as(&format!(
+            "UPDATE sends SET expansion_lease_until = $3, expansion_holder = $2 WHERE id IN (\
+               SELECT id FROM sends WHERE {DUE} ORDER BY release_at, id LIMIT $4{lock}) \
+             RETURNING id, submission_id"
+        ))
+        .bind(now)
+        .bind(self.instance.to_string())
+        .bind(now + lease_ms)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut due: Vec<DueSend> = rows
+            .into_iter()
+            .map(|(send_id, submission_id)| DueSend {
+                send_id,
+                submission_id,
+            })
+            .collect();
+        due.sort_by_key(|d| d.send_id);
+        Ok(due)
+    }
+
     /// Stops a send: it will not be expanded further, and copies not yet handed over are
     /// cancelled. Copies already sent cannot be called back. Returns the deliveries cancelled.
     /// `by` names who cancels, for the audit log.

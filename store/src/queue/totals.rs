@@ -33,6 +33,23 @@ pub struct QueueOverview {
 }
 
 impl Store {
+    /// How many copies of a send each instance recorded an outcome for (`instance.name`; an
+    /// empty name for copies handled before instances had names), by name.
+    pub async fn copies_by_instance(&self, send_id: i64) -> Result<Vec<(String, u64)>, StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT COALESCE(lease_holder, ''), CAST(COUNT(*) AS BIGINT) FROM deliveries \
+             WHERE send_id = $1 AND state IN ('sent', 'bounced', 'failed') \
+             GROUP BY COALESCE(lease_holder, '') ORDER BY 1",
+        )
+        .bind(send_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, n)| (name, n.max(0) as u64))
+            .collect())
+    }
+
     /// Delivery totals of one send.
     pub async fn delivery_totals(&self, send_id: i64) -> Result<DeliveryTotals, StoreError> {
         let rows: Vec<(String, i64)> = sqlx::query_as(
