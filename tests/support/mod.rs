@@ -3,6 +3,9 @@
 //! `VERTEILER_TEST_POSTGRES_URL` is set) and port 0 for every listener.
 #![allow(dead_code)]
 
+mod raw_smtp;
+pub use raw_smtp::Raw;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -131,6 +134,14 @@ impl Server {
             .find_map(|l| l.strip_prefix("verteiler: smtp listening on "))
             .expect("serve printed its SMTP address")
             .to_string()
+    }
+
+    /// The inbound listener's address (`smtp.inbound_listen`), if serve printed one.
+    pub fn inbound(&self) -> Option<String> {
+        self.printed
+            .iter()
+            .find_map(|l| l.strip_prefix("verteiler: smtp (inbound) listening on "))
+            .map(str::to_string)
     }
 
     /// Kills the process at once (SIGKILL): no shutdown, no flushing.
