@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 mod raw_smtp;
+// Each test binary compiles the harness whole; most never speak raw SMTP.
+#[allow(unused_imports)]
 pub use raw_smtp::Raw;
 
 use std::io::{BufRead, BufReader};
