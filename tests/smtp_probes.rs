@@ -4,42 +4,7 @@
 mod support;
 
 use support::*;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
 use verteiler_store::PortalMail;
-
-/// A raw SMTP client: every reply exactly as the server sent it.
-struct Raw(BufReader<TcpStream>);
-
-impl Raw {
-    async fn connect(smtp: &str) -> Raw {
-        let mut raw = Raw(BufReader::new(TcpStream::connect(smtp).await.unwrap()));
-        assert!(raw.reply().await.starts_with("220"));
-        raw
-    }
-
-    async fn reply(&mut self) -> String {
-        let mut all = String::new();
-        loop {
-            let mut line = String::new();
-            self.0.read_line(&mut line).await.unwrap();
-            assert!(line.ends_with("\r\n"), "{all}{line:?}");
-            all.push_str(&line);
-            if line.as_bytes()[3] == b' ' {
-                return all;
-            }
-        }
-    }
-
-    async fn cmd(&mut self, line: &str) -> String {
-        let stream = self.0.get_mut();
-        stream
-            .write_all(format!("{line}\r\n").as_bytes())
-            .await
-            .unwrap();
-        self.reply().await
-    }
-}
 
 #[tokio::test]
 async fn without_auth_an_existing_list_and_an_unknown_one_get_byte_identical_replies() {

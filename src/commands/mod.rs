@@ -8,6 +8,7 @@ mod dkim;
 mod held;
 mod held_release;
 mod import;
+mod inbound;
 mod instance;
 mod list_report;
 mod lists;

@@ -56,7 +56,8 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
     });
 
     // SMTP submission.
-    let (smtp_addr, smtp_task, implicit_task) = start_smtp(&intake, config, demo, &stop_rx).await?;
+    let (smtp_addr, smtp_task, implicit_task, inbound_task) =
+        start_smtp(&intake, config, demo, &stop_rx).await?;
 
     // Delivery: released sends become personal copies; notifications reach senders.
     let delivery_task = tokio::spawn(run_delivery(
@@ -109,6 +110,11 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
         task.await
             .context("the implicit-TLS SMTP task failed")?
             .context("serving SMTP over TLS")?;
+    }
+    if let Some(task) = inbound_task {
+        task.await
+            .context("the inbound SMTP task failed")?
+            .context("serving inbound SMTP")?;
     }
     delivery_task.await.context("the delivery task failed")?;
     sms_task.await.context("the SMS task failed")?;
@@ -179,14 +185,19 @@ fn portal_app(
 /// A running SMTP listener's task.
 type SmtpTask = JoinHandle<std::io::Result<()>>;
 
-/// Binds the SMTP submission listener (and the implicit-TLS one, if configured) and starts
-/// serving: the submission listener's address and the tasks.
+/// Binds the SMTP submission listener (and the implicit-TLS and inbound ones, if configured)
+/// and starts serving: the submission listener's address and the tasks.
 async fn start_smtp(
     intake: &Intake,
     config: &Config,
     demo: bool,
     stop: &watch::Receiver<bool>,
-) -> anyhow::Result<(std::net::SocketAddr, SmtpTask, Option<SmtpTask>)> {
+) -> anyhow::Result<(
+    std::net::SocketAddr,
+    SmtpTask,
+    Option<SmtpTask>,
+    Option<SmtpTask>,
+)> {
     let smtp = TcpListener::bind(config.smtp.listen)
         .await
         .with_context(|| format!("listening for SMTP on {} (smtp.listen)", config.smtp.listen))?;
@@ -220,7 +231,8 @@ async fn start_smtp(
         }
         None => None,
     };
-    Ok((smtp_addr, smtp_task, implicit_task))
+    let inbound_task = super::inbound::start(config, &service, until_stopped(stop)).await?;
+    Ok((smtp_addr, smtp_task, implicit_task, inbound_task))
 }
 
 /// Starts sending text messages through the configured provider.

@@ -284,6 +284,50 @@ mod tests {
     }
 
     #[test]
+    fn the_inbound_listener_is_off_by_default_and_a_bad_address_is_named() {
+        let loaded = Config::load(None, Vec::new()).unwrap();
+        assert_eq!(loaded.config.smtp.inbound_listen, None);
+        let errors = messages(Config::load(
+            None,
+            env(&[("VERTEILER_SMTP__INBOUND_LISTEN", "25")]),
+        ));
+        assert_eq!(
+            errors,
+            [
+                r#"invalid value for smtp.inbound_listen from VERTEILER_SMTP__INBOUND_LISTEN: "25" is not a socket address like 127.0.0.1:2525"#
+            ]
+        );
+        let loaded =
+            Config::load(None, env(&[("VERTEILER_SMTP__INBOUND_LISTEN", "[::]:25")])).unwrap();
+        assert_eq!(
+            loaded.config.smtp.inbound_listen,
+            Some("[::]:25".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn two_listeners_on_one_port_name_the_later_key() {
+        let path = write_file(
+            "clash.toml",
+            "[smtp]\nlisten = \"0.0.0.0:25\"\ninbound_listen = \"127.0.0.1:25\"\n",
+        );
+        let errors = messages(Config::load(Some(&path), Vec::new()));
+        assert_eq!(
+            errors,
+            [format!(
+                "invalid value for smtp.inbound_listen in {}:3: 127.0.0.1:25 is the port of smtp.listen; give each listener its own port",
+                path.display()
+            )]
+        );
+        // Port 0 lets the system choose: never a clash.
+        let path = write_file(
+            "port-zero.toml",
+            "[smtp]\nlisten = \"127.0.0.1:0\"\ninbound_listen = \"127.0.0.1:0\"\n",
+        );
+        assert!(Config::load(Some(&path), Vec::new()).is_ok());
+    }
+
+    #[test]
     fn relay_without_host_is_reported_with_the_reason() {
         let path = write_file("relay.toml", "[delivery]\ntransport = \"relay\"\n");
         let errors = messages(Config::load(Some(&path), Vec::new()));

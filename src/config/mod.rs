@@ -103,7 +103,7 @@ impl Default for HttpConfig {
     }
 }
 
-/// `[smtp]`: the submission listener senders talk to.
+/// `[smtp]`: the submission listeners senders talk to, and the inbound one for other servers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SmtpConfig {
@@ -114,6 +114,13 @@ pub struct SmtpConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub implicit_tls_listen: Option<SocketAddr>,
+    /// The listener other mail servers reach (port 25): no AUTH, only addresses that take
+    /// mail from the world (the bounce address). Off while unset.
+    #[serde(
+        deserialize_with = "serde_helpers::opt_socket_addr",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub inbound_listen: Option<SocketAddr>,
     pub hostname: String,
     pub max_message_bytes: u64,
     pub max_recipients: u32,
@@ -128,6 +135,7 @@ impl Default for SmtpConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 2525)),
             implicit_tls_listen: None,
+            inbound_listen: None,
             hostname: "localhost".into(),
             max_message_bytes: 26_214_400,
             max_recipients: 100,

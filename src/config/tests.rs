@@ -21,11 +21,12 @@ fn documented_defaults_equal_the_defaults_and_have_no_unknown_keys() {
 }
 
 #[test]
-fn the_production_example_loads_and_submits_on_587() {
+fn the_production_example_loads_submits_on_587_and_465_and_takes_mail_on_25() {
     let text = include_str!("../../ops/verteiler.production.toml");
     let config = Config::from_toml_str(text).unwrap_or_else(|e| panic!("production example:\n{e}"));
     assert_eq!(config.smtp.listen.port(), 587);
     assert_eq!(config.smtp.implicit_tls_listen.map(|a| a.port()), Some(465));
+    assert_eq!(config.smtp.inbound_listen.map(|a| a.port()), Some(25));
     assert_eq!(config.delivery.transport, Transport::Relay);
     assert_eq!(
         (
@@ -50,6 +51,7 @@ fn documented_defaults_mention_every_key() {
     // Set every optional key, so that serialising shows all of them.
     let mut all = Config::default();
     all.smtp.implicit_tls_listen = Some(SocketAddr::from(([0, 0, 0, 0], 465)));
+    all.smtp.inbound_listen = Some(SocketAddr::from(([0, 0, 0, 0], 25)));
     all.smtp.tls_cert_path = Some("cert.pem".into());
     all.smtp.tls_key_path = Some("key.pem".into());
     all.delivery.relay.username = Some("u".into());

@@ -59,6 +59,36 @@ fn smtp(c: &Config, v: &mut Validator<'_>) {
         }
         _ => {}
     }
+    listeners_apart(c, v);
+}
+
+/// Two listeners on one address cannot both bind, and the error at start would not say which
+/// setting to change. Port 0 (the system picks one) never clashes.
+fn listeners_apart(c: &Config, v: &mut Validator<'_>) {
+    let listeners = [
+        ("smtp.listen", Some(c.smtp.listen)),
+        ("smtp.implicit_tls_listen", c.smtp.implicit_tls_listen),
+        ("smtp.inbound_listen", c.smtp.inbound_listen),
+    ];
+    for (index, (key, address)) in listeners.iter().enumerate() {
+        let Some(address) = address.filter(|a| a.port() != 0) else {
+            continue;
+        };
+        let clashes = |other: &Option<std::net::SocketAddr>| {
+            other.is_some_and(|other| {
+                other.port() == address.port()
+                    && (other.ip() == address.ip()
+                        || other.ip().is_unspecified()
+                        || address.ip().is_unspecified())
+            })
+        };
+        if let Some((earlier, _)) = listeners[..index].iter().find(|(_, o)| clashes(o)) {
+            v.invalid(
+                key,
+                format!("{address} is the port of {earlier}; give each listener its own port"),
+            );
+        }
+    }
 }
 
 /// Delivery: workers, retries, pacing and the relay.

@@ -4,6 +4,10 @@
 #![allow(dead_code)]
 
 pub mod fanout;
+mod raw_smtp;
+// Each test binary compiles the harness whole; most never speak raw SMTP.
+#[allow(unused_imports)]
+pub use raw_smtp::Raw;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -155,6 +159,14 @@ impl Server {
             .find_map(|l| l.strip_prefix("verteiler: smtp listening on "))
             .expect("serve printed its SMTP address")
             .to_string()
+    }
+
+    /// The inbound listener's address (`smtp.inbound_listen`), if serve printed one.
+    pub fn inbound(&self) -> Option<String> {
+        self.printed
+            .iter()
+            .find_map(|l| l.strip_prefix("verteiler: smtp (inbound) listening on "))
+            .map(str::to_string)
     }
 
     /// Kills the process at once (SIGKILL): no shutdown, no flushing.

@@ -6,12 +6,13 @@ mod approval;
 mod bounce;
 mod outcome;
 mod texts;
+mod world;
 
 pub use bounce::{classify_bounce, BounceReport};
 pub use verteiler_store::intake::{summarise, MessageError, MessageSummary};
 
 use crate::smtp::{
-    AuthOutcome, Envelope, Identity, RcptOutcome, Reply, SessionHandler, SessionInfo,
+    AuthOutcome, Envelope, Identity, ListenerRole, RcptOutcome, Reply, SessionHandler, SessionInfo,
 };
 use verteiler_policies::{Lang, OrgLimits};
 use verteiler_store::intake::{Arrival, Intake, IntakeRequest, Mode, Person};
@@ -242,23 +243,13 @@ impl SessionHandler for Ingress {
     }
 
     async fn check_recipient(&self, session: &SessionInfo, address: &str) -> RcptOutcome {
-        if let Some(token) = self.bounce_token(address) {
-            // Only tokens we issued: the bounce address is open to anyone, so it must not
-            // become a way to reach (or probe) anything else.
-            return match self
-                .store
-                .delivery_token_known(&token.to_ascii_lowercase())
-                .await
-            {
-                Ok(true) => RcptOutcome::Accept { open: true },
-                Ok(false) => {
-                    RcptOutcome::Reject(Reply::new(550, (5, 1, 1), texts::unknown_list(address)))
-                }
-                Err(e) => {
-                    tracing::error!(event = "smtp.rcpt_error", error = %e);
-                    RcptOutcome::Reject(Reply::new(451, (4, 3, 0), texts::storage_failed()))
-                }
-            };
+        if let Some(outcome) = self.world_recipient(address).await {
+            return outcome;
+        }
+        if session.role == ListenerRole::Inbound {
+            // Port 25 takes only what the world may send us; nothing is looked up, so the
+            // answer is the same for a list, an unknown address and another domain.
+            return RcptOutcome::Reject(Reply::new(550, (5, 7, 1), texts::no_outside_mail()));
         }
         if session.identity.is_none() {
             // Without AUTH nothing but the bounce address is looked up: an existing list, an

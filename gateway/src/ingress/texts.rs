@@ -52,6 +52,10 @@ pub fn auth_required() -> String {
     text(Lang::En, "smtp.auth_required").into()
 }
 
+pub fn no_outside_mail() -> String {
+    text(Lang::En, "smtp.no_outside_mail").into()
+}
+
 pub fn storage_failed() -> String {
     text(Lang::En, "smtp.storage_failed").into()
 }

@@ -4,7 +4,7 @@
 //!
 //! Credentials never reach a log line: events carry the peer and the outcome only.
 
-use super::handler::{AuthOutcome, Reply};
+use super::handler::{AuthOutcome, ListenerRole, Reply};
 use super::io::{IoEnd, Line};
 use super::reply::plain_reply;
 use super::session::Session;
@@ -32,6 +32,13 @@ where
         initial: String,
     ) -> Result<(), IoEnd> {
         let ip = self.info.peer.ip();
+        if self.info.role == ListenerRole::Inbound {
+            // Port 25 is for other mail servers: no login exists here, so nothing can be
+            // guessed here either.
+            let reply = Reply::new(503, (5, 5, 1), "AUTH is not available on this port");
+            self.refuse("smtp.bad_command", "auth_on_inbound", reply);
+            return Ok(());
+        }
         if self.info.helo.is_none() {
             let reply = Reply::new(503, (5, 5, 1), "Send EHLO first");
             self.refuse("smtp.bad_sequence", "auth_before_ehlo", reply);

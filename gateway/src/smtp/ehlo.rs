@@ -6,7 +6,7 @@
 //! (plaintext commands that would run inside the TLS session); they are thrown away and
 //! STARTTLS is refused, so nothing sent in plaintext ever counts as sent under TLS.
 
-use super::handler::Reply;
+use super::handler::{ListenerRole, Reply};
 use super::reply::plain_reply;
 use super::session::{Flow, Session, Transaction};
 use super::SessionHandler;
@@ -51,7 +51,8 @@ where
         Capabilities {
             max_message_bytes: config.max_message_bytes,
             starttls: self.service.tls.is_some() && !self.info.tls,
-            auth: self.info.identity.is_none()
+            auth: self.info.role == ListenerRole::Submission
+                && self.info.identity.is_none()
                 && config.auth_allowed(self.info.tls, self.info.peer.ip()),
         }
     }

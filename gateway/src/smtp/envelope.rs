@@ -2,10 +2,11 @@
 //!
 //! MAIL needs no AUTH: the bounce address (an `open` recipient) must be reachable by any
 //! MTA. Whether a recipient needs an authenticated session is the handler's answer
-//! (`RcptOutcome::Accept { open }`); the session enforces it with 530 5.7.0.
+//! (`RcptOutcome::Accept { open }`); the session enforces it with 530 5.7.0, and on the
+//! inbound listener, where nobody authenticates, with 550 5.7.1.
 
 use super::address::{check_address, AddressProblem};
-use super::handler::{RcptOutcome, Reply};
+use super::handler::{ListenerRole, RcptOutcome, Reply};
 use super::session::Session;
 use super::SessionHandler;
 use smtp_proto::{MailFrom, RcptTo, MAIL_BODY_BINARYMIME, MAIL_SMTPUTF8};
@@ -120,6 +121,16 @@ where
             .await;
         match outcome {
             RcptOutcome::Accept { open } => {
+                if !open && self.info.role == ListenerRole::Inbound {
+                    // The handler should have said so itself; the port relays nothing anyway.
+                    let reply = Reply::new(
+                        550,
+                        (5, 7, 1),
+                        "Relay denied: this address takes no mail from outside",
+                    );
+                    self.refuse("smtp.rcpt_refused", "not_open", reply);
+                    return;
+                }
                 if !open && self.info.identity.is_none() {
                     let reply = Reply::new(530, (5, 7, 0), "Authentication required");
                     self.refuse("smtp.auth_required", "closed_recipient", reply);

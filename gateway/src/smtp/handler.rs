@@ -46,11 +46,25 @@ pub struct Identity {
     pub login: String,
 }
 
+/// What a listener is for. Both run the same protocol code; the role decides who may be
+/// addressed and whether AUTH exists at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenerRole {
+    /// Members' mail programs (ports 587 and 465): AUTH, and after it the lists.
+    Submission,
+    /// Other mail servers (port 25): no AUTH, only recipients that take mail from the world
+    /// (`RcptOutcome::Accept { open: true }`); everything else 550 5.7.1, so the port relays
+    /// nothing and reaches no list.
+    Inbound,
+}
+
 /// What the session knows about its connection when it asks the handler.
 #[derive(Debug, Clone)]
 pub struct SessionInfo {
     pub peer: SocketAddr,
     pub local: SocketAddr,
+    /// The role of the listener the connection came in on.
+    pub role: ListenerRole,
     /// The name the client gave in EHLO/HELO.
     pub helo: Option<String>,
     pub tls: bool,
@@ -73,8 +87,9 @@ pub enum AuthOutcome {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RcptOutcome {
-    /// A known recipient. `open` recipients (the bounce address) may be reached without AUTH;
-    /// every other recipient needs an authenticated session (else 530 5.7.0).
+    /// A known recipient. `open` recipients take mail from the world (the bounce address):
+    /// reachable without AUTH, and the only ones an inbound listener takes. Every other
+    /// recipient needs an authenticated session (else 530 5.7.0; 550 5.7.1 when inbound).
     Accept { open: bool },
     /// Refused with this reply (e.g. 550 5.1.1 for an unknown list address).
     Reject(Reply),

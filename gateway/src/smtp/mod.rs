@@ -3,7 +3,8 @@
 //! The protocol lives here; every decision (who may log in, which recipients exist, what
 //! happens to a message) is asked of a [`SessionHandler`]. Entry points: [`SmtpService`]
 //! (shared state, [`SmtpService::handle_connection`] for any stream) and [`serve_smtp`]
-//! (a TCP listener with drain on shutdown); [`load_tls_config`] and
+//! (a TCP listener with drain on shutdown) and [`serve_inbound`] (the same for port 25: no
+//! AUTH, only recipients that take mail from the world); [`load_tls_config`] and
 //! [`generate_self_signed`] for STARTTLS certificates.
 
 mod address;
@@ -24,9 +25,9 @@ mod tls;
 
 pub use config::SmtpConfig;
 pub use handler::{
-    AuthOutcome, Envelope, Identity, RcptOutcome, Reply, SessionHandler, SessionInfo,
+    AuthOutcome, Envelope, Identity, ListenerRole, RcptOutcome, Reply, SessionHandler, SessionInfo,
 };
-pub use server::serve_smtp;
+pub use server::{serve_inbound, serve_smtp};
 pub use service::SmtpService;
 pub use throttle::{ConnectionGuard, ConnectionRefusal, SmtpLimits};
 pub use tls::{generate_self_signed, load_tls_config, tls_config_from_pem, TlsSetupError};

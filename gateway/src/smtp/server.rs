@@ -6,7 +6,7 @@
 //! the middle of a message may finish it (the handler's answer is sent) within
 //! `SmtpConfig::shutdown_grace`; after that the rest are aborted and `serve_smtp` returns.
 
-use super::handler::{Reply, SessionInfo};
+use super::handler::{ListenerRole, Reply, SessionInfo};
 use super::io::SmtpIo;
 use super::reply::encode_reply;
 use super::service::SmtpService;
@@ -24,8 +24,9 @@ use tokio::time::{timeout, Instant};
 
 // The service itself is in `service`; running a connection on it is here, with the sessions.
 impl<H: SessionHandler> SmtpService<H> {
-    /// Runs one connection to its end: the per-IP limits, the greeting, the session, and the
-    /// TLS upgrade. With `implicit_tls` the TLS handshake comes first (port 465 style).
+    /// Runs one submission connection to its end: the per-IP limits, the greeting, the
+    /// session, and the TLS upgrade. With `implicit_tls` the TLS handshake comes first (port
+    /// 465 style).
     pub async fn handle_connection<S>(
         &self,
         stream: S,
@@ -35,15 +36,41 @@ impl<H: SessionHandler> SmtpService<H> {
     ) where
         S: AsyncRead + AsyncWrite + Unpin + Send,
     {
+        let role = ListenerRole::Submission;
+        self.run_connection(stream, peer, local, implicit_tls, role)
+            .await;
+    }
+
+    /// Runs one connection of the inbound listener (port 25) to its end: the same limits and
+    /// session, no AUTH, only recipients that take mail from the world.
+    pub async fn handle_inbound_connection<S>(&self, stream: S, peer: SocketAddr, local: SocketAddr)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send,
+    {
+        self.run_connection(stream, peer, local, false, ListenerRole::Inbound)
+            .await;
+    }
+
+    async fn run_connection<S>(
+        &self,
+        stream: S,
+        peer: SocketAddr,
+        local: SocketAddr,
+        implicit_tls: bool,
+        role: ListenerRole,
+    ) where
+        S: AsyncRead + AsyncWrite + Unpin + Send,
+    {
         let _slot = match self.limits.open_connection(peer.ip()) {
             Ok(slot) => slot,
             Err(refusal) => return self.refuse_connection(stream, peer, refusal).await,
         };
-        tracing::debug!(event = "smtp.connected", %peer, %local, implicit_tls);
+        tracing::debug!(event = "smtp.connected", %peer, %local, implicit_tls, ?role);
         let session_deadline = Instant::now() + self.config.max_session_duration;
         let info = |tls| SessionInfo {
             peer,
             local,
+            role,
             helo: None,
             tls,
             identity: None,
@@ -140,8 +167,31 @@ pub async fn serve_smtp<H: SessionHandler>(
             "an implicit-TLS SMTP listener needs a TLS certificate",
         ));
     }
+    let role = ListenerRole::Submission;
+    accept_loop(listener, service, implicit_tls, role, shutdown).await
+}
+
+/// Like [`serve_smtp`], for the inbound listener other mail servers reach on port 25 (see
+/// [`ListenerRole::Inbound`]). It shares `service` with the submission listeners, so the
+/// per-IP limits count a client's connections on every port together; STARTTLS is offered
+/// when `service` has a certificate.
+pub async fn serve_inbound<H: SessionHandler>(
+    listener: TcpListener,
+    service: Arc<SmtpService<H>>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    accept_loop(listener, service, false, ListenerRole::Inbound, shutdown).await
+}
+
+async fn accept_loop<H: SessionHandler>(
+    listener: TcpListener,
+    service: Arc<SmtpService<H>>,
+    implicit_tls: bool,
+    role: ListenerRole,
+    shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
     let local = listener.local_addr()?;
-    tracing::info!(event = "smtp.listening", address = %local, implicit_tls);
+    tracing::info!(event = "smtp.listening", address = %local, implicit_tls, ?role);
     let mut sessions = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
@@ -154,7 +204,9 @@ pub async fn serve_smtp<H: SessionHandler>(
                     let local = stream.local_addr().unwrap_or(local);
                     let service = Arc::clone(&service);
                     sessions.spawn(async move {
-                        service.handle_connection(stream, peer, local, implicit_tls).await;
+                        service
+                            .run_connection(stream, peer, local, implicit_tls, role)
+                            .await;
                     });
                 }
                 Err(error) => {
