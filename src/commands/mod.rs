@@ -11,6 +11,8 @@ mod import;
 mod list_report;
 mod lists;
 mod member;
+mod metrics;
+mod metrics_names;
 pub(crate) mod policy;
 mod queue_tools;
 mod send;
