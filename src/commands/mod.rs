@@ -13,6 +13,8 @@ mod instance;
 mod list_report;
 mod lists;
 mod member;
+mod metrics;
+mod metrics_names;
 pub(crate) mod policy;
 mod queue_tools;
 mod send;

@@ -55,6 +55,9 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
         async move { axum::serve(http, app).with_graceful_shutdown(stopped).await }
     });
 
+    // Metrics on a listener of their own (http.metrics_listen; the demo: loopback).
+    let metrics = super::metrics::start(config, demo, &store, stopped()).await?;
+
     // SMTP submission.
     let (smtp_addr, smtp_task, implicit_task, inbound_task) =
         start_smtp(&intake, config, demo, &stop_rx).await?;
@@ -89,6 +92,12 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
     // Fixed lines on stdout tell people (and the end-to-end tests) where to connect, also
     // when port 0 let the system choose.
     println!("verteiler: smtp listening on {smtp_addr}");
+    if let Some(metrics) = &metrics {
+        println!(
+            "verteiler: metrics listening on http://{}/metrics",
+            metrics.addr
+        );
+    }
     println!("verteiler: portal listening on http://{http_addr}");
     tracing::info!(event = "server.ready", http = %http_addr, smtp = %smtp_addr);
     tell_service_manager(sd_notify::NotifyState::Ready);
@@ -115,6 +124,10 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
         task.await
             .context("the inbound SMTP task failed")?
             .context("serving inbound SMTP")?;
+    }
+    if let Some(metrics) = metrics {
+        let served = metrics.task.await.context("the metrics task failed")?;
+        served.context("serving metrics")?;
     }
     delivery_task.await.context("the delivery task failed")?;
     sms_task.await.context("the SMS task failed")?;

@@ -91,6 +91,13 @@ pub struct HttpConfig {
     /// client for the portal's per-client limits; from anybody else those headers are ignored.
     #[serde(deserialize_with = "serde_helpers::string_list")]
     pub trusted_proxies: Vec<String>,
+    /// Where `/metrics` (Prometheus text) is served, on a listener of its own so it never
+    /// shares the portal's exposure; unset: no metrics listener (`serve --demo`: loopback).
+    #[serde(
+        deserialize_with = "serde_helpers::opt_socket_addr",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for HttpConfig {
@@ -99,6 +106,7 @@ impl Default for HttpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             upload_dir: PathBuf::from("./data/uploads"),
             trusted_proxies: Vec::new(),
+            metrics_listen: None,
         }
     }
 }

@@ -52,6 +52,7 @@ fn documented_defaults_mention_every_key() {
     let mut all = Config::default();
     all.smtp.implicit_tls_listen = Some(SocketAddr::from(([0, 0, 0, 0], 465)));
     all.smtp.inbound_listen = Some(SocketAddr::from(([0, 0, 0, 0], 25)));
+    all.http.metrics_listen = Some(SocketAddr::from(([127, 0, 0, 1], 9464)));
     all.smtp.tls_cert_path = Some("cert.pem".into());
     all.smtp.tls_key_path = Some("key.pem".into());
     all.delivery.relay.username = Some("u".into());

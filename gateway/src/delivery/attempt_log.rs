@@ -56,6 +56,8 @@ pub(super) fn log_attempt(
             _ => ("failed", error.as_str(), "5.0.0"),
         },
     };
+    // Every attempt passes here: the counter by outcome is what bounce-rate alerts divide.
+    metrics::counter!("verteiler_delivery_attempts_total", "outcome" => status).increment(1);
     tracing::info!(
         event = "delivery.attempt",
         send = copy.send_id,

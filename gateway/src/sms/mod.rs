@@ -172,14 +172,16 @@ pub async fn run_texts<P: SmsProvider>(
                 Vec::new()
             }
         };
-        let texts = claimed.iter().map(OutgoingText::from_claimed).collect();
+        let texts: Vec<OutgoingText> = claimed.iter().map(OutgoingText::from_claimed).collect();
+        let segments: Vec<u32> = texts.iter().map(|t| t.text.segments()).collect();
         // The batch must be recorded before its lease runs out, or another claim would send
         // its texts again: what is not handed over by then waits for the next round.
         let deadline = tokio::time::Instant::now() + settings.lease.mul_f32(0.75);
         let submitted = submit_all(&provider, texts, window, deadline).await;
         let mut outcomes = Vec::with_capacity(submitted.len());
         let mut provider_ids = Vec::new();
-        for (c, s) in claimed.iter().zip(submitted) {
+        for ((c, s), segments) in claimed.iter().zip(submitted).zip(segments) {
+            count_text(&s.outcome, segments);
             // Only a text sent whole has parts whose receipts speak for it; the parts a failed
             // attempt got through are sent again with the text.
             if s.outcome == Outcome::Sent {
@@ -208,6 +210,19 @@ pub async fn run_texts<P: SmsProvider>(
         if idle(&mut stop, pause).await {
             return;
         }
+    }
+}
+
+/// Counts a text handed over (or not) and, once sent, its parts: what the provider bills.
+fn count_text(outcome: &Outcome, segments: u32) {
+    let label = match outcome {
+        Outcome::Sent => "sent",
+        Outcome::Temporary(_) => "deferred",
+        Outcome::Permanent(_) => "failed",
+    };
+    metrics::counter!("verteiler_sms_texts_total", "outcome" => label).increment(1);
+    if *outcome == Outcome::Sent {
+        metrics::counter!("verteiler_sms_parts_sent_total").increment(segments.into());
     }
 }
 

@@ -19,6 +19,7 @@ pub(crate) fn encode_reply(reply: &Reply, out: &mut Vec<u8>) {
         (451, Some((4, 3, 0)))
     };
     let enhanced = enhanced.filter(|&(class, _, _)| u16::from(class) == code / 100);
+    count_refusal(code, enhanced);
     let empty = [String::new()];
     let lines: &[String] = if reply.lines.is_empty() {
         &empty
@@ -34,6 +35,22 @@ pub(crate) fn encode_reply(reply: &Reply, out: &mut Vec<u8>) {
         push_clean_text(text, out);
         out.extend_from_slice(b"\r\n");
     }
+}
+
+/// Counts a 4xx or 5xx reply for `/metrics`: every refusal, whoever gives it, is encoded
+/// here. The labels are the reply code and the enhanced status code (RFC 3463), a small fixed
+/// set; the free text (it may name a list) never becomes a label.
+fn count_refusal(code: u16, enhanced: Option<(u8, u16, u16)>) {
+    if code < 400 {
+        return;
+    }
+    let status = enhanced.map_or_else(
+        || "none".to_string(),
+        |(class, subject, detail)| format!("{class}.{subject}.{detail}"),
+    );
+    metrics::counter!("verteiler_smtp_refusals_total",
+        "code" => code.to_string(), "status" => status)
+    .increment(1);
 }
 
 /// Copies `text` without control characters (they would split or corrupt the line) and cut

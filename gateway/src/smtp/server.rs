@@ -199,6 +199,7 @@ async fn accept_loop<H: SessionHandler>(
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    metrics::counter!("verteiler_smtp_sessions_total").increment(1);
                     // Replies are small and already batched; waiting for Nagle only adds latency.
                     let _ = stream.set_nodelay(true);
                     let local = stream.local_addr().unwrap_or(local);

@@ -18,6 +18,7 @@ pub(crate) mod own_sends;
 mod prepare;
 pub(crate) mod sender_standing;
 pub(crate) mod submissions;
+mod tally;
 
 pub use conform::{check_lines, complete_headers, Added, Part, Unfit, MAX_LINE_OCTETS};
 pub use from_header::{encoded_words, normalise as normalise_name, submitted_from_name, with_from};

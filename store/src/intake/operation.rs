@@ -160,7 +160,12 @@ impl Intake {
         let answer = |outcome| Ok(Answer { lang, outcome });
         let ready = match self.ready(&request, &sender).await? {
             Ok(ready) => ready,
-            Err(refusal) => return answer(IntakeOutcome::Refused(refusal)),
+            Err(refusal) => {
+                if request.mode == Mode::Submit {
+                    super::tally::count_refused(Some(&refusal));
+                }
+                return answer(IntakeOutcome::Refused(refusal));
+            }
         };
         let (summary, raw) = (&ready.prepared.summary, &ready.prepared.raw);
         let sms = request.sms_text.as_deref().map(SmsText::new);
@@ -188,6 +193,7 @@ impl Intake {
                 .await?
         {
             tracing::info!(event = "policy.refusals_throttled", member);
+            super::tally::count_refused(None);
             return answer(IntakeOutcome::Throttled { limit });
         }
         // Notifications go to the person, also when they sent as an official address.
@@ -235,6 +241,7 @@ impl Intake {
             now_ms(),
         );
         let stored = self.writer.record(record).await?;
+        super::tally::count_decisions(&decided);
         let replaced_name = prepared
             .replaced_name
             .filter(|_| !all_rejected)

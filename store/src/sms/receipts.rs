@@ -25,6 +25,9 @@ pub struct TextState {
 
 /// A receipt's verdict on a part (or on a whole text).
 fn verdict(delivered: bool) -> &'static str {
+    // Every receipt passes here once: the place to count them for `/metrics`.
+    metrics::counter!("verteiler_sms_receipts_total", "status" => if delivered { "delivered" } else { "failed" })
+        .increment(1);
     if delivered {
         TextReceipt::Delivered.as_str()
     } else {
