@@ -13,6 +13,7 @@ mod lists;
 mod member;
 pub(crate) mod policy;
 mod queue_tools;
+mod reload;
 mod send;
 mod serve;
 mod token;

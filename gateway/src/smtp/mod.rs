@@ -3,11 +3,12 @@
 //! The protocol lives here; every decision (who may log in, which recipients exist, what
 //! happens to a message) is asked of a [`SessionHandler`]. Entry points: [`SmtpService`]
 //! (shared state, [`SmtpService::handle_connection`] for any stream) and [`serve_smtp`]
-//! (a TCP listener with drain on shutdown); [`load_tls_config`] and
-//! [`generate_self_signed`] for STARTTLS certificates.
+//! (a TCP listener with drain on shutdown); [`CertificateFiles`] (read again on reload),
+//! [`load_tls_config`] and [`generate_self_signed`] for STARTTLS certificates.
 
 mod address;
 mod auth;
+mod certificate;
 mod config;
 mod data;
 mod ehlo;
@@ -22,6 +23,7 @@ mod session;
 mod throttle;
 mod tls;
 
+pub use certificate::CertificateFiles;
 pub use config::SmtpConfig;
 pub use handler::{
     AuthOutcome, Envelope, Identity, RcptOutcome, Reply, SessionHandler, SessionInfo,
