@@ -83,10 +83,31 @@ pub fn generate(config: &Config, args: &DkimGenerateArgs) -> anyhow::Result<Exit
 const DEMO_SELECTOR: &str = "verteiler-demo";
 const DEMO_KEY_FILE: &str = "dkim/verteiler-demo-ed25519.pem";
 
-/// The signer for `serve`: every configured key, each failure naming its config key and file.
-/// Without keys, copies go out unsigned, except in the demo, which makes an Ed25519 key once
-/// next to its outbox and reuses it on later starts (unless `delivery.dkim.demo_key = false`).
+/// The signer for `serve`, its keys announced with their DNS records on stdout. Without keys
+/// copies go out unsigned (and a warning says so).
 pub fn signer(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<Option<Arc<DkimSigner>>> {
+    let Some(signer) = load_signer(loaded, demo)? else {
+        tracing::warn!(
+            event = "delivery.unsigned",
+            "no DKIM key configured (delivery.dkim): copies go out unsigned"
+        );
+        return Ok(None);
+    };
+    for (algorithm, selector, record) in signer.records() {
+        println!(
+            "verteiler: DKIM signing with the {algorithm} key {selector} (d={}); DNS: {}",
+            signer.domain(),
+            txt_line(record)
+        );
+    }
+    Ok(Some(Arc::new(signer)))
+}
+
+/// Every configured key read from its file, each failure naming its config key and file;
+/// `serve` calls it at start and on SIGHUP. Without keys, `None`, except in the demo, which
+/// makes an Ed25519 key once next to its outbox and reuses it on later starts (unless
+/// `delivery.dkim.demo_key = false`).
+pub fn load_signer(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<Option<DkimSigner>> {
     let config = &loaded.config;
     let dkim = &config.delivery.dkim;
     let domain = signing_domain(config);
@@ -124,10 +145,6 @@ pub fn signer(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<Option<Arc<Dk
     }
     if signer.is_empty() {
         if !(demo && dkim.demo_key) {
-            tracing::warn!(
-                event = "delivery.unsigned",
-                "no DKIM key configured (delivery.dkim): copies go out unsigned"
-            );
             return Ok(None);
         }
         let data_dir = config
@@ -145,14 +162,7 @@ pub fn signer(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<Option<Arc<Dk
             })
             .with_context(|| format!("loading the demo DKIM key {}", path.display()))?;
     }
-    for (algorithm, selector, record) in signer.records() {
-        println!(
-            "verteiler: DKIM signing with the {algorithm} key {selector} (d={}); DNS: {}",
-            signer.domain(),
-            txt_line(record)
-        );
-    }
-    Ok(Some(Arc::new(signer)))
+    Ok(Some(signer))
 }
 
 fn txt_line(record: &DnsRecord) -> String {

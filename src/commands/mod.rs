@@ -17,6 +17,7 @@ mod metrics;
 mod metrics_names;
 pub(crate) mod policy;
 mod queue_tools;
+mod reload;
 mod send;
 mod serve;
 mod token;

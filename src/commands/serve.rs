@@ -1,6 +1,7 @@
 //! `verteiler serve`: every listener of the process, stopped together on SIGTERM or Ctrl-C.
 
 use super::open_store;
+use super::reload::Reloadable;
 use crate::config::{Config, LoadedConfig, RelayTls, SmsProvider};
 use anyhow::Context;
 use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
@@ -11,6 +12,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use verteiler_gateway::delivery::dkim::CurrentSigner;
 use verteiler_gateway::delivery::{
     run_delivery, DeliverySettings, Mx, MxSettings, Outbox, PacingLimits, Relay, RelaySettings,
     RelayTlsMode, Transport,
@@ -19,17 +21,17 @@ use verteiler_gateway::ingress::{Ingress, IngressSettings};
 use verteiler_gateway::sms::{
     run_texts, HttpProvider, HttpSettings, SmppProvider, SmppSettings, SmsOutbox, SmsSettings,
 };
-use verteiler_gateway::smtp::{
-    generate_self_signed, load_tls_config, serve_smtp, tls_config_from_pem, SmtpConfig, SmtpService,
-};
+use verteiler_gateway::smtp::{serve_smtp, SmtpConfig, SmtpService};
 use verteiler_portal::{router, AppState, ImportSettings, PortalSettings};
 use verteiler_store::intake::Intake;
 use verteiler_store::MailClientSetup;
 
 pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode> {
     let config = &loaded.config;
-    // DKIM keys first: a bad key stops the start before any listener takes mail.
-    let dkim = super::dkim::signer(loaded, demo)?;
+    // DKIM keys and the certificate first: a bad one stops the start before any listener
+    // takes mail.
+    let dkim = CurrentSigner::new(super::dkim::signer(loaded, demo)?);
+    let tls = super::reload::smtp_tls(config, demo)?;
     let store = open_store(config).await?;
     if demo {
         let logins = crate::demo::ensure(&store, config).await?;
@@ -60,13 +62,13 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
 
     // SMTP submission.
     let (smtp_addr, smtp_task, implicit_task, inbound_task) =
-        start_smtp(&intake, config, demo, &stop_rx).await?;
+        start_smtp(&intake, config, demo, tls.server_config.clone(), &stop_rx).await?;
 
     // Delivery: released sends become personal copies; notifications reach senders.
     let delivery_task = tokio::spawn(run_delivery(
         store.clone(),
         transport(config)?,
-        delivery_settings(config, dkim),
+        delivery_settings(config, dkim.clone()),
         stop_rx.clone(),
     ));
 
@@ -89,6 +91,8 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
     super::audit::record_limits(&store, config).await?;
 
     let shutdown = shutdown_signal();
+    // SIGHUP reads the certificate and the DKIM keys again (`systemctl reload`).
+    let reload_task = Reloadable::new(loaded, demo, &tls, dkim).on_hangup(stopped())?;
     // Fixed lines on stdout tell people (and the end-to-end tests) where to connect, also
     // when port 0 let the system choose.
     println!("verteiler: smtp listening on {smtp_addr}");
@@ -100,14 +104,14 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
     }
     println!("verteiler: portal listening on http://{http_addr}");
     tracing::info!(event = "server.ready", http = %http_addr, smtp = %smtp_addr);
-    tell_service_manager(sd_notify::NotifyState::Ready);
+    tell_service_manager(&[sd_notify::NotifyState::Ready]);
 
     let name_lost = tokio::select! {
         _ = shutdown => None,
         lost = &mut name_held => Some(lost.context("the instance name's task failed")?),
     };
     name_held.abort();
-    tell_service_manager(sd_notify::NotifyState::Stopping);
+    tell_service_manager(&[sd_notify::NotifyState::Stopping]);
     let _ = stop_tx.send(true);
     let http_result = http_task.await.context("the HTTP task failed")?;
     http_result.context("serving HTTP")?;
@@ -133,6 +137,7 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
     sms_task.await.context("the SMS task failed")?;
     approvals_task.await.context("the approvals task failed")?;
     retention_task.await.context("the retention task failed")?;
+    reload_task.await.context("the reload task failed")?;
     tracing::info!(
         event = "server.stopped",
         "all listeners and delivery stopped"
@@ -146,9 +151,10 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
 }
 
 /// Tells systemd (`Type=notify`, see `ops/systemd/verteiler.service`) that the listeners are
-/// up or that the process stops; without `NOTIFY_SOCKET` (not started by systemd) nothing.
-fn tell_service_manager(state: sd_notify::NotifyState<'_>) {
-    if let Err(e) = sd_notify::notify(false, &[state]) {
+/// up, that a reload runs, or that the process stops; without `NOTIFY_SOCKET` (not started by
+/// systemd) nothing.
+pub(super) fn tell_service_manager(states: &[sd_notify::NotifyState<'_>]) {
+    if let Err(e) = sd_notify::notify(false, states) {
         tracing::warn!(event = "server.notify_failed", error = %e);
     }
 }
@@ -204,6 +210,7 @@ async fn start_smtp(
     intake: &Intake,
     config: &Config,
     demo: bool,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     stop: &watch::Receiver<bool>,
 ) -> anyhow::Result<(
     std::net::SocketAddr,
@@ -217,7 +224,7 @@ async fn start_smtp(
     let smtp_addr = smtp.local_addr()?;
     let service = SmtpService::new(
         Arc::new(smtp_config(config, demo)),
-        smtp_tls(config, demo)?,
+        tls,
         Arc::new(ingress(intake, config)),
     );
     let smtp_task = tokio::spawn(serve_smtp(
@@ -297,10 +304,7 @@ fn spawn_texts(
 
 /// How the delivery loops run, from `[delivery]` (and the approval window for sends held at
 /// expansion, from `[limits]`).
-fn delivery_settings(
-    config: &Config,
-    dkim: Option<Arc<verteiler_gateway::delivery::dkim::DkimSigner>>,
-) -> DeliverySettings {
+fn delivery_settings(config: &Config, dkim: CurrentSigner) -> DeliverySettings {
     DeliverySettings {
         lease: std::time::Duration::from_secs(config.delivery.lease_secs.into()),
         retry_first: std::time::Duration::from_secs(config.delivery.retry_first_secs.into()),
@@ -330,35 +334,6 @@ fn smtp_config(config: &Config, demo: bool) -> SmtpConfig {
         // Only the demo may take passwords without TLS, and then only from loopback.
         allow_plain_auth_without_tls: demo,
         ..SmtpConfig::default()
-    }
-}
-
-/// The STARTTLS certificate: from config, or a fresh self-signed one for the demo.
-fn smtp_tls(
-    config: &Config,
-    demo: bool,
-) -> anyhow::Result<Option<Arc<tokio_rustls::rustls::ServerConfig>>> {
-    match (&config.smtp.tls_cert_path, &config.smtp.tls_key_path) {
-        (Some(cert), Some(key)) => Ok(Some(load_tls_config(cert, key).with_context(|| {
-            format!(
-                "loading the SMTP certificate {} and key {}",
-                cert.display(),
-                key.display()
-            )
-        })?)),
-        _ if demo => {
-            let (cert, key) =
-                generate_self_signed(&["localhost".to_string(), config.smtp.hostname.clone()])
-                    .context("generating the demo certificate")?;
-            Ok(Some(tls_config_from_pem(cert.as_bytes(), key.as_bytes())?))
-        }
-        _ => {
-            tracing::warn!(
-                event = "smtp.no_tls",
-                "no TLS certificate configured: STARTTLS and AUTH are not offered"
-            );
-            Ok(None)
-        }
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::attempt_log::{log_attempt, CopyAttempt};
 use super::copy::{build_copy, header_text, CopySpec, ReplyTo, ToHeader, Unsubscribe};
-use super::dkim::DkimSigner;
+use super::dkim::CurrentSigner;
 use super::outcome::Outcome;
 use super::pacing::{Pacing, PacingLimits};
 use super::transport::Transport;
@@ -44,8 +44,8 @@ pub struct DeliverySettings {
     /// `limits.approval_window_hours`, as for sends held at submission.
     pub approval_window: Duration,
     pub pacing: PacingLimits,
-    /// Signs every copy and notification; `None` sends them unsigned.
-    pub dkim: Option<Arc<DkimSigner>>,
+    /// Signs every copy and notification; empty sends them unsigned. Swapped on reload.
+    pub dkim: CurrentSigner,
     /// Delivery lines name the recipient's address, not its keyed hash (`log.recipient_addresses`).
     pub log_recipient_addresses: bool,
 }
@@ -69,7 +69,7 @@ impl DeliverySettings {
                 per_domain_per_second: None,
                 per_domain_in_flight: 8,
             },
-            dkim: None,
+            dkim: CurrentSigner::default(),
             log_recipient_addresses: false,
         }
     }
@@ -377,7 +377,7 @@ impl Engine {
     /// Adds the DKIM signatures when keys are configured. A failure holds the message back
     /// for a later attempt: with keys configured, nothing leaves unsigned.
     async fn sign(&self, message: Vec<u8>) -> Result<Vec<u8>, Outcome> {
-        let Some(signer) = &self.settings.dkim else {
+        let Some(signer) = self.settings.dkim.current() else {
             return Ok(message);
         };
         signer.sign_off_runtime(message).await.map_err(|e| {

@@ -4,11 +4,12 @@
 //! happens to a message) is asked of a [`SessionHandler`]. Entry points: [`SmtpService`]
 //! (shared state, [`SmtpService::handle_connection`] for any stream) and [`serve_smtp`]
 //! (a TCP listener with drain on shutdown) and [`serve_inbound`] (the same for port 25: no
-//! AUTH, only recipients that take mail from the world); [`load_tls_config`] and
-//! [`generate_self_signed`] for STARTTLS certificates.
+//! AUTH, only recipients that take mail from the world); [`CertificateFiles`] (read again on
+//! reload), [`load_tls_config`] and [`generate_self_signed`] for STARTTLS certificates.
 
 mod address;
 mod auth;
+mod certificate;
 mod config;
 mod data;
 mod ehlo;
@@ -23,6 +24,7 @@ mod session;
 mod throttle;
 mod tls;
 
+pub use certificate::CertificateFiles;
 pub use config::SmtpConfig;
 pub use handler::{
     AuthOutcome, Envelope, Identity, ListenerRole, RcptOutcome, Reply, SessionHandler, SessionInfo,

@@ -3,8 +3,11 @@
 //! instead of relying on rustls' process-wide default, which panics when two providers end
 //! up compiled into one binary.
 
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::ResolvesServerCert;
+use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls::ServerConfig;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -49,6 +52,16 @@ pub fn tls_config_from_pem(
     cert_pem: &[u8],
     key_pem: &[u8],
 ) -> Result<Arc<ServerConfig>, TlsSetupError> {
+    let key = certified_key_from_pem(cert_pem, key_pem)?;
+    server_config_with(Arc::new(SingleCertAndKey::from(key)))
+}
+
+/// A certificate chain (leaf first) with its key, refused when the key is not the
+/// certificate's.
+pub(crate) fn certified_key_from_pem(
+    cert_pem: &[u8],
+    key_pem: &[u8],
+) -> Result<CertifiedKey, TlsSetupError> {
     let certs = CertificateDer::pem_slice_iter(cert_pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(TlsSetupError::CertificatePem)?;
@@ -56,12 +69,22 @@ pub fn tls_config_from_pem(
         return Err(TlsSetupError::NoCertificate);
     }
     let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(TlsSetupError::PrivateKeyPem)?;
-    let config =
-        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()?
-            .with_no_client_auth()
-            .with_single_cert(certs, key)?;
+    Ok(CertifiedKey::from_der(certs, key, &provider())?)
+}
+
+/// The server configuration every listener uses, presenting what `certificates` resolves.
+pub(crate) fn server_config_with(
+    certificates: Arc<dyn ResolvesServerCert>,
+) -> Result<Arc<ServerConfig>, TlsSetupError> {
+    let config = ServerConfig::builder_with_provider(Arc::new(provider()))
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_cert_resolver(certificates);
     Ok(Arc::new(config))
+}
+
+fn provider() -> CryptoProvider {
+    rustls::crypto::ring::default_provider()
 }
 
 /// A fresh self-signed certificate for `hostnames` (the first also being the common name),

@@ -3,16 +3,19 @@
 //! one `DKIM-Signature`, so an RSA and an Ed25519 key together give two signatures: receivers
 //! that do not know Ed25519 yet check the RSA one.
 //!
-//! Keys are read once at start from PEM files; a bad key stops the start rather than letting
-//! unsigned mail out (fail closed). Signing is CPU work (about a millisecond for RSA-2048), so
-//! the delivery workers call [`DkimSigner::sign_off_runtime`], which runs it on tokio's blocking
-//! pool instead of the threads that drive the sockets.
+//! Keys are read at start from PEM files; a bad key stops the start rather than letting
+//! unsigned mail out (fail closed). `serve` reads them again on SIGHUP and swaps the whole
+//! signer (`current`) only when every key loaded; otherwise the old keys stay. Signing is CPU
+//! work (about a millisecond for RSA-2048), so the delivery workers call
+//! [`DkimSigner::sign_off_runtime`], which runs it on tokio's blocking pool instead of the
+//! threads that drive the sockets.
 //!
-//! By concern: `keys` reads key material from PEM, `record` writes the DNS record that
-//! publishes a key, `signer` signs copies with the loaded keys, `generate` makes and writes new
-//! keys, and `verify` checks signatures against given records. The types they share, the
-//! algorithm and the error, are here.
+//! By concern: `current` holds the signer in use, `keys` reads key material from PEM,
+//! `record` writes the DNS record that publishes a key, `signer` signs copies with the loaded
+//! keys, `generate` makes and writes new keys, and `verify` checks signatures against given
+//! records. The types they share, the algorithm and the error, are here.
 
+mod current;
 mod generate;
 mod keys;
 mod record;
@@ -21,6 +24,7 @@ mod signer;
 mod test_keys;
 mod verify;
 
+pub use current::CurrentSigner;
 pub use generate::{generate_key, write_key_file, GeneratedKey, GENERATED_RSA_BITS};
 pub use keys::OpensslRsa;
 pub use record::DnsRecord;
