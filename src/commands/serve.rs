@@ -115,19 +115,16 @@ pub async fn serve(loaded: &LoadedConfig, demo: bool) -> anyhow::Result<ExitCode
     let _ = stop_tx.send(true);
     let http_result = http_task.await.context("the HTTP task failed")?;
     http_result.context("serving HTTP")?;
-    smtp_task
-        .await
-        .context("the SMTP task failed")?
-        .context("serving SMTP")?;
-    if let Some(task) = implicit_task {
-        task.await
-            .context("the implicit-TLS SMTP task failed")?
-            .context("serving SMTP over TLS")?;
-    }
-    if let Some(task) = inbound_task {
-        task.await
-            .context("the inbound SMTP task failed")?
-            .context("serving inbound SMTP")?;
+    for (task, what) in [
+        (Some(smtp_task), "SMTP"),
+        (implicit_task, "SMTP over TLS"),
+        (inbound_task, "inbound SMTP"),
+    ] {
+        if let Some(task) = task {
+            task.await
+                .with_context(|| format!("the {what} task failed"))?
+                .with_context(|| format!("serving {what}"))?;
+        }
     }
     if let Some(metrics) = metrics {
         let served = metrics.task.await.context("the metrics task failed")?;
