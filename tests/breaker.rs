@@ -17,14 +17,9 @@ const ADMIN: &str = "aylin.kaya@example.org";
 /// What the server and every CLI call share: relay to the sink, no undo window, and an
 /// organisation limit of 300 recipients an hour (Oldenfelde has 212).
 fn vars(sink: &Sink) -> Vec<(&'static str, String)> {
-    vec![
-        ("VERTEILER_DELIVERY__TRANSPORT", "relay".into()),
-        ("VERTEILER_DELIVERY__RELAY__HOST", "127.0.0.1".into()),
-        ("VERTEILER_DELIVERY__RELAY__PORT", sink.port().to_string()),
-        ("VERTEILER_DELIVERY__RELAY__TLS", "none".into()),
-        ("VERTEILER_DELIVERY__UNDO_WINDOW_SECS", "0".into()),
-        ("VERTEILER_LIMITS__ORG_RECIPIENTS_PER_HOUR", "300".into()),
-    ]
+    let mut vars = support::fanout::relayed(sink);
+    vars.push(("VERTEILER_LIMITS__ORG_RECIPIENTS_PER_HOUR", "300".into()));
+    vars
 }
 
 fn cli(env: &Env, sink: &Sink, args: &[&str]) -> Output {

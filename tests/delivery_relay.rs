@@ -38,25 +38,6 @@ async fn demo_env(members: u32) -> Option<Env> {
     Some(env)
 }
 
-/// Submits one message to `list` as `who` and returns its send's id.
-async fn submit(env: &Env, server: &Server, who: (&str, &str), list: &str, subject: &str) -> i64 {
-    let r = smtplib_send(
-        &server.smtp(),
-        who.0,
-        who.1,
-        who.0,
-        list,
-        &["--subject", subject],
-    );
-    assert_eq!((r.stage.as_str(), r.code), ("sent", 250), "{r:?}");
-    let store = &env.db.store;
-    let submission = store
-        .submissions_by_message_id(r.message_id.trim_matches(['<', '>']))
-        .await
-        .unwrap()[0];
-    store.sends_of(submission).await.unwrap()[0].id
-}
-
 async fn wait_until_complete(env: &Env, send: i64, within: Duration) {
     let deadline = Instant::now() + within;
     loop {
@@ -124,7 +105,7 @@ async fn every_copy_reaches_one_member_alone_with_the_list_headers() {
     };
     let sink = Sink::start(Script::default()).await;
     let server = serve(&env, &sink, &[]);
-    let send = submit(&env, &server, CHAIR, OLDENFELDE, "Einladung").await;
+    let send = submit_as(&env, &server, CHAIR, OLDENFELDE, "Einladung").await;
     wait_until_complete(&env, send, Duration::from_secs(60)).await;
 
     let totals = env.db.store.delivery_totals(send).await.unwrap();
@@ -243,7 +224,7 @@ async fn a_relay_answering_451_for_a_while_defers_and_then_everything_is_deliver
     let sink = Sink::start(Script::default()).await;
     let server = serve(&env, &sink, &[]);
     sink.script(|s| s.defer_until = Some(Instant::now() + Duration::from_secs(5)));
-    let send = submit(&env, &server, CHAIR, OLDENFELDE, "Einladung").await;
+    let send = submit_as(&env, &server, CHAIR, OLDENFELDE, "Einladung").await;
 
     // While the relay says "try later", the copies wait as deferred, none failed.
     let deadline = Instant::now() + Duration::from_secs(4);
@@ -303,7 +284,7 @@ async fn a_relay_answering_550_fails_those_copies_at_once_and_sends_the_rest() {
     })
     .await;
     let server = serve(&env, &sink, &[]);
-    let send = submit(&env, &server, CHAIR, OLDENFELDE, "Einladung").await;
+    let send = submit_as(&env, &server, CHAIR, OLDENFELDE, "Einladung").await;
     wait_until_complete(&env, send, Duration::from_secs(60)).await;
 
     let refused = sink.seen(|s| s.refused.clone());
@@ -359,7 +340,7 @@ async fn a_relay_gone_for_two_minutes_loses_nothing() {
             ("VERTEILER_DELIVERY__RETRY_MAX_SECS", "20".into()),
         ],
     );
-    let send = submit(&env, &server, CHAIR, OLDENFELDE, "Einladung").await;
+    let send = submit_as(&env, &server, CHAIR, OLDENFELDE, "Einladung").await;
     let deadline = Instant::now() + Duration::from_secs(30);
     while copies(&sink).len() < 20 {
         assert!(
@@ -447,7 +428,7 @@ async fn kill_9_three_times_during_a_10000_recipient_fan_out() {
         ("VERTEILER_DELIVERY__LEASE_SECS", "5".into()),
     ];
     let server = serve(&env, &sink, &extra);
-    let send = submit(
+    let send = submit_as(
         &env,
         &server,
         STATE_CHAIR,
@@ -531,7 +512,7 @@ async fn cancel_during_fan_out_stops_every_copy_within_a_second() {
     })
     .await;
     let server = serve(&env, &sink, &[]);
-    let send = submit(
+    let send = submit_as(
         &env,
         &server,
         STATE_CHAIR,

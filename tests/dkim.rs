@@ -6,25 +6,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 use support::*;
-use verteiler_gateway::delivery::dkim::{verify_with_records, DnsRecord, SIGNED_HEADERS};
-
-/// Runs `dkim generate` and returns the DNS record it printed.
-fn generate(env: &Env, args: &[&str]) -> DnsRecord {
-    let out = env.run(&[&["dkim", "generate"], args].concat());
-    assert!(out.status.success(), "{}", stderr(&out));
-    let text = stdout(&out);
-    let field = |name: &str| {
-        text.lines()
-            .find_map(|l| l.trim().strip_prefix(name))
-            .unwrap_or_else(|| panic!("no {name} line in:\n{text}"))
-            .trim()
-            .to_string()
-    };
-    DnsRecord {
-        name: field("name:"),
-        value: field("value:"),
-    }
-}
+use verteiler_gateway::delivery::dkim::{verify_with_records, SIGNED_HEADERS};
 
 #[tokio::test]
 async fn dkim_generate_writes_a_private_key_once_and_prints_its_record() {
@@ -91,7 +73,7 @@ async fn dkim_generate_writes_a_private_key_once_and_prints_its_record() {
         "the key is kept"
     );
 
-    let ed = generate(
+    let ed = dkim_generate(
         &env,
         &[
             "--selector",
@@ -116,11 +98,11 @@ async fn every_copy_and_notice_carries_signatures_that_verify_against_the_publis
     assert!(env.run(&["demo", "--members", "600"]).status.success());
     let rsa_file = env.path("rsa.pem");
     let ed_file = env.path("ed.pem");
-    let rsa = generate(
+    let rsa = dkim_generate(
         &env,
         &["--selector", "rsa-e2e", "--out", rsa_file.to_str().unwrap()],
     );
-    let ed = generate(
+    let ed = dkim_generate(
         &env,
         &[
             "--selector",
@@ -207,7 +189,7 @@ async fn every_copy_and_notice_carries_signatures_that_verify_against_the_publis
     assert_eq!(copies, totals.sent, "every copy was checked");
 
     // Against a key that was never published, nothing verifies.
-    let stranger = generate(&env, &["--selector", "rsa-e2e", "--out", "other.pem"]);
+    let stranger = dkim_generate(&env, &["--selector", "rsa-e2e", "--out", "other.pem"]);
     let any_copy = std::fs::read_dir(&outbox)
         .unwrap()
         .map(|e| e.unwrap().path())

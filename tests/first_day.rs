@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
+use support::fanout::relayed;
 use support::*;
 use verteiler_store::SendState;
 use verteiler_test_sink::{Script, Sink};
@@ -213,17 +214,6 @@ async fn check_step(env: &Env, line: &str, out: &Output) {
         let got: BTreeSet<String> = outbox_recipients(env).into_iter().collect();
         assert_eq!(got, expected, "exactly Oldenfelde's members, each once");
     }
-}
-
-/// The configuration of the README, delivering to `sink` with no undo window.
-fn relayed(sink: &Sink) -> Vec<(&'static str, String)> {
-    vec![
-        ("VERTEILER_DELIVERY__TRANSPORT", "relay".into()),
-        ("VERTEILER_DELIVERY__RELAY__HOST", "127.0.0.1".into()),
-        ("VERTEILER_DELIVERY__RELAY__PORT", sink.port().to_string()),
-        ("VERTEILER_DELIVERY__RELAY__TLS", "none".into()),
-        ("VERTEILER_DELIVERY__UNDO_WINDOW_SECS", "0".into()),
-    ]
 }
 
 fn run_ok(env: &Env, args: &[&str], codes: &[i32]) -> String {

@@ -8,6 +8,7 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
+use support::fanout::relayed;
 use support::*;
 use verteiler_test_sink::{Script, Sink};
 
@@ -67,16 +68,6 @@ fn metrics_url(server: &Server) -> Option<String> {
         .map(str::to_string)
 }
 
-fn relay_vars(sink: &Sink) -> Vec<(&'static str, String)> {
-    vec![
-        ("VERTEILER_DELIVERY__TRANSPORT", "relay".into()),
-        ("VERTEILER_DELIVERY__RELAY__HOST", "127.0.0.1".into()),
-        ("VERTEILER_DELIVERY__RELAY__PORT", sink.port().to_string()),
-        ("VERTEILER_DELIVERY__RELAY__TLS", "none".into()),
-        ("VERTEILER_DELIVERY__UNDO_WINDOW_SECS", "0".into()),
-    ]
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_send_moves_the_counters_and_the_gauges_say_where_things_stand() {
     if !tool_available("python3") {
@@ -85,7 +76,7 @@ async fn a_send_moves_the_counters_and_the_gauges_say_where_things_stand() {
     let env = Env::new().await;
     assert!(env.run(&["demo", "--members", "600"]).status.success());
     let sink = Sink::start(Script::default()).await;
-    let vars = relay_vars(&sink);
+    let vars = relayed(&sink);
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let server = env.serve_with(&["--demo"], &vars);
     let url = metrics_url(&server).expect("the demo serves metrics");

@@ -220,23 +220,10 @@ async fn sighup_swaps_the_certificate_for_new_sessions_and_keeps_open_ones_going
     assert!(stopped.is_some_and(|s| s.success()), "{stopped:?}");
 }
 
-/// Runs `dkim generate` into `out` and returns the DNS record it printed.
+/// Runs `dkim generate` for an Ed25519 key into `out` and returns the DNS record it printed.
 fn generate(env: &Env, selector: &str, out: &Path) -> DnsRecord {
-    let args = ["dkim", "generate", "--algorithm", "ed25519", "--selector"];
-    let done = env.run(&[&args[..], &[selector, "--out", out.to_str().unwrap()]].concat());
-    assert!(done.status.success(), "{}", stderr(&done));
-    let text = stdout(&done);
-    let field = |name: &str| {
-        text.lines()
-            .find_map(|l| l.trim().strip_prefix(name))
-            .unwrap_or_else(|| panic!("no {name} line in:\n{text}"))
-            .trim()
-            .to_string()
-    };
-    DnsRecord {
-        name: field("name:"),
-        value: field("value:"),
-    }
+    let args = ["--algorithm", "ed25519", "--selector", selector, "--out"];
+    dkim_generate(env, &[&args[..], &[out.to_str().unwrap()]].concat())
 }
 
 /// Sends to Oldenfelde, waits for every copy, and returns the copies (and removes them from the

@@ -32,21 +32,7 @@ fn instance(env: &Env, sink: &Sink, name: &str, lease_secs: u32) -> Server {
 /// Sends to the whole organisation as the state chair, has the demo's two press officers
 /// approve on the CLI, and returns the send's id.
 async fn send_to_everyone(env: &Env, server: &Server, subject: &str) -> i64 {
-    let r = smtplib_send(
-        &server.smtp(),
-        STATE_CHAIR.0,
-        STATE_CHAIR.1,
-        STATE_CHAIR.0,
-        EVERYONE,
-        &["--subject", subject],
-    );
-    assert_eq!((r.stage.as_str(), r.code), ("sent", 250), "{r:?}");
-    let store = &env.db.store;
-    let submission = store
-        .submissions_by_message_id(r.message_id.trim_matches(['<', '>']))
-        .await
-        .unwrap()[0];
-    let send = store.sends_of(submission).await.unwrap()[0].id;
+    let send = submit_as(env, server, STATE_CHAIR, EVERYONE, subject).await;
     for approver in ["renee.hoffmann@example.org", "jonas.petersen@example.org"] {
         let out = env
             .command()

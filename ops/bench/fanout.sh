@@ -266,7 +266,7 @@ kill "$sink_pid" 2> /dev/null || true; wait "$sink_pid" 2> /dev/null || true; si
 ceiling="$(awk -v a="$start" -v b="$end" 'BEGIN{printf "%.1f", 20000 / (b - a)}')"
 
 echo
-printf '%-36s %12s\n' "DKIM" "$(grep -o 'DKIM signing with the [^ ]* key [^ ]*' "$work/serve.log" | paste -sd, - | grep . || echo off)"
+printf '%-36s %12s\n' "DKIM" "$(grep -o 'DKIM signing with the [^ ]* key [^ ]*' "$work/serve-1.log" | paste -sd, - | grep . || echo off)"
 printf '%-36s %12s\n' "gateway copies sent" "$sent"
 printf '%-36s %12s\n' "gateway seconds (first to last copy)" "$gw_secs"
 printf '%-36s %12s\n' "gateway recipients/s" "$gw_rate"

@@ -2,8 +2,8 @@
 # Fault injection (issue 25): one send to the whole demo organisation per fault, fanned out by
 # `verteiler serve` over loopback while the fault happens; afterwards the script counts what the
 # receiving side holds against what the database says was sent, and prints per fault:
-# copies delivered, repeated (the same recipient twice) and lost (sent by the database's
-# account but never received, or failed).
+# copies delivered, repeated (the same recipient twice), lost (queued but never received) and
+# failed, and how many copies were tried more than once.
 #
 #   relay-outage   the relay (a counting SMTP sink, ops/fault/sink.py) goes away for
 #                  OUTAGE_SECS (default 120) during fan-out and comes back on the same port
@@ -154,14 +154,14 @@ results=()
 # Counts for the send with subject `$1` received as lines of `$2` (recipient TAB subject).
 report() {
   local fault="$1" lines="$2" started="$3"
-  local sent failed queued distinct total
-  read -r sent failed queued < <(sql "SELECT COUNT(*) FILTER (WHERE state = 'sent'), COUNT(*) FILTER (WHERE state IN ('failed', 'bounced')), COUNT(*) FILTER (WHERE state = 'queued') FROM deliveries WHERE send_id = $send_id")
+  local sent failed queued retried distinct total
+  read -r sent failed queued retried < <(sql "SELECT COUNT(*) FILTER (WHERE state = 'sent'), COUNT(*) FILTER (WHERE state IN ('failed', 'bounced')), COUNT(*) FILTER (WHERE state = 'queued'), COUNT(*) FILTER (WHERE attempts > 1) FROM deliveries WHERE send_id = $send_id")
   total="$(wc -l < "$lines")"
   distinct="$(cut -f1 "$lines" | sort -u | wc -l)"
   local expected; expected="$(sql "SELECT COUNT(*) FROM deliveries WHERE send_id = $send_id")"
   local lost=$((expected - distinct))
-  results+=("$(printf '%-13s %7s %9s %9s %9s %6s %8s' "$fault" "$expected" "$distinct" "$((total - distinct))" "$lost" "$failed" "$((SECONDS - started))s")")
-  echo "$fault: $expected copies queued, $distinct received, $((total - distinct)) repeated, $lost lost ($sent sent, $failed failed, $queued still queued by the database's account)"
+  results+=("$(printf '%-13s %7s %9s %9s %9s %6s %8s %8s' "$fault" "$expected" "$distinct" "$((total - distinct))" "$lost" "$failed" "$retried" "$((SECONDS - started))s")")
+  echo "$fault: $expected copies queued, $distinct received, $((total - distinct)) repeated, $lost lost ($sent sent, $failed failed, $queued still queued by the database's account; $retried tried more than once)"
 }
 
 pg_restart() {
@@ -190,9 +190,13 @@ run_relay_fault() {
       pg_restart
       ;;
     kill-loop)
-      local k
-      for k in $(seq 1 "${KILLS:-10}"); do
-        wait_copies "$subject" $(( $(received_count "$subject") + RANDOM % 1200 + 300 ))
+      # The kills spread over the fan-out: the k-th after about k/(KILLS+1) of the copies, give
+      # or take a random 200, so every kill lands while copies are still going out.
+      local k kills="${KILLS:-10}" total
+      until [[ "$(sql "SELECT state FROM sends WHERE id = $send_id")" != scheduled ]]; do sleep 0.2; done
+      total="$(sql "SELECT COUNT(*) FROM deliveries WHERE send_id = $send_id")"
+      for k in $(seq 1 "$kills"); do
+        wait_copies "$subject" $(( total * k / (kills + 1) + RANDOM % 400 - 200 ))
         kill -9 "$server_pid"; wait "$server_pid" 2> /dev/null || true
         start_serve
       done
@@ -243,5 +247,5 @@ for fault in "${faults[@]}"; do
 done
 
 echo
-printf '%-13s %7s %9s %9s %9s %6s %8s\n' fault queued received repeated lost failed took
+printf '%-13s %7s %9s %9s %9s %6s %8s %8s\n' fault queued received repeated lost failed retried took
 printf '%s\n' "${results[@]}"

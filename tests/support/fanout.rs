@@ -4,18 +4,52 @@
 use std::collections::BTreeMap;
 use verteiler_test_sink::{Received, Sink};
 
-/// Environment that points the binary's `relay` transport at `sink`, with no undo window and
-/// short retries (1 s, doubling to at most 2 s) so deferred copies come back within the test.
-pub fn relay_vars(sink: &Sink) -> Vec<(&'static str, String)> {
+/// Environment that points the binary's `relay` transport at `sink`, with no undo window.
+pub fn relayed(sink: &Sink) -> Vec<(&'static str, String)> {
     vec![
         ("VERTEILER_DELIVERY__TRANSPORT", "relay".into()),
         ("VERTEILER_DELIVERY__RELAY__HOST", "127.0.0.1".into()),
         ("VERTEILER_DELIVERY__RELAY__PORT", sink.port().to_string()),
         ("VERTEILER_DELIVERY__RELAY__TLS", "none".into()),
         ("VERTEILER_DELIVERY__UNDO_WINDOW_SECS", "0".into()),
+    ]
+}
+
+/// [`relayed`], with short retries (1 s, doubling to at most 2 s) so deferred copies come
+/// back within the test.
+pub fn relay_vars(sink: &Sink) -> Vec<(&'static str, String)> {
+    let mut vars = relayed(sink);
+    vars.extend([
         ("VERTEILER_DELIVERY__RETRY_FIRST_SECS", "1".into()),
         ("VERTEILER_DELIVERY__RETRY_MAX_SECS", "2".into()),
-    ]
+    ]);
+    vars
+}
+
+/// Submits one message to `list` as `who` (login, app password) over SMTP, expects 250, and
+/// returns its send's id.
+pub async fn submit_as(
+    env: &super::Env,
+    server: &super::Server,
+    who: (&str, &str),
+    list: &str,
+    subject: &str,
+) -> i64 {
+    let r = super::smtplib_send(
+        &server.smtp(),
+        who.0,
+        who.1,
+        who.0,
+        list,
+        &["--subject", subject],
+    );
+    assert_eq!((r.stage.as_str(), r.code), ("sent", 250), "{r:?}");
+    let store = &env.db.store;
+    let submission = store
+        .submissions_by_message_id(r.message_id.trim_matches(['<', '>']))
+        .await
+        .unwrap()[0];
+    store.sends_of(submission).await.unwrap()[0].id
 }
 
 /// Copies of sends (return path `bounce+TOKEN@…`), not notifications to senders.

@@ -376,3 +376,21 @@ pub async fn api_submit(
     assert_eq!(response.status().as_u16(), 202);
     response.json().await.expect("a JSON answer")
 }
+
+/// Runs `verteiler dkim generate ARGS` and returns the DNS record it printed.
+pub fn dkim_generate(env: &Env, args: &[&str]) -> verteiler_gateway::delivery::dkim::DnsRecord {
+    let out = env.run(&[&["dkim", "generate"], args].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(name))
+            .unwrap_or_else(|| panic!("no {name} line in:\n{text}"))
+            .trim()
+            .to_string()
+    };
+    verteiler_gateway::delivery::dkim::DnsRecord {
+        name: field("name:"),
+        value: field("value:"),
+    }
+}
