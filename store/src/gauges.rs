@@ -10,9 +10,11 @@ use sqlx::Row;
 /// What the store holds now, for the gauges of `/metrics`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Gauges {
-    /// Queued copies not tried yet and not claimed.
+    /// Queued copies not claimed and not failed yet (a copy whose worker died counts here
+    /// again once its lease ran out).
     pub copies_due: u64,
-    /// Queued copies tried before, waiting for their next attempt (deferred).
+    /// Queued copies that failed temporarily, waiting for their next attempt (deferred: the
+    /// same count as `send show`'s).
     pub copies_deferred: u64,
     /// Queued copies a worker has claimed (its lease runs).
     pub copies_in_flight: u64,
@@ -45,10 +47,11 @@ pub struct Gauges {
 /// One statement for every count, so a scrape is one round trip. $1 now, $2 the first hour of
 /// "the last hour" (as the breaker counts it), $3 the month.
 const GAUGES: &str = "SELECT \
-   (SELECT CAST(COUNT(*) AS BIGINT) FROM deliveries WHERE state = 'queued' AND attempts = 0 \
-      AND (lease_until IS NULL OR lease_until <= $1)) AS copies_due, \
-   (SELECT CAST(COUNT(*) AS BIGINT) FROM deliveries WHERE state = 'queued' AND attempts > 0 \
-      AND (lease_until IS NULL OR lease_until <= $1)) AS copies_deferred, \
+   (SELECT CAST(COUNT(*) AS BIGINT) FROM deliveries WHERE state = 'queued' \
+      AND last_error IS NULL AND (lease_until IS NULL OR lease_until <= $1)) AS copies_due, \
+   (SELECT CAST(COUNT(*) AS BIGINT) FROM deliveries WHERE state = 'queued' \
+      AND last_error IS NOT NULL AND (lease_until IS NULL OR lease_until <= $1)) \
+      AS copies_deferred, \
    (SELECT CAST(COUNT(*) AS BIGINT) FROM deliveries WHERE state = 'queued' \
       AND lease_until > $1) AS copies_in_flight, \
    (SELECT MIN(created_at) FROM deliveries WHERE state = 'queued') AS oldest_copy, \
