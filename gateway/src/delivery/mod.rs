@@ -7,6 +7,7 @@ pub(crate) mod engine;
 mod mx;
 mod outcome;
 mod pacing;
+mod pipelining;
 mod relay;
 mod smtp_failure;
 mod smtp_pool;

@@ -92,7 +92,7 @@ fn start_checkpointer(path: &Path) -> Option<SyncSender<()>> {
 }
 
 /// A connection to the pool's database file with the pool's settings.
-fn open_connection(path: &Path) -> Result<Connection, rusqlite::Error> {
+pub(crate) fn open_connection(path: &Path) -> Result<Connection, rusqlite::Error> {
     let conn = Connection::open(path)?;
     // The same durability as the pool: a commit is on disk before the 250.
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;

@@ -111,10 +111,21 @@ impl Statement {
     }
 
     /// Runs the statement on a direct SQLite connection (inside its open transaction).
+    ///
+    /// SQLite numbers `$N` parameters by first appearance, not by N; sqlx binds them by N. So
+    /// does this: `SET last_error = $2, updated_at = $1` takes the values as sqlx would.
     pub fn execute_direct(&self, conn: &rusqlite::Connection) -> Result<(), rusqlite::Error> {
         let mut statement = conn.prepare_cached(&self.sql)?;
-        for (i, value) in self.values.iter().enumerate() {
-            statement.raw_bind_parameter(i + 1, value)?;
+        for index in 1..=statement.parameter_count() {
+            let position = statement
+                .parameter_name(index)
+                .and_then(|name| name.strip_prefix(['$', '?']))
+                .and_then(|number| number.parse::<usize>().ok())
+                .unwrap_or(index);
+            let value = self.values.get(position - 1).ok_or_else(|| {
+                rusqlite::Error::InvalidParameterName(format!("parameter {position} has no value"))
+            })?;
+            statement.raw_bind_parameter(index, value)?;
         }
         statement.raw_execute()?;
         Ok(())
@@ -132,5 +143,36 @@ impl rusqlite::ToSql for Value {
             Value::Bool(v) => ToSqlOutput::from(i64::from(*v)),
             Value::Int(None) | Value::Text(None) => ToSqlOutput::Borrowed(ValueRef::Null),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbered_parameters_bind_by_their_number_on_a_direct_connection() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (a INTEGER, b TEXT, c INTEGER)")
+            .unwrap();
+        Statement::new("INSERT INTO t (b, a, c) VALUES ($2, $1, $1)")
+            .bind(7)
+            .bind("seven")
+            .execute_direct(&conn)
+            .unwrap();
+        Statement::new("INSERT INTO t (a, b, c) VALUES (?, ?, ?)")
+            .bind(1)
+            .bind("one")
+            .bind(Some(2))
+            .execute_direct(&conn)
+            .unwrap();
+        let rows: Vec<(i64, String, i64)> = conn
+            .prepare("SELECT a, b, c FROM t ORDER BY a")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows, [(1, "one".into(), 2), (7, "seven".into(), 7)]);
     }
 }

@@ -186,6 +186,7 @@ impl Store {
         } else {
             self.sms_body(submission_id, &audience.name).await?
         };
+        let _turn = self.queue_write_turn().await;
         let mut tx = self.pool.begin().await?;
         self.queue_texts(&mut tx, send_id, audience, &batch.texts, &sms_body, now)
             .await?;

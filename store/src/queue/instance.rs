@@ -108,13 +108,17 @@ impl Store {
         let name = self.instance.to_string();
         let mut tx = self.pool.begin().await?;
         let mut released = [0u64; 4];
+        // A claim moved the row's next attempt to its lease's end (`lease.rs`); released, the
+        // row is due at once again, in its place by age.
         for (n, sql) in [
-            "UPDATE deliveries SET lease_until = NULL \
+            "UPDATE deliveries SET lease_until = NULL, next_attempt_at = created_at \
              WHERE state = 'queued' AND lease_until IS NOT NULL AND lease_holder = $1",
-            "UPDATE notifications SET lease_until = NULL WHERE sent_at IS NULL \
-             AND failed_at IS NULL AND lease_until IS NOT NULL AND lease_holder = $1",
-            "UPDATE sms_outbox SET lease_until = NULL WHERE sent_at IS NULL \
-             AND failed_at IS NULL AND lease_until IS NOT NULL AND lease_holder = $1",
+            "UPDATE notifications SET lease_until = NULL, next_attempt_at = created_at \
+             WHERE sent_at IS NULL AND failed_at IS NULL AND lease_until IS NOT NULL \
+             AND lease_holder = $1",
+            "UPDATE sms_outbox SET lease_until = NULL, next_attempt_at = created_at \
+             WHERE sent_at IS NULL AND failed_at IS NULL AND lease_until IS NOT NULL \
+             AND lease_holder = $1",
             "UPDATE sends SET expansion_lease_until = NULL \
              WHERE expansion_lease_until IS NOT NULL AND expansion_holder = $1",
         ]

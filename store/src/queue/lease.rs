@@ -67,20 +67,26 @@ impl Store {
         {
             return Ok(Vec::new());
         }
+        // The claim also moves the row's next attempt to the lease's end: that is when the row
+        // is due again if its worker dies, and it keeps every leased row out of the due range
+        // of the `(…, next_attempt_at)` index. Without it each claim stepped over every row the
+        // other workers held (64 workers × 16) before finding a free one.
         let sql = format!(
-            "UPDATE {table} SET lease_until = $1, lease_holder = $4, attempts = attempts + 1 \
+            "UPDATE {table} SET lease_until = $1, next_attempt_at = $1, lease_holder = $4, \
+             attempts = attempts + 1 \
              WHERE id IN (\
                SELECT id FROM {table} WHERE {pending} AND next_attempt_at <= $2 \
                AND NOT EXISTS (SELECT 1 FROM delivery_control WHERE paused) \
                AND (lease_until IS NULL OR lease_until < $2) ORDER BY next_attempt_at, id LIMIT $3{lock}) \
              RETURNING {columns}"
         );
+        let _turn = self.queue_write_turn().await;
         Ok(sqlx::query(&sql)
             .bind(now + lease_ms)
             .bind(now)
             .bind(limit as i64)
             .bind(self.instance.to_string())
-            .fetch_all(&self.pool)
+            .fetch_all(&self.lease_pool)
             .await?)
     }
 }

@@ -4,7 +4,8 @@
 
 use super::lease::Queue;
 use crate::db::sql::Placeholders;
-use crate::{now_ms, Store, StoreError};
+use crate::db::statement::Statement;
+use crate::{now_ms, Backend, Store, StoreError};
 
 /// The outcome of one attempt, as the store records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,13 +21,8 @@ pub enum Attempt {
     },
 }
 
-pub(crate) async fn finish(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    queue: Queue,
-    id: i64,
-    outcome: &Attempt,
-) -> Result<(), StoreError> {
-    let now = now_ms();
+/// The statement recording one attempt's outcome (with `now` as the time of recording).
+fn outcome_statement(queue: Queue, id: i64, outcome: &Attempt, now: i64) -> Statement {
     let (sql, error, at) = match (queue, outcome) {
         (Queue::Deliveries, Attempt::Sent) => (
             // A copy that went out while its send was being cancelled still went out: the
@@ -65,14 +61,81 @@ pub(crate) async fn finish(
             now,
         ),
     };
-    let sql = sql.replace("{table}", queue.table());
-    sqlx::query(&sql)
+    // `$1` twice, then `$2`, `$3`: numbered by first use, so the values bind in this order
+    // through sqlx and on a direct SQLite connection alike.
+    Statement::new(sql.replace("{table}", queue.table()))
         .bind(at)
-        .bind(error)
+        .bind(error.map(str::to_string))
         .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+}
+
+pub(crate) async fn finish(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    queue: Queue,
+    id: i64,
+    outcome: &Attempt,
+) -> Result<(), StoreError> {
+    outcome_statement(queue, id, outcome, now_ms())
+        .execute(tx)
+        .await
+}
+
+/// Every statement recording a group of outcomes. Nearly every outcome is a success: those
+/// share one statement per 500, so a busy queue holds the write lock for one statement per
+/// group instead of one per item (on SQLite the submissions' group commits wait for it). As in
+/// `outcome_statement`, a copy that went out while its send was being cancelled counts as sent.
+fn group_statements(backend: Backend, queue: Queue, outcomes: &[(i64, Attempt)]) -> Vec<Statement> {
+    let now = now_ms();
+    let sent: Vec<i64> = outcomes
+        .iter()
+        .filter(|(_, outcome)| *outcome == Attempt::Sent)
+        .map(|(id, _)| *id)
+        .collect();
+    let mut statements = Vec::new();
+    for ids in sent.chunks(500) {
+        let mut p = Placeholders::new(backend);
+        let mut statement = match queue {
+            Queue::Deliveries => {
+                // Two placeholders for one value: on SQLite they are positional.
+                let (sent_at, updated_at, list) = (p.one(), p.one(), p.list(ids.len()));
+                // On SQLite, `+state` keeps the planner on the primary key: with a long id
+                // list it chose the `(state, next_attempt_at)` index and read every queued
+                // copy, 5 ms per group at 60,000 queued instead of 0.2 ms. PostgreSQL has
+                // no unary plus for text and picks the key by itself.
+                let state = match backend {
+                    Backend::Sqlite => "+state",
+                    Backend::Postgres => "state",
+                };
+                Statement::new(format!(
+                    "UPDATE deliveries SET state = 'sent', sent_at = {sent_at}, \
+                     lease_until = NULL, last_error = NULL, updated_at = {updated_at} \
+                     WHERE {state} IN ('queued', 'cancelled') AND id IN ({list})"
+                ))
+                .bind(now)
+                .bind(now)
+            }
+            Queue::Notifications | Queue::Texts => {
+                let (sent_at, list) = (p.one(), p.list(ids.len()));
+                Statement::new(format!(
+                    "UPDATE {} SET sent_at = {sent_at}, lease_until = NULL, \
+                     last_error = NULL WHERE id IN ({list})",
+                    queue.table()
+                ))
+                .bind(now)
+            }
+        };
+        for id in ids {
+            statement.push(*id);
+        }
+        statements.push(statement);
+    }
+    statements.extend(
+        outcomes
+            .iter()
+            .filter(|(_, outcome)| *outcome != Attempt::Sent)
+            .map(|(id, outcome)| outcome_statement(queue, *id, outcome, now)),
+    );
+    statements
 }
 
 impl Store {
@@ -102,51 +165,14 @@ impl Store {
         if outcomes.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await?;
-        // Nearly every outcome is a success: those share one statement, so a busy queue holds
-        // the write lock for one statement per group instead of one per item (on SQLite the
-        // submissions' group commits wait for it). As in `finish`, a copy that went out while
-        // its send was being cancelled counts as sent.
-        let sent: Vec<i64> = outcomes
-            .iter()
-            .filter(|(_, outcome)| *outcome == Attempt::Sent)
-            .map(|(id, _)| *id)
-            .collect();
-        for ids in sent.chunks(500) {
-            let mut p = Placeholders::new(self.backend);
-            let sql = match queue {
-                Queue::Deliveries => {
-                    // Two placeholders for one value: on SQLite they are positional.
-                    let (sent_at, updated_at, list) = (p.one(), p.one(), p.list(ids.len()));
-                    format!(
-                        "UPDATE deliveries SET state = 'sent', sent_at = {sent_at}, \
-                         lease_until = NULL, last_error = NULL, updated_at = {updated_at} \
-                         WHERE state IN ('queued', 'cancelled') AND id IN ({list})"
-                    )
-                }
-                Queue::Notifications | Queue::Texts => {
-                    let (sent_at, list) = (p.one(), p.list(ids.len()));
-                    format!(
-                        "UPDATE {} SET sent_at = {sent_at}, lease_until = NULL, \
-                         last_error = NULL WHERE id IN ({list})",
-                        queue.table()
-                    )
-                }
-            };
-            let now = now_ms();
-            let mut query = sqlx::query(&sql).bind(now);
-            if matches!(queue, Queue::Deliveries) {
-                query = query.bind(now);
-            }
-            for id in ids {
-                query = query.bind(*id);
-            }
-            query.execute(&mut *tx).await?;
+        let statements = group_statements(self.backend, queue, outcomes);
+        let _turn = self.queue_write_turn().await;
+        if let (Queue::Deliveries, Some(direct)) = (queue, &self.direct_outcomes) {
+            return crate::db::direct_sqlite_outcomes::run_off_runtime(direct, statements).await;
         }
-        for (id, outcome) in outcomes {
-            if *outcome != Attempt::Sent {
-                finish(&mut tx, queue, *id, outcome).await?;
-            }
+        let mut tx = self.pool.begin().await?;
+        for statement in statements {
+            statement.execute(&mut tx).await?;
         }
         tx.commit().await?;
         Ok(())

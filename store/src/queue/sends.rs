@@ -71,6 +71,7 @@ impl Store {
             crate::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
             crate::Backend::Sqlite => "",
         };
+        let _turn = self.queue_write_turn().await;
         let rows: Vec<(i64, i64)> = sqlx::query_as(&format!(
             "UPDATE sends SET expansion_lease_until = $3, expansion_holder = $2 WHERE id IN (\
                SELECT id FROM sends WHERE {DUE} ORDER BY release_at, id LIMIT $4{lock}) \
@@ -80,7 +81,7 @@ impl Store {
         .bind(self.instance.to_string())
         .bind(now + lease_ms)
         .bind(limit as i64)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.lease_pool)
         .await?;
         let mut due: Vec<DueSend> = rows
             .into_iter()
@@ -169,6 +170,7 @@ impl Store {
             return Ok(0);
         }
         let now = now_ms();
+        let _turn = self.queue_write_turn().await;
         let mut tx = self.pool.begin().await?;
         // Learning a usual size locks the audience and appends to the chain.
         crate::audit::log::lock_head_first(&mut tx).await?;

@@ -112,6 +112,7 @@ impl Store {
         provider_ids.sort_by(|a, b| a.1.cmp(&b.1));
         let mut outcomes: Vec<&(i64, Attempt)> = outcomes.iter().collect();
         outcomes.sort_by_key(|(id, _)| *id);
+        let _turn = self.queue_write_turn().await;
         let mut tx = self.pool.begin().await?;
         let mut with_early_receipts = Vec::new();
         for (outbox_id, provider_id) in provider_ids {
