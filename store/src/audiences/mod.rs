@@ -4,6 +4,7 @@
 pub(crate) mod definitions;
 pub(crate) mod policy_change;
 pub(crate) mod resolve;
+mod resolve_direct;
 pub(crate) mod sendable;
 pub(crate) mod unsubscribe;
 pub(crate) mod usual_size;

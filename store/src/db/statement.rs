@@ -116,6 +116,31 @@ impl Statement {
     /// does this: `SET last_error = $2, updated_at = $1` takes the values as sqlx would.
     pub fn execute_direct(&self, conn: &rusqlite::Connection) -> Result<(), rusqlite::Error> {
         let mut statement = conn.prepare_cached(&self.sql)?;
+        self.bind_direct(&mut statement)?;
+        statement.raw_execute()?;
+        Ok(())
+    }
+
+    /// Runs a query on a direct SQLite connection and hands its rows to `each` in order, until
+    /// `each` returns `false` or the rows end.
+    pub fn query_direct(
+        &self,
+        conn: &rusqlite::Connection,
+        mut each: impl FnMut(&rusqlite::Row<'_>) -> Result<bool, rusqlite::Error>,
+    ) -> Result<(), rusqlite::Error> {
+        let mut statement = conn.prepare_cached(&self.sql)?;
+        self.bind_direct(&mut statement)?;
+        let mut rows = statement.raw_query();
+        while let Some(row) = rows.next()? {
+            if !each(row)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Binds the values by the number in each `$N`, as sqlx does (see [`Self::execute_direct`]).
+    fn bind_direct(&self, statement: &mut rusqlite::CachedStatement<'_>) -> rusqlite::Result<()> {
         for index in 1..=statement.parameter_count() {
             let position = statement
                 .parameter_name(index)
@@ -127,7 +152,6 @@ impl Statement {
             })?;
             statement.raw_bind_parameter(index, value)?;
         }
-        statement.raw_execute()?;
         Ok(())
     }
 }

@@ -55,16 +55,7 @@ impl Store {
         // Look before claiming: on SQLite the claim takes the database's one write lock, and
         // dozens of idle workers polling would make every submission's commit wait for them.
         // A read takes no lock; a row that turns due right after is claimed by the next poll.
-        let due = format!(
-            "SELECT id FROM {table} WHERE {pending} AND next_attempt_at <= $1 \
-               AND (lease_until IS NULL OR lease_until < $1) LIMIT 1"
-        );
-        if sqlx::query(&due)
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await?
-            .is_none()
-        {
+        if !self.anything_due(table, pending, now).await? {
             return Ok(Vec::new());
         }
         // The claim also moves the row's next attempt to the lease's end: that is when the row
@@ -80,13 +71,40 @@ impl Store {
                AND (lease_until IS NULL OR lease_until < $2) ORDER BY next_attempt_at, id LIMIT $3{lock}) \
              RETURNING {columns}"
         );
-        let _turn = self.queue_write_turn().await;
-        Ok(sqlx::query(&sql)
+        let claim = sqlx::query(&sql)
             .bind(now + lease_ms)
             .bind(now)
             .bind(limit as i64)
-            .bind(self.instance.to_string())
-            .fetch_all(&self.lease_pool)
-            .await?)
+            .bind(self.instance.to_string());
+        if self.backend == Backend::Postgres {
+            // The due index is in the claim's order, but a queue's statistics are always
+            // stale: they were taken when few copies were queued, so during a fan-out the
+            // planner expects a few dozen due rows, reads every due row (tens of thousands)
+            // and sorts them for each claim of 16: 130–390 ms per claim under
+            // ops/bench/fanout.sh (EXPLAIN ANALYZE). Without a sort to choose, it walks the
+            // index in order and stops after `limit` rows, whatever the statistics say.
+            let mut tx = self.lease_pool.begin().await?;
+            sqlx::query("SET LOCAL enable_sort = off")
+                .execute(&mut *tx)
+                .await?;
+            let rows = claim.fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            return Ok(rows);
+        }
+        let _turn = self.queue_write_turn().await;
+        Ok(claim.fetch_all(&self.lease_pool).await?)
+    }
+
+    /// Whether any row of the queue is claimable now (a read; takes no lock).
+    async fn anything_due(&self, table: &str, pending: &str, now: i64) -> Result<bool, StoreError> {
+        let due = format!(
+            "SELECT id FROM {table} WHERE {pending} AND next_attempt_at <= $1 \
+               AND (lease_until IS NULL OR lease_until < $1) LIMIT 1"
+        );
+        Ok(sqlx::query(&due)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some())
     }
 }
